@@ -1,0 +1,47 @@
+package io.ringraft.network;
+
+/**
+ * How a node sends and receives {@link RaftMessage}s. One thread sends ({@code RaftCore}) and
+ * one thread polls; neither call blocks.
+ * <p>
+ * Delivery is unreliable by contract: messages may be lost, delayed, duplicated or reordered;
+ * the protocol tolerates all of it. A send that cannot go now reports it and the caller retries
+ * on a later duty cycle.
+ */
+public interface RaftNetwork extends AutoCloseable
+{
+    /** The message was handed to the transport. */
+    int SENT = 0;
+    /** The transport is full: try again later. */
+    int BACK_PRESSURED = -1;
+    /** The peer is not connected (yet, or any more). */
+    int NOT_CONNECTED = -2;
+    /** The network is closed. */
+    int CLOSED = -3;
+
+    /**
+     * @param message the message; its {@code to()} names the peer
+     * @return {@link #SENT}, {@link #BACK_PRESSURED}, {@link #NOT_CONNECTED} or {@link #CLOSED}
+     */
+    int send(RaftMessage message);
+
+    /**
+     * Delivers received messages to {@code handler}.
+     *
+     * @param handler receives each message
+     * @param limit   the most messages to deliver in this call
+     * @return how many were delivered
+     */
+    int poll(MessageHandler handler, int limit);
+
+    @Override
+    void close();
+
+    /** Receives messages from {@link #poll}. */
+    @FunctionalInterface
+    interface MessageHandler
+    {
+        /** @param message a message addressed to this node */
+        void onMessage(RaftMessage message);
+    }
+}

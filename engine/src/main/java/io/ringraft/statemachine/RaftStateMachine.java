@@ -1,0 +1,65 @@
+package io.ringraft.statemachine;
+
+import io.ringraft.LogId;
+import io.ringraft.storage.SnapshotMeta;
+import io.ringraft.storage.SnapshotReader;
+import io.ringraft.storage.SnapshotWriter;
+import org.agrona.DirectBuffer;
+import org.agrona.MutableDirectBuffer;
+
+/**
+ * The application's replicated state. The node calls it from one thread at a time, with the
+ * committed entries in index order, each exactly once per lifetime of the instance: a batch is a
+ * sequence of {@link #apply} calls ended by {@link #onBatchEnd}.
+ * <p>
+ * Blank and membership entries are not passed to {@link #apply}; {@link #onBatchEnd} reports
+ * the applied point including them, so a durable state machine can record it.
+ */
+public interface RaftStateMachine
+{
+    /**
+     * The point the state already reflects when the node starts: {@link LogId#ZERO} for a state
+     * machine kept in memory, or the point of the snapshot or durable state it was loaded from.
+     * The node applies entries after it.
+     *
+     * @return the last applied log id
+     */
+    LogId lastApplied();
+
+    /**
+     * Applies one committed command.
+     *
+     * @param index    its log index
+     * @param term     its term
+     * @param payload  the command bytes; valid only during this call
+     * @param offset   where they start
+     * @param length   how many
+     * @param response where to write the response for the caller (grows as needed)
+     * @return the length of the response written at offset 0 of {@code response}
+     */
+    int apply(long index, long term, DirectBuffer payload, int offset, int length, MutableDirectBuffer response);
+
+    /**
+     * Ends a batch of applies; a place to group-commit durable state.
+     *
+     * @param lastApplied the last entry now applied, including blank and membership entries
+     */
+    default void onBatchEnd(final LogId lastApplied)
+    {
+    }
+
+    /**
+     * Writes the whole state as of the last applied entry.
+     *
+     * @param writer where to write it
+     */
+    void buildSnapshot(SnapshotWriter writer);
+
+    /**
+     * Replaces the whole state with a snapshot's.
+     *
+     * @param meta   what the snapshot covers; afterwards {@link #lastApplied()} is its last included id
+     * @param reader its data
+     */
+    void installSnapshot(SnapshotMeta meta, SnapshotReader reader);
+}

@@ -1,0 +1,132 @@
+package io.ringraft.storage;
+
+import io.ringraft.Entry;
+import io.ringraft.EntryType;
+import io.ringraft.LogId;
+import io.ringraft.Vote;
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * The Raft log and the vote: what a node must remember across restarts (Raft Figure 2,
+ * "Persistent state on all servers").
+ * <p>
+ * One thread at a time uses an instance (the node's log writer); readers for replication use
+ * {@link #read}. Entries are contiguous: the log holds every index from
+ * {@code lastPurgedLogId().index() + 1} to {@code lastLogId().index()}.
+ * <p>
+ * Durability: {@link #append} may keep entries in memory or the page cache; {@link #flush()}
+ * makes them as durable as the implementation's policy promises and returns the last entry that
+ * is now durable. The engine acknowledges nothing beyond what {@code flush} returned.
+ * {@link #saveVote} is durable when it returns. Everything present when the storage is opened
+ * counts as durable.
+ * <p>
+ * Failures throw {@link RaftStorageException}; the node stops, since it can no longer keep its
+ * promises.
+ */
+public interface RaftLogStorage extends AutoCloseable
+{
+    /** @return the last saved vote, or {@link Vote#INITIAL} for a new node */
+    Vote readVote();
+
+    /**
+     * Saves the vote durably before returning.
+     *
+     * @param vote the vote to remember
+     */
+    void saveVote(Vote vote);
+
+    /** @return the id of the last entry removed by {@link #purgePrefix}, or {@link LogId#ZERO} */
+    LogId lastPurgedLogId();
+
+    /** @return the id of the last entry, or {@link #lastPurgedLogId()} when the log is empty */
+    LogId lastLogId();
+
+    /**
+     * Appends one entry at {@code lastLogId().index() + 1}.
+     *
+     * @param term    its term, {@code >=} the last entry's term
+     * @param index   must be {@code lastLogId().index() + 1}
+     * @param type    what it carries
+     * @param payload the bytes to copy
+     * @param offset  where they start in {@code payload}
+     * @param length  how many
+     * @throws IllegalArgumentException if the index is not the next one or the term goes backwards
+     */
+    void append(long term, long index, EntryType type, DirectBuffer payload, int offset, int length);
+
+    /**
+     * Appends an entry in object form; see {@link #append(long, long, EntryType, DirectBuffer, int, int)}.
+     *
+     * @param entry the entry to append
+     */
+    default void append(final Entry entry)
+    {
+        final byte[] bytes = entry.payload();
+        append(entry.term(), entry.index(), entry.type(), new UnsafeBuffer(bytes), 0, bytes.length);
+    }
+
+    /**
+     * Makes all appended entries and truncations as durable as the policy promises.
+     *
+     * @return the id of the last entry that is now durable ({@link #lastLogId()} once it returns,
+     *         for every policy, since entries reach at least the page cache on append)
+     */
+    LogId flush();
+
+    /**
+     * Removes the entries from {@code fromIndex} to the end: a follower's conflicting suffix.
+     * A {@code fromIndex} beyond the last entry removes nothing.
+     *
+     * @param fromIndex the first index to remove, {@code > lastPurgedLogId().index()}
+     */
+    void truncateSuffix(long fromIndex);
+
+    /**
+     * Removes the entries up to and including {@code upTo}, which a snapshot now covers.
+     * The storage remembers {@code upTo} as {@link #lastPurgedLogId()}; the log may be purged
+     * beyond its last entry (after installing a snapshot), and is then empty from there on.
+     *
+     * @param upTo the last id to remove
+     */
+    void purgePrefix(LogId upTo);
+
+    /**
+     * Reads entries in index order from {@code fromIndex} while they are below {@code toIndexExclusive}
+     * and the reader asks for more.
+     *
+     * @param fromIndex        the first index, {@code > lastPurgedLogId().index()}
+     * @param toIndexExclusive one past the last index wanted
+     * @param reader           receives each entry; the buffer is valid only during the call
+     * @return how many entries were delivered
+     * @throws IllegalArgumentException if {@code fromIndex} is purged or beyond the last entry + 1
+     */
+    int read(long fromIndex, long toIndexExclusive, EntryReader reader);
+
+    /**
+     * Reads one entry in object form (allocates; for tests and slow paths).
+     *
+     * @param index the index, which must be present
+     * @return the entry
+     */
+    default Entry entry(final long index)
+    {
+        final Entry[] holder = new Entry[1];
+        read(index, index + 1, (term, idx, type, buffer, offset, length) ->
+        {
+            final byte[] bytes = new byte[length];
+            buffer.getBytes(offset, bytes);
+            holder[0] = new Entry(term, idx, type, bytes);
+            return true;
+        });
+        if (holder[0] == null)
+        {
+            throw new IllegalArgumentException("no entry at index " + index + " (log is " + lastPurgedLogId() + ".." + lastLogId() + ")");
+        }
+        return holder[0];
+    }
+
+    /** Releases files and memory; the storage is unusable afterwards. */
+    @Override
+    void close();
+}

@@ -1,0 +1,30 @@
+package io.ringraft.storage;
+
+/**
+ * Where a node keeps its snapshots. A snapshot becomes visible through {@link #latest()} only
+ * when its writer commits, all at once, and survives a crash from then on; a half-written
+ * snapshot is never visible. Committing a snapshot may delete older ones.
+ */
+public interface RaftSnapshotStore extends AutoCloseable
+{
+    /** @return the newest committed snapshot, or null if there is none */
+    SnapshotMeta latest();
+
+    /**
+     * Starts writing a snapshot.
+     *
+     * @param lastIncluded what it will cover (size and checksum are filled in on commit)
+     * @return a writer; commit or abort it
+     */
+    SnapshotWriter create(SnapshotMeta lastIncluded);
+
+    /**
+     * @param meta a committed snapshot's meta
+     * @return a reader over its data
+     * @throws RaftStorageException if the snapshot is gone or its data does not match its checksum
+     */
+    SnapshotReader open(SnapshotMeta meta);
+
+    @Override
+    void close();
+}
