@@ -1,0 +1,597 @@
+package io.ringraft.engine;
+
+import io.ringraft.Entry;
+import io.ringraft.EntryType;
+import io.ringraft.LogId;
+import io.ringraft.Membership;
+import io.ringraft.Vote;
+import io.ringraft.network.AppendEntriesRequest;
+import io.ringraft.network.AppendEntriesResponse;
+import io.ringraft.network.InstallSnapshotRequest;
+import io.ringraft.network.InstallSnapshotResponse;
+import io.ringraft.network.RaftMessage;
+import io.ringraft.network.TimeoutNow;
+import io.ringraft.network.VoteRequest;
+import io.ringraft.network.VoteResponse;
+
+import java.util.List;
+import java.util.random.RandomGenerator;
+
+/**
+ * The Raft protocol of one node as a pure state machine: it takes events through its methods
+ * and acts only through its {@link EngineOutput}. No threads, no clock reads, no I/O: time comes
+ * in through {@link #tick(long)} and randomness through the injected generator, so a simulator
+ * and the production runtime drive the same code.
+ * <p>
+ * The work is split into handlers by concern, as in openraft: {@link VoteHandler} (elections,
+ * pre-vote), {@link LeaderHandler} (client writes, commit, heartbeats, check-quorum, ReadIndex),
+ * {@link ReplicationHandler} (per-follower pipelines and their responses),
+ * {@link FollowingHandler} (AppendEntries on a follower, durable acknowledgements); this class
+ * holds the shared state and the role transitions.
+ * <p>
+ * Not thread-safe: one thread calls every method.
+ */
+public final class Engine
+{
+    /** {@link #clientWrite(int)}: this node is not the leader. */
+    public static final long NOT_LEADER = -1;
+    /** {@link #clientWrite(int)}: the leader is handing over leadership and accepts no writes. */
+    public static final long TRANSFERRING = -2;
+
+    final EngineConfig config;
+    final long self;
+    final RandomGenerator random;
+    final EngineOutput output;
+    final PlantedBug bug;
+
+    final LogIdList log;
+    final MembershipLog memberships;
+
+    final VoteHandler voteHandler;
+    final LeaderHandler leaderHandler;
+    final ReplicationHandler replicationHandler;
+    final FollowingHandler followingHandler;
+
+    Vote vote;
+    Role role;
+    long leaderId = Vote.NO_NODE;
+    long nowNanos;
+    boolean started;
+
+    /** Durable and part of the current log. */
+    long flushedIndex;
+    long committedIndex;
+    /** The last index handed to {@link EngineOutput#apply}. */
+    long appliedIndex;
+
+    long electionDeadlineNanos = Long.MAX_VALUE;
+    /** When a leader was last heard from (for the leader lease that stops disruptive votes). */
+    long lastLeaderContactNanos = Long.MIN_VALUE / 2;
+
+    /**
+     * @param config the protocol settings (validated here)
+     * @param state  what the node starts from
+     * @param random the source of randomized election timeouts
+     * @param output where the engine's commands go
+     */
+    public Engine(final EngineConfig config, final InitialState state, final RandomGenerator random, final EngineOutput output)
+    {
+        this.config = config.validate();
+        this.self = config.nodeId();
+        this.random = random;
+        this.output = output;
+        this.bug = config.plantedBug();
+        this.vote = state.vote;
+        this.log = new LogIdList(state.lastPurged);
+        for (int i = 0; i < state.termStarts.size(); i++)
+        {
+            final LogId start = state.termStarts.get(i);
+            final long end = i + 1 < state.termStarts.size() ? state.termStarts.get(i + 1).index() - 1 : state.lastLog.index();
+            log.append(start.term(), end - start.index() + 1);
+        }
+        if (log.lastIndex() != state.lastLog.index() || log.lastTerm() != state.lastLog.term())
+        {
+            throw new IllegalArgumentException("initial state is inconsistent: term starts " + state.termStarts +
+                " do not end at last log id " + state.lastLog);
+        }
+        this.memberships = new MembershipLog(state.snapshotMembership, state.lastPurged.index());
+        for (int i = 0; i < state.memberships.size(); i++)
+        {
+            memberships.append(state.membershipIds.get(i).index(), state.memberships.get(i));
+        }
+        this.flushedIndex = log.lastIndex();
+        this.appliedIndex = Math.max(state.lastApplied.index(), state.lastPurged.index());
+        this.committedIndex = appliedIndex;
+        if (appliedIndex > log.lastIndex())
+        {
+            throw new IllegalArgumentException("state machine applied " + state.lastApplied + " beyond the last log id " + state.lastLog);
+        }
+        this.voteHandler = new VoteHandler(this);
+        this.leaderHandler = new LeaderHandler(this);
+        this.replicationHandler = new ReplicationHandler(this);
+        this.followingHandler = new FollowingHandler(this);
+        this.role = baseRole();
+    }
+
+    /**
+     * Initializes a new cluster: appends {@code membership} as the first entry. Call it on every
+     * initial member with the same membership, before {@link #start(long)}.
+     *
+     * @param membership the initial voters (this node among them)
+     * @throws IllegalStateException if this node has a log or a vote already
+     */
+    public void initialize(final Membership membership)
+    {
+        if (log.lastIndex() != 0 || vote.term() != 0 || memberships.effective() != null)
+        {
+            throw new IllegalStateException("node " + self + " is already initialized: last log " + log.lastLogId() + ", vote " + vote);
+        }
+        if (!membership.contains(self))
+        {
+            throw new IllegalArgumentException("node " + self + " is not in the initial membership " + membership);
+        }
+        appendEntries(List.of(Entry.membership(0, 1, membership)));
+    }
+
+    /**
+     * Starts the timers. Call once, before any other input but {@link #initialize}.
+     *
+     * @param nowNanos the current time
+     */
+    public void start(final long nowNanos)
+    {
+        if (started)
+        {
+            throw new IllegalStateException("engine of node " + self + " already started");
+        }
+        started = true;
+        this.nowNanos = nowNanos;
+        role = baseRole();
+        resetElectionTimer();
+        if (appliedIndex < committedIndex)
+        {
+            applyCommitted();
+        }
+        output.roleChanged(role, vote.term(), leaderId);
+    }
+
+    /**
+     * Advances time and fires due timers: election timeout, heartbeat, check-quorum,
+     * retransmission. Call it before every other input with the current time, and at
+     * {@link #nextDeadlineNanos()} at the latest.
+     *
+     * @param nowNanos the current time, never going backwards
+     */
+    public void tick(final long nowNanos)
+    {
+        ensureStarted();
+        if (nowNanos > this.nowNanos)
+        {
+            this.nowNanos = nowNanos;
+        }
+        if (role == Role.LEADER)
+        {
+            leaderHandler.onTick();
+        }
+        else if (nowNanos >= electionDeadlineNanos)
+        {
+            voteHandler.onElectionTimeout();
+        }
+    }
+
+    /** @return the time of the next timer due; the caller must {@link #tick} by then */
+    public long nextDeadlineNanos()
+    {
+        return role == Role.LEADER ? leaderHandler.nextDeadlineNanos() : electionDeadlineNanos;
+    }
+
+    /**
+     * Handles a message from another node.
+     *
+     * @param message a message addressed to this node
+     */
+    public void handle(final RaftMessage message)
+    {
+        ensureStarted();
+        if (message.to() != self)
+        {
+            throw new IllegalArgumentException("node " + self + " got a message for node " + message.to() + ": " + message);
+        }
+        if (message instanceof AppendEntriesRequest)
+        {
+            followingHandler.onAppendEntries((AppendEntriesRequest)message);
+        }
+        else if (message instanceof AppendEntriesResponse)
+        {
+            replicationHandler.onAppendEntriesResponse((AppendEntriesResponse)message);
+        }
+        else if (message instanceof VoteRequest)
+        {
+            voteHandler.onVoteRequest((VoteRequest)message);
+        }
+        else if (message instanceof VoteResponse)
+        {
+            voteHandler.onVoteResponse((VoteResponse)message);
+        }
+        else if (message instanceof TimeoutNow)
+        {
+            voteHandler.onTimeoutNow((TimeoutNow)message);
+        }
+        else if (message instanceof InstallSnapshotRequest)
+        {
+            onInstallSnapshot((InstallSnapshotRequest)message);
+        }
+        else if (message instanceof InstallSnapshotResponse)
+        {
+            stepDownIfNewerTerm(message.term(), Vote.NO_NODE);
+        }
+    }
+
+    /**
+     * Accepts {@code count} client commands on the leader: they get consecutive indexes in the
+     * current term and the engine calls {@link EngineOutput#appendClientEntries} for them before
+     * it returns, then replicates them.
+     *
+     * @param count how many commands, {@code >= 1}
+     * @return the index of the first, or {@link #NOT_LEADER} / {@link #TRANSFERRING}
+     */
+    public long clientWrite(final int count)
+    {
+        ensureStarted();
+        if (count < 1)
+        {
+            throw new IllegalArgumentException("clientWrite count must be >= 1: " + count);
+        }
+        return leaderHandler.clientWrite(count);
+    }
+
+    /**
+     * Reports what the log storage made durable. A stale report (for an entry since truncated)
+     * is ignored.
+     *
+     * @param durable the last durable log id, as returned by the storage's flush
+     */
+    public void onLogFlushed(final LogId durable)
+    {
+        ensureStarted();
+        final long index = Math.min(durable.index(), log.lastIndex());
+        if (index <= flushedIndex || log.termAt(durable.index()) != durable.term())
+        {
+            return;
+        }
+        flushedIndex = index;
+        if (role == Role.LEADER)
+        {
+            leaderHandler.advanceCommit();
+        }
+        else
+        {
+            followingHandler.onFlushed();
+        }
+    }
+
+    /**
+     * Starts a ReadIndex read (Raft thesis §6.4): the leader confirms with a quorum that it still
+     * leads, then {@link EngineOutput#readIndexReady} gives the index the read must wait for.
+     * Batch reads in the runtime: one call confirms any number of them.
+     *
+     * @param readId the caller's id for the read
+     */
+    public void readIndex(final long readId)
+    {
+        ensureStarted();
+        leaderHandler.readIndex(readId);
+    }
+
+    /** Starts an election now, without pre-vote (tests, operators). Learners ignore it. */
+    public void triggerElection()
+    {
+        ensureStarted();
+        if (isVoter() && role != Role.LEADER)
+        {
+            voteHandler.startElection(false);
+        }
+    }
+
+    /** Sends a heartbeat to every follower now, if leader. */
+    public void triggerHeartbeat()
+    {
+        ensureStarted();
+        if (role == Role.LEADER)
+        {
+            leaderHandler.broadcastHeartbeat();
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // State shared by the handlers
+
+    boolean isVoter()
+    {
+        final Membership m = memberships.effective();
+        return m != null && m.isVoter(self);
+    }
+
+    Role baseRole()
+    {
+        return isVoter() || memberships.effective() == null ? Role.FOLLOWER : Role.LEARNER;
+    }
+
+    void resetElectionTimer()
+    {
+        if (isVoter())
+        {
+            final long min = config.electionTimeoutMinNanos();
+            final long max = config.electionTimeoutMaxNanos();
+            electionDeadlineNanos = nowNanos + min + random.nextLong(max - min);
+        }
+        else
+        {
+            electionDeadlineNanos = Long.MAX_VALUE;
+        }
+    }
+
+    /** @return true while a leader was heard from within the minimum election timeout */
+    boolean inLeaderLease()
+    {
+        if (role == Role.LEADER)
+        {
+            return true;
+        }
+        return leaderId != Vote.NO_NODE && nowNanos - lastLeaderContactNanos < config.electionTimeoutMinNanos();
+    }
+
+    /**
+     * Moves to {@code term} as a follower if it is newer than the current term (Raft §5.1).
+     *
+     * @return true if the term changed
+     */
+    boolean stepDownIfNewerTerm(final long term, final long newLeader)
+    {
+        if (term > vote.term())
+        {
+            becomeFollower(term, newLeader);
+            return true;
+        }
+        return false;
+    }
+
+    /** Becomes a follower (or learner) of {@code term}, saving the new term if it changed. */
+    void becomeFollower(final long term, final long newLeader)
+    {
+        final Role before = role;
+        final long beforeLeader = leaderId;
+        final long beforeTerm = vote.term();
+        if (term > vote.term())
+        {
+            saveVote(new Vote(term, Vote.NO_NODE, false));
+            followingHandler.onNewTerm();
+        }
+        if (before == Role.LEADER)
+        {
+            leaderHandler.onStepDown();
+        }
+        role = baseRole();
+        leaderId = newLeader;
+        if (newLeader != Vote.NO_NODE)
+        {
+            lastLeaderContactNanos = nowNanos;
+        }
+        resetElectionTimer();
+        if (before != role || beforeLeader != leaderId || beforeTerm != vote.term())
+        {
+            output.roleChanged(role, vote.term(), leaderId);
+        }
+    }
+
+    void saveVote(final Vote newVote)
+    {
+        vote = newVote;
+        output.saveVote(newVote);
+    }
+
+    /** Appends entries the engine made or accepted, tracking term starts and memberships. */
+    void appendEntries(final List<Entry> entries)
+    {
+        if (entries.isEmpty())
+        {
+            return;
+        }
+        final long expected = log.lastIndex() + 1;
+        if (entries.get(0).index() != expected)
+        {
+            throw new IllegalStateException("node " + self + ": append at " + entries.get(0).index() + ", expected " + expected);
+        }
+        output.appendEntries(entries);
+        boolean membershipChanged = false;
+        for (int i = 0; i < entries.size(); i++)
+        {
+            final Entry e = entries.get(i);
+            log.append(e.term(), 1);
+            if (e.type() == EntryType.MEMBERSHIP)
+            {
+                memberships.append(e.index(), e.membership());
+                membershipChanged = true;
+            }
+        }
+        if (membershipChanged)
+        {
+            onMembershipChanged();
+        }
+    }
+
+    /** Removes the log suffix from {@code fromIndex}; never a committed entry. */
+    void truncate(final long fromIndex)
+    {
+        if (fromIndex <= committedIndex)
+        {
+            throw new IllegalStateException("node " + self + ": refusing to truncate committed entries from " + fromIndex +
+                " (committed " + committedIndex + ")");
+        }
+        output.truncateLog(fromIndex);
+        log.truncate(fromIndex);
+        flushedIndex = Math.min(flushedIndex, fromIndex - 1);
+        final Membership before = memberships.effective();
+        memberships.truncate(fromIndex);
+        if (before != memberships.effective())
+        {
+            onMembershipChanged();
+        }
+    }
+
+    private void onMembershipChanged()
+    {
+        if (role == Role.LEADER)
+        {
+            leaderHandler.onMembershipChanged();
+        }
+        else if (role != Role.CANDIDATE && role != Role.PRE_CANDIDATE)
+        {
+            final Role before = role;
+            role = baseRole();
+            if (electionDeadlineNanos == Long.MAX_VALUE || role == Role.LEARNER)
+            {
+                resetElectionTimer();
+            }
+            if (before != role && started)
+            {
+                output.roleChanged(role, vote.term(), leaderId);
+            }
+        }
+    }
+
+    /** Advances the commit index (never backwards) and hands the newly committed entries to apply. */
+    void commitTo(final long index)
+    {
+        if (index > committedIndex)
+        {
+            committedIndex = index;
+            applyCommitted();
+        }
+    }
+
+    private void applyCommitted()
+    {
+        if (committedIndex > appliedIndex && started)
+        {
+            final long from = appliedIndex + 1;
+            appliedIndex = committedIndex;
+            output.apply(from, committedIndex);
+        }
+    }
+
+    private void onInstallSnapshot(final InstallSnapshotRequest request)
+    {
+        // Snapshot transfer is not part of this engine version: its leaders never purge, so no
+        // follower needs one. A request from a newer leader still updates the term.
+        if (request.term() >= vote.term())
+        {
+            becomeFollower(request.term(), request.from());
+        }
+    }
+
+    private void ensureStarted()
+    {
+        if (!started)
+        {
+            throw new IllegalStateException("engine of node " + self + " is not started: call start(now) first");
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Observers
+
+    /** @return this node's id */
+    public long nodeId()
+    {
+        return self;
+    }
+
+    /** @return the current role */
+    public Role role()
+    {
+        return role;
+    }
+
+    /** @return the current term */
+    public long currentTerm()
+    {
+        return vote.term();
+    }
+
+    /** @return the current vote */
+    public Vote vote()
+    {
+        return vote;
+    }
+
+    /** @return the known leader of the current term, or {@link Vote#NO_NODE} */
+    public long leaderId()
+    {
+        return leaderId;
+    }
+
+    /** @return the last log id */
+    public LogId lastLogId()
+    {
+        return log.lastLogId();
+    }
+
+    /** @return the last log id that is durable */
+    public LogId flushedLogId()
+    {
+        return new LogId(log.termAt(flushedIndex) < 0 ? 0 : log.termAt(flushedIndex), flushedIndex);
+    }
+
+    /** @return the last log id purged behind a snapshot, or {@link LogId#ZERO} */
+    public LogId lastPurgedLogId()
+    {
+        return new LogId(log.purgedTerm(), log.purgedIndex());
+    }
+
+    /** @return the commit index known to this node */
+    public long committedIndex()
+    {
+        return committedIndex;
+    }
+
+    /** @return the last index handed to {@link EngineOutput#apply} */
+    public long appliedIndex()
+    {
+        return appliedIndex;
+    }
+
+    /** @return the term of the entry at {@code index}, or -1 if the log does not hold it */
+    public long termAt(final long index)
+    {
+        return log.termAt(index);
+    }
+
+    /** @return the effective membership (the last in the log), or null before initialization */
+    public Membership membership()
+    {
+        return memberships.effective();
+    }
+
+    /** @return the last membership whose entry is committed, or null */
+    public Membership committedMembership()
+    {
+        return memberships.at(committedIndex);
+    }
+
+    /**
+     * @param peer a follower
+     * @return the index known to match on {@code peer}, on a leader; -1 otherwise
+     */
+    public long matchIndex(final long peer)
+    {
+        return role == Role.LEADER ? replicationHandler.matchIndex(peer) : -1;
+    }
+
+    @Override
+    public String toString()
+    {
+        return "Engine{node=" + self + " " + role + " " + vote + " leader=" + leaderId + " last=" + log.lastLogId() +
+            " flushed=" + flushedIndex + " committed=" + committedIndex + " applied=" + appliedIndex + "}";
+    }
+}

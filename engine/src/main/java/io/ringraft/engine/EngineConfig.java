@@ -1,0 +1,158 @@
+package io.ringraft.engine;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The protocol settings of one node's {@link Engine}. Fluent setters; {@link #validate()} checks
+ * every value and names the bad setting.
+ */
+public final class EngineConfig
+{
+    private long nodeId;
+    private long electionTimeoutMinNanos = TimeUnit.MILLISECONDS.toNanos(150);
+    private long electionTimeoutMaxNanos = TimeUnit.MILLISECONDS.toNanos(300);
+    private long heartbeatIntervalNanos = TimeUnit.MILLISECONDS.toNanos(50);
+    private int maxInflightAppends = 64;
+    private int maxEntriesPerAppend = 1024;
+    private boolean preVote = true;
+    private boolean checkQuorum = true;
+    private PlantedBug plantedBug = PlantedBug.NONE;
+
+    /** @return this node's id, positive */
+    public long nodeId()
+    {
+        return nodeId;
+    }
+
+    /** @param nodeId this node's id, positive */
+    public EngineConfig nodeId(final long nodeId)
+    {
+        this.nodeId = nodeId;
+        return this;
+    }
+
+    public long electionTimeoutMinNanos()
+    {
+        return electionTimeoutMinNanos;
+    }
+
+    /** @param nanos the lower bound of the randomized election timeout */
+    public EngineConfig electionTimeoutMinNanos(final long nanos)
+    {
+        this.electionTimeoutMinNanos = nanos;
+        return this;
+    }
+
+    public long electionTimeoutMaxNanos()
+    {
+        return electionTimeoutMaxNanos;
+    }
+
+    /** @param nanos the upper bound (exclusive) of the randomized election timeout */
+    public EngineConfig electionTimeoutMaxNanos(final long nanos)
+    {
+        this.electionTimeoutMaxNanos = nanos;
+        return this;
+    }
+
+    public long heartbeatIntervalNanos()
+    {
+        return heartbeatIntervalNanos;
+    }
+
+    /** @param nanos how often a leader sends heartbeats; must be below the election timeout */
+    public EngineConfig heartbeatIntervalNanos(final long nanos)
+    {
+        this.heartbeatIntervalNanos = nanos;
+        return this;
+    }
+
+    public int maxInflightAppends()
+    {
+        return maxInflightAppends;
+    }
+
+    /** @param count the replication window: AppendEntries in flight per follower */
+    public EngineConfig maxInflightAppends(final int count)
+    {
+        this.maxInflightAppends = count;
+        return this;
+    }
+
+    public int maxEntriesPerAppend()
+    {
+        return maxEntriesPerAppend;
+    }
+
+    /** @param count the most entries one AppendEntries carries */
+    public EngineConfig maxEntriesPerAppend(final int count)
+    {
+        this.maxEntriesPerAppend = count;
+        return this;
+    }
+
+    public boolean preVote()
+    {
+        return preVote;
+    }
+
+    /** @param enabled whether candidates first ask for pre-votes (Raft thesis §9.6) */
+    public EngineConfig preVote(final boolean enabled)
+    {
+        this.preVote = enabled;
+        return this;
+    }
+
+    public boolean checkQuorum()
+    {
+        return checkQuorum;
+    }
+
+    /** @param enabled whether a leader that has not heard from a quorum for an election timeout steps down */
+    public EngineConfig checkQuorum(final boolean enabled)
+    {
+        this.checkQuorum = enabled;
+        return this;
+    }
+
+    public PlantedBug plantedBug()
+    {
+        return plantedBug;
+    }
+
+    /**
+     * Test-only: plants a protocol bug so that a test can prove the simulator's checkers catch it.
+     *
+     * @param bug the bug, or {@link PlantedBug#NONE}
+     */
+    public EngineConfig plantedBug(final PlantedBug bug)
+    {
+        this.plantedBug = bug;
+        return this;
+    }
+
+    /**
+     * @return this, once every setting is valid
+     * @throws IllegalArgumentException naming the first bad setting and its value
+     */
+    public EngineConfig validate()
+    {
+        require(nodeId > 0, "nodeId", nodeId, "must be positive");
+        require(electionTimeoutMinNanos > 0, "electionTimeoutMinNanos", electionTimeoutMinNanos, "must be positive");
+        require(electionTimeoutMaxNanos > electionTimeoutMinNanos, "electionTimeoutMaxNanos", electionTimeoutMaxNanos,
+            "must be above electionTimeoutMinNanos=" + electionTimeoutMinNanos);
+        require(heartbeatIntervalNanos > 0 && heartbeatIntervalNanos < electionTimeoutMinNanos, "heartbeatIntervalNanos",
+            heartbeatIntervalNanos, "must be positive and below electionTimeoutMinNanos=" + electionTimeoutMinNanos);
+        require(maxInflightAppends >= 1, "maxInflightAppends", maxInflightAppends, "must be at least 1");
+        require(maxEntriesPerAppend >= 1, "maxEntriesPerAppend", maxEntriesPerAppend, "must be at least 1");
+        return this;
+    }
+
+    private static void require(final boolean ok, final String name, final long value, final String rule)
+    {
+        if (!ok)
+        {
+            throw new IllegalArgumentException(name + "=" + value + ": " + rule);
+        }
+    }
+}

@@ -1,0 +1,110 @@
+package io.ringraft.engine;
+
+import io.ringraft.Entry;
+import io.ringraft.LogId;
+import io.ringraft.Vote;
+import io.ringraft.network.RaftMessage;
+
+import java.util.List;
+
+/**
+ * The one port through which the {@link Engine} acts on the world. The runtime and the simulator
+ * are two implementations. The engine calls it synchronously from inside its input methods; an
+ * implementation executes each command in the order given, and a command that persists
+ * something ({@link #saveVote}) completes before the next command is executed.
+ */
+public interface EngineOutput
+{
+    /**
+     * Persist the vote durably before executing any later command (a vote is granted only
+     * after it is durable, Raft Figure 2).
+     *
+     * @param vote the vote to save
+     */
+    void saveVote(Vote vote);
+
+    /**
+     * Append entries the engine made or received (a leader's blank or membership entry, a
+     * follower's replicated entries). Durability is reported later through
+     * {@link Engine#onLogFlushed(LogId)}.
+     *
+     * @param entries contiguous entries following the current last entry
+     */
+    void appendEntries(List<Entry> entries);
+
+    /**
+     * Append the {@code count} client payloads handed to the {@link Engine#clientWrite(int)}
+     * call now running, as {@link io.ringraft.EntryType#NORMAL} entries.
+     *
+     * @param term       their term
+     * @param firstIndex the index of the first one
+     * @param count      how many
+     */
+    void appendClientEntries(long term, long firstIndex, int count);
+
+    /**
+     * Remove the log suffix from {@code fromIndex} on (a follower's conflicting entries).
+     *
+     * @param fromIndex the first index to remove
+     */
+    void truncateLog(long fromIndex);
+
+    /**
+     * Send a message that the engine built (votes, responses, timeout-now).
+     *
+     * @param message the message
+     */
+    void send(RaftMessage message);
+
+    /**
+     * Send an AppendEntries to {@code peer} carrying the local log's entries in
+     * {@code [fromIndex, toIndexExclusive)}; an empty range is a heartbeat.
+     *
+     * @param peer             the follower
+     * @param term             the leader's term
+     * @param prevLogId        the entry before {@code fromIndex}
+     * @param fromIndex        the first index to carry
+     * @param toIndexExclusive one past the last
+     * @param leaderCommit     the leader's commit index
+     * @param seq              the broadcast round to echo
+     */
+    void replicate(long peer, long term, LogId prevLogId, long fromIndex, long toIndexExclusive, long leaderCommit, long seq);
+
+    /**
+     * Entries up to {@code toIndex} are committed: apply those after the last applied one, in
+     * index order. Calls come with increasing, contiguous ranges.
+     *
+     * @param fromIndex the first index to apply
+     * @param toIndex   the last index to apply, inclusive
+     */
+    void apply(long fromIndex, long toIndex);
+
+    /**
+     * A ReadIndex read is confirmed: answer it once the state machine has applied
+     * {@code readIndex}.
+     *
+     * @param readId    the id the caller gave {@link Engine#readIndex(long)}
+     * @param readIndex the index the read must observe
+     */
+    void readIndexReady(long readId, long readIndex);
+
+    /**
+     * A ReadIndex read cannot be confirmed here.
+     *
+     * @param readId   the id the caller gave
+     * @param leaderId the leader if known, else {@link io.ringraft.Vote#NO_NODE}
+     */
+    void readIndexFailed(long readId, long leaderId);
+
+    /**
+     * The node's role, term or known leader changed (for metrics and for failing calls that
+     * need a leader).
+     *
+     * @param role     the new role
+     * @param term     the current term
+     * @param leaderId the known leader or {@link io.ringraft.Vote#NO_NODE}
+     */
+    default void roleChanged(final Role role, final long term, final long leaderId)
+    {
+    }
+}

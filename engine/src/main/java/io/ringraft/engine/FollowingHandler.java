@@ -1,0 +1,157 @@
+package io.ringraft.engine;
+
+import io.ringraft.Entry;
+import io.ringraft.LogId;
+import io.ringraft.Vote;
+import io.ringraft.network.AppendEntriesRequest;
+import io.ringraft.network.AppendEntriesResponse;
+
+import java.util.List;
+
+/**
+ * AppendEntries on a follower (Raft §5.3): the consistency check on the previous entry, the
+ * fast back-off hint on a mismatch, truncation of a conflicting suffix, and acknowledgements
+ * that never run ahead of what is durable (an entry acknowledged and then lost in a crash could
+ * make a committed entry vanish).
+ */
+final class FollowingHandler
+{
+    private final Engine engine;
+
+    // The acknowledgement owed to the leader once the log is durable far enough.
+    private long pendingAckLeader = Vote.NO_NODE;
+    private long pendingAckIndex;
+    private long pendingAckSeq;
+    private long ackedIndex;
+
+    FollowingHandler(final Engine engine)
+    {
+        this.engine = engine;
+    }
+
+    void onAppendEntries(final AppendEntriesRequest request)
+    {
+        final long term = engine.vote.term();
+        if (request.term() < term)
+        {
+            // A stale leader: the reply's term tells it to step down (§5.1).
+            respond(request, false, request.prevLogId().index(), 0, 0);
+            return;
+        }
+        if (engine.role == Role.LEADER && request.term() == term)
+        {
+            throw new IllegalStateException("election safety violated: node " + engine.self + " and node " + request.from() +
+                " both lead term " + term);
+        }
+        if (request.term() > term || engine.role == Role.CANDIDATE || engine.role == Role.PRE_CANDIDATE ||
+            engine.leaderId != request.from())
+        {
+            engine.becomeFollower(request.term(), request.from());
+        }
+        engine.lastLeaderContactNanos = engine.nowNanos;
+        engine.resetElectionTimer();
+
+        final LogId prev = request.prevLogId();
+        final LogIdList log = engine.log;
+        if (prev.index() > log.lastIndex())
+        {
+            respond(request, false, prev.index(), 0, log.lastIndex() + 1);
+            return;
+        }
+        if (prev.index() >= log.purgedIndex())
+        {
+            final long localTerm = log.termAt(prev.index());
+            if (localTerm != prev.term())
+            {
+                final long first = log.firstIndexOf(localTerm);
+                respond(request, false, prev.index(), localTerm, Math.max(first, engine.committedIndex + 1));
+                return;
+            }
+        }
+        // Entries at or below the purged point are covered by a snapshot, hence committed and identical.
+        final List<Entry> entries = request.entries();
+        final int n = entries.size();
+        for (int i = 0; i < n; i++)
+        {
+            final Entry e = entries.get(i);
+            final long index = e.index();
+            if (index <= log.purgedIndex())
+            {
+                continue;
+            }
+            if (index <= log.lastIndex())
+            {
+                if (log.termAt(index) == e.term())
+                {
+                    continue;
+                }
+                engine.truncate(index);
+            }
+            engine.appendEntries(i == 0 ? entries : entries.subList(i, n));
+            break;
+        }
+        final long matched = prev.index() + n;
+        engine.commitTo(Math.min(request.leaderCommit(), matched));
+        if (engine.flushedIndex >= matched || engine.bug == PlantedBug.ACK_BEFORE_DURABLE)
+        {
+            ack(request.from(), matched, request.seq());
+        }
+        else
+        {
+            if (pendingAckLeader != request.from())
+            {
+                pendingAckIndex = 0;
+                pendingAckSeq = 0;
+            }
+            pendingAckLeader = request.from();
+            pendingAckIndex = Math.max(pendingAckIndex, matched);
+            pendingAckSeq = Math.max(pendingAckSeq, request.seq());
+            if (engine.flushedIndex > ackedIndex)
+            {
+                ack(request.from(), Math.min(engine.flushedIndex, matched), request.seq());
+            }
+        }
+    }
+
+    /** The log became durable further: send what the leader is owed. */
+    void onFlushed()
+    {
+        if (pendingAckLeader == Vote.NO_NODE || pendingAckLeader != engine.leaderId)
+        {
+            return;
+        }
+        final long durable = Math.min(engine.flushedIndex, pendingAckIndex);
+        if (durable > ackedIndex)
+        {
+            ack(pendingAckLeader, durable, pendingAckSeq);
+        }
+        if (durable >= pendingAckIndex)
+        {
+            pendingAckLeader = Vote.NO_NODE;
+            pendingAckIndex = 0;
+            pendingAckSeq = 0;
+        }
+    }
+
+    /** A new term: acknowledgements owed to an old leader are void. */
+    void onNewTerm()
+    {
+        pendingAckLeader = Vote.NO_NODE;
+        pendingAckIndex = 0;
+        pendingAckSeq = 0;
+        ackedIndex = 0;
+    }
+
+    private void ack(final long leader, final long matched, final long seq)
+    {
+        ackedIndex = Math.max(ackedIndex, matched);
+        engine.output.send(new AppendEntriesResponse(engine.self, leader, engine.vote.term(), true, matched, 0, 0, seq));
+    }
+
+    private void respond(final AppendEntriesRequest request, final boolean success, final long rejectedPrev,
+        final long conflictTerm, final long conflictIndex)
+    {
+        engine.output.send(new AppendEntriesResponse(engine.self, request.from(), engine.vote.term(), success, rejectedPrev,
+            conflictTerm, conflictIndex, request.seq()));
+    }
+}

@@ -1,0 +1,236 @@
+package io.ringraft.engine;
+
+import io.ringraft.LogId;
+import io.ringraft.Membership;
+import io.ringraft.Vote;
+import io.ringraft.network.AppendEntriesResponse;
+
+import java.util.Arrays;
+
+/**
+ * A leader's replication to each follower (Raft §5.3): probing for the point where the logs
+ * agree with the fast back-off hint, then pipelining batches within a window, retransmitting
+ * when a request goes unanswered for two heartbeat intervals.
+ */
+final class ReplicationHandler
+{
+    private final Engine engine;
+    private Progress[] peers = new Progress[0];
+
+    ReplicationHandler(final Engine engine)
+    {
+        this.engine = engine;
+    }
+
+    /** New leader: every follower starts probing at the leader's next index (§5.3). */
+    void resetAll()
+    {
+        peers = new Progress[0];
+        syncPeers();
+        for (final Progress p : peers)
+        {
+            p.reset(engine.log.lastIndex() + 1, engine.nowNanos);
+        }
+    }
+
+    /** Matches the followers tracked to the effective membership. */
+    void syncPeers()
+    {
+        final Membership m = engine.memberships.effective();
+        final long[] nodes = m.allNodes();
+        final Progress[] next = new Progress[nodes.length - (m.contains(engine.self) ? 1 : 0)];
+        int n = 0;
+        for (final long node : nodes)
+        {
+            if (node == engine.self)
+            {
+                continue;
+            }
+            Progress p = find(node);
+            if (p == null)
+            {
+                p = new Progress(node, engine.config.maxInflightAppends());
+                p.reset(engine.log.lastIndex() + 1, engine.nowNanos);
+            }
+            next[n++] = p;
+        }
+        peers = Arrays.copyOf(next, n);
+    }
+
+    void clear()
+    {
+        peers = new Progress[0];
+    }
+
+    void replicateAll()
+    {
+        for (final Progress p : peers)
+        {
+            sendAppends(p);
+        }
+    }
+
+    /**
+     * A heartbeat to every follower: an AppendEntries from the follower's match point with no
+     * entries, which always passes the consistency check and carries the commit index and the
+     * broadcast round. Unanswered requests older than two heartbeat intervals are resent.
+     */
+    void heartbeatAll()
+    {
+        final long now = engine.nowNanos;
+        final long retransmitAfter = 2 * engine.config.heartbeatIntervalNanos();
+        for (final Progress p : peers)
+        {
+            if (p.inflight() > 0 && now - p.oldestInflightSentNanos() >= retransmitAfter)
+            {
+                p.clearInflight();
+                p.pipelining = false;
+                p.nextIndex = p.matchIndex + 1;
+            }
+            final long prevIndex = Math.max(p.matchIndex, engine.log.purgedIndex());
+            engine.output.replicate(p.nodeId, engine.vote.term(), new LogId(engine.log.termAt(prevIndex), prevIndex),
+                prevIndex + 1, prevIndex + 1, engine.committedIndex, engine.leaderHandler.seq);
+            sendAppends(p);
+        }
+    }
+
+    /** Sends what the window allows of the entries the follower lacks. */
+    private void sendAppends(final Progress p)
+    {
+        final long last = engine.log.lastIndex();
+        final int maxEntries = engine.config.maxEntriesPerAppend();
+        while (p.nextIndex <= last && p.canSend())
+        {
+            final long from = Math.max(p.nextIndex, engine.log.purgedIndex() + 1);
+            final long to = Math.min(last + 1, from + maxEntries);
+            final long prevIndex = from - 1;
+            engine.output.replicate(p.nodeId, engine.vote.term(), new LogId(engine.log.termAt(prevIndex), prevIndex),
+                from, to, engine.committedIndex, engine.leaderHandler.seq);
+            p.addInflight(to - 1, engine.nowNanos);
+            p.nextIndex = to;
+        }
+    }
+
+    void onAppendEntriesResponse(final AppendEntriesResponse response)
+    {
+        if (engine.stepDownIfNewerTerm(response.term(), Vote.NO_NODE))
+        {
+            return;
+        }
+        if (engine.role != Role.LEADER || response.term() != engine.vote.term())
+        {
+            return;
+        }
+        final Progress p = find(response.from());
+        if (p == null)
+        {
+            return;
+        }
+        p.lastAckNanos = engine.nowNanos;
+        if (response.seq() > p.ackedSeq)
+        {
+            p.ackedSeq = response.seq();
+        }
+        if (response.success())
+        {
+            onSuccess(p, response.matchIndex());
+        }
+        else
+        {
+            onReject(p, response);
+        }
+        engine.leaderHandler.onAck();
+    }
+
+    private void onSuccess(final Progress p, final long matched)
+    {
+        if (matched > p.matchIndex)
+        {
+            p.matchIndex = matched;
+            if (p.nextIndex <= matched)
+            {
+                p.nextIndex = matched + 1;
+            }
+            p.ackInflight(matched);
+            if (!p.pipelining)
+            {
+                p.pipelining = true;
+                // Requests sent while probing beyond the match are not tracked as a pipeline.
+                p.clearInflight();
+                p.nextIndex = matched + 1;
+            }
+            engine.leaderHandler.advanceCommit();
+        }
+        sendAppends(p);
+    }
+
+    private void onReject(final Progress p, final AppendEntriesResponse response)
+    {
+        final long rejectedPrev = response.matchIndex();
+        if (rejectedPrev <= p.matchIndex || rejectedPrev >= p.nextIndex)
+        {
+            return; // stale: about a request older than what is known to match
+        }
+        long next;
+        if (response.conflictTerm() > 0)
+        {
+            final long lastOfTerm = engine.log.lastIndexOf(response.conflictTerm());
+            next = lastOfTerm > 0 ? lastOfTerm + 1 : response.conflictIndex();
+        }
+        else
+        {
+            next = response.conflictIndex();
+        }
+        next = Math.max(p.matchIndex + 1, Math.min(next, rejectedPrev));
+        p.pipelining = false;
+        p.clearInflight();
+        p.nextIndex = next;
+        sendAppends(p);
+    }
+
+    long matchIndex(final long node)
+    {
+        final Progress p = find(node);
+        return p == null ? 0 : p.matchIndex;
+    }
+
+    /** @return true if a quorum (this leader included) answered at or after {@code sinceNanos} */
+    boolean quorumAckedSince(final long sinceNanos)
+    {
+        return engine.memberships.effective().isQuorum(node ->
+        {
+            if (node == engine.self)
+            {
+                return true;
+            }
+            final Progress p = find(node);
+            return p != null && p.lastAckNanos >= sinceNanos;
+        });
+    }
+
+    /** @return true if a quorum (this leader included) answered broadcast round {@code seq} or a later one */
+    boolean quorumAckedSeq(final long seq)
+    {
+        return engine.memberships.effective().isQuorum(node ->
+        {
+            if (node == engine.self)
+            {
+                return true;
+            }
+            final Progress p = find(node);
+            return p != null && p.ackedSeq >= seq;
+        });
+    }
+
+    private Progress find(final long node)
+    {
+        for (final Progress p : peers)
+        {
+            if (p.nodeId == node)
+            {
+                return p;
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,195 @@
+package io.ringraft.engine;
+
+import io.ringraft.LogId;
+import io.ringraft.Membership;
+import io.ringraft.Vote;
+import io.ringraft.network.TimeoutNow;
+import io.ringraft.network.VoteRequest;
+import io.ringraft.network.VoteResponse;
+import org.agrona.collections.LongHashSet;
+
+/**
+ * Elections (Raft §5.2, §5.4.1), pre-vote (thesis §9.6) and the leader lease that keeps a
+ * partitioned node from disrupting a working leader (thesis §4.2.3).
+ */
+final class VoteHandler
+{
+    private final Engine engine;
+    private final LongHashSet granted = new LongHashSet();
+    private boolean transferElection;
+
+    VoteHandler(final Engine engine)
+    {
+        this.engine = engine;
+    }
+
+    void onElectionTimeout()
+    {
+        if (!engine.isVoter())
+        {
+            engine.resetElectionTimer();
+            return;
+        }
+        if (engine.config.preVote())
+        {
+            startPreVote();
+        }
+        else
+        {
+            startElection(false);
+        }
+    }
+
+    /** Asks whether the voters would elect this node in the next term, without changing term. */
+    void startPreVote()
+    {
+        engine.role = Role.PRE_CANDIDATE;
+        engine.leaderId = Vote.NO_NODE;
+        engine.resetElectionTimer();
+        granted.clear();
+        granted.add(engine.self);
+        engine.output.roleChanged(Role.PRE_CANDIDATE, engine.vote.term(), Vote.NO_NODE);
+        if (isQuorum())
+        {
+            startElection(false);
+            return;
+        }
+        requestVotes(engine.vote.term() + 1, true, false);
+    }
+
+    /** Stands for election in a new term: votes for itself durably, then asks the others (§5.2). */
+    void startElection(final boolean transfer)
+    {
+        final long term = engine.vote.term() + 1;
+        if (engine.role == Role.LEADER)
+        {
+            engine.leaderHandler.onStepDown();
+        }
+        engine.saveVote(new Vote(term, engine.self, false));
+        engine.followingHandler.onNewTerm();
+        engine.role = Role.CANDIDATE;
+        engine.leaderId = Vote.NO_NODE;
+        engine.resetElectionTimer();
+        transferElection = transfer;
+        granted.clear();
+        granted.add(engine.self);
+        engine.output.roleChanged(Role.CANDIDATE, term, Vote.NO_NODE);
+        if (isQuorum())
+        {
+            engine.leaderHandler.becomeLeader();
+            return;
+        }
+        requestVotes(term, false, transfer);
+    }
+
+    private void requestVotes(final long term, final boolean preVote, final boolean transfer)
+    {
+        final LogId last = engine.log.lastLogId();
+        final long[] nodes = engine.memberships.effective().allNodes();
+        for (final long node : nodes)
+        {
+            if (node != engine.self && engine.memberships.effective().isVoter(node))
+            {
+                engine.output.send(new VoteRequest(engine.self, node, term, last, preVote, transfer));
+            }
+        }
+    }
+
+    void onVoteRequest(final VoteRequest request)
+    {
+        final long term = engine.vote.term();
+        if (request.term() < term)
+        {
+            engine.output.send(new VoteResponse(engine.self, request.from(), term, false, request.preVote()));
+            return;
+        }
+        // Leader stickiness: while a leader is heard from, requests to replace it are refused
+        // without adopting their term, so a node that was cut off cannot depose a working leader.
+        if (!request.transfer() && engine.inLeaderLease() && request.from() != engine.leaderId)
+        {
+            engine.output.send(new VoteResponse(engine.self, request.from(), term, false, request.preVote()));
+            return;
+        }
+        final boolean upToDate = request.lastLogId().compareTo(engine.log.lastLogId()) >= 0;
+        if (request.preVote())
+        {
+            // A pre-vote changes nothing here: grant if a real vote in that term could be granted.
+            final boolean grant = upToDate && request.term() > term;
+            engine.output.send(new VoteResponse(engine.self, request.from(), grant ? request.term() : term, grant, true));
+            return;
+        }
+        engine.stepDownIfNewerTerm(request.term(), Vote.NO_NODE);
+        final Vote vote = engine.vote;
+        final boolean canVote = vote.votedFor() == Vote.NO_NODE || vote.votedFor() == request.from() ||
+            engine.bug == PlantedBug.DOUBLE_VOTE && engine.role != Role.LEADER;
+        final boolean grant = canVote && upToDate && engine.role != Role.LEADER;
+        if (grant)
+        {
+            if (vote.votedFor() != request.from())
+            {
+                engine.saveVote(new Vote(vote.term(), request.from(), false));
+            }
+            engine.resetElectionTimer();
+        }
+        engine.output.send(new VoteResponse(engine.self, request.from(), engine.vote.term(), grant, false));
+    }
+
+    void onVoteResponse(final VoteResponse response)
+    {
+        if (response.preVote())
+        {
+            if (!response.granted())
+            {
+                engine.stepDownIfNewerTerm(response.term(), Vote.NO_NODE);
+                return;
+            }
+            if (engine.role == Role.PRE_CANDIDATE && response.term() == engine.vote.term() + 1)
+            {
+                granted.add(response.from());
+                if (isQuorum())
+                {
+                    startElection(false);
+                }
+            }
+            return;
+        }
+        if (engine.stepDownIfNewerTerm(response.term(), Vote.NO_NODE))
+        {
+            return;
+        }
+        if (engine.role == Role.CANDIDATE && response.term() == engine.vote.term() && response.granted())
+        {
+            granted.add(response.from());
+            if (isQuorum())
+            {
+                engine.leaderHandler.becomeLeader();
+            }
+        }
+    }
+
+    /** Leader transfer (thesis §3.10): the leader says "stand now", and voters grant despite the lease. */
+    void onTimeoutNow(final TimeoutNow message)
+    {
+        if (message.term() == engine.vote.term() && message.from() == engine.leaderId && engine.isVoter() &&
+            engine.role == Role.FOLLOWER)
+        {
+            startElection(true);
+        }
+        else
+        {
+            engine.stepDownIfNewerTerm(message.term(), message.from());
+        }
+    }
+
+    /** @return true if the last election was ordered by a leader transfer */
+    boolean isTransferElection()
+    {
+        return transferElection;
+    }
+
+    private boolean isQuorum()
+    {
+        final Membership m = engine.memberships.effective();
+        return m != null && m.isQuorum(granted::contains);
+    }
+}
