@@ -1,0 +1,245 @@
+package io.ringraft.transport.aeron;
+
+import io.aeron.Aeron;
+import io.aeron.ChannelUriStringBuilder;
+import io.aeron.ExclusivePublication;
+import io.aeron.FragmentAssembler;
+import io.aeron.Publication;
+import io.aeron.Subscription;
+import io.aeron.logbuffer.FragmentHandler;
+import io.aeron.logbuffer.Header;
+import io.ringraft.network.RaftMessage;
+import io.ringraft.network.RaftNetwork;
+import org.agrona.BitUtil;
+import org.agrona.BufferUtil;
+import org.agrona.CloseHelper;
+import org.agrona.DirectBuffer;
+import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * {@link RaftNetwork} over Aeron UDP: one exclusive publication to each peer's endpoint, one
+ * subscription on this node's endpoint, messages in the wire format of this package.
+ * <p>
+ * {@link #send} never blocks or spins: it encodes into a reusable buffer and offers once. Results:
+ * {@link #SENT} once Aeron took the message; {@link #BACK_PRESSURED} when the peer's window is full
+ * or Aeron asks for a retry (admin action); {@link #NOT_CONNECTED} when the peer is not configured,
+ * is this node itself, or has no live subscription (not started yet, restarted and not yet
+ * reconnected, or gone); {@link #CLOSED} once this network (or its Aeron client) is closed. A
+ * message longer than the configured maximum throws {@link MessageTooLargeException}: the
+ * caller sizes its batches, see {@link WireFormat#appendEntriesLength(int, long)}. A message whose
+ * {@code from()} is not this node throws {@link IllegalArgumentException}.
+ * <p>
+ * {@link #poll} delivers at most {@code limit} messages (it reads at most {@code limit} Aeron
+ * fragments, and a message is at least one). Frames that fail the checks of {@link WireDecoder}
+ * are dropped and counted in {@link #counters()}, never thrown.
+ * <p>
+ * A peer that restarts on the same endpoint becomes reachable again by itself: its new
+ * subscription makes Aeron connect this node's publication to it.
+ * <p>
+ * Threads: one thread sends and one thread polls, as {@link RaftNetwork} says; {@link #close()}
+ * is called once both have stopped using the network.
+ */
+public final class AeronRaftNetwork implements RaftNetwork
+{
+    private final AeronTransportConfig config;
+    private final EmbeddedMediaDriver driver;
+    private final Aeron aeron;
+    private final Subscription subscription;
+    private final Long2ObjectHashMap<ExclusivePublication> publications = new Long2ObjectHashMap<>();
+    private final WireEncoder encoder;
+    private final UnsafeBuffer sendBuffer;
+    private final WireDecoder decoder;
+    private final FragmentAssembler assembler;
+    private final TransportCounters counters;
+
+    private MessageHandler pollHandler;
+    private int delivered;
+    private volatile boolean closed;
+
+    /**
+     * Starts the network: launches the embedded driver if configured, connects to Aeron, opens
+     * the subscription and the publications.
+     *
+     * @param config the settings; {@link AeronTransportConfig#conclude()} is called here
+     * @throws io.aeron.exceptions.ConfigurationException for a bad setting
+     */
+    public AeronRaftNetwork(final AeronTransportConfig config)
+    {
+        this.config = config.isConcluded() ? config : config.conclude();
+        final long self = config.nodeId();
+        EmbeddedMediaDriver launched = null;
+        Aeron client = null;
+        try
+        {
+            launched = config.embeddedDriver() ? EmbeddedMediaDriver.launch(self, config.termLength()) : null;
+            final String dir = launched != null ? launched.aeronDirectoryName() : config.aeronDirectoryName();
+            client = Aeron.connect(new Aeron.Context().aeronDirectoryName(dir));
+            this.counters = new TransportCounters(client, self);
+            this.subscription = client.addSubscription(
+                new ChannelUriStringBuilder().media("udp").endpoint(config.endpoints().get(self)).build(), config.streamId());
+            for (final Map.Entry<Long, String> peer : config.endpoints().entrySet())
+            {
+                if (peer.getKey() != self)
+                {
+                    final String channel = new ChannelUriStringBuilder()
+                        .media("udp").endpoint(peer.getValue()).termLength(config.termLength()).sparse(true).build();
+                    publications.put(peer.getKey().longValue(), client.addExclusivePublication(channel, config.streamId()));
+                }
+            }
+        }
+        catch (final RuntimeException ex)
+        {
+            CloseHelper.closeAll(client, launched);
+            throw ex;
+        }
+        this.driver = launched;
+        this.aeron = client;
+        this.encoder = new WireEncoder(config.clusterId(), config.maxMessageLength());
+        this.sendBuffer = new UnsafeBuffer(BufferUtil.allocateDirectAligned(
+            BitUtil.align(config.maxMessageLength(), 64), 64));
+        this.decoder = new WireDecoder(config.clusterId(), self, publications::containsKey, config.maxMessageLength());
+        this.assembler = new FragmentAssembler(new OnFragment());
+    }
+
+    /** @return the concluded settings */
+    public AeronTransportConfig config()
+    {
+        return config;
+    }
+
+    /** @return this node's counters */
+    public TransportCounters counters()
+    {
+        return counters;
+    }
+
+    /** @return the longest message {@link #send} accepts */
+    public int maxMessageLength()
+    {
+        return encoder.maxMessageLength();
+    }
+
+    /** @return the directory of the media driver this network uses */
+    public String aeronDirectoryName()
+    {
+        return driver != null ? driver.aeronDirectoryName() : config.aeronDirectoryName();
+    }
+
+    /** @return true if {@link #close()} has run */
+    public boolean isClosed()
+    {
+        return closed;
+    }
+
+    /**
+     * @param peer a configured peer
+     * @return true if Aeron has a live subscription of the peer connected to the publication
+     */
+    public boolean isConnected(final long peer)
+    {
+        final ExclusivePublication publication = publications.get(peer);
+        return !closed && publication != null && publication.isConnected();
+    }
+
+    @Override
+    public int send(final RaftMessage message)
+    {
+        Objects.requireNonNull(message, "message");
+        if (closed)
+        {
+            return CLOSED;
+        }
+        if (message.from() != config.nodeId())
+        {
+            throw new IllegalArgumentException("node " + config.nodeId() + " cannot send a message from " + message.from() + ": " + message);
+        }
+        final ExclusivePublication publication = publications.get(message.to());
+        if (publication == null)
+        {
+            return NOT_CONNECTED;
+        }
+        final int length = encoder.encode(message, sendBuffer, 0);
+        final long result = publication.offer(sendBuffer, 0, length);
+        if (result > 0)
+        {
+            counters.onSent();
+            return SENT;
+        }
+        if (result == Publication.BACK_PRESSURED || result == Publication.ADMIN_ACTION)
+        {
+            counters.onBackPressured();
+            return BACK_PRESSURED;
+        }
+        if (result == Publication.CLOSED)
+        {
+            return CLOSED;
+        }
+        // NOT_CONNECTED, or MAX_POSITION_EXCEEDED (2^31 terms sent: unreachable in practice).
+        counters.onNotConnected();
+        return NOT_CONNECTED;
+    }
+
+    @Override
+    public int poll(final MessageHandler handler, final int limit)
+    {
+        if (closed || limit <= 0)
+        {
+            return 0;
+        }
+        pollHandler = handler;
+        delivered = 0;
+        try
+        {
+            subscription.poll(assembler, limit);
+        }
+        finally
+        {
+            pollHandler = null;
+        }
+        return delivered;
+    }
+
+    /** Closes the publications, the subscription, the counters, the Aeron client and an embedded driver. */
+    @Override
+    public void close()
+    {
+        if (closed)
+        {
+            return;
+        }
+        closed = true;
+        for (final ExclusivePublication publication : publications.values())
+        {
+            CloseHelper.quietClose(publication);
+        }
+        CloseHelper.closeAll(subscription, counters, aeron, driver);
+    }
+
+    @Override
+    public String toString()
+    {
+        return "AeronRaftNetwork{node=" + config.nodeId() + " endpoint=" + config.endpoints().get(config.nodeId()) +
+            (closed ? " closed" : "") + "}";
+    }
+
+    private final class OnFragment implements FragmentHandler
+    {
+        @Override
+        public void onFragment(final DirectBuffer buffer, final int offset, final int length, final Header header)
+        {
+            final RaftMessage message = decoder.decode(buffer, offset, length);
+            if (message == null)
+            {
+                counters.onDropped(decoder.lastDropReason());
+                return;
+            }
+            counters.onReceived();
+            delivered++;
+            pollHandler.onMessage(message);
+        }
+    }
+}

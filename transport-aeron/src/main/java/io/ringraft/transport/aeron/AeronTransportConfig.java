@@ -1,0 +1,285 @@
+package io.ringraft.transport.aeron;
+
+import io.aeron.exceptions.ConfigurationException;
+
+import java.util.Collections;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Settings of an {@link AeronRaftNetwork}: fluent setters, defaults from system properties, and
+ * one {@link #conclude()} that validates everything and names the bad setting and its value.
+ * <p>
+ * System properties: {@value #STREAM_ID_PROP}, {@value #TERM_LENGTH_PROP},
+ * {@value #MAX_MESSAGE_LENGTH_PROP}, {@value #AERON_DIR_PROP} (setting it selects an external
+ * media driver).
+ */
+public final class AeronTransportConfig
+{
+    /** System property for {@link #streamId(int)}. */
+    public static final String STREAM_ID_PROP = "ringraft.aeron.stream.id";
+    /** System property for {@link #termLength(int)}. */
+    public static final String TERM_LENGTH_PROP = "ringraft.aeron.term.length";
+    /** System property for {@link #maxMessageLength(int)}. */
+    public static final String MAX_MESSAGE_LENGTH_PROP = "ringraft.aeron.max.message.length";
+    /** System property for {@link #aeronDirectoryName(String)}; when set, the driver is external. */
+    public static final String AERON_DIR_PROP = "ringraft.aeron.dir";
+
+    /** The default stream id. */
+    public static final int STREAM_ID_DEFAULT = 1001;
+    /** The default term length: 1 MiB, which allows messages of up to 128 KiB. */
+    public static final int TERM_LENGTH_DEFAULT = 1024 * 1024;
+    /** Aeron's smallest term length. */
+    public static final int TERM_LENGTH_MIN = 64 * 1024;
+    /** Aeron's largest term length. */
+    public static final int TERM_LENGTH_MAX = 1024 * 1024 * 1024;
+    /** The smallest max message length accepted: room for the header and a snapshot chunk's fields. */
+    public static final int MAX_MESSAGE_LENGTH_MIN = 1024;
+
+    private long nodeId;
+    private int clusterId;
+    private final Map<Long, String> endpoints = new TreeMap<>();
+    private int streamId = Integer.getInteger(STREAM_ID_PROP, STREAM_ID_DEFAULT);
+    private int termLength = Integer.getInteger(TERM_LENGTH_PROP, TERM_LENGTH_DEFAULT);
+    private int maxMessageLength = Integer.getInteger(MAX_MESSAGE_LENGTH_PROP, 0);
+    private String aeronDirectoryName = System.getProperty(AERON_DIR_PROP);
+    private boolean embeddedDriver = aeronDirectoryName == null;
+    private boolean concluded;
+
+    /** @return this node's id */
+    public long nodeId()
+    {
+        return nodeId;
+    }
+
+    /** @param nodeId this node's id, {@code > 0}; must have an endpoint; @return this */
+    public AeronTransportConfig nodeId(final long nodeId)
+    {
+        this.nodeId = nodeId;
+        return this;
+    }
+
+    /** @return the cluster id written into and required of every frame */
+    public int clusterId()
+    {
+        return clusterId;
+    }
+
+    /** @param clusterId the cluster id written into and required of every frame; @return this */
+    public AeronTransportConfig clusterId(final int clusterId)
+    {
+        this.clusterId = clusterId;
+        return this;
+    }
+
+    /** @return every node's "host:port", this node's included */
+    public Map<Long, String> endpoints()
+    {
+        return Collections.unmodifiableMap(endpoints);
+    }
+
+    /**
+     * @param endpoints every node's UDP "host:port" (IPv6 hosts in brackets), this node's
+     *                  included: this node subscribes on its own and publishes to the others';
+     *                  replaces earlier endpoints
+     * @return this
+     */
+    public AeronTransportConfig endpoints(final Map<Long, String> endpoints)
+    {
+        this.endpoints.clear();
+        this.endpoints.putAll(endpoints);
+        return this;
+    }
+
+    /** @param nodeId a node; @param endpoint its "host:port"; @return this */
+    public AeronTransportConfig endpoint(final long nodeId, final String endpoint)
+    {
+        endpoints.put(nodeId, endpoint);
+        return this;
+    }
+
+    /** @return the Aeron stream id of the Raft traffic */
+    public int streamId()
+    {
+        return streamId;
+    }
+
+    /** @param streamId the Aeron stream id of the Raft traffic, the same on every node; @return this */
+    public AeronTransportConfig streamId(final int streamId)
+    {
+        this.streamId = streamId;
+        return this;
+    }
+
+    /** @return the term length of each publication */
+    public int termLength()
+    {
+        return termLength;
+    }
+
+    /**
+     * @param termLength the term length of each publication: a power of two from 64 KiB to 1 GiB;
+     *                   a publication's log buffer takes 3 terms on the sender and as much again on
+     *                   the receiver (sparse files)
+     * @return this
+     */
+    public AeronTransportConfig termLength(final int termLength)
+    {
+        this.termLength = termLength;
+        return this;
+    }
+
+    /** @return the longest message sent or accepted; after {@link #conclude()}, never 0 */
+    public int maxMessageLength()
+    {
+        return maxMessageLength;
+    }
+
+    /**
+     * @param maxMessageLength the longest message sent or accepted, at most Aeron's limit of
+     *                         termLength / 8; 0 (the default) means exactly that limit
+     * @return this
+     */
+    public AeronTransportConfig maxMessageLength(final int maxMessageLength)
+    {
+        this.maxMessageLength = maxMessageLength;
+        return this;
+    }
+
+    /** @return true if the network launches and owns its media driver */
+    public boolean embeddedDriver()
+    {
+        return embeddedDriver;
+    }
+
+    /**
+     * @param embeddedDriver true (the default unless {@value #AERON_DIR_PROP} is set) to launch an
+     *                       {@link EmbeddedMediaDriver} in its own new directory; false to connect
+     *                       to a running driver in {@link #aeronDirectoryName()}
+     * @return this
+     */
+    public AeronTransportConfig embeddedDriver(final boolean embeddedDriver)
+    {
+        this.embeddedDriver = embeddedDriver;
+        return this;
+    }
+
+    /** @return the directory of the external media driver, or null */
+    public String aeronDirectoryName()
+    {
+        return aeronDirectoryName;
+    }
+
+    /**
+     * Selects an external media driver running in {@code dir}.
+     *
+     * @param dir the driver's directory
+     * @return this
+     */
+    public AeronTransportConfig externalDriver(final String dir)
+    {
+        this.aeronDirectoryName = dir;
+        this.embeddedDriver = false;
+        return this;
+    }
+
+    /** @param dir the directory of the external media driver; @return this */
+    public AeronTransportConfig aeronDirectoryName(final String dir)
+    {
+        this.aeronDirectoryName = dir;
+        return this;
+    }
+
+    /**
+     * Validates every setting and fills in derived defaults; called by {@link AeronRaftNetwork}.
+     *
+     * @return this
+     * @throws ConfigurationException naming the first bad setting and its value
+     */
+    public AeronTransportConfig conclude()
+    {
+        if (nodeId <= 0)
+        {
+            throw new ConfigurationException("nodeId=" + nodeId + " must be > 0");
+        }
+        if (!endpoints.containsKey(nodeId))
+        {
+            throw new ConfigurationException("endpoints=" + endpoints + " must contain this node's own endpoint (nodeId=" + nodeId + ")");
+        }
+        for (final Map.Entry<Long, String> e : endpoints.entrySet())
+        {
+            if (e.getKey() <= 0)
+            {
+                throw new ConfigurationException("endpoints: node id " + e.getKey() + " must be > 0");
+            }
+            validateEndpoint(e.getKey(), e.getValue());
+        }
+        if (termLength < TERM_LENGTH_MIN || termLength > TERM_LENGTH_MAX || Integer.bitCount(termLength) != 1)
+        {
+            throw new ConfigurationException("termLength=" + termLength + " must be a power of two from " +
+                TERM_LENGTH_MIN + " to " + TERM_LENGTH_MAX);
+        }
+        final int aeronLimit = aeronMaxMessageLength(termLength);
+        if (maxMessageLength == 0)
+        {
+            maxMessageLength = aeronLimit;
+        }
+        if (maxMessageLength < MAX_MESSAGE_LENGTH_MIN || maxMessageLength > aeronLimit)
+        {
+            throw new ConfigurationException("maxMessageLength=" + maxMessageLength + " must be from " +
+                MAX_MESSAGE_LENGTH_MIN + " to " + aeronLimit + " (termLength=" + termLength + " / 8, Aeron's limit)");
+        }
+        if (!embeddedDriver && (aeronDirectoryName == null || aeronDirectoryName.isEmpty()))
+        {
+            throw new ConfigurationException("aeronDirectoryName=" + aeronDirectoryName + " must name the external driver's directory " +
+                "when embeddedDriver=false");
+        }
+        concluded = true;
+        return this;
+    }
+
+    /** @return true once {@link #conclude()} has succeeded */
+    public boolean isConcluded()
+    {
+        return concluded;
+    }
+
+    /**
+     * @param termLength a term length
+     * @return Aeron's largest message for it: termLength / 8, at most 16 MiB
+     */
+    public static int aeronMaxMessageLength(final int termLength)
+    {
+        return Math.min(termLength / 8, 16 * 1024 * 1024);
+    }
+
+    private static void validateEndpoint(final long node, final String endpoint)
+    {
+        final int colon = endpoint == null ? -1 : endpoint.lastIndexOf(':');
+        if (colon <= 0 || colon == endpoint.length() - 1)
+        {
+            throw new ConfigurationException("endpoints: node " + node + " endpoint=" + endpoint + " must be host:port");
+        }
+        final int port;
+        try
+        {
+            port = Integer.parseInt(endpoint.substring(colon + 1));
+        }
+        catch (final NumberFormatException ex)
+        {
+            throw new ConfigurationException("endpoints: node " + node + " endpoint=" + endpoint + " has a port that is not a number");
+        }
+        if (port < 1 || port > 65535)
+        {
+            throw new ConfigurationException("endpoints: node " + node + " endpoint=" + endpoint + " port must be 1..65535");
+        }
+    }
+
+    @Override
+    public String toString()
+    {
+        return "AeronTransportConfig{nodeId=" + nodeId + ", clusterId=" + clusterId + ", endpoints=" + endpoints +
+            ", streamId=" + streamId + ", termLength=" + termLength + ", maxMessageLength=" + maxMessageLength +
+            ", embeddedDriver=" + embeddedDriver + ", aeronDirectoryName=" + aeronDirectoryName + "}";
+    }
+}

@@ -1,0 +1,81 @@
+package io.ringraft.transport.aeron;
+
+import io.aeron.driver.MediaDriver;
+import io.aeron.driver.ThreadingMode;
+import org.agrona.IoUtil;
+import org.agrona.concurrent.BackoffIdleStrategy;
+
+import java.io.File;
+
+/**
+ * A media driver inside this JVM, sized for small machines: one shared driver thread with a
+ * backoff idle strategy (never a busy spin), sparse term files, and its own directory under
+ * {@code /dev/shm} (or the temp directory where there is none) named after the node, the process
+ * and the time, deleted on start and on {@link #close()}.
+ */
+public final class EmbeddedMediaDriver implements AutoCloseable
+{
+    private final MediaDriver driver;
+    private final String directory;
+    private boolean closed;
+
+    private EmbeddedMediaDriver(final MediaDriver driver, final String directory)
+    {
+        this.driver = driver;
+        this.directory = directory;
+    }
+
+    /**
+     * Launches a driver.
+     *
+     * @param nodeId     names the directory
+     * @param termLength the default term length of its publications (a power of two from 64 KiB)
+     * @return the running driver
+     */
+    public static EmbeddedMediaDriver launch(final long nodeId, final int termLength)
+    {
+        final String dir = uniqueDirectory(nodeId);
+        final MediaDriver.Context ctx = new MediaDriver.Context()
+            .aeronDirectoryName(dir)
+            .dirDeleteOnStart(true)
+            .dirDeleteOnShutdown(true)
+            .warnIfDirectoryExists(false)
+            .threadingMode(ThreadingMode.SHARED)
+            .sharedIdleStrategy(new BackoffIdleStrategy())
+            .publicationTermBufferLength(termLength)
+            .ipcTermBufferLength(termLength)
+            .termBufferSparseFile(true);
+        return new EmbeddedMediaDriver(MediaDriver.launch(ctx), dir);
+    }
+
+    /** @return the driver's directory, where clients connect */
+    public String aeronDirectoryName()
+    {
+        return directory;
+    }
+
+    /** Stops the driver and deletes its directory. Idempotent. */
+    @Override
+    public void close()
+    {
+        if (!closed)
+        {
+            closed = true;
+            try
+            {
+                driver.close();
+            }
+            finally
+            {
+                IoUtil.delete(new File(directory), true);
+            }
+        }
+    }
+
+    private static String uniqueDirectory(final long nodeId)
+    {
+        final File shm = new File("/dev/shm");
+        final String parent = shm.isDirectory() && shm.canWrite() ? shm.getPath() : System.getProperty("java.io.tmpdir");
+        return new File(parent, "ringraft-aeron-" + nodeId + "-" + ProcessHandle.current().pid() + "-" + System.nanoTime()).getPath();
+    }
+}

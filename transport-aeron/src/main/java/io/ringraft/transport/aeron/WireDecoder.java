@@ -1,0 +1,303 @@
+package io.ringraft.transport.aeron;
+
+import io.ringraft.Entry;
+import io.ringraft.EntryType;
+import io.ringraft.LogId;
+import io.ringraft.Membership;
+import io.ringraft.network.AppendEntriesRequest;
+import io.ringraft.network.AppendEntriesResponse;
+import io.ringraft.network.InstallSnapshotRequest;
+import io.ringraft.network.InstallSnapshotResponse;
+import io.ringraft.network.RaftMessage;
+import io.ringraft.network.TimeoutNow;
+import io.ringraft.network.VoteRequest;
+import io.ringraft.network.VoteResponse;
+import io.ringraft.storage.SnapshotMeta;
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.LongPredicate;
+
+import static java.nio.ByteOrder.LITTLE_ENDIAN;
+import static io.ringraft.transport.aeron.WireFormat.BLOCK_LENGTH;
+import static io.ringraft.transport.aeron.WireFormat.ENTRY_BLOCK_LENGTH;
+import static io.ringraft.transport.aeron.WireFormat.ENTRY_GROUP_HEADER_LENGTH;
+import static io.ringraft.transport.aeron.WireFormat.HEADER_LENGTH;
+import static io.ringraft.transport.aeron.WireFormat.VAR_LENGTH_PREFIX;
+
+/**
+ * Checks and decodes received frames into {@link RaftMessage}s. A frame that fails a check is not
+ * delivered: {@link #decode} returns null and {@link #lastDropReason()} says why. Never throws for
+ * any content of the frame. One decoder per receiving thread.
+ */
+public final class WireDecoder
+{
+    private static final byte[] MALFORMED = new byte[0];
+    private static final boolean[] KNOWN_ENTRY_TYPE = new boolean[256];
+
+    static
+    {
+        for (final EntryType type : EntryType.values())
+        {
+            KNOWN_ENTRY_TYPE[type.code() & 0xFF] = true;
+        }
+    }
+
+    private final int clusterId;
+    private final long selfId;
+    private final LongPredicate knownSender;
+    private final int maxMessageLength;
+    private final UnsafeBuffer frame = new UnsafeBuffer();
+    private final MessageHeaderFlyweight header = new MessageHeaderFlyweight();
+    private final VoteRequestFlyweight voteRequest = new VoteRequestFlyweight();
+    private final VoteResponseFlyweight voteResponse = new VoteResponseFlyweight();
+    private final AppendEntriesRequestFlyweight appendRequest = new AppendEntriesRequestFlyweight();
+    private final EntryGroupFlyweight entryGroup = new EntryGroupFlyweight();
+    private final EntryFlyweight entry = new EntryFlyweight();
+    private final AppendEntriesResponseFlyweight appendResponse = new AppendEntriesResponseFlyweight();
+    private final InstallSnapshotRequestFlyweight snapshotRequest = new InstallSnapshotRequestFlyweight();
+    private final InstallSnapshotResponseFlyweight snapshotResponse = new InstallSnapshotResponseFlyweight();
+
+    private DropReason lastDropReason;
+    private int cursor;
+
+    /**
+     * @param clusterId        frames of other clusters are dropped
+     * @param selfId           frames addressed to other nodes are dropped
+     * @param knownSender      frames from senders it rejects are dropped
+     * @param maxMessageLength longer frames are dropped
+     */
+    public WireDecoder(final int clusterId, final long selfId, final LongPredicate knownSender, final int maxMessageLength)
+    {
+        this.clusterId = clusterId;
+        this.selfId = selfId;
+        this.knownSender = knownSender;
+        this.maxMessageLength = maxMessageLength;
+    }
+
+    /** @return why the last {@link #decode} returned null; undefined after one that succeeded */
+    public DropReason lastDropReason()
+    {
+        return lastDropReason;
+    }
+
+    /**
+     * @param buffer holds the frame
+     * @param offset where the frame starts
+     * @param length the frame length
+     * @return the message, or null if the frame was dropped (see {@link #lastDropReason()})
+     */
+    public RaftMessage decode(final DirectBuffer buffer, final int offset, final int length)
+    {
+        if (length < HEADER_LENGTH)
+        {
+            return drop(DropReason.TOO_SHORT);
+        }
+        if (length > maxMessageLength)
+        {
+            return drop(DropReason.TOO_LONG);
+        }
+        frame.wrap(buffer, offset, length);
+        header.wrap(frame, 0);
+        if (header.magic() != WireFormat.MAGIC)
+        {
+            return drop(DropReason.BAD_MAGIC);
+        }
+        if (header.version() != WireFormat.VERSION)
+        {
+            return drop(DropReason.UNSUPPORTED_VERSION);
+        }
+        if (header.clusterId() != clusterId)
+        {
+            return drop(DropReason.WRONG_CLUSTER);
+        }
+        if (header.receiverId() != selfId)
+        {
+            return drop(DropReason.WRONG_RECEIVER);
+        }
+        final long from = header.senderId();
+        if (from == selfId || !knownSender.test(from))
+        {
+            return drop(DropReason.UNKNOWN_SENDER);
+        }
+        final int type = header.type();
+        if (!WireFormat.isKnownType(type))
+        {
+            return drop(DropReason.UNKNOWN_TYPE);
+        }
+        if (header.bodyLength() != length - HEADER_LENGTH)
+        {
+            return drop(DropReason.BAD_LENGTH);
+        }
+        final int blockLength = header.blockLength();
+        final long term = header.term();
+        if (blockLength < BLOCK_LENGTH[type] || blockLength > length - HEADER_LENGTH || term < 0)
+        {
+            return drop(DropReason.MALFORMED_BODY);
+        }
+        final RaftMessage message = decodeBody(type, from, term, blockLength, length);
+        return message != null ? message : drop(DropReason.MALFORMED_BODY);
+    }
+
+    private RaftMessage decodeBody(final int type, final long from, final long term, final int blockLength, final int end)
+    {
+        final int body = HEADER_LENGTH;
+        cursor = body + blockLength;
+        switch (type)
+        {
+            case WireFormat.TYPE_VOTE_REQUEST:
+            {
+                voteRequest.wrap(frame, body);
+                final long lastTerm = voteRequest.lastLogTerm();
+                final long lastIndex = voteRequest.lastLogIndex();
+                if (lastTerm < 0 || lastIndex < 0)
+                {
+                    return null;
+                }
+                return new VoteRequest(
+                    from, selfId, term, new LogId(lastTerm, lastIndex), voteRequest.preVote(), voteRequest.transfer());
+            }
+            case WireFormat.TYPE_VOTE_RESPONSE:
+                voteResponse.wrap(frame, body);
+                return new VoteResponse(from, selfId, term, voteResponse.granted(), voteResponse.preVote());
+
+            case WireFormat.TYPE_APPEND_ENTRIES_REQUEST:
+                return decodeAppendEntries(from, term, end);
+
+            case WireFormat.TYPE_APPEND_ENTRIES_RESPONSE:
+                appendResponse.wrap(frame, body);
+                return new AppendEntriesResponse(from, selfId, term, appendResponse.success(), appendResponse.matchIndex(),
+                    appendResponse.conflictTerm(), appendResponse.conflictIndex(), appendResponse.seq());
+
+            case WireFormat.TYPE_INSTALL_SNAPSHOT_REQUEST:
+                return decodeInstallSnapshot(from, term, end);
+
+            case WireFormat.TYPE_INSTALL_SNAPSHOT_RESPONSE:
+            {
+                snapshotResponse.wrap(frame, body);
+                final byte[] id = getVar(end);
+                if (id == MALFORMED)
+                {
+                    return null;
+                }
+                return new InstallSnapshotResponse(from, selfId, term, string(id), snapshotResponse.nextOffset(), snapshotResponse.done());
+            }
+            default:
+                return new TimeoutNow(from, selfId, term);
+        }
+    }
+
+    private RaftMessage decodeAppendEntries(final long from, final long term, final int end)
+    {
+        appendRequest.wrap(frame, HEADER_LENGTH);
+        final long prevTerm = appendRequest.prevLogTerm();
+        final long prevIndex = appendRequest.prevLogIndex();
+        if (prevTerm < 0 || prevIndex < 0 || cursor + ENTRY_GROUP_HEADER_LENGTH > end)
+        {
+            return null;
+        }
+        entryGroup.wrap(frame, cursor);
+        final int entryBlockLength = entryGroup.entryBlockLength();
+        final int count = entryGroup.count();
+        cursor += ENTRY_GROUP_HEADER_LENGTH;
+        if (entryBlockLength < ENTRY_BLOCK_LENGTH || count < 0 || count > (end - cursor) / entryBlockLength)
+        {
+            return null;
+        }
+        final List<Entry> entries = new ArrayList<>(count);
+        for (int i = 0; i < count; i++)
+        {
+            if (cursor + entryBlockLength > end)
+            {
+                return null;
+            }
+            entry.wrap(frame, cursor);
+            final long entryTerm = entry.term();
+            final long entryIndex = entry.index();
+            final int typeCode = entry.type();
+            final int payloadLength = entry.payloadLength();
+            cursor += entryBlockLength;
+            if (entryTerm < 0 || entryIndex < 1 || !KNOWN_ENTRY_TYPE[typeCode] ||
+                payloadLength < 0 || payloadLength > end - cursor)
+            {
+                return null;
+            }
+            final byte[] payload = new byte[payloadLength];
+            frame.getBytes(cursor, payload);
+            cursor += payloadLength;
+            entries.add(new Entry(entryTerm, entryIndex, EntryType.fromCode(typeCode), payload));
+        }
+        return new AppendEntriesRequest(from, selfId, term, new LogId(prevTerm, prevIndex),
+            appendRequest.leaderCommit(), appendRequest.seq(), entries);
+    }
+
+    private RaftMessage decodeInstallSnapshot(final long from, final long term, final int end)
+    {
+        snapshotRequest.wrap(frame, HEADER_LENGTH);
+        final long lastTerm = snapshotRequest.lastIncludedTerm();
+        final long lastIndex = snapshotRequest.lastIncludedIndex();
+        if (lastTerm < 0 || lastIndex < 0)
+        {
+            return null;
+        }
+        final byte[] id = getVar(end);
+        final byte[] membershipBytes = id == MALFORMED ? MALFORMED : getVar(end);
+        final byte[] chunk = membershipBytes == MALFORMED ? MALFORMED : getVar(end);
+        if (chunk == MALFORMED)
+        {
+            return null;
+        }
+        Membership membership = null;
+        if (membershipBytes != null)
+        {
+            try
+            {
+                membership = Membership.decode(membershipBytes);
+            }
+            catch (final IllegalArgumentException ex)
+            {
+                return null;
+            }
+        }
+        final SnapshotMeta meta = new SnapshotMeta(
+            new LogId(lastTerm, lastIndex), membership, string(id), snapshotRequest.sizeBytes(), snapshotRequest.crc32c());
+        return new InstallSnapshotRequest(from, selfId, term, meta, snapshotRequest.chunkOffset(), chunk, snapshotRequest.done());
+    }
+
+    /** Reads a length-prefixed field at the cursor: its bytes, null for length -1, or MALFORMED. */
+    private byte[] getVar(final int end)
+    {
+        if (cursor + VAR_LENGTH_PREFIX > end)
+        {
+            return MALFORMED;
+        }
+        final int length = frame.getInt(cursor, LITTLE_ENDIAN);
+        cursor += VAR_LENGTH_PREFIX;
+        if (length == -1)
+        {
+            return null;
+        }
+        if (length < 0 || length > end - cursor)
+        {
+            return MALFORMED;
+        }
+        final byte[] bytes = new byte[length];
+        frame.getBytes(cursor, bytes);
+        cursor += length;
+        return bytes;
+    }
+
+    private static String string(final byte[] utf8)
+    {
+        return utf8 == null ? null : new String(utf8, StandardCharsets.UTF_8);
+    }
+
+    private RaftMessage drop(final DropReason reason)
+    {
+        lastDropReason = reason;
+        return null;
+    }
+}

@@ -1,0 +1,299 @@
+package io.ringraft.transport.aeron;
+
+import io.ringraft.Entry;
+import io.ringraft.LogId;
+import io.ringraft.Membership;
+import io.ringraft.network.AppendEntriesRequest;
+import io.ringraft.network.AppendEntriesResponse;
+import io.ringraft.network.InstallSnapshotRequest;
+import io.ringraft.network.InstallSnapshotResponse;
+import io.ringraft.network.RaftMessage;
+import io.ringraft.network.TimeoutNow;
+import io.ringraft.network.VoteRequest;
+import io.ringraft.network.VoteResponse;
+import io.ringraft.storage.SnapshotMeta;
+import org.agrona.MutableDirectBuffer;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Objects;
+
+import static java.nio.ByteOrder.LITTLE_ENDIAN;
+import static io.ringraft.transport.aeron.WireFormat.BLOCK_LENGTH;
+import static io.ringraft.transport.aeron.WireFormat.ENTRY_BLOCK_LENGTH;
+import static io.ringraft.transport.aeron.WireFormat.ENTRY_GROUP_HEADER_LENGTH;
+import static io.ringraft.transport.aeron.WireFormat.HEADER_LENGTH;
+import static io.ringraft.transport.aeron.WireFormat.VAR_LENGTH_PREFIX;
+
+/**
+ * Encodes {@link RaftMessage}s into frames of the wire format. Votes, AppendEntries and their
+ * responses and TimeoutNow encode without allocating; an InstallSnapshot message converts its
+ * snapshot id and membership to bytes once and reuses them while the same objects come again (the
+ * chunks of one snapshot). One encoder per sending thread.
+ */
+public final class WireEncoder
+{
+    private final int clusterId;
+    private final int maxMessageLength;
+    private final MessageHeaderFlyweight header = new MessageHeaderFlyweight();
+    private final VoteRequestFlyweight voteRequest = new VoteRequestFlyweight();
+    private final VoteResponseFlyweight voteResponse = new VoteResponseFlyweight();
+    private final AppendEntriesRequestFlyweight appendRequest = new AppendEntriesRequestFlyweight();
+    private final EntryGroupFlyweight entryGroup = new EntryGroupFlyweight();
+    private final EntryFlyweight entry = new EntryFlyweight();
+    private final AppendEntriesResponseFlyweight appendResponse = new AppendEntriesResponseFlyweight();
+    private final InstallSnapshotRequestFlyweight snapshotRequest = new InstallSnapshotRequestFlyweight();
+    private final InstallSnapshotResponseFlyweight snapshotResponse = new InstallSnapshotResponseFlyweight();
+
+    private String cachedId;
+    private byte[] cachedIdBytes;
+    private Membership cachedMembership;
+    private byte[] cachedMembershipBytes;
+
+    /**
+     * @param clusterId        written into every header
+     * @param maxMessageLength the longest frame this encoder writes
+     */
+    public WireEncoder(final int clusterId, final int maxMessageLength)
+    {
+        if (maxMessageLength < HEADER_LENGTH)
+        {
+            throw new IllegalArgumentException("maxMessageLength=" + maxMessageLength + " is shorter than the header");
+        }
+        this.clusterId = clusterId;
+        this.maxMessageLength = maxMessageLength;
+    }
+
+    /** @return the longest frame this encoder writes */
+    public int maxMessageLength()
+    {
+        return maxMessageLength;
+    }
+
+    /**
+     * @param message a message
+     * @return the exact length of its frame
+     * @throws IllegalArgumentException if the message has a null field the format cannot carry
+     *                                  (a log id, a snapshot meta, an entry type)
+     */
+    public long encodedLength(final RaftMessage message)
+    {
+        Objects.requireNonNull(message, "message");
+        final int type = typeOf(message);
+        long length = HEADER_LENGTH + BLOCK_LENGTH[type];
+        if (message instanceof AppendEntriesRequest r)
+        {
+            final List<Entry> entries = r.entries();
+            long payloadBytes = 0;
+            for (int i = 0, n = entries.size(); i < n; i++)
+            {
+                payloadBytes += entries.get(i).payload().length;
+            }
+            length = WireFormat.appendEntriesLength(entries.size(), payloadBytes);
+        }
+        else if (message instanceof InstallSnapshotRequest r)
+        {
+            final SnapshotMeta meta = requireMeta(r);
+            length += varLength(idBytes(meta.snapshotId())) + varLength(membershipBytes(meta.membership())) + varLength(r.chunk());
+        }
+        else if (message instanceof InstallSnapshotResponse r)
+        {
+            length += varLength(idBytes(r.snapshotId()));
+        }
+        return length;
+    }
+
+    /**
+     * Writes {@code message} as one frame at {@code offset}.
+     *
+     * @param message the message
+     * @param buffer  where to write; grown if expandable
+     * @param offset  where the frame starts
+     * @return the frame length
+     * @throws MessageTooLargeException if the frame would be longer than {@link #maxMessageLength()}
+     * @throws IllegalArgumentException if the term is negative or a field the format needs is null
+     * @throws IndexOutOfBoundsException if a fixed-size buffer is too small for the frame
+     */
+    public int encode(final RaftMessage message, final MutableDirectBuffer buffer, final int offset)
+    {
+        final long longLength = encodedLength(message);
+        if (longLength > maxMessageLength)
+        {
+            throw new MessageTooLargeException(describe(message), longLength, maxMessageLength);
+        }
+        if (message.term() < 0)
+        {
+            throw new IllegalArgumentException("negative term: " + message);
+        }
+        final int length = (int)longLength;
+        buffer.checkLimit(offset + length);
+        final int type = typeOf(message);
+        header.wrap(buffer, offset).write(
+            type, BLOCK_LENGTH[type], length - HEADER_LENGTH, clusterId, message.from(), message.to(), message.term());
+        final int body = offset + HEADER_LENGTH;
+
+        if (message instanceof AppendEntriesRequest r)
+        {
+            encodeAppendEntries(r, buffer, body);
+        }
+        else if (message instanceof AppendEntriesResponse r)
+        {
+            appendResponse.wrap(buffer, body).write(r.success(), r.matchIndex(), r.conflictTerm(), r.conflictIndex(), r.seq());
+        }
+        else if (message instanceof VoteRequest r)
+        {
+            final LogId last = requireLogId(r.lastLogId(), r);
+            voteRequest.wrap(buffer, body).write(last.term(), last.index(), r.preVote(), r.transfer());
+        }
+        else if (message instanceof VoteResponse r)
+        {
+            voteResponse.wrap(buffer, body).write(r.granted(), r.preVote());
+        }
+        else if (message instanceof InstallSnapshotRequest r)
+        {
+            final SnapshotMeta meta = r.meta();
+            snapshotRequest.wrap(buffer, body).write(
+                meta.lastIncluded().term(), meta.lastIncluded().index(), r.offset(), meta.sizeBytes(), meta.crc32c(), r.done());
+            int cursor = body + BLOCK_LENGTH[type];
+            cursor = putVar(buffer, cursor, idBytes(meta.snapshotId()));
+            cursor = putVar(buffer, cursor, membershipBytes(meta.membership()));
+            putVar(buffer, cursor, r.chunk());
+        }
+        else if (message instanceof InstallSnapshotResponse r)
+        {
+            snapshotResponse.wrap(buffer, body).write(r.nextOffset(), r.done());
+            putVar(buffer, body + BLOCK_LENGTH[type], idBytes(r.snapshotId()));
+        }
+        // TimeoutNow has an empty body.
+        return length;
+    }
+
+    private void encodeAppendEntries(final AppendEntriesRequest r, final MutableDirectBuffer buffer, final int body)
+    {
+        final LogId prev = requireLogId(r.prevLogId(), r);
+        appendRequest.wrap(buffer, body).write(prev.term(), prev.index(), r.leaderCommit(), r.seq());
+        final List<Entry> entries = r.entries();
+        final int count = entries.size();
+        int cursor = body + BLOCK_LENGTH[WireFormat.TYPE_APPEND_ENTRIES_REQUEST];
+        entryGroup.wrap(buffer, cursor).write(count);
+        cursor += ENTRY_GROUP_HEADER_LENGTH;
+        for (int i = 0; i < count; i++)
+        {
+            final Entry e = entries.get(i);
+            final byte[] payload = e.payload();
+            if (e.type() == null)
+            {
+                throw new IllegalArgumentException("entry without a type: " + e);
+            }
+            entry.wrap(buffer, cursor).write(e.term(), e.index(), payload.length, e.type().code());
+            cursor += ENTRY_BLOCK_LENGTH;
+            buffer.putBytes(cursor, payload);
+            cursor += payload.length;
+        }
+    }
+
+    private static int putVar(final MutableDirectBuffer buffer, final int cursor, final byte[] bytes)
+    {
+        if (bytes == null)
+        {
+            buffer.putInt(cursor, -1, LITTLE_ENDIAN);
+            return cursor + VAR_LENGTH_PREFIX;
+        }
+        buffer.putInt(cursor, bytes.length, LITTLE_ENDIAN);
+        buffer.putBytes(cursor + VAR_LENGTH_PREFIX, bytes);
+        return cursor + VAR_LENGTH_PREFIX + bytes.length;
+    }
+
+    private static long varLength(final byte[] bytes)
+    {
+        return VAR_LENGTH_PREFIX + (bytes == null ? 0 : bytes.length);
+    }
+
+    private byte[] idBytes(final String id)
+    {
+        if (id == null)
+        {
+            return null;
+        }
+        if (id != cachedId)
+        {
+            cachedIdBytes = id.getBytes(StandardCharsets.UTF_8);
+            cachedId = id;
+        }
+        return cachedIdBytes;
+    }
+
+    private byte[] membershipBytes(final Membership membership)
+    {
+        if (membership == null)
+        {
+            return null;
+        }
+        if (membership != cachedMembership)
+        {
+            cachedMembershipBytes = membership.encode();
+            cachedMembership = membership;
+        }
+        return cachedMembershipBytes;
+    }
+
+    private static SnapshotMeta requireMeta(final InstallSnapshotRequest r)
+    {
+        if (r.meta() == null || r.meta().lastIncluded() == null)
+        {
+            throw new IllegalArgumentException("InstallSnapshotRequest needs a meta with lastIncluded: " + r);
+        }
+        return r.meta();
+    }
+
+    private static LogId requireLogId(final LogId logId, final RaftMessage message)
+    {
+        if (logId == null)
+        {
+            throw new IllegalArgumentException("null log id in " + message);
+        }
+        return logId;
+    }
+
+    private static String describe(final RaftMessage message)
+    {
+        if (message instanceof AppendEntriesRequest r)
+        {
+            return "AppendEntriesRequest " + r.from() + "->" + r.to() + " with " + r.entries().size() + " entries";
+        }
+        return message.getClass().getSimpleName() + " " + message.from() + "->" + message.to();
+    }
+
+    static int typeOf(final RaftMessage message)
+    {
+        if (message instanceof AppendEntriesRequest)
+        {
+            return WireFormat.TYPE_APPEND_ENTRIES_REQUEST;
+        }
+        if (message instanceof AppendEntriesResponse)
+        {
+            return WireFormat.TYPE_APPEND_ENTRIES_RESPONSE;
+        }
+        if (message instanceof VoteRequest)
+        {
+            return WireFormat.TYPE_VOTE_REQUEST;
+        }
+        if (message instanceof VoteResponse)
+        {
+            return WireFormat.TYPE_VOTE_RESPONSE;
+        }
+        if (message instanceof InstallSnapshotRequest)
+        {
+            return WireFormat.TYPE_INSTALL_SNAPSHOT_REQUEST;
+        }
+        if (message instanceof InstallSnapshotResponse)
+        {
+            return WireFormat.TYPE_INSTALL_SNAPSHOT_RESPONSE;
+        }
+        if (message instanceof TimeoutNow)
+        {
+            return WireFormat.TYPE_TIMEOUT_NOW;
+        }
+        throw new IllegalArgumentException("not a known message type: " + message.getClass());
+    }
+}
