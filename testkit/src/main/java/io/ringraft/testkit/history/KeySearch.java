@@ -1,0 +1,441 @@
+package io.ringraft.testkit.history;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+/**
+ * The linearizability search over the ops of one key: Wing and Gong's backtracking search over a doubly linked
+ * list of call and return entries sorted by time, with Lowe's cache of visited (linearized set, value) pairs.
+ * <p>
+ * Register values are interned to ints, 0 being absent. Op {@code i} has call entry {@code 2i} and, if it is
+ * {@link Operation.Status#OK}, return entry {@code 2i + 1}; unknown ops have no return entry (it would lie at
+ * +infinity, beyond the point where every ok op is linearized and the search has succeeded).
+ */
+final class KeySearch
+{
+    private static final int ABSENT = 0;
+    private static final int INVALID = -1;
+    private static final int NIL = -1;
+    private static final int SHOWN_PREFIX = 12;
+    private static final int SHOWN_CANDIDATES = 8;
+
+    private static final byte WRITE = 0;
+    private static final byte READ = 1;
+    private static final byte CAS_SWAPPED = 2;
+    private static final byte CAS_REFUSED = 3;
+    private static final byte CAS_MAYBE = 4;
+
+    private final String key;
+    private final int recorded;
+    private final Operation[] ops;
+    private final byte[] behaviour;
+    private final boolean[] known;
+    private final int[] read;
+    private final int[] write;
+    private final List<String> values;
+    private final int knownCount;
+    private final int[] next;
+    private final int[] prev;
+    private final int head;
+    private final long[] zobrist;
+
+    private int bestDepth = -1;
+    private int[] bestPrefix;
+    private int bestValue;
+    private int bestBlocked;
+    private int[] bestCandidates;
+
+    private KeySearch(final String key, final int recorded, final List<Operation> kept)
+    {
+        this.key = key;
+        this.recorded = recorded;
+        final int n = kept.size();
+        ops = kept.toArray(new Operation[0]);
+        behaviour = new byte[n];
+        known = new boolean[n];
+        read = new int[n];
+        write = new int[n];
+        values = new ArrayList<>();
+        values.add(null);
+        final Map<String, Integer> ids = new HashMap<>();
+        int knownOps = 0;
+        for (int i = 0; i < n; i++)
+        {
+            final Operation op = ops[i];
+            known[i] = op.status() == Operation.Status.OK;
+            knownOps += known[i] ? 1 : 0;
+            switch (op.kind())
+            {
+                case PUT ->
+                {
+                    behaviour[i] = WRITE;
+                    write[i] = intern(op.value(), ids);
+                }
+                case DELETE ->
+                {
+                    behaviour[i] = WRITE;
+                    write[i] = ABSENT;
+                }
+                case GET ->
+                {
+                    behaviour[i] = READ;
+                    read[i] = intern(op.result(), ids);
+                }
+                case CAS ->
+                {
+                    behaviour[i] = !known[i] ? CAS_MAYBE :
+                        Operation.CAS_TRUE.equals(op.result()) ? CAS_SWAPPED : CAS_REFUSED;
+                    read[i] = intern(op.expected(), ids);
+                    write[i] = intern(op.value(), ids);
+                }
+                default -> throw new IllegalStateException("unhandled kind " + op.kind());
+            }
+        }
+        knownCount = knownOps;
+
+        final Integer[] entries = new Integer[2 * n];
+        int count = 0;
+        for (int i = 0; i < n; i++)
+        {
+            entries[count++] = 2 * i;
+            if (known[i])
+            {
+                entries[count++] = 2 * i + 1;
+            }
+        }
+        final Integer[] sorted = Arrays.copyOf(entries, count);
+        // Calls sort before returns at equal times: an op invoked when another completes overlaps it.
+        Arrays.sort(sorted, (a, b) ->
+        {
+            final int byTime = Long.compare(time(a), time(b));
+            return byTime != 0 ? byTime : Integer.compare((a & 1) * 2 * n + (a >>> 1), (b & 1) * 2 * n + (b >>> 1));
+        });
+        head = 2 * n;
+        next = new int[2 * n + 1];
+        prev = new int[2 * n + 1];
+        Arrays.fill(next, NIL);
+        Arrays.fill(prev, NIL);
+        int last = head;
+        for (final int entry : sorted)
+        {
+            next[last] = entry;
+            prev[entry] = last;
+            last = entry;
+        }
+
+        zobrist = new long[n];
+        final SplittableRandom random = new SplittableRandom(0x5EED_1234_ABCDL);
+        for (int i = 0; i < n; i++)
+        {
+            zobrist[i] = random.nextLong();
+        }
+    }
+
+    /**
+     * Prepares the search over one key's ops. Drops what cannot constrain the verdict: failed ops, reads of
+     * unknown outcome, and (when no ok CAS was refused) unknown writes of a value nothing observed; omitting
+     * such a write never hurts, since no op that follows it in a linearization can depend on its value.
+     */
+    static KeySearch of(final String key, final List<Operation> keyOps)
+    {
+        final Set<String> observed = new HashSet<>();
+        boolean refusal = false;
+        for (final Operation op : keyOps)
+        {
+            final boolean ok = op.status() == Operation.Status.OK;
+            if (ok && op.kind() == OpKind.GET)
+            {
+                observed.add(op.result());
+            }
+            else if (op.kind() == OpKind.CAS && op.status() != Operation.Status.FAIL)
+            {
+                if (ok && Operation.CAS_FALSE.equals(op.result()))
+                {
+                    refusal = true;
+                }
+                else
+                {
+                    observed.add(op.expected());
+                }
+            }
+        }
+
+        final List<Operation> kept = new ArrayList<>(keyOps.size());
+        for (final Operation op : keyOps)
+        {
+            final boolean ok = op.status() == Operation.Status.OK;
+            final boolean dropped = op.status() == Operation.Status.FAIL ||
+                !ok && op.kind() == OpKind.GET ||
+                !ok && !refusal && !observed.contains(op.kind() == OpKind.DELETE ? null : op.value());
+            if (!dropped)
+            {
+                kept.add(op);
+            }
+        }
+        return new KeySearch(key, keyOps.size(), kept);
+    }
+
+    /**
+     * @param budget the most steps to take
+     * @return the verdict for this key
+     */
+    CheckResult run(final long budget)
+    {
+        if (knownCount == 0)
+        {
+            return new CheckResult(CheckResult.Outcome.LINEARIZABLE, null, "no ok ops on key " + Operation.show(key));
+        }
+        final int n = ops.length;
+        final long[] bits = new long[(n + 63) >>> 6];
+        final HashSet<Visited> visited = new HashSet<>();
+        final int[] stackOp = new int[n];
+        final int[] stackValue = new int[n];
+        int depth = 0;
+        int value = ABSENT;
+        long hash = 0;
+        int remaining = knownCount;
+        long steps = 0;
+        int entry = next[head];
+        while (true)
+        {
+            if (++steps > budget)
+            {
+                return undecided(budget, visited.size());
+            }
+            if ((entry & 1) == 0)
+            {
+                final int op = entry >>> 1;
+                final int newValue = apply(op, value);
+                if (newValue == INVALID)
+                {
+                    entry = next[entry];
+                    continue;
+                }
+                final long newHash = hash ^ zobrist[op];
+                bits[op >>> 6] |= 1L << op;
+                if (visited.add(new Visited(bits.clone(), newValue, newHash)))
+                {
+                    stackOp[depth] = op;
+                    stackValue[depth] = value;
+                    depth++;
+                    value = newValue;
+                    hash = newHash;
+                    lift(op);
+                    if (known[op] && --remaining == 0)
+                    {
+                        return new CheckResult(CheckResult.Outcome.LINEARIZABLE, null,
+                            "key " + Operation.show(key) + " linearizable in " + steps + " steps");
+                    }
+                    entry = next[head];
+                    continue;
+                }
+                bits[op >>> 6] &= ~(1L << op);
+                if (!isRead(op))
+                {
+                    entry = next[entry];
+                    continue;
+                }
+                // Reading now dominates every alternative here (see isRead), and reading now is known to fail.
+            }
+            else
+            {
+                // An ok op's completion comes before it was linearized: a dead end.
+                recordDeadEnd(entry >>> 1, depth, value, stackOp);
+            }
+
+            int op;
+            do
+            {
+                if (depth == 0)
+                {
+                    return notLinearizable(steps);
+                }
+                depth--;
+                op = stackOp[depth];
+                value = stackValue[depth];
+                hash ^= zobrist[op];
+                bits[op >>> 6] &= ~(1L << op);
+                unlift(op);
+                remaining += known[op] ? 1 : 0;
+            }
+            while (isRead(op));
+            entry = next[2 * op];
+        }
+    }
+
+    /**
+     * An ok op that leaves the value as it is (a GET, a refused CAS) and can be linearized now should be: any
+     * order that places it later stays valid with it moved here, since the ops it would jump over keep their
+     * values, and none of them completed before it was invoked (its call precedes every pending return).
+     * So the search never tries alternatives to linearizing such an op.
+     */
+    private boolean isRead(final int op)
+    {
+        return behaviour[op] == READ || behaviour[op] == CAS_REFUSED;
+    }
+
+    private int apply(final int op, final int value)
+    {
+        return switch (behaviour[op])
+        {
+            case WRITE -> known[op] || write[op] != value ? write[op] : INVALID;
+            case READ -> read[op] == value ? value : INVALID;
+            case CAS_SWAPPED -> read[op] == value ? write[op] : INVALID;
+            case CAS_REFUSED -> read[op] != value ? value : INVALID;
+            case CAS_MAYBE -> read[op] == value && write[op] != value ? write[op] : INVALID;
+            default -> throw new IllegalStateException("behaviour " + behaviour[op]);
+        };
+    }
+
+    private void lift(final int op)
+    {
+        unlink(2 * op);
+        if (known[op])
+        {
+            unlink(2 * op + 1);
+        }
+    }
+
+    private void unlift(final int op)
+    {
+        if (known[op])
+        {
+            relink(2 * op + 1);
+        }
+        relink(2 * op);
+    }
+
+    private void unlink(final int entry)
+    {
+        next[prev[entry]] = next[entry];
+        if (next[entry] != NIL)
+        {
+            prev[next[entry]] = prev[entry];
+        }
+    }
+
+    private void relink(final int entry)
+    {
+        next[prev[entry]] = entry;
+        if (next[entry] != NIL)
+        {
+            prev[next[entry]] = entry;
+        }
+    }
+
+    private long time(final int entry)
+    {
+        final Operation op = ops[entry >>> 1];
+        return (entry & 1) == 0 ? op.invokeTime() : op.completeTime();
+    }
+
+    private void recordDeadEnd(final int blocked, final int depth, final int value, final int[] stackOp)
+    {
+        if (depth <= bestDepth)
+        {
+            return;
+        }
+        bestDepth = depth;
+        bestPrefix = Arrays.copyOf(stackOp, depth);
+        bestValue = value;
+        bestBlocked = blocked;
+        final int[] candidates = new int[SHOWN_CANDIDATES];
+        int count = 0;
+        for (int e = next[head]; e != 2 * blocked + 1 && count < SHOWN_CANDIDATES; e = next[e])
+        {
+            if ((e & 1) == 0)
+            {
+                candidates[count++] = e >>> 1;
+            }
+        }
+        bestCandidates = Arrays.copyOf(candidates, count);
+    }
+
+    private CheckResult notLinearizable(final long steps)
+    {
+        final StringBuilder sb = new StringBuilder(1024);
+        sb.append("key ").append(Operation.show(key)).append(" has no linearization of its ").append(ops.length)
+            .append(" relevant ops (").append(knownCount).append(" ok; ").append(recorded - ops.length)
+            .append(" failed or unconstraining ops dropped; ").append(steps).append(" steps).");
+        sb.append("\nLongest linearizable prefix: ").append(bestDepth).append(" ops, leaving the value ")
+            .append(Operation.show(values.get(bestValue))).append(':');
+        if (bestDepth > SHOWN_PREFIX)
+        {
+            sb.append("\n  ... ").append(bestDepth - SHOWN_PREFIX).append(" earlier ops");
+        }
+        for (int i = Math.max(0, bestDepth - SHOWN_PREFIX); i < bestDepth; i++)
+        {
+            sb.append("\n  ").append(ops[bestPrefix[i]]);
+        }
+        final Operation blocked = ops[bestBlocked];
+        sb.append("\nCould not place ").append(blocked).append(": it must take effect by ")
+            .append(blocked.completeTime()).append(", but no op that may come next leads to a valid order.");
+        sb.append("\nOps that may come next:");
+        for (final int op : bestCandidates)
+        {
+            sb.append("\n  ").append(ops[op]);
+        }
+        return new CheckResult(CheckResult.Outcome.NOT_LINEARIZABLE, key, sb.toString());
+    }
+
+    private CheckResult undecided(final long budget, final int visitedCount)
+    {
+        return new CheckResult(CheckResult.Outcome.UNDECIDED, key,
+            "key " + Operation.show(key) + ": search budget of " + budget + " steps exhausted over " + ops.length +
+            " relevant ops (" + knownCount + " ok) after visiting " + visitedCount + " states; deepest dead end at " +
+            Math.max(0, bestDepth) + " linearized ops");
+    }
+
+    private int intern(final String value, final Map<String, Integer> ids)
+    {
+        if (value == null)
+        {
+            return ABSENT;
+        }
+        final Integer id = ids.get(value);
+        if (id != null)
+        {
+            return id;
+        }
+        values.add(value);
+        ids.put(value, values.size() - 1);
+        return values.size() - 1;
+    }
+
+    /**
+     * A visited search state: which ops are linearized and the register value they leave.
+     */
+    private static final class Visited
+    {
+        private final long[] bits;
+        private final int value;
+        private final int hash;
+
+        Visited(final long[] bits, final int value, final long setHash)
+        {
+            this.bits = bits;
+            this.value = value;
+            final long mixed = setHash ^ (value * 0x9E37_79B9_7F4A_7C15L);
+            final long spread = (mixed ^ (mixed >>> 33)) * 0xFF51_AFD7_ED55_8CCDL;
+            this.hash = (int)(spread ^ (spread >>> 32));
+        }
+
+        @Override
+        public int hashCode()
+        {
+            return hash;
+        }
+
+        @Override
+        public boolean equals(final Object other)
+        {
+            return other instanceof Visited v && v.hash == hash && v.value == value && Arrays.equals(v.bits, bits);
+        }
+    }
+}
