@@ -1,0 +1,171 @@
+package io.ringraft.engine;
+
+import io.ringraft.LogId;
+import io.ringraft.Membership;
+import io.ringraft.Vote;
+import io.ringraft.engine.RecordingOutput.AppendClient;
+import io.ringraft.engine.RecordingOutput.Apply;
+import io.ringraft.engine.RecordingOutput.ReadFailed;
+import io.ringraft.engine.RecordingOutput.ReadReady;
+import io.ringraft.engine.RecordingOutput.Replicate;
+import io.ringraft.engine.RecordingOutput.RoleChanged;
+import io.ringraft.network.AppendEntriesResponse;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static io.ringraft.engine.EngineFixture.ELECTION_MAX;
+import static io.ringraft.engine.EngineFixture.ELECTION_MIN;
+import static io.ringraft.engine.EngineFixture.HEARTBEAT;
+import static io.ringraft.engine.EngineFixture.config;
+import static io.ringraft.engine.EngineFixture.follower;
+import static io.ringraft.engine.EngineFixture.leader;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The leader: client writes, the commitment rule of Raft §5.4.2, heartbeats, check-quorum, ReadIndex (thesis §6.4). */
+class LeaderHandlerTest
+{
+    private static final Membership THREE = Membership.of(1, 2, 3);
+
+    private static AppendEntriesResponse ack(final long from, final long term, final long match, final long seq)
+    {
+        return new AppendEntriesResponse(from, 1, term, true, match, 0, 0, seq);
+    }
+
+    @Test
+    void followerRefusesClientWrites()
+    {
+        final EngineFixture f = follower(config(2), new Vote(3, 1, false), THREE);
+        assertEquals(Engine.NOT_LEADER, f.engine.clientWrite(1));
+        assertEquals(List.of(), f.out.take());
+    }
+
+    @Test
+    void clientWriteAppendsInCurrentTermThenReplicates()
+    {
+        final EngineFixture f = leader(config(1), 6, THREE, 3, 5);
+        f.engine.handle(ack(2, 6, 4, 0));
+        f.out.take();
+        assertEquals(5, f.engine.clientWrite(3));
+        assertEquals(List.of(
+            new AppendClient(6, 5, 3),
+            new Replicate(2, 6, new LogId(6, 4), 5, 8, 4, 0)), f.out.take(), "node 3 is still probing, its probe unanswered");
+    }
+
+    @Test
+    void commitsOwnTermEntryOnQuorumAndAppliesFromTheStart()
+    {
+        final EngineFixture f = leader(config(1), 6, THREE, 3, 5);
+        f.engine.handle(ack(2, 6, 4, 0));
+        assertEquals(4, f.engine.committedIndex());
+        assertTrue(f.out.take().contains(new Apply(1, 4)));
+    }
+
+    @Test
+    void doesNotCommitOlderTermEntryByCountingReplicas()
+    {
+        // Raft §5.4.2, Figure 8: index 3 (term 5) is on a majority, but only the blank entry of
+        // term 6 at index 4 may be committed by counting.
+        final EngineFixture f = leader(config(1), 6, THREE, 3, 5);
+        f.engine.handle(ack(2, 6, 3, 0));
+        assertEquals(0, f.engine.committedIndex());
+        assertEquals(List.of(), f.out.take(Apply.class));
+        f.engine.handle(ack(3, 6, 4, 0));
+        assertEquals(4, f.engine.committedIndex());
+    }
+
+    @Test
+    void plantedBugCommitsOlderTermEntryByCounting()
+    {
+        final EngineFixture f = leader(config(1).plantedBug(PlantedBug.COMMIT_OLD_TERM_BY_COUNTING), 6, THREE, 3, 5);
+        f.engine.handle(ack(2, 6, 3, 0));
+        assertEquals(3, f.engine.committedIndex());
+    }
+
+    @Test
+    void leaderCountsItselfOnlyOnceItsLogIsDurable()
+    {
+        final EngineFixture f = leader(config(1), 6, THREE, 3, 5);
+        f.engine.handle(ack(2, 6, 4, 0));
+        f.engine.clientWrite(1);
+        f.engine.handle(ack(2, 6, 5, 0));
+        assertEquals(4, f.engine.committedIndex(), "index 5 is durable on node 2 only: the leader's copy is not yet");
+        f.engine.onLogFlushed(new LogId(6, 5));
+        assertEquals(5, f.engine.committedIndex());
+    }
+
+    @Test
+    void heartbeatGoesToEveryFollowerWithANewRound()
+    {
+        final EngineFixture f = leader(config(1), 6, THREE, 3, 5);
+        f.engine.tick(ELECTION_MAX + HEARTBEAT);
+        final List<Replicate> sent = f.out.take(Replicate.class);
+        assertEquals(List.of(
+            new Replicate(2, 6, new LogId(0, 0), 1, 1, 0, 1),
+            new Replicate(3, 6, new LogId(0, 0), 1, 1, 0, 1)), sent);
+    }
+
+    @Test
+    void checkQuorumStepsDownWhenNoQuorumAnsweredWithinAnElectionTimeout()
+    {
+        final EngineFixture f = leader(config(1), 6, THREE, 3, 5);
+        final long start = f.engine.nowNanos;
+        f.engine.tick(start + ELECTION_MIN / 2);
+        f.engine.handle(ack(2, 6, 4, 1));
+        f.engine.tick(start + ELECTION_MIN);
+        assertEquals(Role.LEADER, f.engine.role(), "node 2 answered within the timeout");
+        f.out.take();
+        f.engine.tick(start + 2 * ELECTION_MIN);
+        assertEquals(Role.FOLLOWER, f.engine.role());
+        assertTrue(f.out.take().contains(new RoleChanged(Role.FOLLOWER, 6, Vote.NO_NODE)));
+    }
+
+    @Test
+    void readIndexIsReadyOnceAQuorumConfirmsTheRound()
+    {
+        final EngineFixture f = leader(config(1), 6, THREE, 3, 5);
+        f.engine.handle(ack(2, 6, 4, 0));
+        f.out.take();
+        f.engine.readIndex(77);
+        final List<Replicate> round = f.out.take(Replicate.class);
+        assertEquals(2, round.size());
+        final long seq = round.get(0).seq();
+        f.engine.handle(ack(3, 6, 0, seq - 1));
+        assertEquals(List.of(), f.out.take(ReadReady.class), "an answer to an older round confirms nothing");
+        f.engine.handle(ack(3, 6, 0, seq));
+        assertEquals(List.of(new ReadReady(77, 4)), f.out.take(ReadReady.class));
+    }
+
+    @Test
+    void readIndexBeforeTermEntryCommitsWaitsForIt()
+    {
+        final EngineFixture f = leader(config(1), 6, THREE, 3, 5);
+        f.engine.readIndex(5);
+        final long seq = f.out.take(Replicate.class).get(0).seq();
+        f.engine.handle(ack(2, 6, 0, seq));
+        assertEquals(List.of(new ReadReady(5, 4)), f.out.take(ReadReady.class), "read index is the blank entry of the term");
+    }
+
+    @Test
+    void readIndexOnFollowerFailsWithLeaderHint()
+    {
+        final EngineFixture f = follower(config(2), new Vote(3, 1, false), THREE);
+        f.engine.handle(new io.ringraft.network.AppendEntriesRequest(1, 2, 3, new LogId(0, 1), 0, 0, List.of()));
+        f.out.take();
+        f.engine.readIndex(9);
+        assertEquals(List.of(new ReadFailed(9, 1)), f.out.take(ReadFailed.class));
+    }
+
+    @Test
+    void steppingDownFailsPendingReads()
+    {
+        final EngineFixture f = leader(config(1), 6, THREE, 3, 5);
+        f.engine.readIndex(1);
+        f.engine.readIndex(2);
+        f.out.take();
+        f.engine.handle(new AppendEntriesResponse(2, 1, 7, false, 0, 0, 0, 0));
+        assertEquals(Role.FOLLOWER, f.engine.role());
+        assertEquals(List.of(new ReadFailed(1, Vote.NO_NODE), new ReadFailed(2, Vote.NO_NODE)), f.out.take(ReadFailed.class));
+    }
+}

@@ -1,0 +1,110 @@
+package io.ringraft.engine;
+
+import io.ringraft.Entry;
+import io.ringraft.LogId;
+import io.ringraft.Vote;
+import io.ringraft.network.RaftMessage;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** Records the engine's commands, in order, as values a test can compare. */
+final class RecordingOutput implements EngineOutput
+{
+    record SaveVote(Vote vote) {}
+    record Append(List<Entry> entries) {}
+    record AppendClient(long term, long firstIndex, int count) {}
+    record Truncate(long fromIndex) {}
+    record Send(RaftMessage message) {}
+    record Replicate(long peer, long term, LogId prevLogId, long fromIndex, long toIndexExclusive, long leaderCommit, long seq) {}
+    record Apply(long fromIndex, long toIndex) {}
+    record ReadReady(long readId, long readIndex) {}
+    record ReadFailed(long readId, long leaderId) {}
+    record RoleChanged(Role role, long term, long leaderId) {}
+
+    final List<Object> commands = new ArrayList<>();
+
+    @Override
+    public void saveVote(final Vote vote)
+    {
+        commands.add(new SaveVote(vote));
+    }
+
+    @Override
+    public void appendEntries(final List<Entry> entries)
+    {
+        commands.add(new Append(List.copyOf(entries)));
+    }
+
+    @Override
+    public void appendClientEntries(final long term, final long firstIndex, final int count)
+    {
+        commands.add(new AppendClient(term, firstIndex, count));
+    }
+
+    @Override
+    public void truncateLog(final long fromIndex)
+    {
+        commands.add(new Truncate(fromIndex));
+    }
+
+    @Override
+    public void send(final RaftMessage message)
+    {
+        commands.add(new Send(message));
+    }
+
+    @Override
+    public void replicate(final long peer, final long term, final LogId prevLogId, final long fromIndex, final long toIndexExclusive,
+        final long leaderCommit, final long seq)
+    {
+        commands.add(new Replicate(peer, term, prevLogId, fromIndex, toIndexExclusive, leaderCommit, seq));
+    }
+
+    @Override
+    public void apply(final long fromIndex, final long toIndex)
+    {
+        commands.add(new Apply(fromIndex, toIndex));
+    }
+
+    @Override
+    public void readIndexReady(final long readId, final long readIndex)
+    {
+        commands.add(new ReadReady(readId, readIndex));
+    }
+
+    @Override
+    public void readIndexFailed(final long readId, final long leaderId)
+    {
+        commands.add(new ReadFailed(readId, leaderId));
+    }
+
+    @Override
+    public void roleChanged(final Role role, final long term, final long leaderId)
+    {
+        commands.add(new RoleChanged(role, term, leaderId));
+    }
+
+    /** @return the commands recorded since the last call, and forgets them */
+    List<Object> take()
+    {
+        final List<Object> taken = List.copyOf(commands);
+        commands.clear();
+        return taken;
+    }
+
+    /** @return the recorded commands of one type, and forgets all */
+    <T> List<T> take(final Class<T> type)
+    {
+        final List<T> taken = new ArrayList<>();
+        for (final Object c : commands)
+        {
+            if (type.isInstance(c))
+            {
+                taken.add(type.cast(c));
+            }
+        }
+        commands.clear();
+        return taken;
+    }
+}

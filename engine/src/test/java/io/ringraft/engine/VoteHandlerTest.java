@@ -1,0 +1,225 @@
+package io.ringraft.engine;
+
+import io.ringraft.Entry;
+import io.ringraft.LogId;
+import io.ringraft.Membership;
+import io.ringraft.Vote;
+import io.ringraft.engine.RecordingOutput.Append;
+import io.ringraft.engine.RecordingOutput.Replicate;
+import io.ringraft.engine.RecordingOutput.RoleChanged;
+import io.ringraft.engine.RecordingOutput.SaveVote;
+import io.ringraft.engine.RecordingOutput.Send;
+import io.ringraft.network.AppendEntriesRequest;
+import io.ringraft.network.TimeoutNow;
+import io.ringraft.network.VoteRequest;
+import io.ringraft.network.VoteResponse;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static io.ringraft.engine.EngineFixture.ELECTION_MAX;
+import static io.ringraft.engine.EngineFixture.ELECTION_MIN;
+import static io.ringraft.engine.EngineFixture.config;
+import static io.ringraft.engine.EngineFixture.follower;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/** Elections: Raft §5.2 (leader election), §5.4.1 (election restriction), thesis §9.6 (pre-vote) and §4.2.3 (disruptive servers). */
+class VoteHandlerTest
+{
+    private static final Membership THREE = Membership.of(1, 2, 3);
+
+    @Test
+    void electionTimeoutStartsPreVoteWithoutChangingTerm()
+    {
+        final EngineFixture f = follower(config(1), new Vote(5, Vote.NO_NODE, false), THREE, 3, 5);
+        f.engine.tick(ELECTION_MAX);
+        assertEquals(Role.PRE_CANDIDATE, f.engine.role());
+        assertEquals(5, f.engine.currentTerm());
+        final LogId last = new LogId(5, 3);
+        assertEquals(List.of(
+            new RoleChanged(Role.PRE_CANDIDATE, 5, Vote.NO_NODE),
+            new Send(new VoteRequest(1, 2, 6, last, true, false)),
+            new Send(new VoteRequest(1, 3, 6, last, true, false))), f.out.take());
+    }
+
+    @Test
+    void electionTimeoutWithoutPreVoteStandsAtOnce()
+    {
+        final EngineFixture f = follower(config(1).preVote(false), new Vote(5, Vote.NO_NODE, false), THREE, 3, 5);
+        f.engine.tick(ELECTION_MAX);
+        assertEquals(Role.CANDIDATE, f.engine.role());
+        assertEquals(List.of(
+            new SaveVote(new Vote(6, 1, false)),
+            new RoleChanged(Role.CANDIDATE, 6, Vote.NO_NODE),
+            new Send(new VoteRequest(1, 2, 6, new LogId(5, 3), false, false)),
+            new Send(new VoteRequest(1, 3, 6, new LogId(5, 3), false, false))), f.out.take());
+    }
+
+    @Test
+    void preVoteQuorumStartsElectionAndPersistsOwnVoteBeforeAsking()
+    {
+        final EngineFixture f = follower(config(1), new Vote(5, Vote.NO_NODE, false), THREE, 3, 5);
+        f.engine.tick(ELECTION_MAX);
+        f.out.take();
+        f.engine.handle(new VoteResponse(2, 1, 6, true, true));
+        assertEquals(Role.CANDIDATE, f.engine.role());
+        assertEquals(new Vote(6, 1, false), f.engine.vote());
+        assertEquals(List.of(
+            new SaveVote(new Vote(6, 1, false)),
+            new RoleChanged(Role.CANDIDATE, 6, Vote.NO_NODE),
+            new Send(new VoteRequest(1, 2, 6, new LogId(5, 3), false, false)),
+            new Send(new VoteRequest(1, 3, 6, new LogId(5, 3), false, false))), f.out.take());
+    }
+
+    @Test
+    void grantsVotePersistingItBeforeAnswering()
+    {
+        final EngineFixture f = follower(config(2), new Vote(5, Vote.NO_NODE, false), THREE, 3, 5);
+        f.engine.handle(new VoteRequest(1, 2, 6, new LogId(5, 3), false, false));
+        assertEquals(List.of(
+            new SaveVote(new Vote(6, Vote.NO_NODE, false)),
+            new RoleChanged(Role.FOLLOWER, 6, Vote.NO_NODE),
+            new SaveVote(new Vote(6, 1, false)),
+            new Send(new VoteResponse(2, 1, 6, true, false))), f.out.take());
+    }
+
+    @Test
+    void grantsAtMostOneVotePerTerm()
+    {
+        final EngineFixture f = follower(config(2), new Vote(6, 1, false), THREE, 3, 5);
+        f.engine.handle(new VoteRequest(3, 2, 6, new LogId(5, 3), false, false));
+        assertEquals(List.of(new Send(new VoteResponse(2, 3, 6, false, false))), f.out.take());
+        f.engine.handle(new VoteRequest(1, 2, 6, new LogId(5, 3), false, false));
+        assertEquals(List.of(new Send(new VoteResponse(2, 1, 6, true, false))), f.out.take(), "a repeated request from the same candidate is granted again");
+    }
+
+    @Test
+    void plantedDoubleVoteGrantsTwice()
+    {
+        final EngineFixture f = follower(config(2).plantedBug(PlantedBug.DOUBLE_VOTE), new Vote(6, 1, false), THREE, 3, 5);
+        f.engine.handle(new VoteRequest(3, 2, 6, new LogId(5, 3), false, false));
+        assertEquals(List.of(new SaveVote(new Vote(6, 3, false)), new Send(new VoteResponse(2, 3, 6, true, false))), f.out.take());
+    }
+
+    @Test
+    void refusesCandidateWithLowerLastTerm()
+    {
+        final EngineFixture f = follower(config(2), new Vote(5, Vote.NO_NODE, false), THREE, 3, 5);
+        f.engine.handle(new VoteRequest(1, 2, 6, new LogId(4, 9), false, false));
+        assertEquals(List.of(
+            new SaveVote(new Vote(6, Vote.NO_NODE, false)),
+            new RoleChanged(Role.FOLLOWER, 6, Vote.NO_NODE),
+            new Send(new VoteResponse(2, 1, 6, false, false))), f.out.take());
+    }
+
+    @Test
+    void refusesCandidateWithShorterLogOfSameLastTerm()
+    {
+        final EngineFixture f = follower(config(2), new Vote(5, Vote.NO_NODE, false), THREE, 3, 5, 5);
+        f.engine.handle(new VoteRequest(1, 2, 6, new LogId(5, 3), false, false));
+        assertEquals(List.of(
+            new SaveVote(new Vote(6, Vote.NO_NODE, false)),
+            new RoleChanged(Role.FOLLOWER, 6, Vote.NO_NODE),
+            new Send(new VoteResponse(2, 1, 6, false, false))), f.out.take());
+    }
+
+    @Test
+    void refusesStaleTermWithOwnTerm()
+    {
+        final EngineFixture f = follower(config(2), new Vote(7, Vote.NO_NODE, false), THREE, 3, 5);
+        f.engine.handle(new VoteRequest(1, 2, 6, new LogId(5, 3), false, false));
+        assertEquals(List.of(new Send(new VoteResponse(2, 1, 7, false, false))), f.out.take());
+    }
+
+    @Test
+    void preVoteChangesNothingOnTheVoter()
+    {
+        final EngineFixture f = follower(config(2), new Vote(5, Vote.NO_NODE, false), THREE, 3, 5);
+        f.engine.handle(new VoteRequest(1, 2, 6, new LogId(5, 3), true, false));
+        assertEquals(List.of(new Send(new VoteResponse(2, 1, 6, true, true))), f.out.take());
+        assertEquals(new Vote(5, Vote.NO_NODE, false), f.engine.vote());
+    }
+
+    @Test
+    void followerHearingFromLeaderIgnoresVoteRequestsAndKeepsItsTerm()
+    {
+        final EngineFixture f = follower(config(2), new Vote(5, 3, false), THREE, 3, 5);
+        f.engine.handle(new AppendEntriesRequest(3, 2, 5, new LogId(5, 3), 0, 1, List.of()));
+        f.out.take();
+        f.engine.tick(ELECTION_MIN / 2);
+        f.engine.handle(new VoteRequest(1, 2, 9, new LogId(5, 3), false, false));
+        assertEquals(List.of(new Send(new VoteResponse(2, 1, 5, false, false))), f.out.take());
+        assertEquals(5, f.engine.currentTerm());
+    }
+
+    @Test
+    void leaderTransferElectionIsGrantedDespiteTheLease()
+    {
+        final EngineFixture f = follower(config(2), new Vote(5, 3, false), THREE, 3, 5);
+        f.engine.handle(new AppendEntriesRequest(3, 2, 5, new LogId(5, 3), 0, 1, List.of()));
+        f.out.take();
+        f.engine.handle(new VoteRequest(1, 2, 6, new LogId(5, 3), false, true));
+        final List<Object> cmds = f.out.take();
+        assertEquals(new Send(new VoteResponse(2, 1, 6, true, false)), cmds.get(cmds.size() - 1));
+    }
+
+    @Test
+    void timeoutNowFromLeaderStartsTransferElectionAtOnce()
+    {
+        final EngineFixture f = follower(config(2), new Vote(5, 3, false), THREE, 3, 5);
+        f.engine.handle(new AppendEntriesRequest(3, 2, 5, new LogId(5, 3), 0, 1, List.of()));
+        f.out.take();
+        f.engine.handle(new TimeoutNow(3, 2, 5));
+        assertEquals(Role.CANDIDATE, f.engine.role());
+        final List<Object> cmds = f.out.take();
+        assertEquals(new SaveVote(new Vote(6, 2, false)), cmds.get(0));
+        assertEquals(new Send(new VoteRequest(2, 1, 6, new LogId(5, 3), false, true)), cmds.get(2));
+    }
+
+    @Test
+    void majorityOfVotesMakesLeaderWhichAppendsBlankEntryAndProbes()
+    {
+        final EngineFixture f = follower(config(1).preVote(false), new Vote(5, Vote.NO_NODE, false), THREE, 3, 5);
+        f.engine.tick(ELECTION_MAX);
+        f.out.take();
+        f.engine.handle(new VoteResponse(2, 1, 6, true, false));
+        assertEquals(Role.LEADER, f.engine.role());
+        assertEquals(List.of(
+            new SaveVote(new Vote(6, 1, true)),
+            new RoleChanged(Role.LEADER, 6, 1),
+            new Append(List.of(Entry.blank(6, 4))),
+            new Replicate(2, 6, new LogId(5, 3), 4, 5, 0, 0),
+            new Replicate(3, 6, new LogId(5, 3), 4, 5, 0, 0)), f.out.take());
+    }
+
+    @Test
+    void higherTermInVoteResponseTurnsCandidateIntoFollower()
+    {
+        final EngineFixture f = follower(config(1).preVote(false), new Vote(5, Vote.NO_NODE, false), THREE, 3, 5);
+        f.engine.tick(ELECTION_MAX);
+        f.out.take();
+        f.engine.handle(new VoteResponse(2, 1, 8, false, false));
+        assertEquals(Role.FOLLOWER, f.engine.role());
+        assertEquals(List.of(new SaveVote(new Vote(8, Vote.NO_NODE, false)), new RoleChanged(Role.FOLLOWER, 8, Vote.NO_NODE)), f.out.take());
+    }
+
+    @Test
+    void learnerNeverStands()
+    {
+        final Membership withLearner = Membership.of(1, 2, 3).withLearner(4, null);
+        final EngineFixture f = follower(config(4), Vote.INITIAL, withLearner);
+        assertEquals(Role.LEARNER, f.engine.role());
+        f.engine.tick(10 * ELECTION_MAX);
+        f.engine.triggerElection();
+        assertEquals(List.of(), f.out.take());
+        assertEquals(Long.MAX_VALUE, f.engine.nextDeadlineNanos());
+    }
+
+    @Test
+    void messagesForAnotherNodeAreRefused()
+    {
+        final EngineFixture f = follower(config(2), Vote.INITIAL, THREE);
+        assertThrows(IllegalArgumentException.class, () -> f.engine.handle(new VoteRequest(1, 3, 1, LogId.ZERO, false, false)));
+    }
+}
