@@ -331,9 +331,16 @@ public final class Engine
         }
     }
 
-    /** @return true while a leader was heard from within the minimum election timeout */
+    /**
+     * @return true while a leader was heard from within the minimum election timeout; only with
+     *         check-quorum, which makes a leader that lost its quorum step down in that time
+     */
     boolean inLeaderLease()
     {
+        if (!config.checkQuorum())
+        {
+            return false;
+        }
         if (role == Role.LEADER)
         {
             return true;
