@@ -1,0 +1,521 @@
+package io.ringraft.testkit.sim;
+
+import io.ringraft.Entry;
+import io.ringraft.EntryType;
+import io.ringraft.LogId;
+import io.ringraft.Membership;
+import io.ringraft.Vote;
+import io.ringraft.engine.Engine;
+import io.ringraft.engine.EngineConfig;
+import io.ringraft.engine.EngineOutput;
+import io.ringraft.engine.InitialState;
+import io.ringraft.engine.Role;
+import io.ringraft.network.AppendEntriesRequest;
+import io.ringraft.network.RaftMessage;
+import io.ringraft.testkit.kv.KvStateMachine;
+import org.agrona.ExpandableArrayBuffer;
+import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+
+/**
+ * A {@link SimNode} that drives the bare {@link Engine}: it executes the engine's output port
+ * synchronously against a {@link SimLogStorage}, a {@link KvStateMachine} and the simulated
+ * network, and schedules log flushes after a random delay.
+ */
+public final class EngineSimNode implements SimNode
+{
+    private final SimCluster cluster;
+    private final long id;
+    private final EngineConfig config;
+    private final SimLogStorage storage = new SimLogStorage();
+    private final long clockOffset;
+    private final double clockRate;
+    private final Long2ObjectHashMap<PendingWrite> pendingWrites = new Long2ObjectHashMap<>();
+    private final Long2ObjectHashMap<ReadCallback> pendingReads = new Long2ObjectHashMap<>();
+    private final ArrayList<ParkedRead> parkedReads = new ArrayList<>();
+    private final ExpandableArrayBuffer response = new ExpandableArrayBuffer(64);
+    private final UnsafeBuffer applyBuffer = new UnsafeBuffer(new byte[0]);
+    private final Output output = new Output();
+    private Engine engine;
+    private KvStateMachine stateMachine;
+    private boolean up;
+    private int crashes;
+    private boolean flushScheduled;
+    private long applied;
+    private byte[] submitting;
+    private WriteCallback submittingCallback;
+
+    EngineSimNode(final SimCluster cluster, final long id, final EngineConfig config, final long clockOffset, final double clockRate)
+    {
+        this.cluster = cluster;
+        this.id = id;
+        this.config = config;
+        this.clockOffset = clockOffset;
+        this.clockRate = clockRate;
+    }
+
+    /**
+     * Starts the node for the first time; with a membership, initializes it as a founding member
+     * and makes the initial membership entry durable at once.
+     */
+    void startPristine(final Membership membership, final long simNanos)
+    {
+        stateMachine = new KvStateMachine();
+        engine = new Engine(config, InitialState.pristine(), new SplittableRandom(cluster.random().nextLong()), output);
+        up = true;
+        if (membership != null)
+        {
+            engine.initialize(membership);
+        }
+        engine.start(localClock(simNanos));
+        if (membership != null)
+        {
+            final LogId durable = storage.flush();
+            cluster.trace(id, "flush", durable);
+            engine.onLogFlushed(durable);
+        }
+    }
+
+    @Override
+    public long id()
+    {
+        return id;
+    }
+
+    @Override
+    public boolean isUp()
+    {
+        return up;
+    }
+
+    @Override
+    public int crashes()
+    {
+        return crashes;
+    }
+
+    @Override
+    public long localClock(final long simNanos)
+    {
+        return clockOffset + (long)(simNanos * clockRate);
+    }
+
+    @Override
+    public long nextWakeup()
+    {
+        final long deadline = engine.nextDeadlineNanos();
+        if (deadline == Long.MAX_VALUE)
+        {
+            return Long.MAX_VALUE;
+        }
+        long sim = (long)Math.ceil((deadline - clockOffset) / clockRate);
+        while (localClock(sim) < deadline)
+        {
+            sim++;
+        }
+        return sim;
+    }
+
+    @Override
+    public void tick(final long simNanos)
+    {
+        engine.tick(localClock(simNanos));
+    }
+
+    @Override
+    public void deliver(final RaftMessage message, final long simNanos)
+    {
+        tick(simNanos);
+        engine.handle(message);
+    }
+
+    @Override
+    public void flush(final long simNanos)
+    {
+        flushScheduled = false;
+        tick(simNanos);
+        final LogId durable = storage.flush();
+        cluster.trace(id, "flush", durable);
+        engine.onLogFlushed(durable);
+    }
+
+    @Override
+    public void crash()
+    {
+        if (!up)
+        {
+            throw new IllegalStateException("node " + id + " is already down");
+        }
+        up = false;
+        crashes++;
+        engine = null;
+        stateMachine = null;
+        flushScheduled = false;
+        applied = 0;
+        storage.crash();
+        final List<WriteCallback> writes = new ArrayList<>();
+        for (final long index : new TreeMap<>(pendingWrites).keySet())
+        {
+            writes.add(pendingWrites.get(index).callback);
+        }
+        final List<ReadCallback> reads = new ArrayList<>();
+        for (final long readId : new TreeMap<>(pendingReads).keySet())
+        {
+            reads.add(pendingReads.get(readId));
+        }
+        for (final ParkedRead parked : parkedReads)
+        {
+            reads.add(parked.callback);
+        }
+        pendingWrites.clear();
+        pendingReads.clear();
+        parkedReads.clear();
+        for (final WriteCallback callback : writes)
+        {
+            callback.unknown();
+        }
+        for (final ReadCallback callback : reads)
+        {
+            callback.failed(Vote.NO_NODE);
+        }
+    }
+
+    @Override
+    public void restart(final long simNanos)
+    {
+        if (up)
+        {
+            throw new IllegalStateException("node " + id + " is up");
+        }
+        stateMachine = new KvStateMachine();
+        applied = stateMachine.lastApplied().index();
+        final InitialState state = InitialState.load(storage, null, stateMachine.lastApplied());
+        engine = new Engine(config, state, new SplittableRandom(cluster.random().nextLong()), output);
+        up = true;
+        engine.start(localClock(simNanos));
+    }
+
+    @Override
+    public long submit(final byte[] payload, final WriteCallback callback, final long simNanos)
+    {
+        tick(simNanos);
+        submitting = payload;
+        submittingCallback = callback;
+        try
+        {
+            return engine.clientWrite(1);
+        }
+        finally
+        {
+            submitting = null;
+            submittingCallback = null;
+        }
+    }
+
+    @Override
+    public void readIndex(final ReadCallback callback, final long simNanos)
+    {
+        tick(simNanos);
+        final long readId = cluster.nextReadId();
+        pendingReads.put(readId, callback);
+        engine.readIndex(readId);
+    }
+
+    @Override
+    public void triggerElection(final long simNanos)
+    {
+        tick(simNanos);
+        engine.triggerElection();
+    }
+
+    @Override
+    public void triggerHeartbeat(final long simNanos)
+    {
+        tick(simNanos);
+        engine.triggerHeartbeat();
+    }
+
+    @Override
+    public NodeMetrics metrics()
+    {
+        if (!up)
+        {
+            return new NodeMetrics(id, false, null, storage.readVote().term(), storage.readVote(), Vote.NO_NODE,
+                storage.lastLogId(), storage.durableLastLogId(), 0, 0, null, Map.of());
+        }
+        final Map<Long, Long> matched = new TreeMap<>();
+        if (engine.role() == Role.LEADER)
+        {
+            for (final long peer : engine.membership().allNodes())
+            {
+                if (peer != id)
+                {
+                    matched.put(peer, engine.matchIndex(peer));
+                }
+            }
+        }
+        return new NodeMetrics(id, true, engine.role(), engine.currentTerm(), engine.vote(), engine.leaderId(),
+            engine.lastLogId(), engine.flushedLogId(), engine.committedIndex(), engine.appliedIndex(), engine.membership(),
+            matched);
+    }
+
+    @Override
+    public Role role()
+    {
+        return up ? engine.role() : null;
+    }
+
+    @Override
+    public long leaderId()
+    {
+        return up ? engine.leaderId() : Vote.NO_NODE;
+    }
+
+    @Override
+    public long currentTerm()
+    {
+        return up ? engine.currentTerm() : storage.readVote().term();
+    }
+
+    @Override
+    public long committedIndex()
+    {
+        return up ? engine.committedIndex() : 0;
+    }
+
+    @Override
+    public long appliedIndex()
+    {
+        return up ? engine.appliedIndex() : 0;
+    }
+
+    @Override
+    public SimLogStorage log()
+    {
+        return storage;
+    }
+
+    @Override
+    public KvStateMachine stateMachine()
+    {
+        return stateMachine;
+    }
+
+    /** @return the engine, for tests that need an accessor the metrics lack; null while crashed */
+    public Engine engine()
+    {
+        return engine;
+    }
+
+    private void appendChecked(final Entry entry)
+    {
+        cluster.checker().onAppend(this, entry);
+        storage.append(entry);
+    }
+
+    private void requestFlush()
+    {
+        if (!flushScheduled)
+        {
+            flushScheduled = true;
+            cluster.scheduleFlush(this);
+        }
+    }
+
+    private void serveParkedReads()
+    {
+        if (parkedReads.isEmpty())
+        {
+            return;
+        }
+        final List<ReadCallback> ready = new ArrayList<>();
+        parkedReads.removeIf(parked ->
+        {
+            if (parked.readIndex <= applied)
+            {
+                ready.add(parked.callback);
+                return true;
+            }
+            return false;
+        });
+        for (final ReadCallback callback : ready)
+        {
+            callback.ready(stateMachine);
+        }
+    }
+
+    private record PendingWrite(long term, WriteCallback callback)
+    {
+    }
+
+    private record ParkedRead(long readIndex, ReadCallback callback)
+    {
+    }
+
+    /** The engine's output port, executed synchronously in order. */
+    private final class Output implements EngineOutput
+    {
+        @Override
+        public void saveVote(final Vote vote)
+        {
+            cluster.trace(id, "saveVote", vote);
+            storage.saveVote(vote);
+        }
+
+        @Override
+        public void appendEntries(final List<Entry> entries)
+        {
+            cluster.trace(id, "append", entries);
+            for (final Entry entry : entries)
+            {
+                appendChecked(entry);
+            }
+            requestFlush();
+        }
+
+        @Override
+        public void appendClientEntries(final long term, final long firstIndex, final int count)
+        {
+            if (submitting == null || count != 1)
+            {
+                throw new InvariantViolation("node " + id + ": appendClientEntries(" + term + ", " + firstIndex + ", " + count +
+                    ") outside a clientWrite(1) call");
+            }
+            final Entry entry = new Entry(term, firstIndex, EntryType.NORMAL, submitting);
+            cluster.trace(id, "appendClient", entry.logId());
+            appendChecked(entry);
+            final PendingWrite replaced = pendingWrites.put(firstIndex, new PendingWrite(term, submittingCallback));
+            if (replaced != null)
+            {
+                replaced.callback.unknown();
+            }
+            requestFlush();
+        }
+
+        @Override
+        public void truncateLog(final long fromIndex)
+        {
+            cluster.trace(id, "truncate", fromIndex);
+            cluster.checker().onTruncate(EngineSimNode.this, fromIndex);
+            storage.truncateSuffix(fromIndex);
+            requestFlush();
+        }
+
+        @Override
+        public void send(final RaftMessage message)
+        {
+            cluster.network().send(message);
+        }
+
+        @Override
+        public void replicate(final long peer, final long term, final LogId prevLogId, final long fromIndex,
+            final long toIndexExclusive, final long leaderCommit, final long seq)
+        {
+            if (fromIndex != prevLogId.index() + 1 || toIndexExclusive < fromIndex)
+            {
+                throw new InvariantViolation("node " + id + ": replicate to " + peer + " with prev " + prevLogId + " and range [" +
+                    fromIndex + ", " + toIndexExclusive + ")");
+            }
+            if (storage.termAt(prevLogId.index()) != prevLogId.term())
+            {
+                throw new InvariantViolation("node " + id + ": replicate to " + peer + " with prev " + prevLogId +
+                    " but the local log has term " + storage.termAt(prevLogId.index()) + " there");
+            }
+            final List<Entry> entries = storage.entries(fromIndex, toIndexExclusive);
+            if (entries.size() != toIndexExclusive - fromIndex)
+            {
+                throw new InvariantViolation("node " + id + ": replicate [" + fromIndex + ", " + toIndexExclusive +
+                    ") beyond the local log " + storage.lastLogId());
+            }
+            cluster.network().send(new AppendEntriesRequest(id, peer, term, prevLogId, leaderCommit, seq, entries));
+        }
+
+        @Override
+        public void apply(final long fromIndex, final long toIndex)
+        {
+            if (fromIndex != applied + 1 || toIndex < fromIndex)
+            {
+                throw new InvariantViolation("node " + id + ": apply(" + fromIndex + ", " + toIndex + ") after applying up to " +
+                    applied);
+            }
+            cluster.trace(id, "apply", fromIndex + ".." + toIndex);
+            Entry last = null;
+            for (long index = fromIndex; index <= toIndex; index++)
+            {
+                final Entry entry = storage.entry(index);
+                cluster.checker().onApply(EngineSimNode.this, entry);
+                String result = null;
+                if (entry.type() == EntryType.NORMAL)
+                {
+                    final byte[] payload = entry.payload();
+                    applyBuffer.wrap(payload);
+                    final int length = stateMachine.apply(index, entry.term(), applyBuffer, 0, payload.length, response);
+                    result = KvStateMachine.decodeResult(response, length);
+                }
+                applied = index;
+                last = entry;
+                final PendingWrite pending = pendingWrites.remove(index);
+                if (pending != null)
+                {
+                    if (pending.term == entry.term() && entry.type() == EntryType.NORMAL)
+                    {
+                        pending.callback.applied(index, result);
+                    }
+                    else
+                    {
+                        pending.callback.superseded(index);
+                    }
+                }
+            }
+            stateMachine.onBatchEnd(last.logId());
+            serveParkedReads();
+        }
+
+        @Override
+        public void readIndexReady(final long readId, final long readIndex)
+        {
+            cluster.trace(id, "readIndexReady", readId + "@" + readIndex);
+            final ReadCallback callback = pendingReads.remove(readId);
+            if (callback == null)
+            {
+                throw new InvariantViolation("node " + id + ": readIndexReady for unknown read " + readId);
+            }
+            if (readIndex <= applied)
+            {
+                callback.ready(stateMachine);
+            }
+            else
+            {
+                parkedReads.add(new ParkedRead(readIndex, callback));
+            }
+        }
+
+        @Override
+        public void readIndexFailed(final long readId, final long leaderId)
+        {
+            cluster.trace(id, "readIndexFailed", readId + " leader=" + leaderId);
+            final ReadCallback callback = pendingReads.remove(readId);
+            if (callback == null)
+            {
+                throw new InvariantViolation("node " + id + ": readIndexFailed for unknown read " + readId);
+            }
+            callback.failed(leaderId);
+        }
+
+        @Override
+        public void roleChanged(final Role role, final long term, final long leaderId)
+        {
+            cluster.trace(id, "role", role + " t" + term + " leader=" + leaderId);
+            if (role == Role.LEADER)
+            {
+                cluster.checker().onLeader(EngineSimNode.this, term);
+            }
+        }
+    }
+}

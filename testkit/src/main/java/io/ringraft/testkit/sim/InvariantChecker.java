@@ -1,0 +1,267 @@
+package io.ringraft.testkit.sim;
+
+import io.ringraft.Entry;
+import io.ringraft.LogId;
+import io.ringraft.engine.Role;
+import io.ringraft.testkit.kv.KvStateMachine;
+import org.agrona.collections.Long2LongHashMap;
+import org.agrona.collections.LongArrayList;
+
+import java.util.HashMap;
+
+/**
+ * Checks Raft's safety properties (Raft §5.4, Figure 3) while a simulation runs: the nodes report
+ * appends, truncations, applies and elections as they happen, and {@link #afterStep()} checks
+ * every live node after every simulated event. The first violation throws an
+ * {@link InvariantViolation}.
+ * <ul>
+ *     <li>Election safety: at most one leader per term, ever.</li>
+ *     <li>Log matching: an entry id is created once, with one payload and one predecessor term,
+ *         so two logs holding the same id hold the same prefix.</li>
+ *     <li>Leader completeness: a newly elected leader holds every entry known committed before
+ *         its term.</li>
+ *     <li>State-machine safety and committed entries never change: every index is committed
+ *         (reported by a commit index or applied) with one entry only, and a log never loses a
+ *         committed entry it holds.</li>
+ *     <li>Term, commit index and applied index never go backwards on a live node (the term not
+ *         even across a restart), and applied &le; committed &le; last log index.</li>
+ * </ul>
+ */
+public final class InvariantChecker
+{
+    private static final long UNKNOWN = -1;
+
+    private final SimNode[] nodes;
+    private final Long2LongHashMap leaderOfTerm = new Long2LongHashMap(UNKNOWN);
+    private final HashMap<LogId, long[]> created = new HashMap<>();
+    private final LongArrayList committedTerm = new LongArrayList();
+    private final LongArrayList committedHash = new LongArrayList();
+    /** The highest term of a node that knew the entry committed when it was first seen committed. */
+    private final LongArrayList committedSeenInTerm = new LongArrayList();
+    private final long[] lastTerm;
+    private final long[] lastCommitted;
+    private final long[] lastApplied;
+    private long checks;
+
+    /**
+     * @param nodes the nodes by id; slot 0 is unused
+     */
+    InvariantChecker(final SimNode[] nodes)
+    {
+        this.nodes = nodes;
+        lastTerm = new long[nodes.length];
+        lastCommitted = new long[nodes.length];
+        lastApplied = new long[nodes.length];
+        committedTerm.addLong(0);
+        committedHash.addLong(0);
+        committedSeenInTerm.addLong(0);
+    }
+
+    /** @return how many individual invariant checks ran */
+    public long checks()
+    {
+        return checks;
+    }
+
+    /** @return the highest index known committed */
+    public long highestCommitted()
+    {
+        return committedTerm.size() - 1;
+    }
+
+    /**
+     * @param index an index up to {@link #highestCommitted()}
+     * @return the term of the entry committed there, or -1 if not known yet
+     */
+    public long committedTerm(final long index)
+    {
+        return index < committedTerm.size() ? committedTerm.getLong((int)index) : UNKNOWN;
+    }
+
+    /** @return how many terms had a leader */
+    public int leaderTerms()
+    {
+        return leaderOfTerm.size();
+    }
+
+    /**
+     * A node is about to append an entry after its current last entry.
+     */
+    void onAppend(final SimNode node, final Entry entry)
+    {
+        checks++;
+        final long prevTerm = node.log().termAt(entry.index() - 1);
+        final long hash = KvStateMachine.payloadHash(entry.payload());
+        final LogId id = entry.logId();
+        final long[] first = created.get(id);
+        if (first == null)
+        {
+            created.put(id, new long[] {hash, prevTerm, node.id()});
+            final long committed = committedTerm(entry.index());
+            if (committed != UNKNOWN && committed != entry.term() &&
+                committedSeenInTerm.getLong((int)entry.index()) < entry.term())
+            {
+                throw new InvariantViolation("leader completeness: node " + node.id() + " created " + id + " over the entry " +
+                    committed + "-" + entry.index() + " committed before term " + entry.term());
+            }
+            return;
+        }
+        if (first[0] != hash || first[1] != prevTerm)
+        {
+            throw new InvariantViolation("log matching: node " + node.id() + " appends " + id + " (payload hash " + hash +
+                ", previous term " + prevTerm + ") but node " + first[2] + " created it with payload hash " + first[0] +
+                " after term " + first[1]);
+        }
+    }
+
+    /**
+     * A node is about to remove its log suffix from {@code fromIndex}.
+     */
+    void onTruncate(final SimNode node, final long fromIndex)
+    {
+        final SimLogStorage log = node.log();
+        final long last = Math.min(log.lastLogId().index(), highestCommitted());
+        for (long index = Math.max(fromIndex, log.lastPurgedLogId().index() + 1); index <= last; index++)
+        {
+            checks++;
+            final long term = committedTerm(index);
+            if (term != UNKNOWN && log.termAt(index) == term)
+            {
+                throw new InvariantViolation("committed entry removed: node " + node.id() + " truncates from " + fromIndex +
+                    " and loses the committed entry " + term + "-" + index);
+            }
+        }
+    }
+
+    /**
+     * A node applies an entry (it is committed).
+     */
+    void onApply(final SimNode node, final Entry entry)
+    {
+        recordCommitted(node, entry.index(), entry.term(), KvStateMachine.payloadHash(entry.payload()), "applied");
+    }
+
+    /**
+     * A node became leader of {@code term}.
+     */
+    void onLeader(final SimNode node, final long term)
+    {
+        checks++;
+        final long previous = leaderOfTerm.get(term);
+        if (previous == node.id())
+        {
+            return;
+        }
+        if (previous != UNKNOWN)
+        {
+            throw new InvariantViolation("election safety: nodes " + previous + " and " + node.id() + " are both leader of term " +
+                term);
+        }
+        leaderOfTerm.put(term, node.id());
+        final SimLogStorage log = node.log();
+        for (int index = 1; index < committedTerm.size(); index++)
+        {
+            final long committed = committedTerm.getLong(index);
+            if (committed != UNKNOWN && committedSeenInTerm.getLong(index) < term && index > log.lastPurgedLogId().index())
+            {
+                checks++;
+                if (log.termAt(index) != committed)
+                {
+                    throw new InvariantViolation("leader completeness: node " + node.id() + " won term " + term +
+                        " without the entry " + committed + "-" + index + " committed before that term (it holds term " +
+                        log.termAt(index) + " there, last log " + log.lastLogId() + ")");
+                }
+            }
+        }
+    }
+
+    /**
+     * A node restarted: its commit and applied indexes start again from what it persisted.
+     */
+    void onRestart(final SimNode node)
+    {
+        final int id = (int)node.id();
+        lastCommitted[id] = 0;
+        lastApplied[id] = 0;
+    }
+
+    /**
+     * Checks every live node after a simulated event.
+     */
+    void afterStep()
+    {
+        for (int id = 1; id < nodes.length; id++)
+        {
+            final SimNode node = nodes[id];
+            if (!node.isUp())
+            {
+                continue;
+            }
+            final long term = node.currentTerm();
+            final long committed = node.committedIndex();
+            final long applied = node.appliedIndex();
+            final long lastIndex = node.log().lastLogId().index();
+            checks += 4;
+            if (term < lastTerm[id])
+            {
+                throw new InvariantViolation("node " + id + ": term went back from " + lastTerm[id] + " to " + term);
+            }
+            if (committed < lastCommitted[id])
+            {
+                throw new InvariantViolation("node " + id + ": commit index went back from " + lastCommitted[id] + " to " +
+                    committed);
+            }
+            if (applied < lastApplied[id])
+            {
+                throw new InvariantViolation("node " + id + ": applied index went back from " + lastApplied[id] + " to " + applied);
+            }
+            if (applied > committed || committed > lastIndex)
+            {
+                throw new InvariantViolation("node " + id + ": expected applied <= committed <= last log index, got applied=" +
+                    applied + " committed=" + committed + " last=" + lastIndex);
+            }
+            if (committed > lastCommitted[id])
+            {
+                final SimLogStorage log = node.log();
+                for (long index = Math.max(lastCommitted[id], log.lastPurgedLogId().index()) + 1; index <= committed; index++)
+                {
+                    final Entry entry = log.entry(index);
+                    recordCommitted(node, index, entry.term(), KvStateMachine.payloadHash(entry.payload()), "committed");
+                }
+            }
+            if (node.role() == Role.LEADER)
+            {
+                onLeader(node, term);
+            }
+            lastTerm[id] = term;
+            lastCommitted[id] = committed;
+            lastApplied[id] = applied;
+        }
+    }
+
+    private void recordCommitted(final SimNode node, final long index, final long term, final long hash, final String how)
+    {
+        checks++;
+        while (committedTerm.size() <= index)
+        {
+            committedTerm.addLong(UNKNOWN);
+            committedHash.addLong(0);
+            committedSeenInTerm.addLong(Long.MAX_VALUE);
+        }
+        final int i = (int)index;
+        final long known = committedTerm.getLong(i);
+        if (known == UNKNOWN)
+        {
+            committedTerm.setLong(i, term);
+            committedHash.setLong(i, hash);
+            committedSeenInTerm.setLong(i, node.currentTerm());
+            return;
+        }
+        if (known != term || committedHash.getLong(i) != hash)
+        {
+            throw new InvariantViolation("state machine safety: node " + node.id() + " " + how + " " + term + "-" + index +
+                " (payload hash " + hash + ") but " + known + "-" + index + " (payload hash " + committedHash.getLong(i) +
+                ") was committed there before");
+        }
+    }
+}

@@ -1,0 +1,233 @@
+package io.ringraft.testkit.sim;
+
+import io.ringraft.Vote;
+import io.ringraft.testkit.history.OpKind;
+import io.ringraft.testkit.history.Operation;
+import io.ringraft.testkit.kv.KvCommand;
+import io.ringraft.testkit.kv.KvStateMachine;
+
+/**
+ * A simulated key-value client of a {@link SimCluster}. It sends each operation to the node it
+ * believes is the leader, follows the leader hint of a refusal, retries elsewhere while the
+ * operation is definitely not applied, and records every operation in the cluster's
+ * {@link io.ringraft.testkit.history.History}:
+ * <ul>
+ *     <li>OK when the node that accepted it applies it at its index in the term it was written in
+ *         (a ReadIndex read: when the node has applied the read index);</li>
+ *     <li>FAIL when no attempt can have been applied (refused, or its index applied with another
+ *         entry) by the deadline;</li>
+ *     <li>UNKNOWN when the deadline passes or the node crashes while an attempt may still be
+ *         applied.</li>
+ * </ul>
+ */
+public final class SimClient
+{
+    private final SimCluster cluster;
+    private final int id;
+    private long timeoutNanos;
+    private long leaderHint = Vote.NO_NODE;
+    private long ops;
+
+    SimClient(final SimCluster cluster, final int id, final long timeoutNanos)
+    {
+        this.cluster = cluster;
+        this.id = id;
+        this.timeoutNanos = timeoutNanos;
+    }
+
+    /** @return the client id in the history */
+    public int id()
+    {
+        return id;
+    }
+
+    /**
+     * @param millis how long an operation may take before the client gives up on it
+     * @return this
+     */
+    public SimClient timeoutMillis(final long millis)
+    {
+        this.timeoutNanos = millis * 1_000_000L;
+        return this;
+    }
+
+    /** @return the node the client sends to next, or {@link Vote#NO_NODE} if it has no idea */
+    public long leaderHint()
+    {
+        return leaderHint;
+    }
+
+    /** @return how many operations it issued */
+    public long opsIssued()
+    {
+        return ops;
+    }
+
+    /** @return a PUT of {@code value} at {@code key}, through the log */
+    public SimOp put(final String key, final String value)
+    {
+        return start(OpKind.PUT, key, value, null, false);
+    }
+
+    /** @return a compare-and-set of {@code key} from {@code expected} (null = absent) to {@code value}, through the log */
+    public SimOp cas(final String key, final String expected, final String value)
+    {
+        return start(OpKind.CAS, key, value, expected, false);
+    }
+
+    /** @return a DELETE of {@code key}, through the log */
+    public SimOp delete(final String key)
+    {
+        return start(OpKind.DELETE, key, null, null, false);
+    }
+
+    /** @return a GET of {@code key} as a command through the log */
+    public SimOp get(final String key)
+    {
+        return start(OpKind.GET, key, null, null, false);
+    }
+
+    /** @return a linearizable GET of {@code key} through ReadIndex, read from the serving node's state */
+    public SimOp read(final String key)
+    {
+        return start(OpKind.GET, key, null, null, true);
+    }
+
+    private SimOp start(final OpKind kind, final String key, final String value, final String expected, final boolean readIndex)
+    {
+        final long now = cluster.nowNanos();
+        final int opId = cluster.history().invoke(id, kind, key, value, expected, now);
+        final byte[] payload = readIndex ? null : new KvCommand(kind, id, opId, key, value, expected).encode();
+        final SimOp op = new SimOp(opId, kind, key, value, expected, readIndex, payload, now + timeoutNanos);
+        ops++;
+        cluster.trace(0, "client" + id + "-invoke", op.toString());
+        cluster.schedule(now, () -> attempt(op));
+        cluster.schedule(op.deadline(), () -> expire(op));
+        return op;
+    }
+
+    private void attempt(final SimOp op)
+    {
+        if (op.isDone())
+        {
+            return;
+        }
+        if (cluster.nowNanos() >= op.deadline())
+        {
+            expire(op);
+            return;
+        }
+        final long target = leaderHint != Vote.NO_NODE ? leaderHint : 1 + cluster.random().nextInt(cluster.size());
+        final SimNode node = cluster.node(target);
+        op.attempt(target);
+        if (!node.isUp())
+        {
+            leaderHint = Vote.NO_NODE;
+            retryLater(op);
+            return;
+        }
+        if (op.isLinearizableRead())
+        {
+            node.readIndex(new SimNode.ReadCallback()
+            {
+                @Override
+                public void ready(final KvStateMachine stateMachine)
+                {
+                    complete(op, Operation.Status.OK, stateMachine.get(op.key()));
+                }
+
+                @Override
+                public void failed(final long leaderId)
+                {
+                    refused(op, target, leaderId);
+                }
+            }, cluster.nowNanos());
+            return;
+        }
+        final long index = node.submit(op.payload(), new SimNode.WriteCallback()
+        {
+            @Override
+            public void applied(final long index, final String result)
+            {
+                complete(op, Operation.Status.OK, result);
+            }
+
+            @Override
+            public void superseded(final long index)
+            {
+                if (!op.isDone())
+                {
+                    cluster.trace(target, "client" + id + "-superseded", op.toString());
+                    op.superseded();
+                    retryLater(op);
+                }
+            }
+
+            @Override
+            public void unknown()
+            {
+                complete(op, Operation.Status.UNKNOWN, null);
+            }
+        }, cluster.nowNanos());
+        if (index < 0)
+        {
+            refused(op, target, node.leaderId());
+        }
+        else
+        {
+            op.accepted(index);
+            leaderHint = target;
+        }
+    }
+
+    private void refused(final SimOp op, final long target, final long leaderId)
+    {
+        if (op.isDone())
+        {
+            return;
+        }
+        leaderHint = leaderId != target ? leaderId : Vote.NO_NODE;
+        retryLater(op);
+    }
+
+    private void retryLater(final SimOp op)
+    {
+        final long delay = 1_000_000L + cluster.random().nextLong(9_000_000L);
+        cluster.schedule(cluster.nowNanos() + delay, () -> attempt(op));
+    }
+
+    private void expire(final SimOp op)
+    {
+        if (op.isDone())
+        {
+            return;
+        }
+        // A read has no effect, so giving up on it is a definite failure; a write that a node accepted may still apply.
+        complete(op, op.accepted() && !op.isLinearizableRead() ? Operation.Status.UNKNOWN : Operation.Status.FAIL, null);
+    }
+
+    private void complete(final SimOp op, final Operation.Status status, final String result)
+    {
+        if (op.isDone())
+        {
+            return;
+        }
+        final long now = cluster.nowNanos();
+        switch (status)
+        {
+            case OK -> cluster.history().ok(op.opId(), result, now);
+            case FAIL -> cluster.history().fail(op.opId(), now);
+            default -> cluster.history().unknown(op.opId());
+        }
+        if (status != Operation.Status.OK)
+        {
+            leaderHint = Vote.NO_NODE;
+        }
+        op.complete(status, result);
+        cluster.trace(op.node(), "client" + id + "-" + status, op.toString());
+        if (status == Operation.Status.OK && !op.isLinearizableRead())
+        {
+            cluster.onAcknowledged(op);
+        }
+    }
+}

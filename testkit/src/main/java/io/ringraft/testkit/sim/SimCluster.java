@@ -1,0 +1,769 @@
+package io.ringraft.testkit.sim;
+
+import io.ringraft.Membership;
+import io.ringraft.Vote;
+import io.ringraft.engine.EngineConfig;
+import io.ringraft.engine.Role;
+import io.ringraft.network.RaftMessage;
+import io.ringraft.testkit.history.CheckResult;
+import io.ringraft.testkit.history.History;
+import io.ringraft.testkit.history.LinearizabilityChecker;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.PriorityQueue;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
+
+/**
+ * A cluster of Raft nodes on a simulated network, in one thread, in simulated time: the harness
+ * that tests and users drive directly (like openraft's test router or etcd-raft's network
+ * helper), and the core of the randomized {@link Simulation}.
+ * <pre>{@code
+ * SimCluster cluster = SimCluster.builder().nodes(3).seed(42).build();
+ * long leader = cluster.awaitLeader(2_000);
+ * cluster.isolate(leader);
+ * cluster.runUntil(() -> cluster.leader() != leader && cluster.leader() != 0, 2_000);
+ * SimOp put = cluster.client().put("k", "v");
+ * cluster.runUntil(put::isDone, 2_000);
+ * }</pre>
+ * One seed drives everything: message delays, loss and duplication, flush delays, clock drift,
+ * each node's engine randomness, and the clients' choices; the same seed and the same calls give
+ * the same run. After every event the {@link InvariantChecker} checks every live node; a
+ * violation, or an exception thrown by a node, becomes a {@link SimulationFailure} that carries
+ * the seed, the node states and the last events.
+ */
+public final class SimCluster
+{
+    private final long seed;
+    private final SplittableRandom random;
+    private final PriorityQueue<Event> queue = new PriorityQueue<>();
+    private final SimNode[] nodes;
+    private final long[] wakeupAt;
+    private final SimNetwork network;
+    private final InvariantChecker checker;
+    private final SimTrace trace;
+    private final History history = new History();
+    private final List<SimClient> clients = new ArrayList<>();
+    private final long flushDelayMinNanos;
+    private final long flushDelayMaxNanos;
+    private final long clientTimeoutNanos;
+    private final long electionTimeoutMaxNanos;
+    private long now;
+    private long sequence;
+    private long events;
+    private long readIds;
+    private long maxAcknowledgedIndex;
+    private int acknowledged;
+    private SimulationFailure failure;
+
+    private SimCluster(final Builder builder)
+    {
+        this.seed = builder.seed;
+        this.random = new SplittableRandom(builder.seed);
+        this.trace = new SimTrace(builder.traceCapacity);
+        this.flushDelayMinNanos = builder.flushDelayMinNanos;
+        this.flushDelayMaxNanos = builder.flushDelayMaxNanos;
+        this.clientTimeoutNanos = builder.clientTimeoutNanos;
+        this.nodes = new SimNode[builder.nodes + 1];
+        this.wakeupAt = new long[builder.nodes + 1];
+        this.network = new SimNetwork(this, builder.nodes, builder.networkDelayMinNanos, builder.networkDelayMaxNanos);
+        long electionMax = 0;
+        final long[] voters = new long[builder.nodes];
+        for (int id = 1; id <= builder.nodes; id++)
+        {
+            voters[id - 1] = id;
+            final EngineConfig config = new EngineConfig().nodeId(id);
+            builder.engineConfig.accept(config);
+            config.nodeId(id).validate();
+            electionMax = Math.max(electionMax, config.electionTimeoutMaxNanos());
+            final double drift = builder.maxClockDrift == 0 ? 0 : (random.nextDouble() * 2 - 1) * builder.maxClockDrift;
+            final long offset = random.nextLong(1L << 40);
+            nodes[id] = new EngineSimNode(this, id, config, offset, 1 + drift);
+            wakeupAt[id] = Long.MAX_VALUE;
+        }
+        this.electionTimeoutMaxNanos = electionMax;
+        this.checker = new InvariantChecker(nodes);
+        final Membership membership = Membership.of(voters);
+        guarded(() ->
+        {
+            for (int id = 1; id <= builder.nodes; id++)
+            {
+                trace(id, "start", builder.initialize ? membership.toString() : "uninitialized");
+                ((EngineSimNode)nodes[id]).startPristine(builder.initialize ? membership : null, now);
+            }
+        });
+    }
+
+    /** @return a builder of a cluster */
+    public static Builder builder()
+    {
+        return new Builder();
+    }
+
+    /** @return the seed */
+    public long seed()
+    {
+        return seed;
+    }
+
+    /** @return how many nodes; their ids are 1..size */
+    public int size()
+    {
+        return nodes.length - 1;
+    }
+
+    /** @return the simulated time, in nanoseconds since the start */
+    public long nowNanos()
+    {
+        return now;
+    }
+
+    /** @return the simulated time, in milliseconds since the start */
+    public long nowMillis()
+    {
+        return now / 1_000_000L;
+    }
+
+    /** @return how many events ran */
+    public long events()
+    {
+        return events;
+    }
+
+    /** @return the node with that id */
+    public SimNode node(final long id)
+    {
+        if (id < 1 || id >= nodes.length)
+        {
+            throw new IllegalArgumentException("no node " + id + " in a cluster of " + size());
+        }
+        return nodes[(int)id];
+    }
+
+    /** @return the metrics of one node */
+    public NodeMetrics metrics(final long id)
+    {
+        return node(id).metrics();
+    }
+
+    /** @return the metrics of every node, by id */
+    public List<NodeMetrics> metrics()
+    {
+        final List<NodeMetrics> all = new ArrayList<>(size());
+        for (int id = 1; id < nodes.length; id++)
+        {
+            all.add(nodes[id].metrics());
+        }
+        return all;
+    }
+
+    /** @return the simulated network, for finer fault control */
+    public SimNetwork network()
+    {
+        return network;
+    }
+
+    /** @return the invariant checker */
+    public InvariantChecker checker()
+    {
+        return checker;
+    }
+
+    /** @return every client operation so far */
+    public History history()
+    {
+        return history;
+    }
+
+    /** @return the event trace */
+    public SimTrace trace()
+    {
+        return trace;
+    }
+
+    /** @return the highest log index of a write acknowledged OK to a client */
+    public long maxAcknowledgedIndex()
+    {
+        return maxAcknowledgedIndex;
+    }
+
+    /** @return how many writes were acknowledged OK */
+    public int acknowledgedWrites()
+    {
+        return acknowledged;
+    }
+
+    /** @return the largest election timeout of the nodes' configs */
+    public long electionTimeoutMaxNanos()
+    {
+        return electionTimeoutMaxNanos;
+    }
+
+    /**
+     * @return the live leader with the highest term, or {@link Vote#NO_NODE} if no live node is leader
+     */
+    public long leader()
+    {
+        long leader = Vote.NO_NODE;
+        long term = -1;
+        for (int id = 1; id < nodes.length; id++)
+        {
+            final SimNode node = nodes[id];
+            if (node.isUp() && node.role() == Role.LEADER && node.currentTerm() > term)
+            {
+                leader = id;
+                term = node.currentTerm();
+            }
+        }
+        return leader;
+    }
+
+    /**
+     * Runs until some node is leader.
+     *
+     * @param timeoutMillis the most simulated time to wait
+     * @return the leader
+     * @throws SimulationFailure if none is elected in time
+     */
+    public long awaitLeader(final long timeoutMillis)
+    {
+        if (!runUntil(() -> leader() != Vote.NO_NODE, timeoutMillis))
+        {
+            throw failure("no leader elected within " + timeoutMillis + " ms", null);
+        }
+        return leader();
+    }
+
+    /** @return a new client, with the next client id */
+    public SimClient client()
+    {
+        final SimClient client = new SimClient(this, clients.size() + 1, clientTimeoutNanos);
+        clients.add(client);
+        return client;
+    }
+
+    /**
+     * A PUT through the first client (created on first use).
+     *
+     * @param key   the key
+     * @param value the value
+     * @return the operation; run until it is done
+     */
+    public SimOp write(final String key, final String value)
+    {
+        return defaultClient().put(key, value);
+    }
+
+    /**
+     * A linearizable GET (ReadIndex) through the first client.
+     *
+     * @param key the key
+     * @return the operation; run until it is done
+     */
+    public SimOp read(final String key)
+    {
+        return defaultClient().read(key);
+    }
+
+    /** Cuts every link to and from a node. */
+    public void isolate(final long id)
+    {
+        trace(id, "isolate", null);
+        for (int other = 1; other < nodes.length; other++)
+        {
+            if (other != id)
+            {
+                network.cut(id, other);
+                network.cut(other, id);
+            }
+        }
+    }
+
+    /**
+     * Splits the cluster: nodes in different groups cannot talk to each other, both ways; a node
+     * in no group is cut from everyone.
+     *
+     * @param groups the sides of the partition
+     */
+    public void partition(final long[]... groups)
+    {
+        final int[] side = new int[nodes.length];
+        java.util.Arrays.fill(side, -1);
+        for (int g = 0; g < groups.length; g++)
+        {
+            for (final long id : groups[g])
+            {
+                side[(int)node(id).id()] = g;
+            }
+        }
+        final StringBuilder sb = new StringBuilder();
+        for (final long[] group : groups)
+        {
+            sb.append(java.util.Arrays.toString(group));
+        }
+        trace(0, "partition", sb.toString());
+        for (int a = 1; a < nodes.length; a++)
+        {
+            for (int b = 1; b < nodes.length; b++)
+            {
+                if (a != b && (side[a] != side[b] || side[a] < 0))
+                {
+                    network.cut(a, b);
+                }
+            }
+        }
+    }
+
+    /** Cuts the link from {@code from} to {@code to} only (one way). */
+    public void cut(final long from, final long to)
+    {
+        trace(0, "cut", from + "->" + to);
+        network.cut(node(from).id(), node(to).id());
+    }
+
+    /** Restores every link and removes message filters (held messages stay held). */
+    public void heal()
+    {
+        trace(0, "heal", null);
+        network.healLinks();
+    }
+
+    /**
+     * Drops every message the filter accepts until {@link SimNetwork#removeFilter} or {@link #heal()}.
+     *
+     * @param filter which messages to drop, e.g. {@code m -> m instanceof VoteRequest}
+     * @return the filter
+     */
+    public Predicate<RaftMessage> dropMessages(final Predicate<RaftMessage> filter)
+    {
+        return network.drop(filter);
+    }
+
+    /**
+     * Holds back every message the filter accepts until {@link #releaseHeld()}.
+     *
+     * @param filter which messages to hold
+     * @return the filter
+     */
+    public Predicate<RaftMessage> holdMessages(final Predicate<RaftMessage> filter)
+    {
+        return network.hold(filter);
+    }
+
+    /** Sends every held message now. */
+    public void releaseHeld()
+    {
+        guarded(network::releaseHeld);
+    }
+
+    /** Crashes a node: it loses what it had not flushed. */
+    public void crash(final long id)
+    {
+        final SimNode node = node(id);
+        trace(id, "crash", "durable last " + node.log().durableLastLogId());
+        guarded(node::crash);
+        wakeupAt[(int)id] = Long.MAX_VALUE;
+    }
+
+    /** Restarts a crashed node from its durable vote and log, with an empty state machine. */
+    public void restart(final long id)
+    {
+        final SimNode node = node(id);
+        trace(id, "restart", "log " + node.log().lastLogId() + " vote " + node.log().readVote());
+        guarded(() ->
+        {
+            node.restart(now);
+            checker.onRestart(node);
+            checker.afterStep();
+            scheduleWakeups();
+        });
+    }
+
+    /** Makes a node start an election now. */
+    public void triggerElection(final long id)
+    {
+        trace(id, "triggerElection", null);
+        guarded(() ->
+        {
+            node(id).triggerElection(now);
+            checker.afterStep();
+            scheduleWakeups();
+        });
+    }
+
+    /** Makes a leader send heartbeats now. */
+    public void triggerHeartbeat(final long id)
+    {
+        trace(id, "triggerHeartbeat", null);
+        guarded(() ->
+        {
+            node(id).triggerHeartbeat(now);
+            checker.afterStep();
+            scheduleWakeups();
+        });
+    }
+
+    /**
+     * Runs every event up to {@code millis} of simulated time from now.
+     *
+     * @param millis how far to advance the clock
+     */
+    public void advance(final long millis)
+    {
+        advanceNanos(TimeUnit.MILLISECONDS.toNanos(millis));
+    }
+
+    /**
+     * Runs every event up to {@code nanos} of simulated time from now.
+     *
+     * @param nanos how far to advance the clock
+     */
+    public void advanceNanos(final long nanos)
+    {
+        final long until = now + nanos;
+        while (!queue.isEmpty() && queue.peek().time <= until)
+        {
+            step();
+        }
+        now = until;
+    }
+
+    /**
+     * Runs events until the condition holds (checked before each event) or the time is up.
+     *
+     * @param condition     what to wait for
+     * @param timeoutMillis the most simulated time to run
+     * @return true if the condition holds
+     */
+    public boolean runUntil(final BooleanSupplier condition, final long timeoutMillis)
+    {
+        final long until = now + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        while (!condition.getAsBoolean())
+        {
+            if (queue.isEmpty() || queue.peek().time > until)
+            {
+                now = Math.max(now, until);
+                return condition.getAsBoolean();
+            }
+            step();
+        }
+        return true;
+    }
+
+    /**
+     * Checks the history of every client operation so far for linearizability.
+     *
+     * @param budgetStepsPerKey the search budget per key
+     * @return the verdict
+     */
+    public CheckResult checkLinearizability(final long budgetStepsPerKey)
+    {
+        return LinearizabilityChecker.check(history, budgetStepsPerKey);
+    }
+
+    /**
+     * @param reason what went wrong
+     * @param cause  the exception, or null
+     * @return a failure carrying the seed, the node states and the last events
+     */
+    public SimulationFailure failure(final String reason, final Throwable cause)
+    {
+        final StringBuilder states = new StringBuilder();
+        for (int id = 1; id < nodes.length; id++)
+        {
+            try
+            {
+                states.append(nodes[id].metrics()).append('\n');
+            }
+            catch (final RuntimeException ex)
+            {
+                states.append("N").append(id).append(" metrics unavailable: ").append(ex).append('\n');
+            }
+        }
+        states.append(String.format("t=%.3fms events=%d network sent=%d delivered=%d dropped=%d duplicated=%d%n",
+            now / 1e6, events, network.sent(), network.delivered(), network.dropped(), network.duplicated()));
+        return new SimulationFailure(seed, reason, states.toString(), trace.dump(), cause);
+    }
+
+    /**
+     * Runs one event.
+     *
+     * @return false if there was none
+     */
+    public boolean step()
+    {
+        final Event event = queue.poll();
+        if (event == null)
+        {
+            return false;
+        }
+        now = event.time;
+        events++;
+        guarded(() ->
+        {
+            event.action.run();
+            checker.afterStep();
+            scheduleWakeups();
+        });
+        return true;
+    }
+
+    SplittableRandom random()
+    {
+        return random;
+    }
+
+    void trace(final long node, final String kind, final Object detail)
+    {
+        trace.record(now, node, kind, detail);
+    }
+
+    long nextReadId()
+    {
+        return ++readIds;
+    }
+
+    void schedule(final long time, final Runnable action)
+    {
+        queue.add(new Event(Math.max(time, now), sequence++, action));
+    }
+
+    void scheduleDelivery(final long delayNanos, final RaftMessage message)
+    {
+        schedule(now + delayNanos, () ->
+        {
+            final SimNode target = nodes[(int)message.to()];
+            if (!target.isUp())
+            {
+                trace(message.to(), "lost-down", message);
+                return;
+            }
+            if (!network.deliverable(message))
+            {
+                trace(message.to(), "lost-cut", message);
+                return;
+            }
+            trace(message.to(), "recv", message);
+            target.deliver(message, now);
+        });
+    }
+
+    void scheduleFlush(final SimNode node)
+    {
+        final int crashes = node.crashes();
+        final long delay = flushDelayMinNanos + random.nextLong(flushDelayMaxNanos - flushDelayMinNanos + 1);
+        schedule(now + delay, () ->
+        {
+            if (node.isUp() && node.crashes() == crashes)
+            {
+                node.flush(now);
+            }
+        });
+    }
+
+    void onAcknowledged(final SimOp op)
+    {
+        acknowledged++;
+        maxAcknowledgedIndex = Math.max(maxAcknowledgedIndex, op.index());
+    }
+
+    private SimClient defaultClient()
+    {
+        return clients.isEmpty() ? client() : clients.get(0);
+    }
+
+    private void scheduleWakeups()
+    {
+        for (int id = 1; id < nodes.length; id++)
+        {
+            final SimNode node = nodes[id];
+            if (!node.isUp())
+            {
+                continue;
+            }
+            final long wakeup = node.nextWakeup();
+            if (wakeup < wakeupAt[id])
+            {
+                // A deadline already due still moves time forward, so a timer that stays due cannot spin.
+                final long at = Math.max(wakeup, now + 1_000);
+                wakeupAt[id] = wakeup;
+                final int crashes = node.crashes();
+                final int nodeId = id;
+                schedule(at, () ->
+                {
+                    if (wakeupAt[nodeId] == wakeup && node.isUp() && node.crashes() == crashes)
+                    {
+                        wakeupAt[nodeId] = Long.MAX_VALUE;
+                        node.tick(now);
+                    }
+                });
+            }
+        }
+    }
+
+    private void guarded(final Runnable action)
+    {
+        if (failure != null)
+        {
+            throw failure;
+        }
+        try
+        {
+            action.run();
+        }
+        catch (final SimulationFailure ex)
+        {
+            failure = ex;
+            throw ex;
+        }
+        catch (final InvariantViolation ex)
+        {
+            failure = failure(ex.getMessage(), null);
+            throw failure;
+        }
+        catch (final RuntimeException | AssertionError ex)
+        {
+            failure = failure("node threw " + ex, ex);
+            throw failure;
+        }
+    }
+
+    private static final class Event implements Comparable<Event>
+    {
+        private final long time;
+        private final long seq;
+        private final Runnable action;
+
+        private Event(final long time, final long seq, final Runnable action)
+        {
+            this.time = time;
+            this.seq = seq;
+            this.action = action;
+        }
+
+        @Override
+        public int compareTo(final Event other)
+        {
+            final int byTime = Long.compare(time, other.time);
+            return byTime != 0 ? byTime : Long.compare(seq, other.seq);
+        }
+    }
+
+    /** Settings of a {@link SimCluster}; every setting has a default. */
+    public static final class Builder
+    {
+        private int nodes = 3;
+        private long seed = 1;
+        private Consumer<EngineConfig> engineConfig = config -> { };
+        private long networkDelayMinNanos = TimeUnit.MICROSECONDS.toNanos(500);
+        private long networkDelayMaxNanos = TimeUnit.MILLISECONDS.toNanos(5);
+        private long flushDelayMinNanos = TimeUnit.MICROSECONDS.toNanos(100);
+        private long flushDelayMaxNanos = TimeUnit.MILLISECONDS.toNanos(2);
+        private long clientTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(1_000);
+        private double maxClockDrift = 0.01;
+        private int traceCapacity = 200;
+        private boolean initialize = true;
+
+        private Builder()
+        {
+        }
+
+        /** @param count how many nodes (ids 1..count), 1 to 9 */
+        public Builder nodes(final int count)
+        {
+            if (count < 1 || count > 9)
+            {
+                throw new IllegalArgumentException("nodes must be in 1..9: " + count);
+            }
+            this.nodes = count;
+            return this;
+        }
+
+        /** @param seed the one seed that drives the run */
+        public Builder seed(final long seed)
+        {
+            this.seed = seed;
+            return this;
+        }
+
+        /**
+         * @param customizer adjusts every node's engine config (timeouts, pre-vote, a planted bug);
+         *                   the node id is set by the cluster
+         */
+        public Builder engineConfig(final Consumer<EngineConfig> customizer)
+        {
+            this.engineConfig = customizer;
+            return this;
+        }
+
+        /** @param minMicros the shortest message delay; @param maxMicros the longest */
+        public Builder networkDelayMicros(final long minMicros, final long maxMicros)
+        {
+            if (minMicros < 0 || maxMicros < minMicros)
+            {
+                throw new IllegalArgumentException("network delay bounds must satisfy 0 <= min <= max: " + minMicros + ", " + maxMicros);
+            }
+            this.networkDelayMinNanos = TimeUnit.MICROSECONDS.toNanos(minMicros);
+            this.networkDelayMaxNanos = TimeUnit.MICROSECONDS.toNanos(maxMicros);
+            return this;
+        }
+
+        /** @param minMicros the shortest delay from append to flush; @param maxMicros the longest */
+        public Builder flushDelayMicros(final long minMicros, final long maxMicros)
+        {
+            if (minMicros < 0 || maxMicros < minMicros)
+            {
+                throw new IllegalArgumentException("flush delay bounds must satisfy 0 <= min <= max: " + minMicros + ", " + maxMicros);
+            }
+            this.flushDelayMinNanos = TimeUnit.MICROSECONDS.toNanos(minMicros);
+            this.flushDelayMaxNanos = TimeUnit.MICROSECONDS.toNanos(maxMicros);
+            return this;
+        }
+
+        /** @param millis how long a client waits for an operation before giving up on it */
+        public Builder clientTimeoutMillis(final long millis)
+        {
+            if (millis <= 0)
+            {
+                throw new IllegalArgumentException("client timeout must be positive: " + millis);
+            }
+            this.clientTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(millis);
+            return this;
+        }
+
+        /** @param fraction the most a node's clock runs fast or slow, e.g. 0.01 for 1% */
+        public Builder maxClockDrift(final double fraction)
+        {
+            if (!(fraction >= 0 && fraction < 0.5))
+            {
+                throw new IllegalArgumentException("maxClockDrift must be in [0, 0.5): " + fraction);
+            }
+            this.maxClockDrift = fraction;
+            return this;
+        }
+
+        /** @param events how many of the last events a failure report shows */
+        public Builder traceCapacity(final int events)
+        {
+            this.traceCapacity = events;
+            return this;
+        }
+
+        /** @param initialize false to start the nodes uninitialized (no membership) */
+        public Builder initialize(final boolean initialize)
+        {
+            this.initialize = initialize;
+            return this;
+        }
+
+        /** @return the cluster, started */
+        public SimCluster build()
+        {
+            return new SimCluster(this);
+        }
+    }
+}

@@ -1,0 +1,247 @@
+package io.ringraft.testkit.sim;
+
+import io.ringraft.Entry;
+import io.ringraft.EntryType;
+import io.ringraft.LogId;
+import io.ringraft.Vote;
+import io.ringraft.storage.EntryReader;
+import io.ringraft.storage.RaftLogStorage;
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A {@link RaftLogStorage} for the simulator that models a crash: it keeps the image that the
+ * last {@link #flush()} made durable beside the current image, and {@link #crash()} throws away
+ * every append, truncation and purge made since. The vote is durable as soon as it is saved.
+ * <p>
+ * Flush and crash cost only the part of the log that changed since the last flush.
+ */
+public final class SimLogStorage implements RaftLogStorage
+{
+    private final ArrayList<Entry> entries = new ArrayList<>();
+    private final ArrayList<Entry> durableEntries = new ArrayList<>();
+    private final UnsafeBuffer readBuffer = new UnsafeBuffer(new byte[0]);
+    private LogId lastPurged = LogId.ZERO;
+    private LogId durableLastPurged = LogId.ZERO;
+    /** How many leading entries of both images are known to be the same entries. */
+    private int commonPrefix;
+    private boolean purgedSinceFlush;
+    private Vote vote = Vote.INITIAL;
+    private long flushes;
+
+    @Override
+    public Vote readVote()
+    {
+        return vote;
+    }
+
+    @Override
+    public void saveVote(final Vote vote)
+    {
+        this.vote = vote;
+    }
+
+    @Override
+    public LogId lastPurgedLogId()
+    {
+        return lastPurged;
+    }
+
+    @Override
+    public LogId lastLogId()
+    {
+        return entries.isEmpty() ? lastPurged : entries.get(entries.size() - 1).logId();
+    }
+
+    @Override
+    public void append(final long term, final long index, final EntryType type, final DirectBuffer payload, final int offset,
+        final int length)
+    {
+        final byte[] bytes = new byte[length];
+        payload.getBytes(offset, bytes);
+        append(new Entry(term, index, type, bytes));
+    }
+
+    @Override
+    public void append(final Entry entry)
+    {
+        final LogId last = lastLogId();
+        if (entry.index() != last.index() + 1)
+        {
+            throw new IllegalArgumentException("append at index " + entry.index() + " but the next index is " + (last.index() + 1));
+        }
+        if (entry.term() < last.term())
+        {
+            throw new IllegalArgumentException("append of term " + entry.term() + " after term " + last.term() + " at index " + entry.index());
+        }
+        entries.add(entry);
+    }
+
+    @Override
+    public LogId flush()
+    {
+        flushes++;
+        if (purgedSinceFlush)
+        {
+            durableEntries.clear();
+            durableEntries.addAll(entries);
+            durableLastPurged = lastPurged;
+            purgedSinceFlush = false;
+        }
+        else
+        {
+            durableEntries.subList(commonPrefix, durableEntries.size()).clear();
+            durableEntries.addAll(entries.subList(commonPrefix, entries.size()));
+        }
+        commonPrefix = entries.size();
+        return lastLogId();
+    }
+
+    /**
+     * Loses everything not made durable by the last {@link #flush()}: the current image becomes
+     * the durable one again.
+     */
+    public void crash()
+    {
+        if (purgedSinceFlush)
+        {
+            entries.clear();
+            entries.addAll(durableEntries);
+            lastPurged = durableLastPurged;
+            purgedSinceFlush = false;
+        }
+        else
+        {
+            entries.subList(commonPrefix, entries.size()).clear();
+            entries.addAll(durableEntries.subList(commonPrefix, durableEntries.size()));
+        }
+        commonPrefix = entries.size();
+    }
+
+    @Override
+    public void truncateSuffix(final long fromIndex)
+    {
+        if (fromIndex <= lastPurged.index())
+        {
+            throw new IllegalArgumentException("truncate from " + fromIndex + " reaches into the purged prefix (last purged " +
+                lastPurged + ")");
+        }
+        final long keep = fromIndex - lastPurged.index() - 1;
+        if (keep < entries.size())
+        {
+            entries.subList((int)keep, entries.size()).clear();
+            commonPrefix = Math.min(commonPrefix, (int)keep);
+        }
+    }
+
+    @Override
+    public void purgePrefix(final LogId upTo)
+    {
+        if (upTo.index() <= lastPurged.index())
+        {
+            return;
+        }
+        final long drop = Math.min(entries.size(), upTo.index() - lastPurged.index());
+        entries.subList(0, (int)drop).clear();
+        lastPurged = upTo;
+        purgedSinceFlush = true;
+        commonPrefix = 0;
+    }
+
+    @Override
+    public int read(final long fromIndex, final long toIndexExclusive, final EntryReader reader)
+    {
+        final long first = lastPurged.index() + 1;
+        final long last = lastLogId().index();
+        if (fromIndex < first || fromIndex > last + 1)
+        {
+            throw new IllegalArgumentException("read from " + fromIndex + " outside the log " + first + ".." + last);
+        }
+        int count = 0;
+        for (long i = fromIndex; i < toIndexExclusive && i <= last; i++)
+        {
+            final Entry e = entries.get((int)(i - first));
+            final byte[] bytes = e.payload();
+            readBuffer.wrap(bytes);
+            count++;
+            if (!reader.onEntry(e.term(), e.index(), e.type(), readBuffer, 0, bytes.length))
+            {
+                break;
+            }
+        }
+        return count;
+    }
+
+    @Override
+    public Entry entry(final long index)
+    {
+        final long first = lastPurged.index() + 1;
+        if (index < first || index > lastLogId().index())
+        {
+            throw new IllegalArgumentException("no entry at index " + index + " (log is " + lastPurged + ".." + lastLogId() + ")");
+        }
+        return entries.get((int)(index - first));
+    }
+
+    /**
+     * @param index an index
+     * @return the term of the entry at {@code index}, the last purged term at the purge point, or -1 if absent
+     */
+    public long termAt(final long index)
+    {
+        if (index == lastPurged.index())
+        {
+            return lastPurged.term();
+        }
+        final long first = lastPurged.index() + 1;
+        if (index < first || index > lastLogId().index())
+        {
+            return -1;
+        }
+        return entries.get((int)(index - first)).term();
+    }
+
+    /**
+     * The entries in {@code [fromIndex, toIndexExclusive)} as an immutable copy (entries are
+     * immutable, so they are shared, not copied).
+     *
+     * @param fromIndex        the first index, present in the log or one past its end
+     * @param toIndexExclusive one past the last; clipped to the log's end
+     * @return the entries
+     */
+    public List<Entry> entries(final long fromIndex, final long toIndexExclusive)
+    {
+        final long first = lastPurged.index() + 1;
+        final long last = lastLogId().index();
+        if (fromIndex < first || fromIndex > last + 1)
+        {
+            throw new IllegalArgumentException("read from " + fromIndex + " outside the log " + first + ".." + last);
+        }
+        final long to = Math.min(toIndexExclusive, last + 1);
+        if (to <= fromIndex)
+        {
+            return List.of();
+        }
+        return List.copyOf(entries.subList((int)(fromIndex - first), (int)(to - first)));
+    }
+
+    /** @return the last log id of the durable image */
+    public LogId durableLastLogId()
+    {
+        return durableEntries.isEmpty() ? durableLastPurged : durableEntries.get(durableEntries.size() - 1).logId();
+    }
+
+    /** @return how many times the log was flushed */
+    public long flushes()
+    {
+        return flushes;
+    }
+
+    @Override
+    public void close()
+    {
+    }
+}

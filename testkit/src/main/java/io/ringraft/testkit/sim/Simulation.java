@@ -1,0 +1,484 @@
+package io.ringraft.testkit.sim;
+
+import io.ringraft.Vote;
+import io.ringraft.engine.EngineConfig;
+import io.ringraft.network.AppendEntriesRequest;
+import io.ringraft.network.AppendEntriesResponse;
+import io.ringraft.network.RaftMessage;
+import io.ringraft.network.VoteRequest;
+import io.ringraft.network.VoteResponse;
+import io.ringraft.testkit.history.CheckResult;
+import io.ringraft.testkit.history.Operation;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
+
+/**
+ * One randomized simulated run per seed (FoundationDB / TigerBeetle style): a {@link SimCluster}
+ * with clients issuing key-value operations on a few keys, and a fault schedule: during the chaos
+ * phase the network loses, duplicates, delays and reorders messages, partitions come and go (both
+ * ways and one way), nodes crash (losing what they had not flushed) and restart; then a quiet
+ * phase heals everything and restarts every node.
+ * <p>
+ * The run fails with a {@link SimulationFailure} if an invariant breaks at any step, if a node
+ * throws, if the quiet phase does not elect a leader and apply every acknowledged write on every
+ * node within {@link Options#livenessElectionTimeouts} election timeouts, or if the client history
+ * is not linearizable. {@link #run(long)} with the same seed and options replays the run exactly.
+ */
+public final class Simulation
+{
+    private final Options options;
+
+    /**
+     * @param options how the runs are shaped
+     */
+    public Simulation(final Options options)
+    {
+        this.options = options;
+    }
+
+    /** @return the options */
+    public Options options()
+    {
+        return options;
+    }
+
+    /**
+     * Runs one seed.
+     *
+     * @param seed the seed
+     * @return what the run did, if it passed (an undecided linearizability check passes here and
+     *         is reported in the result)
+     * @throws SimulationFailure if it failed
+     */
+    public Result run(final long seed)
+    {
+        final SimCluster cluster = SimCluster.builder()
+            .nodes(options.nodes)
+            .seed(seed)
+            .engineConfig(options.engineConfig)
+            .maxClockDrift(options.maxClockDrift)
+            .clientTimeoutMillis(options.clientTimeoutMillis)
+            .traceCapacity(options.traceCapacity)
+            .build();
+        return new Run(cluster).execute();
+    }
+
+    /** What one passing run did. */
+    public record Result(long seed, int nodes, long events, long invariantChecks, long simulatedNanos, int ops, int okOps,
+        int unknownOps, int acknowledgedWrites, int crashes, int leaderTerms, CheckResult.Outcome linearizability,
+        String linearizabilityDetail, long traceDigest)
+    {
+        /** @return true if the linearizability check ran out of budget */
+        public boolean undecided()
+        {
+            return linearizability == CheckResult.Outcome.UNDECIDED;
+        }
+    }
+
+    /** The shape of the runs; fluent setters. */
+    public static final class Options
+    {
+        private int nodes = 3;
+        private long chaosMillis = 2_000;
+        private int clients = 3;
+        private int minKeys = 3;
+        private int maxKeys = 5;
+        private boolean faults = true;
+        private double maxClockDrift = 0.01;
+        private long clientTimeoutMillis = 800;
+        private long linearizabilityBudget = 200_000;
+        private int livenessElectionTimeouts = 10;
+        private int traceCapacity = 200;
+        private Consumer<EngineConfig> engineConfig = config -> { };
+
+        /** @param count cluster size */
+        public Options nodes(final int count)
+        {
+            this.nodes = count;
+            return this;
+        }
+
+        /** @return cluster size */
+        public int nodes()
+        {
+            return nodes;
+        }
+
+        /** @param millis simulated length of the chaos phase */
+        public Options chaosMillis(final long millis)
+        {
+            this.chaosMillis = millis;
+            return this;
+        }
+
+        /** @param count how many clients run concurrently */
+        public Options clients(final int count)
+        {
+            this.clients = count;
+            return this;
+        }
+
+        /** @param min the fewest keys a run uses; @param max the most */
+        public Options keys(final int min, final int max)
+        {
+            if (min < 1 || max < min)
+            {
+                throw new IllegalArgumentException("keys must satisfy 1 <= min <= max: " + min + ", " + max);
+            }
+            this.minKeys = min;
+            this.maxKeys = max;
+            return this;
+        }
+
+        /** @param enabled false for a run without network faults, crashes or partitions */
+        public Options faults(final boolean enabled)
+        {
+            this.faults = enabled;
+            return this;
+        }
+
+        /** @param fraction the most a node's clock runs fast or slow */
+        public Options maxClockDrift(final double fraction)
+        {
+            this.maxClockDrift = fraction;
+            return this;
+        }
+
+        /** @param millis how long a client waits for an operation */
+        public Options clientTimeoutMillis(final long millis)
+        {
+            this.clientTimeoutMillis = millis;
+            return this;
+        }
+
+        /** @param stepsPerKey the linearizability checker's search budget per key */
+        public Options linearizabilityBudget(final long stepsPerKey)
+        {
+            this.linearizabilityBudget = stepsPerKey;
+            return this;
+        }
+
+        /** @param count how many maximal election timeouts the quiet phase may take to converge */
+        public Options livenessElectionTimeouts(final int count)
+        {
+            this.livenessElectionTimeouts = count;
+            return this;
+        }
+
+        /** @param events how many of the last events a failure shows */
+        public Options traceCapacity(final int events)
+        {
+            this.traceCapacity = events;
+            return this;
+        }
+
+        /** @param customizer adjusts every node's engine config, e.g. to plant a bug */
+        public Options engineConfig(final Consumer<EngineConfig> customizer)
+        {
+            this.engineConfig = customizer;
+            return this;
+        }
+
+        @Override
+        public String toString()
+        {
+            return "nodes=" + nodes + " chaos=" + chaosMillis + "ms clients=" + clients + " keys=" + minKeys + ".." + maxKeys +
+                " faults=" + faults;
+        }
+    }
+
+    /** The state of one run. */
+    private final class Run
+    {
+        private final SimCluster cluster;
+        private final SplittableRandom random;
+        private final String[] keys;
+        private final List<String> recentValues = new ArrayList<>();
+        private boolean quiet;
+        private long values;
+
+        private Run(final SimCluster cluster)
+        {
+            this.cluster = cluster;
+            this.random = cluster.random();
+            this.keys = new String[options.minKeys + random.nextInt(options.maxKeys - options.minKeys + 1)];
+            for (int i = 0; i < keys.length; i++)
+            {
+                keys[i] = "k" + i;
+            }
+        }
+
+        private Result execute()
+        {
+            for (int c = 0; c < options.clients; c++)
+            {
+                final SimClient client = cluster.client();
+                cluster.schedule(cluster.nowNanos() + random.nextLong(20_000_000L), () -> nextOp(client));
+            }
+            if (options.faults)
+            {
+                cluster.schedule(cluster.nowNanos() + random.nextLong(50_000_000L, 300_000_000L), this::fault);
+            }
+            cluster.advance(options.chaosMillis);
+
+            quiet = true;
+            cluster.trace(0, "quiet", null);
+            cluster.heal();
+            cluster.network().reliable();
+            cluster.network().delay(500_000L, 5_000_000L);
+            cluster.releaseHeld();
+            for (int id = 1; id <= cluster.size(); id++)
+            {
+                if (!cluster.node(id).isUp())
+                {
+                    cluster.restart(id);
+                }
+            }
+            final long bound = options.livenessElectionTimeouts * cluster.electionTimeoutMaxNanos();
+            final boolean live = cluster.runUntil(this::converged, TimeUnit.NANOSECONDS.toMillis(bound));
+            if (!live)
+            {
+                throw cluster.failure("liveness: " + options.livenessElectionTimeouts + " election timeouts after the quiet phase " +
+                    "began, leader=" + cluster.leader() + " and not every node applied the last acknowledged write at index " +
+                    cluster.maxAcknowledgedIndex(), null);
+            }
+            // Let the clients' outstanding operations end (they time out at the latest).
+            cluster.runUntil(this::allOpsDone, options.clientTimeoutMillis + 10);
+
+            final CheckResult check = cluster.checkLinearizability(options.linearizabilityBudget);
+            if (check.outcome() == CheckResult.Outcome.NOT_LINEARIZABLE)
+            {
+                throw cluster.failure("not linearizable: " + check + "\n" + cluster.history().describe(check.key()), null);
+            }
+            int ok = 0;
+            int unknown = 0;
+            for (final Operation op : cluster.history().operations())
+            {
+                if (op.status() == Operation.Status.OK)
+                {
+                    ok++;
+                }
+                else if (op.status() != Operation.Status.FAIL)
+                {
+                    unknown++;
+                }
+            }
+            int crashes = 0;
+            for (int id = 1; id <= cluster.size(); id++)
+            {
+                crashes += cluster.node(id).crashes();
+            }
+            return new Result(cluster.seed(), cluster.size(), cluster.events(), cluster.checker().checks(), cluster.nowNanos(),
+                cluster.history().size(), ok, unknown, cluster.acknowledgedWrites(), crashes, cluster.checker().leaderTerms(),
+                check.outcome(), check.explanation(), cluster.trace().digest());
+        }
+
+        private boolean converged()
+        {
+            if (cluster.leader() == Vote.NO_NODE)
+            {
+                return false;
+            }
+            final long acknowledged = cluster.maxAcknowledgedIndex();
+            for (int id = 1; id <= cluster.size(); id++)
+            {
+                final SimNode node = cluster.node(id);
+                if (!node.isUp() || node.appliedIndex() < acknowledged)
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        private boolean allOpsDone()
+        {
+            for (final Operation op : cluster.history().operations())
+            {
+                if (op.status() == Operation.Status.PENDING)
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        private void nextOp(final SimClient client)
+        {
+            if (quiet)
+            {
+                return;
+            }
+            final String key = keys[random.nextInt(keys.length)];
+            final int dice = random.nextInt(100);
+            final SimOp op;
+            if (dice < 35)
+            {
+                op = client.put(key, newValue(client));
+            }
+            else if (dice < 55)
+            {
+                final String expected = recentValues.isEmpty() || random.nextInt(4) == 0 ? null :
+                    recentValues.get(random.nextInt(recentValues.size()));
+                op = client.cas(key, expected, newValue(client));
+            }
+            else if (dice < 65)
+            {
+                op = client.delete(key);
+            }
+            else if (dice < 78)
+            {
+                op = client.get(key);
+            }
+            else
+            {
+                op = client.read(key);
+            }
+            op.whenDone(() -> cluster.schedule(cluster.nowNanos() + random.nextLong(15_000_000L), () -> nextOp(client)));
+        }
+
+        private String newValue(final SimClient client)
+        {
+            final String value = "c" + client.id() + "v" + (++values);
+            recentValues.add(value);
+            if (recentValues.size() > 8)
+            {
+                recentValues.remove(0);
+            }
+            return value;
+        }
+
+        private void fault()
+        {
+            if (quiet)
+            {
+                return;
+            }
+            final int n = cluster.size();
+            final int dice = random.nextInt(100);
+            if (dice < 18)
+            {
+                cluster.heal();
+            }
+            else if (dice < 32)
+            {
+                final long[] order = shuffledIds(n);
+                final int split = 1 + random.nextInt(n - 1);
+                final long[] a = java.util.Arrays.copyOfRange(order, 0, split);
+                final long[] b = java.util.Arrays.copyOfRange(order, split, n);
+                cluster.partition(a, b);
+            }
+            else if (dice < 40)
+            {
+                cluster.isolate(1 + random.nextInt(n));
+            }
+            else if (dice < 48)
+            {
+                final long from = 1 + random.nextInt(n);
+                final long to = 1 + (from + random.nextInt(n - 1)) % n;
+                cluster.cut(from, to);
+            }
+            else if (dice < 64)
+            {
+                crashSomeNode(n);
+            }
+            else if (dice < 74)
+            {
+                final long id = 1 + random.nextInt(n);
+                if (!cluster.node(id).isUp())
+                {
+                    cluster.restart(id);
+                }
+            }
+            else if (dice < 90)
+            {
+                changeLinkQuality();
+            }
+            else
+            {
+                holdSomeMessages(n);
+            }
+            cluster.schedule(cluster.nowNanos() + random.nextLong(20_000_000L, 250_000_000L), this::fault);
+        }
+
+        private void crashSomeNode(final int n)
+        {
+            int down = 0;
+            for (int id = 1; id <= n; id++)
+            {
+                down += cluster.node(id).isUp() ? 0 : 1;
+            }
+            final long id = 1 + random.nextInt(n);
+            if (!cluster.node(id).isUp() || down >= (n + 1) / 2)
+            {
+                return;
+            }
+            cluster.crash(id);
+            if (random.nextInt(10) < 8)
+            {
+                cluster.schedule(cluster.nowNanos() + random.nextLong(10_000_000L, 400_000_000L), () ->
+                {
+                    if (!quiet && !cluster.node(id).isUp())
+                    {
+                        cluster.restart(id);
+                    }
+                });
+            }
+        }
+
+        private void changeLinkQuality()
+        {
+            final double[] losses = {0, 0, 0.02, 0.1, 0.3};
+            final double[] duplicates = {0, 0, 0.02, 0.1};
+            final long[] maxDelaysMicros = {2_000, 5_000, 5_000, 20_000, 60_000};
+            final SimNetwork network = cluster.network();
+            network.lossRate(losses[random.nextInt(losses.length)]);
+            network.duplicateRate(duplicates[random.nextInt(duplicates.length)]);
+            network.partialAppendRate(random.nextInt(4) == 0 ? 0.2 : 0);
+            network.delay(200_000L, maxDelaysMicros[random.nextInt(maxDelaysMicros.length)] * 1_000L);
+            cluster.trace(0, "links", "loss/dup/delay changed");
+        }
+
+        private void holdSomeMessages(final int n)
+        {
+            final long target = 1 + random.nextInt(n);
+            final int type = random.nextInt(3);
+            final Predicate<RaftMessage> filter = m -> m.to() == target && switch (type)
+            {
+                case 0 -> m instanceof AppendEntriesRequest;
+                case 1 -> m instanceof AppendEntriesResponse;
+                default -> m instanceof VoteRequest || m instanceof VoteResponse;
+            };
+            cluster.trace(target, "hold", type == 0 ? "appends" : type == 1 ? "append responses" : "votes");
+            cluster.network().hold(filter);
+            cluster.schedule(cluster.nowNanos() + random.nextLong(5_000_000L, 200_000_000L), () ->
+            {
+                cluster.network().removeFilter(filter);
+                cluster.trace(target, "release", cluster.network().heldCount());
+                cluster.network().releaseHeld();
+            });
+        }
+
+        private long[] shuffledIds(final int n)
+        {
+            final long[] ids = new long[n];
+            for (int i = 0; i < n; i++)
+            {
+                ids[i] = i + 1;
+            }
+            for (int i = n - 1; i > 0; i--)
+            {
+                final int j = random.nextInt(i + 1);
+                final long t = ids[i];
+                ids[i] = ids[j];
+                ids[j] = t;
+            }
+            return ids;
+        }
+    }
+}

@@ -1,0 +1,102 @@
+package io.ringraft.testkit.sim;
+
+import java.util.Locale;
+
+/**
+ * Totals over many {@link Simulation.Result}s, for progress lines and summaries.
+ */
+public final class SimulationStats
+{
+    private int seeds;
+    private long events;
+    private long checks;
+    private long simulatedNanos;
+    private long ops;
+    private long okOps;
+    private long unknownOps;
+    private long crashes;
+    private int undecided;
+    private long firstUndecidedSeed = -1;
+
+    /**
+     * @param result a passing run
+     */
+    public void add(final Simulation.Result result)
+    {
+        seeds++;
+        events += result.events();
+        checks += result.invariantChecks();
+        simulatedNanos += result.simulatedNanos();
+        ops += result.ops();
+        okOps += result.okOps();
+        unknownOps += result.unknownOps();
+        crashes += result.crashes();
+        if (result.undecided())
+        {
+            if (undecided == 0)
+            {
+                firstUndecidedSeed = result.seed();
+            }
+            undecided++;
+        }
+    }
+
+    /** @return seeds run */
+    public int seeds()
+    {
+        return seeds;
+    }
+
+    /** @return simulated events over all seeds */
+    public long events()
+    {
+        return events;
+    }
+
+    /** @return invariant checks over all seeds */
+    public long checks()
+    {
+        return checks;
+    }
+
+    /** @return operations checked for linearizability */
+    public long ops()
+    {
+        return ops;
+    }
+
+    /** @return seeds whose linearizability check ran out of budget */
+    public int undecided()
+    {
+        return undecided;
+    }
+
+    /** @return the first seed left undecided, or -1 */
+    public long firstUndecidedSeed()
+    {
+        return firstUndecidedSeed;
+    }
+
+    /**
+     * @param fraction the largest acceptable share of undecided seeds
+     * @return true if no more than that share of the seeds was undecided
+     */
+    public boolean undecidedWithinLimit(final double fraction)
+    {
+        return undecided <= Math.floor(seeds * fraction);
+    }
+
+    /**
+     * @param elapsedNanos the wall-clock time the seeds took
+     * @return one line of totals and rates
+     */
+    public String summary(final long elapsedNanos)
+    {
+        final double seconds = Math.max(elapsedNanos, 1) / 1e9;
+        return String.format(Locale.ROOT,
+            "seeds=%d events=%d (%.0f events/s) seeds/min=%.0f simulated=%.1fs invariant checks=%d ops checked=%d " +
+            "(ok=%d unknown=%d) crashes=%d undecided=%d wall=%.1fs",
+            seeds, events, events / seconds, seeds / seconds * 60, simulatedNanos / 1e9, checks, ops, okOps, unknownOps, crashes,
+            undecided, seconds);
+    }
+}

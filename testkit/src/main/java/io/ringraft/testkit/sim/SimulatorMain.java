@@ -1,0 +1,75 @@
+package io.ringraft.testkit.sim;
+
+import io.ringraft.engine.PlantedBug;
+
+import java.util.Locale;
+
+/**
+ * Runs the deterministic simulator from the command line:
+ * {@code SimulatorMain <seeds> [clusterSize] [startSeed] [plantedBug]}. Prints a progress line
+ * now and then and a summary; exits with status 1 at the first failing seed (printing the seed,
+ * the node states and the last events) or if more than 2% of the seeds left the
+ * linearizability check undecided.
+ */
+public final class SimulatorMain
+{
+    private SimulatorMain()
+    {
+    }
+
+    /**
+     * @param args seed count, cluster size (default 3), first seed (default 1), planted bug (default NONE)
+     */
+    public static void main(final String[] args)
+    {
+        if (args.length < 1 || args.length > 4)
+        {
+            System.err.println("usage: SimulatorMain <seeds> [clusterSize=3] [startSeed=1] [plantedBug=NONE]");
+            System.exit(2);
+        }
+        final int seeds = Integer.parseInt(args[0]);
+        final int nodes = args.length > 1 ? Integer.parseInt(args[1]) : 3;
+        final long startSeed = args.length > 2 ? Long.parseLong(args[2]) : 1;
+        final PlantedBug bug = args.length > 3 ? PlantedBug.valueOf(args[3]) : PlantedBug.NONE;
+        final Simulation simulation = new Simulation(new Simulation.Options().nodes(nodes).engineConfig(c -> c.plantedBug(bug)));
+        final SimulationStats stats = new SimulationStats();
+        System.out.printf(Locale.ROOT, "ringraft simulator: %d seeds from %d, %s%s%n", seeds, startSeed, simulation.options(),
+            bug == PlantedBug.NONE ? "" : ", planted bug " + bug);
+        final long start = System.nanoTime();
+        long lastReport = start;
+        for (int i = 0; i < seeds; i++)
+        {
+            final long seed = startSeed + i;
+            try
+            {
+                stats.add(simulation.run(seed));
+            }
+            catch (final SimulationFailure failure)
+            {
+                System.out.println(stats.summary(System.nanoTime() - start));
+                System.out.println("FAILED at seed " + seed);
+                System.out.println(failure.getMessage());
+                if (failure.getCause() != null)
+                {
+                    failure.getCause().printStackTrace(System.out);
+                }
+                System.out.println("replay: SimulatorMain 1 " + nodes + " " + seed + (bug == PlantedBug.NONE ? "" : " " + bug));
+                System.exit(1);
+            }
+            final long now = System.nanoTime();
+            if (now - lastReport > 5_000_000_000L || i == seeds - 1)
+            {
+                lastReport = now;
+                System.out.println("progress: " + (i + 1) + "/" + seeds + "  " + stats.summary(now - start));
+            }
+        }
+        System.out.println("summary: " + stats.summary(System.nanoTime() - start));
+        if (!stats.undecidedWithinLimit(0.02))
+        {
+            System.out.println("FAILED: too many seeds left the linearizability check undecided: " + stats.undecided() + " of " +
+                stats.seeds() + ", first at seed " + stats.firstUndecidedSeed());
+            System.exit(1);
+        }
+        System.out.println("OK");
+    }
+}
