@@ -16,6 +16,10 @@ import java.util.SplittableRandom;
  * Register values are interned to ints, 0 being absent. Op {@code i} has call entry {@code 2i} and, if it is
  * {@link Operation.Status#OK}, return entry {@code 2i + 1}; unknown ops have no return entry (it would lie at
  * +infinity, beyond the point where every ok op is linearized and the search has succeeded).
+ * <p>
+ * Two rules cut the choices without losing a linearization, each because some choice dominates the others:
+ * an ok op that leaves the value unchanged is linearized as soon as it can be (see {@link #isRead}), and an ok
+ * write of a value nothing reads is placed only just before another write (see {@link #unread}).
  */
 final class KeySearch
 {
@@ -38,6 +42,14 @@ final class KeySearch
     private final boolean[] known;
     private final int[] read;
     private final int[] write;
+    private final boolean[] blind;
+    /**
+     * Ok blind writes (PUT, DELETE) that no op can observe (see {@link #isUnobservedWrite}). Nothing but another
+     * blind write can follow such a write, so it can always sit just before that write, where it changes nothing.
+     * The search therefore places it alone only when its completion is the next one due, and otherwise absorbs
+     * it into any blind write it is concurrent with, which leaves fewer ops pending at the same value.
+     */
+    private final boolean[] unread;
     private final List<String> values;
     private final int knownCount;
     private final int[] next;
@@ -51,7 +63,11 @@ final class KeySearch
     private int bestBlocked;
     private int[] bestCandidates;
 
-    private KeySearch(final String key, final int recorded, final List<Operation> kept)
+    private KeySearch(
+        final String key,
+        final int recorded,
+        final List<Operation> kept,
+        final boolean[] unobserved)
     {
         this.key = key;
         this.recorded = recorded;
@@ -61,6 +77,8 @@ final class KeySearch
         known = new boolean[n];
         read = new int[n];
         write = new int[n];
+        blind = new boolean[n];
+        unread = new boolean[n];
         values = new ArrayList<>();
         values.add(null);
         final Map<String, Integer> ids = new HashMap<>();
@@ -76,11 +94,15 @@ final class KeySearch
                 {
                     behaviour[i] = WRITE;
                     write[i] = intern(op.value(), ids);
+                    blind[i] = true;
+                    unread[i] = unobserved[i];
                 }
                 case DELETE ->
                 {
                     behaviour[i] = WRITE;
                     write[i] = ABSENT;
+                    blind[i] = true;
+                    unread[i] = unobserved[i];
                 }
                 case GET ->
                 {
@@ -139,13 +161,13 @@ final class KeySearch
 
     /**
      * Prepares the search over one key's ops. Drops what cannot constrain the verdict: failed ops, reads of
-     * unknown outcome, and (when no ok CAS was refused) unknown writes of a value nothing observed; omitting
-     * such a write never hurts, since no op that follows it in a linearization can depend on its value.
+     * unknown outcome, and unknown writes nothing can depend on (see {@link #isUnobservedWrite}): whenever a
+     * linearization places such a write, the same order without it is one too.
      */
     static KeySearch of(final String key, final List<Operation> keyOps)
     {
         final Set<String> observed = new HashSet<>();
-        boolean refusal = false;
+        long lastRefusal = Long.MIN_VALUE;
         for (final Operation op : keyOps)
         {
             final boolean ok = op.status() == Operation.Status.OK;
@@ -157,7 +179,7 @@ final class KeySearch
             {
                 if (ok && Operation.CAS_FALSE.equals(op.result()))
                 {
-                    refusal = true;
+                    lastRefusal = Math.max(lastRefusal, op.completeTime());
                 }
                 else
                 {
@@ -167,18 +189,33 @@ final class KeySearch
         }
 
         final List<Operation> kept = new ArrayList<>(keyOps.size());
+        final boolean[] unobserved = new boolean[keyOps.size()];
         for (final Operation op : keyOps)
         {
             final boolean ok = op.status() == Operation.Status.OK;
-            final boolean dropped = op.status() == Operation.Status.FAIL ||
-                !ok && op.kind() == OpKind.GET ||
-                !ok && !refusal && !observed.contains(op.kind() == OpKind.DELETE ? null : op.value());
-            if (!dropped)
+            final boolean ignored = op.status() == Operation.Status.FAIL || !ok && op.kind() == OpKind.GET;
+            if (!ignored)
             {
-                kept.add(op);
+                final boolean writeUnobserved = isUnobservedWrite(op, observed, lastRefusal);
+                if (ok || !writeUnobserved)
+                {
+                    unobserved[kept.size()] = ok && writeUnobserved && op.kind() != OpKind.CAS;
+                    kept.add(op);
+                }
             }
         }
-        return new KeySearch(key, keyOps.size(), kept);
+        return new KeySearch(key, keyOps.size(), kept, unobserved);
+    }
+
+    /**
+     * True if the op writes a value that no op reads (no ok GET returned it, no CAS but a refused one expected it)
+     * and no refused CAS can take effect after it. Then, in any linearization, only a blind write (PUT, DELETE) or
+     * nothing can follow it, so it never influences another op.
+     */
+    private static boolean isUnobservedWrite(final Operation op, final Set<String> observed, final long lastRefusal)
+    {
+        final String written = op.kind() == OpKind.DELETE ? null : op.value();
+        return op.kind() != OpKind.GET && op.invokeTime() > lastRefusal && !observed.contains(written);
     }
 
     /**
@@ -196,6 +233,8 @@ final class KeySearch
         final HashSet<Visited> visited = new HashSet<>();
         final int[] stackOp = new int[n];
         final int[] stackValue = new int[n];
+        final boolean[] stackAbsorbed = new boolean[n];
+        final int[] absorbed = new int[n];
         int depth = 0;
         int value = ABSENT;
         long hash = 0;
@@ -211,23 +250,59 @@ final class KeySearch
             if ((entry & 1) == 0)
             {
                 final int op = entry >>> 1;
-                final int newValue = apply(op, value);
+                final int newValue = unread[op] && !isNextReturn(entry, 2 * op + 1) ? INVALID : apply(op, value);
                 if (newValue == INVALID)
                 {
                     entry = next[entry];
                     continue;
                 }
-                final long newHash = hash ^ zobrist[op];
+                int absorbedCount = 0;
+                if (blind[op])
+                {
+                    for (int e = next[head]; e != NIL && (e & 1) == 0; e = next[e])
+                    {
+                        final int other = e >>> 1;
+                        if (unread[other] && other != op)
+                        {
+                            absorbed[absorbedCount++] = other;
+                        }
+                    }
+                }
+                if (!known[op] && newValue == value && absorbedCount == 0)
+                {
+                    // Taking effect changes nothing here: leaving the unknown op out is as good.
+                    entry = next[entry];
+                    continue;
+                }
+                long newHash = hash ^ zobrist[op];
                 bits[op >>> 6] |= 1L << op;
+                for (int i = 0; i < absorbedCount; i++)
+                {
+                    final int other = absorbed[i];
+                    newHash ^= zobrist[other];
+                    bits[other >>> 6] |= 1L << other;
+                }
                 if (visited.add(new Visited(bits.clone(), newValue, newHash)))
                 {
+                    for (int i = 0; i < absorbedCount; i++)
+                    {
+                        final int other = absorbed[i];
+                        stackOp[depth] = other;
+                        stackValue[depth] = value;
+                        stackAbsorbed[depth] = true;
+                        depth++;
+                        lift(other);
+                        remaining--;
+                    }
                     stackOp[depth] = op;
                     stackValue[depth] = value;
+                    stackAbsorbed[depth] = false;
                     depth++;
                     value = newValue;
                     hash = newHash;
                     lift(op);
-                    if (known[op] && --remaining == 0)
+                    remaining -= known[op] ? 1 : 0;
+                    if (remaining == 0)
                     {
                         return new CheckResult(CheckResult.Outcome.LINEARIZABLE, null,
                             "key " + Operation.show(key) + " linearizable in " + steps + " steps");
@@ -236,6 +311,10 @@ final class KeySearch
                     continue;
                 }
                 bits[op >>> 6] &= ~(1L << op);
+                for (int i = 0; i < absorbedCount; i++)
+                {
+                    bits[absorbed[i] >>> 6] &= ~(1L << absorbed[i]);
+                }
                 if (!isRead(op))
                 {
                     entry = next[entry];
@@ -263,6 +342,15 @@ final class KeySearch
                 bits[op >>> 6] &= ~(1L << op);
                 unlift(op);
                 remaining += known[op] ? 1 : 0;
+                while (depth > 0 && stackAbsorbed[depth - 1])
+                {
+                    depth--;
+                    final int other = stackOp[depth];
+                    hash ^= zobrist[other];
+                    bits[other >>> 6] &= ~(1L << other);
+                    unlift(other);
+                    remaining++;
+                }
             }
             while (isRead(op));
             entry = next[2 * op];
@@ -280,15 +368,29 @@ final class KeySearch
         return behaviour[op] == READ || behaviour[op] == CAS_REFUSED;
     }
 
+    /**
+     * @return true if the first return entry after {@code call} is {@code ret}: no other pending op must take
+     * effect before the op of {@code ret} does
+     */
+    private boolean isNextReturn(final int call, final int ret)
+    {
+        int e = next[call];
+        while (e != NIL && (e & 1) == 0)
+        {
+            e = next[e];
+        }
+        return e == ret;
+    }
+
     private int apply(final int op, final int value)
     {
         return switch (behaviour[op])
         {
-            case WRITE -> known[op] || write[op] != value ? write[op] : INVALID;
+            case WRITE -> write[op];
             case READ -> read[op] == value ? value : INVALID;
             case CAS_SWAPPED -> read[op] == value ? write[op] : INVALID;
             case CAS_REFUSED -> read[op] != value ? value : INVALID;
-            case CAS_MAYBE -> read[op] == value && write[op] != value ? write[op] : INVALID;
+            case CAS_MAYBE -> read[op] == value ? write[op] : INVALID;
             default -> throw new IllegalStateException("behaviour " + behaviour[op]);
         };
     }

@@ -38,6 +38,7 @@ final class RandomHistories
      * @param keys        how many keys
      * @param unknownRate the share of ops whose outcome is unknown (half of those writes take effect)
      * @param failRate    the share of ops that fail without effect
+     * @param casRate     the share of ops that are CAS, half of them expecting the current value
      * @return the ops, in invocation order
      */
     static List<Spec> generate(
@@ -46,7 +47,8 @@ final class RandomHistories
         final int clients,
         final int keys,
         final double unknownRate,
-        final double failRate)
+        final double failRate,
+        final double casRate)
     {
         final Random random = new Random(seed);
         final Map<String, String> store = new HashMap<>();
@@ -83,9 +85,10 @@ final class RandomHistories
             final boolean takesEffect = status == Operation.Status.OK ||
                 status == Operation.Status.UNKNOWN && random.nextBoolean();
 
-            final int kindRoll = random.nextInt(100);
+            final double kindRoll = random.nextDouble();
+            final double writeShare = (1 - casRate) * 0.45;
             final Spec spec;
-            if (kindRoll < 35)
+            if (kindRoll < writeShare)
             {
                 final String value = "v" + written++;
                 if (takesEffect)
@@ -94,11 +97,11 @@ final class RandomHistories
                 }
                 spec = new Spec(client, OpKind.PUT, key, value, null, null, invoke, complete, status);
             }
-            else if (kindRoll < 75)
+            else if (kindRoll < (1 - casRate) * 0.9)
             {
                 spec = new Spec(client, OpKind.GET, key, null, null, current, invoke, complete, status);
             }
-            else if (kindRoll < 93)
+            else if (kindRoll < 1 - (1 - casRate) * 0.1)
             {
                 final String value = "v" + written++;
                 final String expected = random.nextBoolean() ? current : random.nextBoolean() ? null : "v" +
