@@ -1,0 +1,1015 @@
+package io.ringraft.storage.chronicle;
+
+import io.ringraft.EntryType;
+import io.ringraft.LogId;
+import io.ringraft.Vote;
+import io.ringraft.storage.DurabilityPolicy;
+import io.ringraft.storage.EntryReader;
+import io.ringraft.storage.RaftLogStorage;
+import io.ringraft.storage.RaftStorageException;
+import net.openhft.chronicle.bytes.Bytes;
+import net.openhft.chronicle.core.time.SetTimeProvider;
+import net.openhft.chronicle.queue.ExcerptAppender;
+import net.openhft.chronicle.queue.ExcerptTailer;
+import net.openhft.chronicle.queue.RollCycle;
+import net.openhft.chronicle.queue.RollCycles;
+import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
+import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
+import net.openhft.chronicle.wire.DocumentContext;
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import java.io.IOException;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.zip.CRC32C;
+
+/**
+ * The Raft log in a Chronicle Queue, with its vote beside it; see the package documentation for
+ * the design. One thread at a time uses an instance.
+ */
+public final class ChronicleLogStorage implements RaftLogStorage
+{
+    /** Entry header: raft index (8), term (8), type (1), reserved (3), payload length (4). */
+    static final int HEADER_LENGTH = 24;
+    static final int CRC_LENGTH = 4;
+    static final RollCycle ROLL_CYCLE = RollCycles.FAST_HOURLY;
+    static final String QUEUE_DIRECTORY = "log";
+    static final String LOCK_FILE = "lock";
+    private static final String CHRONICLE_METADATA = "metadata.cq4t";
+    private static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
+
+    private final ChronicleStorageContext ctx;
+    private final Path queueDirectory;
+    private final Path metaFile;
+    private final CycleFiles cycleFiles;
+    private final FileVoteStore votes;
+    private final FileChannel lockChannel;
+    private final boolean durable;
+    private final int indexCount;
+    private final int maxPayloadLength;
+    private final SetTimeProvider clock = new SetTimeProvider(0L);
+    private final CRC32C crc = new CRC32C();
+    private final UnsafeBuffer writeBuffer = new UnsafeBuffer(new byte[256]);
+    private final UnsafeBuffer readBuffer = new UnsafeBuffer(new byte[256]);
+
+    private SingleChronicleQueue queue;
+    private ExcerptAppender appender;
+    private ExcerptTailer tailer;
+    private long tailerNext = -1;
+    private FileChannel syncChannel;
+    private int syncChannelCycle = -1;
+
+    // The segment table: segment i is cycle segmentCycles[i], whose sequence 0 holds raft index segmentFirst[i].
+    private int[] segmentCycles = new int[16];
+    private long[] segmentFirst = new long[16];
+    private int segmentCount;
+    private int currentCycle;
+    private long currentCycleEntries;
+
+    private LogMeta meta;
+    private LogId lastPurged;
+    private long lastIndex;
+    private long lastTerm;
+    private LogId lastLogId;
+    private int firstUnsyncedCycle = -1;
+    private boolean newFileSinceSync;
+    private boolean cutTornTail;
+    private boolean closed;
+
+    private ChronicleLogStorage(final ChronicleStorageContext ctx, final FileChannel lockChannel)
+    {
+        this.ctx = ctx;
+        this.lockChannel = lockChannel;
+        this.queueDirectory = ctx.directory().resolve(QUEUE_DIRECTORY);
+        this.metaFile = ctx.directory().resolve(LogMeta.FILE_NAME);
+        this.cycleFiles = new CycleFiles(queueDirectory, ROLL_CYCLE);
+        this.durable = ctx.durability() != DurabilityPolicy.NONE;
+        this.indexCount = ctx.indexCount();
+        this.maxPayloadLength = ctx.maxPayloadLength();
+        this.votes = FileVoteStore.open(ctx.directory().resolve(FileVoteStore.FILE_NAME));
+    }
+
+    /**
+     * Opens the storage in {@code context.directory()}, initialising an empty or new directory,
+     * and recovers it: finishes an interrupted truncation or purge, cuts a torn tail, and checks
+     * every entry's CRC32C.
+     *
+     * @param context the settings; concluded here
+     * @return the open storage
+     * @throws IllegalArgumentException if a setting is invalid (the message names it)
+     * @throws RaftStorageException     on corruption (naming the file and index), an inconsistent
+     *                                  set of files, or an I/O error
+     */
+    public static ChronicleLogStorage open(final ChronicleStorageContext context)
+    {
+        final ChronicleStorageContext ctx = context.conclude();
+        final Path dir = ctx.directory();
+        final FileChannel lockChannel = lock(dir);
+        ChronicleLogStorage storage = null;
+        try
+        {
+            initialiseOrCheck(dir);
+            storage = new ChronicleLogStorage(ctx, lockChannel);
+            storage.recover();
+            return storage;
+        }
+        catch (final RuntimeException ex)
+        {
+            if (storage != null)
+            {
+                storage.closeQuietly();
+            }
+            else
+            {
+                closeChannel(lockChannel, dir);
+            }
+            throw ex;
+        }
+    }
+
+    @Override
+    public Vote readVote()
+    {
+        ensureOpen();
+        return votes.vote();
+    }
+
+    /** Saves the vote durably (fsync), whatever the durability policy. */
+    @Override
+    public void saveVote(final Vote vote)
+    {
+        ensureOpen();
+        votes.save(vote);
+    }
+
+    @Override
+    public LogId lastPurgedLogId()
+    {
+        return lastPurged;
+    }
+
+    @Override
+    public LogId lastLogId()
+    {
+        LogId id = lastLogId;
+        if (id == null || id.index() != lastIndex || id.term() != lastTerm)
+        {
+            id = lastIndex == lastPurged.index() && lastTerm == lastPurged.term() ? lastPurged : new LogId(lastTerm, lastIndex);
+            lastLogId = id;
+        }
+        return id;
+    }
+
+    @Override
+    public void append(final long term, final long index, final EntryType type, final DirectBuffer payload, final int offset, final int length)
+    {
+        ensureOpen();
+        if (index != lastIndex + 1)
+        {
+            throw new IllegalArgumentException("append at index " + index + " but the next index is " + (lastIndex + 1));
+        }
+        if (term < lastTerm)
+        {
+            throw new IllegalArgumentException("append of term " + term + " after term " + lastTerm + " at index " + index);
+        }
+        if (length < 0 || length > maxPayloadLength)
+        {
+            throw new IllegalArgumentException("payload length " + length + " at index " + index + " outside [0, " + maxPayloadLength + "]");
+        }
+        if (currentCycleEntries >= ctx.segmentEntries())
+        {
+            currentCycle++;
+            currentCycleEntries = 0;
+            setClock(currentCycle);
+        }
+        if (currentCycleEntries == 0)
+        {
+            addSegment(currentCycle, index);
+            newFileSinceSync = true;
+        }
+
+        final int total = HEADER_LENGTH + length + CRC_LENGTH;
+        ensureCapacity(writeBuffer, total);
+        writeBuffer.putLong(0, index, ORDER);
+        writeBuffer.putLong(8, term, ORDER);
+        writeBuffer.putInt(16, type.code(), ORDER);
+        writeBuffer.putInt(20, length, ORDER);
+        payload.getBytes(offset, writeBuffer, HEADER_LENGTH, length);
+        crc.reset();
+        crc.update(writeBuffer.byteArray(), 0, HEADER_LENGTH + length);
+        writeBuffer.putInt(HEADER_LENGTH + length, (int)crc.getValue(), ORDER);
+        writeDocument(writeBuffer, total, currentCycle, currentCycleEntries);
+
+        currentCycleEntries++;
+        lastIndex = index;
+        lastTerm = term;
+        if (firstUnsyncedCycle < 0)
+        {
+            firstUnsyncedCycle = currentCycle;
+        }
+        if (ctx.durability() == DurabilityPolicy.ALWAYS)
+        {
+            sync();
+        }
+    }
+
+    /**
+     * {@inheritDoc}
+     * <p>
+     * {@code BATCH} fsyncs the cycle files written since the last flush; {@code ALWAYS} synced on
+     * every append; {@code NONE} leaves the entries in the page cache. Truncations and purges are
+     * made durable (under {@code BATCH} and {@code ALWAYS}) before they return.
+     */
+    @Override
+    public LogId flush()
+    {
+        ensureOpen();
+        if (ctx.durability() == DurabilityPolicy.BATCH)
+        {
+            sync();
+        }
+        return lastLogId();
+    }
+
+    @Override
+    public void truncateSuffix(final long fromIndex)
+    {
+        ensureOpen();
+        if (fromIndex <= lastPurged.index())
+        {
+            throw new IllegalArgumentException("truncate from " + fromIndex + " reaches into the purged prefix (last purged " + lastPurged + ")");
+        }
+        if (fromIndex > lastIndex)
+        {
+            return;
+        }
+        final long newLastTerm = fromIndex - 1 == lastPurged.index() ? lastPurged.term() : termAt(fromIndex - 1);
+        final int segment = segmentOf(fromIndex);
+        rewriteSegment(segment, fromIndex - segmentFirst[segment]);
+        lastIndex = fromIndex - 1;
+        lastTerm = newLastTerm;
+    }
+
+    @Override
+    public void purgePrefix(final LogId upTo)
+    {
+        ensureOpen();
+        if (upTo.index() <= lastPurged.index())
+        {
+            return;
+        }
+        int purgeable = 0;
+        while (purgeable < segmentCount && segmentLast(purgeable) <= upTo.index())
+        {
+            purgeable++;
+        }
+        final boolean dropsCurrent = purgeable > 0 && segmentCycles[purgeable - 1] == currentCycle;
+        final int newMaxCycle = dropsCurrent ? currentCycle + 1 : Math.max(meta.maxCycle(), currentCycle);
+        meta = meta.withLastPurged(upTo, newMaxCycle);
+        meta.write(metaFile, durable);
+        lastPurged = upTo;
+        if (upTo.index() >= lastIndex)
+        {
+            lastIndex = upTo.index();
+            lastTerm = upTo.term();
+        }
+        deleteLeadingSegments(purgeable, dropsCurrent);
+    }
+
+    @Override
+    public int read(final long fromIndex, final long toIndexExclusive, final EntryReader reader)
+    {
+        ensureOpen();
+        if (fromIndex <= lastPurged.index() || fromIndex > lastIndex + 1)
+        {
+            throw new IllegalArgumentException("read from " + fromIndex + " outside the log " + (lastPurged.index() + 1) + ".." + lastIndex);
+        }
+        final long end = Math.min(toIndexExclusive, lastIndex + 1);
+        int count = 0;
+        for (long i = fromIndex; i < end; i++)
+        {
+            final int length = readEntry(i);
+            count++;
+            final boolean more = reader.onEntry(readBuffer.getLong(8, ORDER), i, EntryType.fromCode(readBuffer.getInt(16, ORDER)),
+                readBuffer, HEADER_LENGTH, length - HEADER_LENGTH - CRC_LENGTH);
+            if (!more)
+            {
+                break;
+            }
+        }
+        return count;
+    }
+
+    @Override
+    public void close()
+    {
+        if (closed)
+        {
+            return;
+        }
+        closed = true;
+        try
+        {
+            closeQueue();
+            votes.close();
+        }
+        finally
+        {
+            closeChannel(lockChannel, ctx.directory());
+        }
+    }
+
+    /** @return the settings this storage runs with */
+    public ChronicleStorageContext context()
+    {
+        return ctx;
+    }
+
+    /** @return true if opening found a torn last entry and cut it */
+    public boolean cutTornTailOnOpen()
+    {
+        return cutTornTail;
+    }
+
+    /** @return the cycle file that holds {@code index}, for diagnostics and tests */
+    public Path fileOf(final long index)
+    {
+        ensureOpen();
+        if (index <= lastPurged.index() || index > lastIndex)
+        {
+            throw new IllegalArgumentException("no entry at index " + index + " (log is " + lastPurged + ".." + lastLogId() + ")");
+        }
+        return cycleFiles.fileFor(segmentCycles[segmentOf(index)]);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Opening and recovery
+
+    private static FileChannel lock(final Path dir)
+    {
+        final Path lockFile = dir.resolve(LOCK_FILE);
+        FileChannel channel = null;
+        try
+        {
+            channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            final FileLock lock = channel.tryLock();
+            if (lock == null)
+            {
+                throw new RaftStorageException("storage directory " + dir + " is in use by another process (" + lockFile + " is locked)");
+            }
+            return channel;
+        }
+        catch (final OverlappingFileLockException ex)
+        {
+            closeChannel(channel, dir);
+            throw new RaftStorageException("storage directory " + dir + " is already open in this process", ex);
+        }
+        catch (final IOException ex)
+        {
+            closeChannel(channel, dir);
+            throw new RaftStorageException("cannot lock storage directory " + dir + ": " + ex, ex);
+        }
+        catch (final RuntimeException ex)
+        {
+            closeChannel(channel, dir);
+            throw ex;
+        }
+    }
+
+    private static void initialiseOrCheck(final Path dir)
+    {
+        final Path metaFile = dir.resolve(LogMeta.FILE_NAME);
+        final Path voteFile = dir.resolve(FileVoteStore.FILE_NAME);
+        final Path queueDir = dir.resolve(QUEUE_DIRECTORY);
+        final boolean hasMeta = Files.exists(metaFile);
+        final boolean hasVote = Files.exists(voteFile);
+        final boolean hasCycles = !new CycleFiles(queueDir, ROLL_CYCLE).list().isEmpty();
+        if (hasMeta)
+        {
+            if (!hasVote)
+            {
+                throw new RaftStorageException("inconsistent storage in " + dir + ": the log (" + metaFile +
+                    ") is present but its vote file " + voteFile + " is missing");
+            }
+            if (!Files.isDirectory(queueDir))
+            {
+                throw new RaftStorageException("inconsistent storage in " + dir + ": the log metadata " + metaFile +
+                    " is present but the log directory " + queueDir + " is missing");
+            }
+            return;
+        }
+        if (hasCycles)
+        {
+            throw new RaftStorageException("inconsistent storage in " + dir + ": " + queueDir +
+                " holds log files but the log metadata " + metaFile + " is missing");
+        }
+        if (hasVote)
+        {
+            final Vote vote = FileVoteStore.read(voteFile);
+            if (!vote.equals(Vote.INITIAL))
+            {
+                throw new RaftStorageException("inconsistent storage in " + dir + ": the vote file " + voteFile +
+                    " holds " + vote + " but the log (" + metaFile + ") is missing");
+            }
+        }
+        // A new directory, or an initialisation cut short before any entry or vote was stored.
+        try
+        {
+            Files.createDirectories(queueDir);
+        }
+        catch (final IOException ex)
+        {
+            throw new RaftStorageException("cannot create " + queueDir + ": " + ex, ex);
+        }
+        if (!hasVote)
+        {
+            FileVoteStore.create(voteFile);
+        }
+        LogMeta.initial().write(metaFile, true);
+    }
+
+    private void recover()
+    {
+        meta = LogMeta.read(metaFile);
+        lastPurged = meta.lastPurged();
+        if (meta.rewriteCycle() >= 0)
+        {
+            // A rewrite that never committed: its copy is incomplete, the originals are intact.
+            AtomicFiles.delete(cycleFiles.fileFor(meta.rewriteCycle()));
+            meta = new LogMeta(meta.lastPurged(), meta.maxCycle(), -1, meta.deleteFrom(), meta.deleteTo());
+            meta.write(metaFile, true);
+        }
+        TreeMap<Integer, Path> onDisk = cycleFiles.list();
+        if (meta.deleteFrom() >= 0)
+        {
+            // A committed rewrite may have been interrupted before it deleted what it superseded.
+            for (final Path file : onDisk.subMap(meta.deleteFrom(), true, meta.deleteTo(), true).values())
+            {
+                AtomicFiles.delete(file);
+            }
+            onDisk = cycleFiles.list();
+        }
+        currentCycle = Math.max(meta.maxCycle(), onDisk.isEmpty() ? 0 : onDisk.lastKey());
+        setClock(currentCycle);
+        openQueue();
+        scan();
+    }
+
+    private void scan()
+    {
+        lastIndex = lastPurged.index();
+        lastTerm = lastPurged.term();
+        long expected = -1;
+        int cycle = Integer.MIN_VALUE;
+        long previousSequence = -1;
+        String badReason = null;
+        long badIndex = -1;
+        int badCycle = -1;
+        long badSequence = -1;
+        tailer.toStart();
+        while (true)
+        {
+            final long queueIndex;
+            String problem;
+            try (DocumentContext dc = tailer.readingDocument())
+            {
+                if (!dc.isPresent())
+                {
+                    break;
+                }
+                queueIndex = dc.index();
+                if (badReason != null)
+                {
+                    throw corrupt(badIndex, cycleFiles.fileFor(badCycle), badReason + ", and valid entries follow it");
+                }
+                problem = copyAndValidate(dc.wire().bytes());
+            }
+            catch (final RaftStorageException ex)
+            {
+                throw ex;
+            }
+            catch (final RuntimeException ex)
+            {
+                throw new RaftStorageException("unreadable log entry after index " + lastIndex + " in " + queueDirectory + ": " + ex, ex);
+            }
+            final int docCycle = ROLL_CYCLE.toCycle(queueIndex);
+            final long sequence = ROLL_CYCLE.toSequenceNumber(queueIndex);
+            final long index = readBuffer.getLong(0, ORDER);
+            final long term = readBuffer.getLong(8, ORDER);
+            final boolean newCycle = docCycle != cycle;
+            final long want = expected < 0 ? lastPurged.index() + 1 : expected;
+            if (problem == null)
+            {
+                if (newCycle && sequence != 0)
+                {
+                    problem = "cycle starts at sequence " + sequence;
+                }
+                else if (!newCycle && sequence != previousSequence + 1)
+                {
+                    problem = "sequence " + sequence + " follows " + previousSequence;
+                }
+                else if (expected < 0 && index > lastPurged.index() + 1)
+                {
+                    throw corrupt(lastPurged.index() + 1, cycleFiles.fileFor(docCycle),
+                        "the log starts at index " + index + " but the last purged index is " + lastPurged.index() + ": entries are missing");
+                }
+                else if (expected >= 0 && index != expected)
+                {
+                    problem = "holds index " + index;
+                }
+                else if (term < lastTerm && index > lastPurged.index())
+                {
+                    problem = "term " + term + " after term " + lastTerm;
+                }
+            }
+            if (problem != null)
+            {
+                badReason = problem;
+                badIndex = want;
+                badCycle = docCycle;
+                badSequence = sequence;
+                continue;
+            }
+            if (newCycle)
+            {
+                addSegment(docCycle, index);
+                cycle = docCycle;
+            }
+            previousSequence = sequence;
+            expected = index + 1;
+            if (index > lastPurged.index())
+            {
+                lastIndex = index;
+                lastTerm = term;
+            }
+        }
+
+        if (badReason != null)
+        {
+            // A torn tail: the last entry did not reach the disk whole. Cut it.
+            final boolean ownSegment = segmentCount > 0 && segmentCycles[segmentCount - 1] == badCycle;
+            if (!ownSegment)
+            {
+                addSegment(badCycle, badIndex);
+            }
+            rewriteSegment(segmentCount - 1, ownSegment ? badSequence : 0);
+            cutTornTail = true;
+        }
+
+        int purgeable = 0;
+        while (purgeable < segmentCount && segmentLast(purgeable) <= lastPurged.index())
+        {
+            purgeable++;
+        }
+        final boolean dropsCurrent = purgeable > 0 && segmentCycles[purgeable - 1] == currentCycle;
+        if (dropsCurrent)
+        {
+            meta = meta.withLastPurged(lastPurged, currentCycle + 1);
+            meta.write(metaFile, true);
+        }
+        deleteLeadingSegments(purgeable, dropsCurrent);
+        currentCycleEntries = segmentCount > 0 && segmentCycles[segmentCount - 1] == currentCycle ?
+            lastIndex - segmentFirst[segmentCount - 1] + 1 : 0;
+        firstUnsyncedCycle = -1;
+        newFileSinceSync = false;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Segments
+
+    private void addSegment(final int cycle, final long firstIndex)
+    {
+        if (segmentCount == segmentCycles.length)
+        {
+            segmentCycles = Arrays.copyOf(segmentCycles, segmentCount * 2);
+            segmentFirst = Arrays.copyOf(segmentFirst, segmentCount * 2);
+        }
+        segmentCycles[segmentCount] = cycle;
+        segmentFirst[segmentCount] = firstIndex;
+        segmentCount++;
+    }
+
+    private long segmentLast(final int segment)
+    {
+        return segment + 1 < segmentCount ? segmentFirst[segment + 1] - 1 : lastIndex;
+    }
+
+    /** @return the segment holding {@code index}, which must be in the log */
+    private int segmentOf(final long index)
+    {
+        int low = 0;
+        int high = segmentCount - 1;
+        while (low < high)
+        {
+            final int mid = (low + high + 1) >>> 1;
+            if (segmentFirst[mid] <= index)
+            {
+                low = mid;
+            }
+            else
+            {
+                high = mid - 1;
+            }
+        }
+        return low;
+    }
+
+    /**
+     * Keeps the first {@code keep} entries of a segment and drops everything after them: copies
+     * them into a fresh cycle, commits that in the metadata, then deletes the superseded cycles.
+     */
+    private void rewriteSegment(final int segment, final long keep)
+    {
+        final int from = segmentCycles[segment];
+        final long first = segmentFirst[segment];
+        final int target = Math.max(meta.maxCycle(), currentCycle) + 1;
+        if (keep > 0)
+        {
+            meta = meta.withRewrite(target);
+            meta.write(metaFile, durable);
+            setClock(target);
+            for (long i = 0; i < keep; i++)
+            {
+                final int length = readEntry(first + i);
+                writeDocument(readBuffer, length, target, i);
+            }
+            if (durable)
+            {
+                forceCycle(target);
+                AtomicFiles.syncDirectory(queueDirectory);
+            }
+        }
+        meta = meta.withCommittedRewrite(target, from, target - 1);
+        meta.write(metaFile, durable);
+        closeQueue();
+        for (final Path file : cycleFiles.list().subMap(from, true, target - 1, true).values())
+        {
+            AtomicFiles.delete(file);
+        }
+        if (durable)
+        {
+            AtomicFiles.syncDirectory(queueDirectory);
+        }
+        currentCycle = target;
+        setClock(target);
+        openQueue();
+        segmentCount = segment;
+        if (keep > 0)
+        {
+            addSegment(target, first);
+        }
+        currentCycleEntries = keep;
+        firstUnsyncedCycle = -1;
+        newFileSinceSync = false;
+    }
+
+    /** Deletes the files of the first {@code count} segments, all of whose entries are purged. */
+    private void deleteLeadingSegments(final int count, final boolean dropsCurrent)
+    {
+        if (count == 0)
+        {
+            return;
+        }
+        if (dropsCurrent)
+        {
+            closeQueue();
+        }
+        else
+        {
+            closeTailer();
+        }
+        for (int i = 0; i < count; i++)
+        {
+            AtomicFiles.delete(cycleFiles.fileFor(segmentCycles[i]));
+        }
+        System.arraycopy(segmentCycles, count, segmentCycles, 0, segmentCount - count);
+        System.arraycopy(segmentFirst, count, segmentFirst, 0, segmentCount - count);
+        segmentCount -= count;
+        if (dropsCurrent)
+        {
+            currentCycle++;
+            currentCycleEntries = 0;
+            setClock(currentCycle);
+            openQueue();
+            firstUnsyncedCycle = -1;
+        }
+        else
+        {
+            queue.refreshDirectoryListing();
+            tailer = queue.createTailer();
+            tailer.singleThreadedCheckDisabled(true);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Reading and writing excerpts
+
+    private void writeDocument(final UnsafeBuffer source, final int length, final int cycle, final long sequence)
+    {
+        try (DocumentContext dc = appender.writingDocument())
+        {
+            dc.wire().bytes().write(source.byteArray(), 0, length);
+        }
+        final long expectedQueueIndex = ROLL_CYCLE.toIndex(cycle, sequence);
+        if (appender.lastIndexAppended() != expectedQueueIndex)
+        {
+            throw new RaftStorageException("log entry landed at queue index " + Long.toHexString(appender.lastIndexAppended()) +
+                " instead of " + Long.toHexString(expectedQueueIndex) + " in " + cycleFiles.fileFor(cycle) +
+                ": the queue directory was changed by someone else");
+        }
+    }
+
+    /** Reads the entry at {@code index} into {@link #readBuffer}, checked; @return its excerpt length. */
+    private int readEntry(final long index)
+    {
+        if (tailerNext != index)
+        {
+            seek(index);
+        }
+        int length = readCurrent(index);
+        if (length < 0)
+        {
+            // The sequential tailer lost its place (e.g. a roll while it sat at the end): look it up.
+            seek(index);
+            length = readCurrent(index);
+            if (length < 0)
+            {
+                tailerNext = -1;
+                throw corrupt(index, cycleFiles.fileFor(segmentCycles[segmentOf(index)]), "the entry is missing");
+            }
+        }
+        tailerNext = index + 1;
+        return length;
+    }
+
+    private void seek(final long index)
+    {
+        final int segment = segmentOf(index);
+        final long queueIndex = ROLL_CYCLE.toIndex(segmentCycles[segment], index - segmentFirst[segment]);
+        if (!tailer.moveToIndex(queueIndex))
+        {
+            tailerNext = -1;
+            throw corrupt(index, cycleFiles.fileFor(segmentCycles[segment]),
+                "queue index " + Long.toHexString(queueIndex) + " is missing");
+        }
+    }
+
+    /** @return the excerpt length, or -1 if the tailer is not on {@code index} */
+    private int readCurrent(final long index)
+    {
+        final String problem;
+        try (DocumentContext dc = tailer.readingDocument())
+        {
+            if (!dc.isPresent())
+            {
+                return -1;
+            }
+            problem = copyAndValidate(dc.wire().bytes());
+        }
+        if (problem != null)
+        {
+            tailerNext = -1;
+            throw corrupt(index, cycleFiles.fileFor(segmentCycles[segmentOf(index)]), problem);
+        }
+        return readBuffer.getLong(0, ORDER) == index ? HEADER_LENGTH + readBuffer.getInt(20, ORDER) + CRC_LENGTH : -1;
+    }
+
+    /** Copies the excerpt into {@link #readBuffer} and checks it; @return null if sound, else what is wrong. */
+    private String copyAndValidate(final Bytes<?> bytes)
+    {
+        final long remaining = bytes.readRemaining();
+        if (remaining < HEADER_LENGTH + CRC_LENGTH || remaining > maxPayloadLength + HEADER_LENGTH + CRC_LENGTH)
+        {
+            return "excerpt length " + remaining + " is impossible";
+        }
+        final int total = (int)remaining;
+        ensureCapacity(readBuffer, total);
+        bytes.read(readBuffer.byteArray(), 0, total);
+        final int payloadLength = readBuffer.getInt(20, ORDER);
+        if (payloadLength != total - HEADER_LENGTH - CRC_LENGTH)
+        {
+            return "payload length " + payloadLength + " does not fit the excerpt length " + total;
+        }
+        crc.reset();
+        crc.update(readBuffer.byteArray(), 0, total - CRC_LENGTH);
+        if ((int)crc.getValue() != readBuffer.getInt(total - CRC_LENGTH, ORDER))
+        {
+            return "CRC32C mismatch";
+        }
+        final int type = readBuffer.getInt(16, ORDER);
+        if (type <= 0 || type > EntryType.values().length)
+        {
+            return "unknown entry type " + type;
+        }
+        return null;
+    }
+
+    private long termAt(final long index)
+    {
+        readEntry(index);
+        return readBuffer.getLong(8, ORDER);
+    }
+
+    private static void ensureCapacity(final UnsafeBuffer buffer, final int length)
+    {
+        if (buffer.capacity() < length)
+        {
+            buffer.wrap(new byte[Math.max(length, buffer.capacity() * 2)]);
+        }
+    }
+
+    private RaftStorageException corrupt(final long index, final Path file, final String problem)
+    {
+        return new RaftStorageException("corrupt log entry at index " + index + " in " + file + ": " + problem);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Durability
+
+    private void sync()
+    {
+        if (firstUnsyncedCycle < 0)
+        {
+            return;
+        }
+        if (firstUnsyncedCycle != currentCycle)
+        {
+            // A roll since the last sync: the earlier cycles still hold unsynced entries.
+            for (int i = segmentCount - 1; i >= 0 && segmentCycles[i] >= firstUnsyncedCycle; i--)
+            {
+                if (segmentCycles[i] != currentCycle)
+                {
+                    forceCycle(segmentCycles[i]);
+                }
+            }
+        }
+        forceCycle(currentCycle);
+        if (newFileSinceSync)
+        {
+            forceFile(queueDirectory.resolve(CHRONICLE_METADATA));
+            AtomicFiles.syncDirectory(queueDirectory);
+            newFileSinceSync = false;
+        }
+        firstUnsyncedCycle = -1;
+    }
+
+    private void forceCycle(final int cycle)
+    {
+        try
+        {
+            if (cycle == currentCycle)
+            {
+                if (syncChannelCycle != cycle)
+                {
+                    closeSyncChannel();
+                    syncChannel = FileChannel.open(cycleFiles.fileFor(cycle), StandardOpenOption.WRITE);
+                    syncChannelCycle = cycle;
+                }
+                syncChannel.force(false);
+            }
+            else
+            {
+                forceFile(cycleFiles.fileFor(cycle));
+            }
+        }
+        catch (final IOException ex)
+        {
+            throw new RaftStorageException("cannot sync " + cycleFiles.fileFor(cycle) + ": " + ex, ex);
+        }
+    }
+
+    private static void forceFile(final Path file)
+    {
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE))
+        {
+            channel.force(false);
+        }
+        catch (final IOException ex)
+        {
+            throw new RaftStorageException("cannot sync " + file + ": " + ex, ex);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Queue lifecycle
+
+    private void setClock(final int cycle)
+    {
+        clock.currentTimeMillis((long)cycle * ROLL_CYCLE.lengthInMillis());
+    }
+
+    private void openQueue()
+    {
+        queue = SingleChronicleQueueBuilder.binary(queueDirectory)
+            .rollCycle(ROLL_CYCLE)
+            .timeProvider(clock)
+            .blockSize(ctx.blockSize())
+            .indexCount(indexCount)
+            .indexSpacing(ctx.indexSpacing())
+            .build();
+        appender = queue.createAppender();
+        appender.singleThreadedCheckDisabled(true);
+        tailer = queue.createTailer();
+        tailer.singleThreadedCheckDisabled(true);
+        tailerNext = -1;
+    }
+
+    private void closeTailer()
+    {
+        if (tailer != null)
+        {
+            tailer.close();
+            tailer = null;
+        }
+        tailerNext = -1;
+    }
+
+    private void closeQueue()
+    {
+        closeTailer();
+        closeSyncChannel();
+        if (appender != null)
+        {
+            appender.close();
+            appender = null;
+        }
+        if (queue != null)
+        {
+            queue.close();
+            queue = null;
+        }
+    }
+
+    private void closeSyncChannel()
+    {
+        if (syncChannel != null)
+        {
+            closeChannel(syncChannel, queueDirectory);
+            syncChannel = null;
+            syncChannelCycle = -1;
+        }
+    }
+
+    private void closeQuietly()
+    {
+        try
+        {
+            close();
+        }
+        catch (final RuntimeException ignore)
+        {
+            // already failing with a better exception
+        }
+    }
+
+    private static void closeChannel(final FileChannel channel, final Path where)
+    {
+        if (channel == null)
+        {
+            return;
+        }
+        try
+        {
+            channel.close();
+        }
+        catch (final IOException ex)
+        {
+            throw new RaftStorageException("cannot close a file in " + where + ": " + ex, ex);
+        }
+    }
+
+    private void ensureOpen()
+    {
+        if (closed)
+        {
+            throw new IllegalStateException("storage is closed: " + ctx.directory());
+        }
+    }
+
+    @Override
+    public String toString()
+    {
+        return "ChronicleLogStorage{" + ctx.directory() + " " + lastPurged + ".." + lastLogId() + " segments=" + segmentCount +
+            " cycle=" + currentCycle + "}";
+    }
+
+    /** @return the cycles of the live segments and their first indexes, for tests */
+    Map<Integer, Long> segments()
+    {
+        final TreeMap<Integer, Long> map = new TreeMap<>();
+        for (int i = 0; i < segmentCount; i++)
+        {
+            map.put(segmentCycles[i], segmentFirst[i]);
+        }
+        return map;
+    }
+}

@@ -1,0 +1,459 @@
+package io.ringraft.testkit.conformance;
+
+import io.ringraft.Entry;
+import io.ringraft.EntryType;
+import io.ringraft.LogId;
+import io.ringraft.Membership;
+import io.ringraft.Vote;
+import io.ringraft.storage.RaftLogStorage;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/**
+ * The behaviour every {@link RaftLogStorage} must show: extend it, implement {@link #open(Path)},
+ * and JUnit runs the checks.
+ * <p>
+ * What it checks: an empty log; appends read back equal (term, index, type, payload), singly, in
+ * ranges, at random, and across the implementation's segments ({@link #entriesToCrossSegments()});
+ * appends at the wrong index or with a term going backwards are refused; a reader that stops
+ * early; truncation in the middle, at the first index and beyond the end; purge in the middle, up
+ * to the last entry and beyond it (a snapshot install), with reads after it; the vote; and a
+ * seeded random mix of all of them against a model. When the storage is {@link #reopenable()},
+ * every check is repeated after closing and reopening it in the same directory; otherwise the same
+ * instance is checked again.
+ */
+public abstract class LogStorageConformance
+{
+    /** The directory a test's storage lives in. */
+    @TempDir
+    protected Path directory;
+
+    /** The storage under test; reopening replaces it. */
+    protected RaftLogStorage storage;
+
+    /**
+     * Opens the storage in {@code directory}: creates it when the directory is new, recovers what
+     * is there otherwise.
+     *
+     * @param directory an empty or previously used directory
+     * @return the open storage
+     */
+    protected abstract RaftLogStorage open(Path directory);
+
+    /** @return true if the storage keeps its content across {@code close()} and {@link #open(Path)} */
+    protected boolean reopenable()
+    {
+        return true;
+    }
+
+    /** @return enough entries to span several of the implementation's segments (files, cycles...) */
+    protected int entriesToCrossSegments()
+    {
+        return 200;
+    }
+
+    @BeforeEach
+    void openStorage()
+    {
+        storage = open(directory);
+    }
+
+    @AfterEach
+    void closeStorage()
+    {
+        if (storage != null)
+        {
+            storage.close();
+        }
+    }
+
+    /** Closes and reopens the storage if it is reopenable; keeps the same instance otherwise. */
+    protected RaftLogStorage reopen()
+    {
+        if (reopenable())
+        {
+            storage.close();
+            storage = null;
+            storage = open(directory);
+        }
+        return storage;
+    }
+
+    /** @return the payload of the entry at {@code index} in {@code term}: its content tells its identity */
+    public static byte[] payload(final long index, final long term)
+    {
+        final byte[] bytes = new byte[(int)((index * 7 + term * 3) % 97)];
+        for (int i = 0; i < bytes.length; i++)
+        {
+            bytes[i] = (byte)(index * 31 + term * 17 + i);
+        }
+        return bytes;
+    }
+
+    /** @return the entry the suite appends at {@code index} in {@code term} */
+    public static Entry entry(final long index, final long term)
+    {
+        final EntryType type = index % 11 == 0 ? EntryType.BLANK : EntryType.NORMAL;
+        return new Entry(term, index, type, type == EntryType.BLANK ? new byte[0] : payload(index, term));
+    }
+
+    private void appendRange(final long from, final long toInclusive, final long term)
+    {
+        for (long i = from; i <= toInclusive; i++)
+        {
+            storage.append(entry(i, term));
+        }
+    }
+
+    private List<Entry> readAll(final long from, final long toExclusive)
+    {
+        final List<Entry> entries = new ArrayList<>();
+        storage.read(from, toExclusive, (term, index, type, buffer, offset, length) ->
+        {
+            final byte[] bytes = new byte[length];
+            buffer.getBytes(offset, bytes);
+            entries.add(new Entry(term, index, type, bytes));
+            return true;
+        });
+        return entries;
+    }
+
+    private void assertLog(final LogId purged, final List<Entry> expected, final String when)
+    {
+        final LogId last = expected.isEmpty() ? purged : expected.get(expected.size() - 1).logId();
+        assertEquals(purged, storage.lastPurgedLogId(), when + ": last purged");
+        assertEquals(last, storage.lastLogId(), when + ": last log id");
+        assertEquals(expected, readAll(purged.index() + 1, Long.MAX_VALUE), when + ": entries");
+    }
+
+    private static List<Entry> expected(final long from, final long toInclusive, final long term)
+    {
+        final List<Entry> list = new ArrayList<>();
+        for (long i = from; i <= toInclusive; i++)
+        {
+            list.add(entry(i, term));
+        }
+        return list;
+    }
+
+    @Test
+    void emptyLog()
+    {
+        assertLog(LogId.ZERO, List.of(), "new");
+        assertEquals(Vote.INITIAL, storage.readVote());
+        assertEquals(LogId.ZERO, storage.flush());
+        assertEquals(0, storage.read(1, 10, (t, i, type, b, o, l) -> true));
+        reopen();
+        assertLog(LogId.ZERO, List.of(), "reopened");
+        assertEquals(Vote.INITIAL, storage.readVote());
+    }
+
+    @Test
+    void appendsReadBackAndSurviveReopen()
+    {
+        appendRange(1, 50, 1);
+        appendRange(51, 100, 3);
+        assertEquals(new LogId(3, 100), storage.flush());
+        final List<Entry> all = expected(1, 50, 1);
+        all.addAll(expected(51, 100, 3));
+        assertLog(LogId.ZERO, all, "appended");
+        reopen();
+        assertLog(LogId.ZERO, all, "reopened");
+        storage.append(entry(101, 3));
+        all.add(entry(101, 3));
+        storage.flush();
+        reopen();
+        assertLog(LogId.ZERO, all, "appended after reopen");
+    }
+
+    @Test
+    void appendsFromDirectBufferWithOffset()
+    {
+        final byte[] framed = new byte[40];
+        for (int i = 0; i < framed.length; i++)
+        {
+            framed[i] = (byte)i;
+        }
+        storage.append(2, 1, EntryType.NORMAL, new UnsafeBuffer(framed), 7, 20);
+        final byte[] membership = Membership.of(1, 2, 3).encode();
+        storage.append(2, 2, EntryType.MEMBERSHIP, new UnsafeBuffer(membership), 0, membership.length);
+        storage.flush();
+        reopen();
+        final byte[] want = new byte[20];
+        System.arraycopy(framed, 7, want, 0, 20);
+        assertArrayEquals(want, storage.entry(1).payload());
+        assertEquals(EntryType.MEMBERSHIP, storage.entry(2).type());
+        assertEquals(Membership.of(1, 2, 3), storage.entry(2).membership());
+    }
+
+    @Test
+    void refusesWrongIndexAndBackwardTerm()
+    {
+        appendRange(1, 5, 2);
+        assertThrows(IllegalArgumentException.class, () -> storage.append(entry(7, 2)));
+        assertThrows(IllegalArgumentException.class, () -> storage.append(entry(5, 2)));
+        assertThrows(IllegalArgumentException.class, () -> storage.append(entry(6, 1)));
+        storage.append(entry(6, 2));
+        assertLog(LogId.ZERO, expected(1, 6, 2), "after refusals");
+    }
+
+    @Test
+    void readsRangesAndStopsWhenTheReaderSaysSo()
+    {
+        appendRange(1, 30, 1);
+        assertEquals(expected(5, 9, 1), readAll(5, 10));
+        assertEquals(expected(30, 30, 1), readAll(30, 100));
+        assertEquals(List.of(), readAll(31, 40));
+        final List<Long> seen = new ArrayList<>();
+        final int delivered = storage.read(10, 20, (t, i, type, b, o, l) ->
+        {
+            seen.add(i);
+            return seen.size() < 3;
+        });
+        assertEquals(3, delivered);
+        assertEquals(List.of(10L, 11L, 12L), seen);
+        assertThrows(IllegalArgumentException.class, () -> storage.read(32, 40, (t, i, type, b, o, l) -> true));
+        assertThrows(IllegalArgumentException.class, () -> storage.read(0, 4, (t, i, type, b, o, l) -> true));
+        assertEquals(entry(17, 1), storage.entry(17));
+    }
+
+    @Test
+    void readsAtRandomAcrossSegments()
+    {
+        final int n = entriesToCrossSegments();
+        appendRange(1, n / 2, 1);
+        appendRange(n / 2 + 1, n, 2);
+        storage.flush();
+        for (int round = 0; round < 2; round++)
+        {
+            final Random random = new Random(42 + round);
+            for (int k = 0; k < 3 * n; k++)
+            {
+                final long index = 1 + random.nextInt(n);
+                assertEquals(entry(index, index <= n / 2 ? 1 : 2), storage.entry(index), "entry " + index);
+            }
+            final List<Entry> all = expected(1, n / 2, 1);
+            all.addAll(expected(n / 2 + 1, n, 2));
+            assertLog(LogId.ZERO, all, "sequential, round " + round);
+            reopen();
+        }
+    }
+
+    @Test
+    void truncatesInTheMiddleThenAppendsANewTerm()
+    {
+        final int n = entriesToCrossSegments();
+        appendRange(1, n, 1);
+        storage.flush();
+        final long from = n / 2 + 3;
+        storage.truncateSuffix(from);
+        assertEquals(new LogId(1, from - 1), storage.lastLogId());
+        appendRange(from, from + 9, 4);
+        storage.flush();
+        final List<Entry> want = expected(1, from - 1, 1);
+        want.addAll(expected(from, from + 9, 4));
+        assertLog(LogId.ZERO, want, "truncated and appended");
+        reopen();
+        assertLog(LogId.ZERO, want, "reopened");
+        storage.truncateSuffix(from + 5);
+        reopen();
+        assertLog(LogId.ZERO, want.subList(0, (int)from + 4), "truncated again and reopened");
+    }
+
+    @Test
+    void truncatesAtTheFirstIndex()
+    {
+        appendRange(1, 40, 1);
+        storage.flush();
+        storage.truncateSuffix(1);
+        assertLog(LogId.ZERO, List.of(), "truncated everything");
+        reopen();
+        assertLog(LogId.ZERO, List.of(), "reopened");
+        appendRange(1, 3, 5);
+        storage.flush();
+        reopen();
+        assertLog(LogId.ZERO, expected(1, 3, 5), "appended again");
+    }
+
+    @Test
+    void truncationBeyondTheEndRemovesNothingAndIntoThePurgedPrefixIsRefused()
+    {
+        appendRange(1, 20, 1);
+        storage.truncateSuffix(21);
+        storage.truncateSuffix(500);
+        assertLog(LogId.ZERO, expected(1, 20, 1), "after no-op truncations");
+        storage.purgePrefix(new LogId(1, 10));
+        assertThrows(IllegalArgumentException.class, () -> storage.truncateSuffix(10));
+        assertThrows(IllegalArgumentException.class, () -> storage.truncateSuffix(3));
+        storage.truncateSuffix(11);
+        assertLog(new LogId(1, 10), List.of(), "truncated right after the purge point");
+        reopen();
+        assertLog(new LogId(1, 10), List.of(), "reopened");
+    }
+
+    @Test
+    void purgesInTheMiddleAndReadsAfterIt()
+    {
+        final int n = entriesToCrossSegments();
+        appendRange(1, n, 2);
+        storage.flush();
+        final LogId upTo = new LogId(2, n / 2 + 1);
+        storage.purgePrefix(upTo);
+        assertLog(upTo, expected(n / 2 + 2, n, 2), "purged");
+        assertThrows(IllegalArgumentException.class, () -> storage.read(upTo.index(), upTo.index() + 2, (t, i, type, b, o, l) -> true));
+        assertEquals(entry(n / 2 + 2, 2), storage.entry(n / 2 + 2));
+        reopen();
+        assertLog(upTo, expected(n / 2 + 2, n, 2), "reopened");
+        storage.purgePrefix(new LogId(1, 3));
+        assertLog(upTo, expected(n / 2 + 2, n, 2), "an older purge changes nothing");
+        appendRange(n + 1, n + 5, 3);
+        storage.flush();
+        reopen();
+        final List<Entry> want = expected(n / 2 + 2, n, 2);
+        want.addAll(expected(n + 1, n + 5, 3));
+        assertLog(upTo, want, "appended after the purge");
+    }
+
+    @Test
+    void purgesUpToTheLastEntry()
+    {
+        final int n = entriesToCrossSegments();
+        appendRange(1, n, 2);
+        storage.flush();
+        final LogId upTo = new LogId(2, n);
+        storage.purgePrefix(upTo);
+        assertLog(upTo, List.of(), "purged all");
+        reopen();
+        assertLog(upTo, List.of(), "reopened");
+        appendRange(n + 1, n + 3, 2);
+        storage.flush();
+        reopen();
+        assertLog(upTo, expected(n + 1, n + 3, 2), "appended after the purge");
+    }
+
+    @Test
+    void purgesBeyondTheLastEntryAfterASnapshotInstall()
+    {
+        appendRange(1, 30, 1);
+        storage.flush();
+        final LogId snapshot = new LogId(7, 500);
+        storage.purgePrefix(snapshot);
+        assertLog(snapshot, List.of(), "purged beyond the end");
+        assertThrows(IllegalArgumentException.class, () -> storage.append(entry(31, 7)));
+        reopen();
+        assertLog(snapshot, List.of(), "reopened");
+        appendRange(501, 520, 7);
+        storage.flush();
+        assertLog(snapshot, expected(501, 520, 7), "appended after the snapshot");
+        reopen();
+        assertLog(snapshot, expected(501, 520, 7), "reopened after appending");
+        storage.truncateSuffix(501);
+        reopen();
+        assertLog(snapshot, List.of(), "truncated back to the snapshot and reopened");
+    }
+
+    @Test
+    void savesAndReadsTheVote()
+    {
+        assertEquals(Vote.INITIAL, storage.readVote());
+        storage.saveVote(new Vote(1, 2, false));
+        storage.saveVote(new Vote(3, 1, false));
+        storage.saveVote(new Vote(3, 1, true));
+        assertEquals(new Vote(3, 1, true), storage.readVote());
+        reopen();
+        assertEquals(new Vote(3, 1, true), storage.readVote());
+        storage.saveVote(new Vote(4, Vote.NO_NODE, false));
+        reopen();
+        assertEquals(new Vote(4, Vote.NO_NODE, false), storage.readVote());
+        appendRange(1, 3, 4);
+        reopen();
+        assertEquals(new Vote(4, Vote.NO_NODE, false), storage.readVote(), "appends leave the vote alone");
+    }
+
+    @Test
+    void randomMixMatchesAModel()
+    {
+        final long seed = System.nanoTime();
+        final Random random = new Random(seed);
+        final String context = "seed " + seed;
+        final List<Entry> model = new ArrayList<>();
+        LogId purged = LogId.ZERO;
+        long term = 1;
+        Vote vote = Vote.INITIAL;
+        final int cross = entriesToCrossSegments();
+        for (int step = 0; step < 60; step++)
+        {
+            final int op = random.nextInt(10);
+            final long last = model.isEmpty() ? purged.index() : model.get(model.size() - 1).index();
+            final String at = context + " step " + step + " op " + op;
+            if (op < 5)
+            {
+                final int count = 1 + random.nextInt(cross / 4 + 1);
+                if (random.nextInt(4) == 0)
+                {
+                    term++;
+                }
+                for (long i = last + 1; i <= last + count; i++)
+                {
+                    storage.append(entry(i, term));
+                    model.add(entry(i, term));
+                }
+                storage.flush();
+            }
+            else if (op == 5 && last > purged.index())
+            {
+                final long from = purged.index() + 1 + random.nextInt((int)(last - purged.index()));
+                storage.truncateSuffix(from);
+                model.subList((int)(from - purged.index() - 1), model.size()).clear();
+                term++;
+            }
+            else if (op == 6)
+            {
+                final long upTo = purged.index() + random.nextInt((int)(last - purged.index()) + 10);
+                if (upTo > purged.index())
+                {
+                    final long upToTerm = upTo <= last ? model.get((int)(upTo - purged.index() - 1)).term() : term;
+                    storage.purgePrefix(new LogId(upToTerm, upTo));
+                    model.subList(0, (int)Math.min(model.size(), upTo - purged.index())).clear();
+                    purged = new LogId(upToTerm, upTo);
+                }
+            }
+            else if (op == 7)
+            {
+                vote = new Vote(term, 1 + random.nextInt(5), random.nextBoolean());
+                storage.saveVote(vote);
+            }
+            else
+            {
+                reopen();
+            }
+            assertLog(purged, model, at);
+            assertEquals(vote, storage.readVote(), at);
+        }
+        reopen();
+        assertLog(purged, model, context + " final reopen");
+        if (!model.isEmpty())
+        {
+            final Map<Integer, Entry> spot = Map.of(0, model.get(0), 1, model.get(model.size() - 1));
+            for (final Entry e : spot.values())
+            {
+                assertEquals(e, storage.entry(e.index()), context);
+            }
+        }
+        assertFalse(storage.lastLogId().compareTo(storage.lastPurgedLogId()) < 0, context);
+    }
+}
