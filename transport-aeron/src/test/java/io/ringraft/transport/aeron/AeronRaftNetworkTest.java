@@ -1,0 +1,292 @@
+package io.ringraft.transport.aeron;
+
+import io.aeron.Aeron;
+import io.aeron.ChannelUriStringBuilder;
+import io.aeron.ExclusivePublication;
+import io.aeron.Publication;
+import io.ringraft.Entry;
+import io.ringraft.EntryType;
+import io.ringraft.LogId;
+import io.ringraft.network.AppendEntriesRequest;
+import io.ringraft.network.RaftMessage;
+import io.ringraft.network.RaftNetwork;
+import io.ringraft.network.TimeoutNow;
+import io.ringraft.testkit.conformance.RaftNetworkConformance;
+import org.agrona.CloseHelper;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.File;
+import java.nio.ByteOrder;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/** AeronRaftNetwork behaviour beyond the conformance suite: restarts, an external driver, junk on the wire, limits. */
+class AeronRaftNetworkTest
+{
+    private static final int CLUSTER = 11;
+    private static final Duration TIMEOUT = Duration.ofSeconds(30);
+
+    private final List<AutoCloseable> resources = new ArrayList<>();
+
+    @AfterEach
+    void closeAll()
+    {
+        for (int i = resources.size() - 1; i >= 0; i--)
+        {
+            CloseHelper.quietClose(resources.get(i));
+        }
+    }
+
+    private <T extends AutoCloseable> T track(final T resource)
+    {
+        resources.add(resource);
+        return resource;
+    }
+
+    private AeronRaftNetwork network(final long nodeId, final Map<Long, String> endpoints, final int termLength)
+    {
+        return track(new AeronRaftNetwork(new AeronTransportConfig()
+            .nodeId(nodeId).clusterId(CLUSTER).endpoints(endpoints).termLength(termLength).embeddedDriver(true)));
+    }
+
+    @Test
+    void peerThatRestartsOnItsEndpointIsReachableAgain()
+    {
+        final Map<Long, String> endpoints = LoopbackPorts.endpoints(1, 2);
+        final AeronRaftNetwork one = network(1, endpoints, 64 * 1024);
+        final AeronRaftNetwork two = network(2, endpoints, 64 * 1024);
+        sendUntilSent(one, new TimeoutNow(1, 2, 1));
+        awaitMessage(two, new TimeoutNow(1, 2, 1));
+
+        two.close();
+        // Aeron notices the lost subscriber when its status messages stop.
+        awaitTrue(() -> one.send(new TimeoutNow(1, 2, 2)) == RaftNetwork.NOT_CONNECTED, "send to the stopped peer is NOT_CONNECTED");
+        assertFalse(one.isConnected(2));
+        assertTrue(one.counters().notConnected() > 0);
+
+        final AeronRaftNetwork restarted = network(2, endpoints, 64 * 1024);
+        sendUntilSent(one, new TimeoutNow(1, 2, 3));
+        awaitMessage(restarted, new TimeoutNow(1, 2, 3));
+        assertTrue(one.isConnected(2));
+        sendUntilSent(restarted, new TimeoutNow(2, 1, 4));
+        awaitMessage(one, new TimeoutNow(2, 1, 4));
+    }
+
+    @Test
+    void nodesShareAnExternalDriverThatOutlivesThem()
+    {
+        final EmbeddedMediaDriver driver = track(EmbeddedMediaDriver.launch(0, 64 * 1024));
+        final Map<Long, String> endpoints = LoopbackPorts.endpoints(1, 2);
+        final AeronRaftNetwork one = track(new AeronRaftNetwork(new AeronTransportConfig()
+            .nodeId(1).clusterId(CLUSTER).endpoints(endpoints).termLength(64 * 1024).externalDriver(driver.aeronDirectoryName())));
+        final AeronRaftNetwork two = track(new AeronRaftNetwork(new AeronTransportConfig()
+            .nodeId(2).clusterId(CLUSTER).endpoints(endpoints).termLength(64 * 1024).externalDriver(driver.aeronDirectoryName())));
+        assertEquals(driver.aeronDirectoryName(), one.aeronDirectoryName());
+        sendUntilSent(one, new TimeoutNow(1, 2, 5));
+        awaitMessage(two, new TimeoutNow(1, 2, 5));
+        one.close();
+        two.close();
+        assertTrue(new File(driver.aeronDirectoryName()).isDirectory(), "an external driver is not the network's to stop");
+        driver.close();
+        assertFalse(new File(driver.aeronDirectoryName()).exists(), "the driver's directory is deleted on close");
+    }
+
+    @Test
+    void messageLargerThanTheMaximumThrowsAndTheNetworkCarriesOn()
+    {
+        final Map<Long, String> endpoints = LoopbackPorts.endpoints(1, 2);
+        final AeronRaftNetwork one = network(1, endpoints, 64 * 1024);
+        final AeronRaftNetwork two = network(2, endpoints, 64 * 1024);
+        assertEquals(8192, one.maxMessageLength());
+        final List<Entry> entries = new ArrayList<>();
+        for (int i = 0; i < 10; i++)
+        {
+            entries.add(new Entry(1, 1 + i, EntryType.NORMAL, new byte[1000]));
+        }
+        final AppendEntriesRequest tooLarge = new AppendEntriesRequest(1, 2, 1, LogId.ZERO, 0, 1, entries);
+        final MessageTooLargeException ex = assertThrows(MessageTooLargeException.class, () -> one.send(tooLarge));
+        assertEquals(WireFormat.appendEntriesLength(10, 10_000), ex.length());
+        final AppendEntriesRequest fits = new AppendEntriesRequest(1, 2, 1, LogId.ZERO, 0, 1, entries.subList(0, 7));
+        assertTrue(WireFormat.appendEntriesLength(7, 7000) <= one.maxMessageLength());
+        sendUntilSent(one, fits);
+        awaitMessage(two, fits);
+        assertEquals(RaftNetwork.NOT_CONNECTED, one.send(new TimeoutNow(1, 1, 1)), "no publication to itself");
+    }
+
+    /**
+     * Junk and valid frames over a real UDP publication into a live node: every valid frame is
+     * delivered in order, every junk frame is dropped and counted under the reason the decoder
+     * gives it offline, and the node's counters on the driver's CnC file say the same.
+     */
+    @Test
+    void junkOnTheWireIsDroppedAndCountedWhileValidMessagesFlow()
+    {
+        final long seed = System.nanoTime();
+        final Random random = new Random(seed);
+        final Map<Long, String> endpoints = LoopbackPorts.endpoints(1, 2, 3);
+        final AeronRaftNetwork one = network(1, endpoints, 256 * 1024);
+        final AeronRaftNetwork two = network(2, endpoints, 256 * 1024);
+        final int max = two.maxMessageLength();
+
+        // The intruder writes raw frames, through node 2's driver, over UDP to node 2's endpoint.
+        final Aeron intruder = track(Aeron.connect(new Aeron.Context().aeronDirectoryName(two.aeronDirectoryName())));
+        final ExclusivePublication raw = track(intruder.addExclusivePublication(
+            new ChannelUriStringBuilder().media("udp").endpoint(endpoints.get(2L)).termLength(256 * 1024).build(),
+            two.config().streamId()));
+
+        final WireEncoder encoder = new WireEncoder(CLUSTER, max);
+        final WireDecoder reference = new WireDecoder(CLUSTER, 2, id -> id == 1 || id == 3, max);
+        final RandomMessages messages = new RandomMessages(random);
+        final UnsafeBuffer frame = new UnsafeBuffer(new byte[max]);
+        final Map<DropReason, Long> expectedDrops = new EnumMap<>(DropReason.class);
+        final List<RaftMessage> expectedDelivered = new ArrayList<>();
+        final List<RaftMessage> delivered = new ArrayList<>();
+        final int frames = 20_000;
+
+        final long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        for (int i = 0; i < frames; i++)
+        {
+            final int length = junkOrValid(random, messages, encoder, frame, max);
+            final RaftMessage decoded = reference.decode(frame, 0, length);
+            if (decoded == null)
+            {
+                expectedDrops.merge(reference.lastDropReason(), 1L, Long::sum);
+            }
+            else
+            {
+                expectedDelivered.add(decoded);
+            }
+            long result;
+            while ((result = raw.offer(frame, 0, length)) < 0)
+            {
+                assertTrue(result == Publication.BACK_PRESSURED || result == Publication.NOT_CONNECTED ||
+                    result == Publication.ADMIN_ACTION, "offer result " + result);
+                if (two.poll(delivered::add, 100) == 0)
+                {
+                    LockSupport.parkNanos(100_000);
+                }
+                if (System.nanoTime() > deadline)
+                {
+                    fail("intruder stuck at frame " + i + " with offer result " + result + " (seed " + seed + ")");
+                }
+            }
+        }
+        final long expectedDropTotal = expectedDrops.values().stream().mapToLong(Long::longValue).sum();
+        awaitTrue(() ->
+        {
+            two.poll(delivered::add, 1000);
+            return delivered.size() >= expectedDelivered.size() && two.counters().droppedTotal() >= expectedDropTotal;
+        }, "all frames accounted for (seed " + seed + ")");
+
+        assertTrue(expectedDropTotal > frames / 2, "mostly junk: " + expectedDrops);
+        assertTrue(expectedDelivered.size() > frames / 10, "some valid: " + expectedDelivered.size());
+        assertEquals(expectedDelivered.size(), delivered.size(), "delivered (seed " + seed + ")");
+        for (int i = 0; i < delivered.size(); i++)
+        {
+            RaftNetworkConformance.assertSameMessage(expectedDelivered.get(i), delivered.get(i));
+        }
+        for (final DropReason reason : DropReason.values())
+        {
+            assertEquals(expectedDrops.getOrDefault(reason, 0L), two.counters().dropped(reason), reason + " (seed " + seed + ")");
+        }
+        assertEquals(expectedDelivered.size(), two.counters().received());
+
+        // The same numbers are on the driver's counters file, where Aeron tooling reads them.
+        final Map<String, Long> cnc = new java.util.HashMap<>();
+        intruder.countersReader().forEach((counterId, typeId, keyBuffer, label) ->
+        {
+            if (typeId == TransportCounters.TYPE_ID)
+            {
+                cnc.put(label, intruder.countersReader().getCounterValue(counterId));
+            }
+        });
+        assertEquals(two.counters().dropped(DropReason.BAD_MAGIC), cnc.get("ringraft transport node=2 frames dropped BAD_MAGIC"), cnc.toString());
+        assertEquals(two.counters().received(), cnc.get("ringraft transport node=2 messages received"), cnc.toString());
+
+        // And the node still talks to its real peer.
+        sendUntilSent(one, new TimeoutNow(1, 2, 99));
+        awaitMessage(two, new TimeoutNow(1, 2, 99));
+    }
+
+    private static int junkOrValid(
+        final Random random, final RandomMessages messages, final WireEncoder encoder, final UnsafeBuffer frame, final int max)
+    {
+        final int length = encoder.encode(messages.next(random.nextBoolean() ? 1 : 3, 2), frame, 0);
+        switch (random.nextInt(8))
+        {
+            case 0:
+                return length;
+            case 1:
+                return 1 + random.nextInt(length - 1);
+            case 2:
+                frame.putByte(2, (byte)(2 + random.nextInt(200)));
+                return length;
+            case 3:
+                frame.putInt(12, CLUSTER + 1, ByteOrder.LITTLE_ENDIAN);
+                return length;
+            case 4:
+                frame.putLong(16, 4 + random.nextInt(1000), ByteOrder.LITTLE_ENDIAN);
+                return length;
+            case 5:
+            {
+                final int bit = random.nextInt(length * 8);
+                frame.putByte(bit >>> 3, (byte)(frame.getByte(bit >>> 3) ^ (1 << (bit & 7))));
+                return length;
+            }
+            case 6:
+                frame.putLong(24, 3, ByteOrder.LITTLE_ENDIAN);
+                return length;
+            default:
+            {
+                final int junk = 1 + random.nextInt(Math.min(max, 600));
+                for (int i = 0; i < junk; i++)
+                {
+                    frame.putByte(i, (byte)random.nextInt());
+                }
+                return junk;
+            }
+        }
+    }
+
+    private static void sendUntilSent(final RaftNetwork network, final RaftMessage message)
+    {
+        awaitTrue(() -> network.send(message) == RaftNetwork.SENT, "send " + message);
+    }
+
+    private static void awaitMessage(final RaftNetwork network, final RaftMessage expected)
+    {
+        final List<RaftMessage> received = new ArrayList<>();
+        awaitTrue(() ->
+        {
+            network.poll(received::add, 100);
+            return received.stream().anyMatch(m -> RaftNetworkConformance.sameMessage(expected, m));
+        }, "receive " + expected + "; got " + received);
+    }
+
+    private static void awaitTrue(final BooleanSupplier condition, final String what)
+    {
+        final long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (!condition.getAsBoolean())
+        {
+            if (System.nanoTime() > deadline)
+            {
+                fail("timed out after " + TIMEOUT + ": " + what);
+            }
+            LockSupport.parkNanos(Duration.ofMillis(1).toNanos());
+        }
+    }
+}
