@@ -1,0 +1,193 @@
+package io.ringraft;
+
+import io.ringraft.engine.Role;
+import io.ringraft.network.RaftNetwork;
+import io.ringraft.runtime.NodeRuntime;
+import io.ringraft.statemachine.RaftStateMachine;
+import io.ringraft.storage.RaftLogStorage;
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Predicate;
+
+/**
+ * The handle an application holds on its Raft node: client writes, linearizable reads, metrics,
+ * triggers and shutdown. Thread-safe: any number of application threads may call it.
+ *
+ * <pre>{@code
+ * Raft raft = Raft.start(new RaftConfig().nodeId(1), storage, network, stateMachine, Membership.of(1, 2, 3));
+ * raft.waitFor(m -> m.leaderId() != Vote.NO_NODE, Duration.ofSeconds(5));
+ * WriteResult r = raft.clientWrite("put x 1".getBytes()).get();
+ * }</pre>
+ */
+public final class Raft implements AutoCloseable
+{
+    private final NodeRuntime runtime;
+
+    private Raft(final NodeRuntime runtime)
+    {
+        this.runtime = runtime;
+    }
+
+    /**
+     * Starts a node. The node owns {@code storage} and {@code network} from now on and closes
+     * them on {@link #close()}.
+     *
+     * @param config            the settings ({@link RaftConfig#conclude()} is called here)
+     * @param storage           the node's log and vote
+     * @param network           how it reaches its peers
+     * @param stateMachine      the application's state
+     * @param initialMembership the cluster to initialize if this node's log is empty (a new
+     *                          cluster: pass the same membership on every initial member), or null
+     *                          to start uninitialized
+     * @return the running node
+     */
+    public static Raft start(final RaftConfig config, final RaftLogStorage storage, final RaftNetwork network,
+        final RaftStateMachine stateMachine, final Membership initialMembership)
+    {
+        return new Raft(NodeRuntime.start(config.conclude(), storage, network, stateMachine, initialMembership));
+    }
+
+    /**
+     * Submits a write without allocating: the payload is copied into the ingress ring and the
+     * outcome reaches {@code handler} exactly once, later.
+     *
+     * @param payload       the command bytes
+     * @param offset        where they start
+     * @param length        how many
+     * @param correlationId echoed to the handler
+     * @param handler       receives the outcome
+     * @return {@link WriteStatus#OK} if accepted (the outcome follows through the handler), else
+     *         the {@link WriteStatus} that refused it at once ({@link WriteStatus#BACK_PRESSURED},
+     *         {@link WriteStatus#PAYLOAD_TOO_LARGE}, {@link WriteStatus#SHUT_DOWN}); no handler
+     *         call follows a refusal
+     */
+    public int clientWrite(final DirectBuffer payload, final int offset, final int length, final long correlationId,
+        final WriteHandler handler)
+    {
+        return runtime.clientWrite(payload, offset, length, correlationId, handler);
+    }
+
+    /**
+     * Submits a write. The future completes with the outcome, whatever it is (never
+     * exceptionally): {@link WriteResult#isOk()} tells success.
+     *
+     * @param payload the command bytes (copied)
+     * @return the outcome
+     */
+    public CompletableFuture<WriteResult> clientWrite(final byte[] payload)
+    {
+        final CompletableFuture<WriteResult> future = new CompletableFuture<>();
+        final WriteHandler handler = (correlationId, status, index, leaderId, response, offset, length) ->
+        {
+            final byte[] bytes = new byte[length];
+            response.getBytes(offset, bytes);
+            future.complete(new WriteResult(status, index, leaderId, bytes));
+        };
+        final int status = runtime.clientWrite(new UnsafeBuffer(payload), 0, payload.length, 0, handler);
+        if (status != WriteStatus.OK)
+        {
+            future.complete(new WriteResult(status, 0, Vote.NO_NODE, new byte[0]));
+        }
+        return future;
+    }
+
+    /**
+     * A linearizable read barrier by ReadIndex (Raft thesis §6.4): completes with an applied index
+     * once this node's state machine reflects every write committed before the call, so that
+     * reading the local state afterwards is linearizable. Only the leader serves it; elsewhere
+     * the future fails with a {@link RaftException} naming the leader when known.
+     *
+     * @return the index the state machine has applied at least
+     */
+    public CompletableFuture<Long> ensureLinearizable()
+    {
+        return runtime.ensureLinearizable();
+    }
+
+    /** @return a snapshot of the node's state */
+    public RaftMetrics metrics()
+    {
+        return runtime.metrics();
+    }
+
+    /**
+     * Waits until the node's metrics satisfy {@code condition}.
+     *
+     * @param condition what to wait for, e.g. {@code m -> m.appliedIndex() >= 100}
+     * @param timeout   how long at most
+     * @return the metrics that satisfied it
+     * @throws TimeoutException     if the time ran out; the message holds the last metrics
+     * @throws InterruptedException if interrupted
+     */
+    public RaftMetrics waitFor(final Predicate<RaftMetrics> condition, final Duration timeout) throws TimeoutException, InterruptedException
+    {
+        final long deadline = System.nanoTime() + timeout.toNanos();
+        RaftMetrics m = metrics();
+        while (!condition.test(m))
+        {
+            if (System.nanoTime() >= deadline)
+            {
+                throw new TimeoutException("condition not met within " + timeout + "; last metrics " + m);
+            }
+            if (runtime.isInvoker())
+            {
+                doWork();
+            }
+            else
+            {
+                Thread.sleep(1);
+            }
+            m = metrics();
+        }
+        return m;
+    }
+
+    /** Starts an election on this node now (if it is a voter and not the leader). */
+    public void triggerElection()
+    {
+        runtime.triggerElection();
+    }
+
+    /** Makes the leader send heartbeats now. */
+    public void triggerHeartbeat()
+    {
+        runtime.triggerHeartbeat();
+    }
+
+    /**
+     * Runs one duty cycle of the node's agents: only in {@link ThreadingMode#INVOKER}, where the
+     * application drives the node; never concurrently with {@link #close()}.
+     *
+     * @return the work done
+     */
+    public int doWork()
+    {
+        return runtime.doWork();
+    }
+
+    /** @return this node's id */
+    public long nodeId()
+    {
+        return runtime.nodeId();
+    }
+
+    /** @return true if this node believes it is the leader */
+    public boolean isLeader()
+    {
+        return metrics().role() == Role.LEADER;
+    }
+
+    /**
+     * Stops the node's threads, answers every pending call with {@link WriteStatus#SHUT_DOWN},
+     * and closes the network and the storage. Idempotent.
+     */
+    @Override
+    public void close()
+    {
+        runtime.close();
+    }
+}

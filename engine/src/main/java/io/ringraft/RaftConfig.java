@@ -1,0 +1,309 @@
+package io.ringraft;
+
+import io.ringraft.engine.EngineConfig;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
+import org.agrona.concurrent.NanoClock;
+import org.agrona.concurrent.SystemNanoClock;
+
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * The settings of one node, in the style of an Aeron {@code Context}: fluent setters, defaults
+ * that run three nodes in one JVM on two cores, and {@link #conclude()} which validates every
+ * value and names the bad setting.
+ * <p>
+ * The default idle strategy backs off to parking, so an idle node costs little CPU; for lowest
+ * latency in production use {@link ThreadingMode#DEDICATED} with a busy-spin strategy on
+ * dedicated cores (never on a machine with fewer cores than spinning threads).
+ */
+public final class RaftConfig
+{
+    private long nodeId;
+    private long electionTimeoutMinNanos = TimeUnit.MILLISECONDS.toNanos(300);
+    private long electionTimeoutMaxNanos = TimeUnit.MILLISECONDS.toNanos(600);
+    private long heartbeatIntervalNanos = TimeUnit.MILLISECONDS.toNanos(50);
+    private int ingressRingSize = 4096;
+    private int applyRingSize = 4096;
+    private int maxPayloadLength = 64 * 1024;
+    private int replicationWindow = 64;
+    private int maxEntriesPerAppend = 512;
+    private int maxWritesPerBatch = 1024;
+    private int sendQueueCapacity = 256;
+    private long clientTimeoutNanos = TimeUnit.SECONDS.toNanos(10);
+    private boolean preVote = true;
+    private boolean checkQuorum = true;
+    private ThreadingMode threadingMode = ThreadingMode.SHARED;
+    private Supplier<IdleStrategy> coreIdleStrategy = () -> new BackoffIdleStrategy(10, 20, 1_000, 1_000_000);
+    private Supplier<IdleStrategy> stateMachineIdleStrategy = () -> new BackoffIdleStrategy(10, 20, 1_000, 1_000_000);
+    private NanoClock nanoClock = SystemNanoClock.INSTANCE;
+    private long randomSeed = System.nanoTime();
+    private boolean concluded;
+
+    /** @param id this node's id, positive */
+    public RaftConfig nodeId(final long id)
+    {
+        nodeId = id;
+        return this;
+    }
+
+    public long nodeId()
+    {
+        return nodeId;
+    }
+
+    /** @param min the lower bound, @param max the upper bound of the randomized election timeout */
+    public RaftConfig electionTimeout(final long min, final long max, final TimeUnit unit)
+    {
+        electionTimeoutMinNanos = unit.toNanos(min);
+        electionTimeoutMaxNanos = unit.toNanos(max);
+        return this;
+    }
+
+    public long electionTimeoutMinNanos()
+    {
+        return electionTimeoutMinNanos;
+    }
+
+    public long electionTimeoutMaxNanos()
+    {
+        return electionTimeoutMaxNanos;
+    }
+
+    /** @param interval how often a leader sends heartbeats; below the election timeout */
+    public RaftConfig heartbeatInterval(final long interval, final TimeUnit unit)
+    {
+        heartbeatIntervalNanos = unit.toNanos(interval);
+        return this;
+    }
+
+    public long heartbeatIntervalNanos()
+    {
+        return heartbeatIntervalNanos;
+    }
+
+    /** @param size slots in the ingress ring (client writes and reads), a power of two */
+    public RaftConfig ingressRingSize(final int size)
+    {
+        ingressRingSize = size;
+        return this;
+    }
+
+    public int ingressRingSize()
+    {
+        return ingressRingSize;
+    }
+
+    /** @param size slots in the apply ring (committed entries to the state machine), a power of two */
+    public RaftConfig applyRingSize(final int size)
+    {
+        applyRingSize = size;
+        return this;
+    }
+
+    public int applyRingSize()
+    {
+        return applyRingSize;
+    }
+
+    /** @param length the largest client payload accepted, in bytes */
+    public RaftConfig maxPayloadLength(final int length)
+    {
+        maxPayloadLength = length;
+        return this;
+    }
+
+    public int maxPayloadLength()
+    {
+        return maxPayloadLength;
+    }
+
+    /** @param window AppendEntries requests in flight per follower */
+    public RaftConfig replicationWindow(final int window)
+    {
+        replicationWindow = window;
+        return this;
+    }
+
+    public int replicationWindow()
+    {
+        return replicationWindow;
+    }
+
+    /** @param count the most entries one AppendEntries carries */
+    public RaftConfig maxEntriesPerAppend(final int count)
+    {
+        maxEntriesPerAppend = count;
+        return this;
+    }
+
+    public int maxEntriesPerAppend()
+    {
+        return maxEntriesPerAppend;
+    }
+
+    /** @param count the most client writes appended as one group commit */
+    public RaftConfig maxWritesPerBatch(final int count)
+    {
+        maxWritesPerBatch = count;
+        return this;
+    }
+
+    public int maxWritesPerBatch()
+    {
+        return maxWritesPerBatch;
+    }
+
+    /** @param capacity messages queued per peer while the network is back-pressured */
+    public RaftConfig sendQueueCapacity(final int capacity)
+    {
+        sendQueueCapacity = capacity;
+        return this;
+    }
+
+    public int sendQueueCapacity()
+    {
+        return sendQueueCapacity;
+    }
+
+    /** @param timeout how long an accepted write waits for its outcome before {@link WriteStatus#TIMED_OUT} */
+    public RaftConfig clientTimeout(final long timeout, final TimeUnit unit)
+    {
+        clientTimeoutNanos = unit.toNanos(timeout);
+        return this;
+    }
+
+    public long clientTimeoutNanos()
+    {
+        return clientTimeoutNanos;
+    }
+
+    /** @param enabled whether candidates first ask for pre-votes */
+    public RaftConfig preVote(final boolean enabled)
+    {
+        preVote = enabled;
+        return this;
+    }
+
+    /** @param enabled whether a leader that cannot hear from a quorum steps down */
+    public RaftConfig checkQuorum(final boolean enabled)
+    {
+        checkQuorum = enabled;
+        return this;
+    }
+
+    /** @param mode how the node's agents get threads */
+    public RaftConfig threadingMode(final ThreadingMode mode)
+    {
+        threadingMode = mode;
+        return this;
+    }
+
+    public ThreadingMode threadingMode()
+    {
+        return threadingMode;
+    }
+
+    /** @param supplier the idle strategy of {@code RaftCore} (and of the shared thread in {@link ThreadingMode#SHARED}) */
+    public RaftConfig coreIdleStrategy(final Supplier<IdleStrategy> supplier)
+    {
+        coreIdleStrategy = supplier;
+        return this;
+    }
+
+    public Supplier<IdleStrategy> coreIdleStrategy()
+    {
+        return coreIdleStrategy;
+    }
+
+    /** @param supplier the idle strategy of the state-machine worker in {@link ThreadingMode#DEDICATED} */
+    public RaftConfig stateMachineIdleStrategy(final Supplier<IdleStrategy> supplier)
+    {
+        stateMachineIdleStrategy = supplier;
+        return this;
+    }
+
+    public Supplier<IdleStrategy> stateMachineIdleStrategy()
+    {
+        return stateMachineIdleStrategy;
+    }
+
+    /** @param clock the clock the node's timers read (tests inject a controllable one) */
+    public RaftConfig nanoClock(final NanoClock clock)
+    {
+        nanoClock = clock;
+        return this;
+    }
+
+    public NanoClock nanoClock()
+    {
+        return nanoClock;
+    }
+
+    /** @param seed the seed of the randomized election timeouts */
+    public RaftConfig randomSeed(final long seed)
+    {
+        randomSeed = seed;
+        return this;
+    }
+
+    public long randomSeed()
+    {
+        return randomSeed;
+    }
+
+    /**
+     * Validates every setting.
+     *
+     * @return this
+     * @throws IllegalArgumentException naming the first bad setting and its value
+     */
+    public RaftConfig conclude()
+    {
+        require(nodeId > 0, "nodeId", nodeId, "must be positive");
+        powerOfTwo("ingressRingSize", ingressRingSize);
+        powerOfTwo("applyRingSize", applyRingSize);
+        require(maxPayloadLength > 0 && maxPayloadLength <= 16 * 1024 * 1024, "maxPayloadLength", maxPayloadLength,
+            "must be in 1..16777216");
+        require(replicationWindow >= 1, "replicationWindow", replicationWindow, "must be at least 1");
+        require(maxEntriesPerAppend >= 1, "maxEntriesPerAppend", maxEntriesPerAppend, "must be at least 1");
+        require(maxWritesPerBatch >= 1, "maxWritesPerBatch", maxWritesPerBatch, "must be at least 1");
+        require(sendQueueCapacity >= 1, "sendQueueCapacity", sendQueueCapacity, "must be at least 1");
+        require(clientTimeoutNanos > 0, "clientTimeoutNanos", clientTimeoutNanos, "must be positive");
+        require(threadingMode != null, "threadingMode", 0, "must be set");
+        require(coreIdleStrategy != null, "coreIdleStrategy", 0, "must be set");
+        require(stateMachineIdleStrategy != null, "stateMachineIdleStrategy", 0, "must be set");
+        require(nanoClock != null, "nanoClock", 0, "must be set");
+        engineConfig().validate();
+        concluded = true;
+        return this;
+    }
+
+    /** @return true once {@link #conclude()} has passed */
+    public boolean isConcluded()
+    {
+        return concluded;
+    }
+
+    /** @return the protocol part of these settings */
+    public EngineConfig engineConfig()
+    {
+        return new EngineConfig().nodeId(nodeId).electionTimeoutMinNanos(electionTimeoutMinNanos)
+            .electionTimeoutMaxNanos(electionTimeoutMaxNanos).heartbeatIntervalNanos(heartbeatIntervalNanos)
+            .maxInflightAppends(replicationWindow).maxEntriesPerAppend(maxEntriesPerAppend).preVote(preVote).checkQuorum(checkQuorum);
+    }
+
+    private static void powerOfTwo(final String name, final int value)
+    {
+        require(value >= 2 && Integer.bitCount(value) == 1, name, value, "must be a power of two >= 2");
+    }
+
+    private static void require(final boolean ok, final String name, final long value, final String rule)
+    {
+        if (!ok)
+        {
+            throw new IllegalArgumentException(name + "=" + value + ": " + rule);
+        }
+    }
+}

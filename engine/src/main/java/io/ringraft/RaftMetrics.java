@@ -1,0 +1,33 @@
+package io.ringraft;
+
+import io.ringraft.engine.Role;
+
+import java.util.Map;
+
+/**
+ * A snapshot of one node's state, as {@link Raft#metrics()} returns it.
+ *
+ * @param nodeId             the node
+ * @param role               its role
+ * @param term               its current term
+ * @param leaderId           the known leader, or {@link Vote#NO_NODE}
+ * @param lastLogIndex       the last index in its log
+ * @param committedIndex     the commit index it knows
+ * @param appliedIndex       the last index its state machine applied
+ * @param membership         the effective membership, or null before initialization
+ * @param matchIndex         on a leader, the index each follower is known to hold; else empty
+ * @param ingressOccupancy   how many events wait in the ingress ring
+ * @param backPressureEvents how many writes were refused because the ingress ring was full
+ * @param sendsRetried       how many sends the network refused for back-pressure and were retried later
+ * @param sendsDropped       how many protocol messages could not be sent (peer not connected, queue full)
+ */
+public record RaftMetrics(long nodeId, Role role, long term, long leaderId, long lastLogIndex, long committedIndex, long appliedIndex,
+    Membership membership, Map<Long, Long> matchIndex, long ingressOccupancy, long backPressureEvents, long sendsRetried,
+    long sendsDropped)
+{
+    /** @return true if this node is the leader */
+    public boolean isLeader()
+    {
+        return role == Role.LEADER;
+    }
+}

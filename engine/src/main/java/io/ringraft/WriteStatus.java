@@ -1,0 +1,50 @@
+package io.ringraft;
+
+/**
+ * The outcome of a client write. Every accepted write gets exactly one outcome; none of the
+ * failures loses a write that was already accepted into a log (a write that may still commit
+ * reports {@link #TIMED_OUT}, never a definite failure).
+ */
+public final class WriteStatus
+{
+    /** Committed and applied; the response is the state machine's. */
+    public static final int OK = 0;
+    /** This node is not the leader; the leader's id is given when known. Not written. */
+    public static final int NOT_LEADER = 1;
+    /** The ingress ring is full: retry later. Not written. */
+    public static final int BACK_PRESSURED = 2;
+    /** The payload exceeds {@code RaftConfig.maxPayloadLength}. Not written. */
+    public static final int PAYLOAD_TOO_LARGE = 3;
+    /** The node is shut down. The write may have been appended before; if so its fate is unknown to this node. */
+    public static final int SHUT_DOWN = 4;
+    /** No outcome within {@code RaftConfig.clientTimeoutNanos}: the write may or may not commit. */
+    public static final int TIMED_OUT = 5;
+    /** The entry was replaced by a new leader's log: definitely not committed. */
+    public static final int ABORTED = 6;
+    /** The leader is handing over leadership and accepts no writes. Not written. */
+    public static final int TRANSFERRING = 7;
+
+    private WriteStatus()
+    {
+    }
+
+    /**
+     * @param status a status code
+     * @return its name
+     */
+    public static String name(final int status)
+    {
+        switch (status)
+        {
+            case OK: return "OK";
+            case NOT_LEADER: return "NOT_LEADER";
+            case BACK_PRESSURED: return "BACK_PRESSURED";
+            case PAYLOAD_TOO_LARGE: return "PAYLOAD_TOO_LARGE";
+            case SHUT_DOWN: return "SHUT_DOWN";
+            case TIMED_OUT: return "TIMED_OUT";
+            case ABORTED: return "ABORTED";
+            case TRANSFERRING: return "TRANSFERRING";
+            default: return "UNKNOWN(" + status + ")";
+        }
+    }
+}

@@ -1,0 +1,305 @@
+package io.ringraft.runtime;
+
+import io.ringraft.Membership;
+import io.ringraft.RaftConfig;
+import io.ringraft.RaftException;
+import io.ringraft.RaftMetrics;
+import io.ringraft.ThreadingMode;
+import io.ringraft.Vote;
+import io.ringraft.WriteHandler;
+import io.ringraft.WriteStatus;
+import io.ringraft.engine.Role;
+import io.ringraft.network.RaftNetwork;
+import io.ringraft.statemachine.RaftStateMachine;
+import io.ringraft.storage.RaftLogStorage;
+import com.lmax.disruptor.InsufficientCapacityException;
+import com.lmax.disruptor.RingBuffer;
+import com.lmax.disruptor.YieldingWaitStrategy;
+import org.agrona.DirectBuffer;
+import org.agrona.ErrorHandler;
+import org.agrona.concurrent.AgentInvoker;
+import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.CompositeAgent;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
+
+/**
+ * The running parts of one node behind the {@link io.ringraft.Raft} handle: the two rings, the
+ * {@link RaftCore} and {@link StateMachineWorker} agents, and their threads per the
+ * {@link ThreadingMode}. Producers publish into the ingress ring without locks; shutting down
+ * answers every call that was accepted.
+ */
+public final class NodeRuntime
+{
+    private final RaftConfig config;
+    private final RaftLogStorage storage;
+    private final RaftNetwork network;
+    private final RaftCounters counters;
+    private final RingBuffer<IngressEvent> ingress;
+    private final RaftCore core;
+    private final StateMachineWorker worker;
+    private final AgentRunner coreRunner;
+    private final AgentRunner workerRunner;
+    private final AgentInvoker invoker;
+    private final Object drainLock = new Object();
+    private volatile boolean closed;
+    private boolean stopped;
+
+    private NodeRuntime(final RaftConfig config, final RaftLogStorage storage, final RaftNetwork network,
+        final RaftStateMachine stateMachine, final Membership initialMembership)
+    {
+        this.config = config;
+        this.storage = storage;
+        this.network = network;
+        this.counters = new RaftCounters(config.nodeId(), 64);
+        // Consumers poll; the wait strategy is never waited on, and yielding's signal is free.
+        this.ingress = RingBuffer.createMultiProducer(IngressEvent::new, config.ingressRingSize(), new YieldingWaitStrategy());
+        final RingBuffer<ApplyEvent> applyRing = RingBuffer.createSingleProducer(ApplyEvent::new, config.applyRingSize(),
+            new YieldingWaitStrategy());
+        this.worker = new StateMachineWorker(config.nodeId(), stateMachine, applyRing, counters.applied);
+        this.core = new RaftCore(config, storage, network, stateMachine.lastApplied(), initialMembership, counters, ingress, applyRing);
+        final ErrorHandler errorHandler = this::onError;
+        switch (config.threadingMode())
+        {
+            case DEDICATED:
+                coreRunner = new AgentRunner(config.coreIdleStrategy().get(), errorHandler, counters.errors, core);
+                workerRunner = new AgentRunner(config.stateMachineIdleStrategy().get(), errorHandler, counters.errors, worker);
+                invoker = null;
+                AgentRunner.startOnThread(coreRunner);
+                AgentRunner.startOnThread(workerRunner);
+                break;
+            case SHARED:
+                coreRunner = new AgentRunner(config.coreIdleStrategy().get(), errorHandler, counters.errors,
+                    new CompositeAgent(core, worker));
+                workerRunner = null;
+                invoker = null;
+                AgentRunner.startOnThread(coreRunner);
+                break;
+            default:
+                coreRunner = null;
+                workerRunner = null;
+                invoker = new AgentInvoker(errorHandler, counters.errors, new CompositeAgent(core, worker));
+                invoker.start();
+                break;
+        }
+    }
+
+    /**
+     * @return a started node; see {@link io.ringraft.Raft#start}
+     */
+    public static NodeRuntime start(final RaftConfig config, final RaftLogStorage storage, final RaftNetwork network,
+        final RaftStateMachine stateMachine, final Membership initialMembership)
+    {
+        return new NodeRuntime(config, storage, network, stateMachine, initialMembership);
+    }
+
+    private void onError(final Throwable error)
+    {
+        System.err.println("ringraft node " + config.nodeId() + ": " + error);
+        if (!(error instanceof org.agrona.concurrent.AgentTerminationException))
+        {
+            error.printStackTrace(System.err);
+        }
+    }
+
+    public int clientWrite(final DirectBuffer payload, final int offset, final int length, final long correlationId,
+        final WriteHandler handler)
+    {
+        if (length > config.maxPayloadLength() || length < 0)
+        {
+            return WriteStatus.PAYLOAD_TOO_LARGE;
+        }
+        if (closed)
+        {
+            return WriteStatus.SHUT_DOWN;
+        }
+        final long seq;
+        try
+        {
+            seq = ingress.tryNext();
+        }
+        catch (final InsufficientCapacityException ex)
+        {
+            counters.backPressure.increment();
+            return WriteStatus.BACK_PRESSURED;
+        }
+        final IngressEvent event = ingress.get(seq);
+        event.type = IngressEvent.WRITE;
+        event.payload.putBytes(0, payload, offset, length);
+        event.length = length;
+        event.correlationId = correlationId;
+        event.handler = handler;
+        ingress.publish(seq);
+        afterPublish();
+        return WriteStatus.OK;
+    }
+
+    public CompletableFuture<Long> ensureLinearizable()
+    {
+        final CompletableFuture<Long> future = new CompletableFuture<>();
+        if (closed)
+        {
+            future.completeExceptionally(new RaftException(WriteStatus.SHUT_DOWN, Vote.NO_NODE, "node " + config.nodeId() + " is shut down"));
+            return future;
+        }
+        final long seq;
+        try
+        {
+            seq = ingress.tryNext();
+        }
+        catch (final InsufficientCapacityException ex)
+        {
+            counters.backPressure.increment();
+            future.completeExceptionally(new RaftException(WriteStatus.BACK_PRESSURED, Vote.NO_NODE, "ingress ring of node " +
+                config.nodeId() + " is full"));
+            return future;
+        }
+        final IngressEvent event = ingress.get(seq);
+        event.type = IngressEvent.READ;
+        event.read = future;
+        ingress.publish(seq);
+        afterPublish();
+        return future;
+    }
+
+    public void triggerElection()
+    {
+        control(RaftCore::triggerElection);
+    }
+
+    public void triggerHeartbeat()
+    {
+        control(RaftCore::triggerHeartbeat);
+    }
+
+    /** Runs {@code task} on the core thread; waits for a free slot (control calls are rare). */
+    void control(final Consumer<RaftCore> task)
+    {
+        while (!closed)
+        {
+            try
+            {
+                final long seq = ingress.tryNext();
+                final IngressEvent event = ingress.get(seq);
+                event.type = IngressEvent.CONTROL;
+                event.control = task;
+                ingress.publish(seq);
+                afterPublish();
+                return;
+            }
+            catch (final InsufficientCapacityException ex)
+            {
+                if (invoker != null)
+                {
+                    invoker.invoke();
+                }
+                else
+                {
+                    LockSupport.parkNanos(100_000);
+                }
+            }
+        }
+    }
+
+    /**
+     * A producer that published after close began may have missed the final drain: answer it here.
+     * The check after publishing pairs with close setting the flag before draining.
+     */
+    private void afterPublish()
+    {
+        if (closed)
+        {
+            synchronized (drainLock)
+            {
+                if (stopped)
+                {
+                    core.drainOnClose();
+                }
+            }
+        }
+    }
+
+    public RaftMetrics metrics()
+    {
+        final int roleOrdinal = (int)counters.role.get();
+        return new RaftMetrics(config.nodeId(), Role.values()[roleOrdinal], counters.term.get(), counters.leader.get(),
+            counters.lastLogIndex.get(), counters.committed.get(), counters.applied.get(), core.membership(), core.matchIndexes(),
+            core.ingressOccupancy(), counters.backPressure.get(), counters.sendsRetried.get(), counters.sendsDropped.get());
+    }
+
+    public int doWork()
+    {
+        if (invoker == null)
+        {
+            throw new IllegalStateException("doWork() is for threadingMode=INVOKER; this node runs " + config.threadingMode());
+        }
+        if (closed)
+        {
+            return 0;
+        }
+        return invoker.invoke();
+    }
+
+    public boolean isInvoker()
+    {
+        return invoker != null;
+    }
+
+    public long nodeId()
+    {
+        return config.nodeId();
+    }
+
+    /** @return the failure that stopped the node, or null */
+    public Throwable failure()
+    {
+        return core.failure();
+    }
+
+    /** @return the node's counters */
+    public RaftCounters counters()
+    {
+        return counters;
+    }
+
+    public void close()
+    {
+        synchronized (drainLock)
+        {
+            if (closed && stopped)
+            {
+                return;
+            }
+            closed = true;
+        }
+        if (coreRunner != null)
+        {
+            coreRunner.close();
+        }
+        if (workerRunner != null)
+        {
+            workerRunner.close();
+        }
+        if (invoker != null)
+        {
+            invoker.close();
+        }
+        synchronized (drainLock)
+        {
+            stopped = true;
+            core.drainOnClose();
+            worker.drainOnClose();
+        }
+        try
+        {
+            network.close();
+        }
+        finally
+        {
+            storage.close();
+            counters.close();
+        }
+    }
+}

@@ -1,0 +1,583 @@
+package io.ringraft.runtime;
+
+import io.ringraft.Entry;
+import io.ringraft.EntryType;
+import io.ringraft.LogId;
+import io.ringraft.Membership;
+import io.ringraft.RaftConfig;
+import io.ringraft.RaftException;
+import io.ringraft.Vote;
+import io.ringraft.WriteHandler;
+import io.ringraft.WriteStatus;
+import io.ringraft.engine.Engine;
+import io.ringraft.engine.EngineOutput;
+import io.ringraft.engine.InitialState;
+import io.ringraft.engine.Role;
+import io.ringraft.network.RaftMessage;
+import io.ringraft.network.RaftNetwork;
+import io.ringraft.storage.EntryReader;
+import io.ringraft.storage.RaftLogStorage;
+import com.lmax.disruptor.EventPoller;
+import com.lmax.disruptor.InsufficientCapacityException;
+import com.lmax.disruptor.RingBuffer;
+import org.agrona.DirectBuffer;
+import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.AgentTerminationException;
+import org.agrona.concurrent.NanoClock;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.agrona.concurrent.status.AtomicCounter;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The event loop of a node: an Agrona {@link Agent} whose duty cycle drains a batch from the
+ * ingress ring (one group commit: one log append of the batch, then one send per follower),
+ * polls the network, flushes the log once, lets each {@link ReplicationCore} retry what the
+ * network refused, and publishes newly committed entries to the apply ring. It executes the
+ * {@link Engine}'s commands and never blocks.
+ */
+public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<IngressEvent>, RaftNetwork.MessageHandler
+{
+    private static final UnsafeBuffer EMPTY = new UnsafeBuffer(new byte[0]);
+    private static final int NETWORK_POLL_LIMIT = 256;
+
+    private final RaftConfig config;
+    private final long self;
+    private final Engine engine;
+    private final RaftLogStorage storage;
+    private final RaftNetwork network;
+    private final NanoClock clock;
+    private final RaftCounters counters;
+    private final RingBuffer<IngressEvent> ingress;
+    private final EventPoller<IngressEvent> ingressPoller;
+    private final RingBuffer<ApplyEvent> applyRing;
+    private final PendingWrites pending = new PendingWrites();
+    private final IngressEvent[] batch;
+    private final Long2ObjectHashMap<ReplicationCore> peers = new Long2ObjectHashMap<>();
+    private final ArrayList<ReplicationCore> peerList = new ArrayList<>();
+    private final Long2ObjectHashMap<List<CompletableFuture<Long>>> readGroups = new Long2ObjectHashMap<>();
+    private final ArrayDeque<ReadyReads> readyReads = new ArrayDeque<>();
+    private final EntryReader applyPublisher = this::publishEntry;
+
+    private int batchSize;
+    private boolean appended;
+    private long applyTarget;
+    private long publishedIndex;
+    private ArrayList<CompletableFuture<Long>> collectingReads;
+    private long nextReadId;
+    private long nowNanos;
+    private Membership lastMembership;
+
+    private volatile Membership membership;
+    private volatile Map<Long, AtomicCounter> matchCounters = Map.of();
+    private volatile Throwable failure;
+
+    private record ReadyReads(long index, List<CompletableFuture<Long>> futures)
+    {
+    }
+
+    RaftCore(final RaftConfig config, final RaftLogStorage storage, final RaftNetwork network, final LogId stateMachineApplied,
+        final Membership initialMembership, final RaftCounters counters, final RingBuffer<IngressEvent> ingress,
+        final RingBuffer<ApplyEvent> applyRing)
+    {
+        this.config = config;
+        this.self = config.nodeId();
+        this.storage = storage;
+        this.network = network;
+        this.clock = config.nanoClock();
+        this.counters = counters;
+        this.ingress = ingress;
+        this.ingressPoller = ingress.newPoller();
+        ingress.addGatingSequences(ingressPoller.getSequence());
+        this.applyRing = applyRing;
+        this.batch = new IngressEvent[config.maxWritesPerBatch()];
+        this.engine = new Engine(config.engineConfig(), InitialState.load(storage, null, stateMachineApplied),
+            new SplittableRandom(config.randomSeed()), this);
+        if (initialMembership != null && engine.lastLogId().index() == 0 && engine.vote().term() == 0)
+        {
+            engine.initialize(initialMembership);
+            storage.flush();
+        }
+        publishedIndex = engine.appliedIndex();
+        applyTarget = publishedIndex;
+        counters.applied.setOrdered(publishedIndex);
+        nowNanos = clock.nanoTime();
+        engine.start(nowNanos);
+        updateCounters();
+    }
+
+    @Override
+    public int doWork()
+    {
+        try
+        {
+            nowNanos = clock.nanoTime();
+            engine.tick(nowNanos);
+            int work = pollIngress();
+            work += network.poll(this, NETWORK_POLL_LIMIT);
+            if (appended)
+            {
+                appended = false;
+                engine.onLogFlushed(storage.flush());
+                work++;
+            }
+            for (int i = 0; i < peerList.size(); i++)
+            {
+                work += peerList.get(i).doWork();
+            }
+            work += publishApplies();
+            work += expireWrites();
+            updateCounters();
+            return work;
+        }
+        catch (final AgentTerminationException ex)
+        {
+            throw ex;
+        }
+        catch (final RuntimeException | Error ex)
+        {
+            // A storage failure or a broken invariant: this node can no longer keep its promises.
+            failure = ex;
+            counters.errors.increment();
+            throw new AgentTerminationException(ex);
+        }
+    }
+
+    @Override
+    public String roleName()
+    {
+        return "ringraft-core-" + self;
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Ingress
+
+    private int pollIngress()
+    {
+        final long before = ingressPoller.getSequence().get();
+        try
+        {
+            ingressPoller.poll(this);
+        }
+        catch (final RuntimeException ex)
+        {
+            throw ex;
+        }
+        catch (final Exception ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+        flushWriteBatch();
+        if (collectingReads != null)
+        {
+            final long readId = ++nextReadId;
+            readGroups.put(readId, collectingReads);
+            collectingReads = null;
+            engine.readIndex(readId);
+        }
+        return (int)(ingressPoller.getSequence().get() - before);
+    }
+
+    @Override
+    public boolean onEvent(final IngressEvent event, final long sequence, final boolean endOfBatch)
+    {
+        switch (event.type)
+        {
+            case IngressEvent.WRITE:
+                batch[batchSize++] = event;
+                if (batchSize == batch.length)
+                {
+                    flushWriteBatch();
+                    return false; // one group commit per duty cycle at most this large
+                }
+                if (endOfBatch)
+                {
+                    flushWriteBatch();
+                }
+                return true;
+            case IngressEvent.READ:
+                flushWriteBatch();
+                if (collectingReads == null)
+                {
+                    collectingReads = new ArrayList<>();
+                }
+                collectingReads.add(event.read);
+                event.clear();
+                return true;
+            default:
+                flushWriteBatch();
+                final java.util.function.Consumer<RaftCore> task = event.control;
+                event.clear();
+                task.accept(this);
+                return true;
+        }
+    }
+
+    private void flushWriteBatch()
+    {
+        final int count = batchSize;
+        if (count == 0)
+        {
+            return;
+        }
+        final long first = engine.clientWrite(count);
+        if (first < 0)
+        {
+            final int status = first == Engine.TRANSFERRING ? WriteStatus.TRANSFERRING : WriteStatus.NOT_LEADER;
+            final long leader = engine.leaderId();
+            for (int i = 0; i < count; i++)
+            {
+                final IngressEvent e = batch[i];
+                e.handler.onWriteResult(e.correlationId, status, 0, leader, EMPTY, 0, 0);
+            }
+        }
+        for (int i = 0; i < count; i++)
+        {
+            batch[i].clear();
+            batch[i] = null;
+        }
+        batchSize = 0;
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Engine output
+
+    @Override
+    public void saveVote(final Vote vote)
+    {
+        storage.saveVote(vote);
+    }
+
+    @Override
+    public void appendEntries(final List<Entry> entries)
+    {
+        for (int i = 0; i < entries.size(); i++)
+        {
+            storage.append(entries.get(i));
+        }
+        appended = true;
+    }
+
+    @Override
+    public void appendClientEntries(final long term, final long firstIndex, final int count)
+    {
+        final long deadline = nowNanos + config.clientTimeoutNanos();
+        for (int i = 0; i < count; i++)
+        {
+            final IngressEvent e = batch[i];
+            storage.append(term, firstIndex + i, EntryType.NORMAL, e.payload, 0, e.length);
+            pending.add(firstIndex + i, term, e.correlationId, e.handler, deadline);
+        }
+        appended = true;
+    }
+
+    @Override
+    public void truncateLog(final long fromIndex)
+    {
+        storage.truncateSuffix(fromIndex);
+        appended = true;
+        PendingWrites.Pending p;
+        while ((p = pending.removeFrom(fromIndex)) != null)
+        {
+            p.handler.onWriteResult(p.correlationId, WriteStatus.ABORTED, p.index, engine.leaderId(), EMPTY, 0, 0);
+            pending.release(p);
+        }
+    }
+
+    @Override
+    public void send(final RaftMessage message)
+    {
+        peer(message.to()).send(message);
+    }
+
+    @Override
+    public void replicate(final long peer, final long term, final LogId prevLogId, final long fromIndex, final long toIndexExclusive,
+        final long leaderCommit, final long seq)
+    {
+        peer(peer).replicate(term, prevLogId, fromIndex, toIndexExclusive, leaderCommit, seq);
+    }
+
+    @Override
+    public void apply(final long fromIndex, final long toIndex)
+    {
+        applyTarget = toIndex;
+    }
+
+    @Override
+    public void readIndexReady(final long readId, final long readIndex)
+    {
+        final List<CompletableFuture<Long>> group = readGroups.remove(readId);
+        if (group != null)
+        {
+            readyReads.addLast(new ReadyReads(readIndex, group));
+        }
+    }
+
+    @Override
+    public void readIndexFailed(final long readId, final long leaderId)
+    {
+        final List<CompletableFuture<Long>> group = readGroups.remove(readId);
+        if (group != null)
+        {
+            final RaftException ex = new RaftException(WriteStatus.NOT_LEADER, leaderId, "node " + self + " is not the leader" +
+                (leaderId != Vote.NO_NODE ? "; the leader is node " + leaderId : ""));
+            group.forEach(f -> f.completeExceptionally(ex));
+        }
+    }
+
+    @Override
+    public void roleChanged(final Role role, final long term, final long leaderId)
+    {
+        if (role != Role.LEADER)
+        {
+            for (int i = 0; i < peerList.size(); i++)
+            {
+                peerList.get(i).clearAppends();
+            }
+        }
+        counters.role.setOrdered(role.ordinal());
+        counters.term.setOrdered(term);
+        counters.leader.setOrdered(leaderId);
+    }
+
+    @Override
+    public void onMessage(final RaftMessage message)
+    {
+        if (message.to() == self)
+        {
+            engine.handle(message);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Apply ring
+
+    private int publishApplies()
+    {
+        final long before = publishedIndex;
+        if (publishedIndex < applyTarget)
+        {
+            storage.read(publishedIndex + 1, applyTarget + 1, applyPublisher);
+        }
+        int work = (int)(publishedIndex - before);
+        while (!readyReads.isEmpty() && readyReads.peekFirst().index() <= publishedIndex)
+        {
+            final long seq;
+            try
+            {
+                seq = applyRing.tryNext();
+            }
+            catch (final InsufficientCapacityException ex)
+            {
+                break;
+            }
+            final ReadyReads ready = readyReads.pollFirst();
+            final ApplyEvent event = applyRing.get(seq);
+            event.type = ApplyEvent.READS;
+            event.reads = ready.futures();
+            event.readIndex = ready.index();
+            applyRing.publish(seq);
+            work++;
+        }
+        return work;
+    }
+
+    private boolean publishEntry(final long term, final long index, final EntryType type, final DirectBuffer buffer, final int offset,
+        final int length)
+    {
+        final long seq;
+        try
+        {
+            seq = applyRing.tryNext();
+        }
+        catch (final InsufficientCapacityException ex)
+        {
+            return false;
+        }
+        final ApplyEvent event = applyRing.get(seq);
+        event.type = ApplyEvent.ENTRY;
+        event.index = index;
+        event.term = term;
+        event.entryType = type;
+        event.payload.putBytes(0, buffer, offset, length);
+        event.length = length;
+        final PendingWrites.Pending p = pending.remove(index);
+        if (p != null)
+        {
+            if (p.term == term)
+            {
+                event.handler = p.handler;
+                event.correlationId = p.correlationId;
+            }
+            else
+            {
+                p.handler.onWriteResult(p.correlationId, WriteStatus.ABORTED, p.index, engine.leaderId(), EMPTY, 0, 0);
+            }
+            pending.release(p);
+        }
+        applyRing.publish(seq);
+        publishedIndex = index;
+        return true;
+    }
+
+    private int expireWrites()
+    {
+        int work = 0;
+        PendingWrites.Pending p;
+        while ((p = pending.pollExpired(nowNanos)) != null)
+        {
+            p.handler.onWriteResult(p.correlationId, WriteStatus.TIMED_OUT, p.index, engine.leaderId(), EMPTY, 0, 0);
+            pending.release(p);
+            work++;
+        }
+        return work;
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Peers, counters, control
+
+    private ReplicationCore peer(final long peerId)
+    {
+        ReplicationCore core = peers.get(peerId);
+        if (core == null)
+        {
+            core = new ReplicationCore(self, peerId, network, storage, config.sendQueueCapacity(), counters.sendsRetried,
+                counters.sendsDropped);
+            peers.put(peerId, core);
+            peerList.add(core);
+            final Map<Long, AtomicCounter> next = new HashMap<>(matchCounters);
+            next.put(peerId, counters.newCounter("ringraft node " + self + " match index of node " + peerId));
+            matchCounters = Collections.unmodifiableMap(next);
+        }
+        return core;
+    }
+
+    private void updateCounters()
+    {
+        counters.lastLogIndex.setOrdered(engine.lastLogId().index());
+        counters.committed.setOrdered(engine.committedIndex());
+        final Membership m = engine.membership();
+        if (m != lastMembership)
+        {
+            lastMembership = m;
+            membership = m;
+        }
+        if (engine.role() == Role.LEADER)
+        {
+            for (final Map.Entry<Long, AtomicCounter> e : matchCounters.entrySet())
+            {
+                e.getValue().setOrdered(engine.matchIndex(e.getKey()));
+            }
+        }
+    }
+
+    /** Starts an election now (on the core thread). */
+    void triggerElection()
+    {
+        engine.triggerElection();
+    }
+
+    /** Sends heartbeats now (on the core thread). */
+    void triggerHeartbeat()
+    {
+        engine.triggerHeartbeat();
+    }
+
+    Engine engine()
+    {
+        return engine;
+    }
+
+    Membership membership()
+    {
+        return membership;
+    }
+
+    Map<Long, Long> matchIndexes()
+    {
+        final Map<Long, Long> result = new HashMap<>();
+        if (counters.role.get() == Role.LEADER.ordinal())
+        {
+            for (final Map.Entry<Long, AtomicCounter> e : matchCounters.entrySet())
+            {
+                result.put(e.getKey(), e.getValue().get());
+            }
+        }
+        return result;
+    }
+
+    long ingressOccupancy()
+    {
+        return ingress.getCursor() - ingressPoller.getSequence().get();
+    }
+
+    Throwable failure()
+    {
+        return failure;
+    }
+
+    /**
+     * After the agent stopped: answers every call still waiting as shut down. Called once, by the
+     * closing thread, with the agent thread joined.
+     */
+    void drainOnClose()
+    {
+        try
+        {
+            ingressPoller.poll((event, sequence, endOfBatch) ->
+            {
+                if (event.type == IngressEvent.WRITE)
+                {
+                    event.handler.onWriteResult(event.correlationId, WriteStatus.SHUT_DOWN, 0, Vote.NO_NODE, EMPTY, 0, 0);
+                }
+                else if (event.type == IngressEvent.READ)
+                {
+                    event.read.completeExceptionally(shutDown());
+                }
+                event.clear();
+                return true;
+            });
+        }
+        catch (final Exception ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+        for (int i = 0; i < batchSize; i++)
+        {
+            batch[i].handler.onWriteResult(batch[i].correlationId, WriteStatus.SHUT_DOWN, 0, Vote.NO_NODE, EMPTY, 0, 0);
+            batch[i].clear();
+            batch[i] = null;
+        }
+        batchSize = 0;
+        PendingWrites.Pending p;
+        while ((p = pending.removeAny()) != null)
+        {
+            p.handler.onWriteResult(p.correlationId, WriteStatus.SHUT_DOWN, p.index, Vote.NO_NODE, EMPTY, 0, 0);
+            pending.release(p);
+        }
+        final RaftException ex = shutDown();
+        if (collectingReads != null)
+        {
+            collectingReads.forEach(f -> f.completeExceptionally(ex));
+            collectingReads = null;
+        }
+        readGroups.values().forEach(group -> group.forEach(f -> f.completeExceptionally(ex)));
+        readGroups.clear();
+        readyReads.forEach(r -> r.futures().forEach(f -> f.completeExceptionally(ex)));
+        readyReads.clear();
+    }
+
+    private RaftException shutDown()
+    {
+        return new RaftException(WriteStatus.SHUT_DOWN, Vote.NO_NODE, "node " + self + " shut down" +
+            (failure != null ? " after a failure: " + failure : ""));
+    }
+}

@@ -1,0 +1,344 @@
+package io.ringraft.runtime;
+
+import io.ringraft.Membership;
+import io.ringraft.Raft;
+import io.ringraft.RaftConfig;
+import io.ringraft.RaftException;
+import io.ringraft.RaftMetrics;
+import io.ringraft.ThreadingMode;
+import io.ringraft.Vote;
+import io.ringraft.WriteHandler;
+import io.ringraft.WriteResult;
+import io.ringraft.WriteStatus;
+import io.ringraft.engine.Role;
+import io.ringraft.network.InJvmNetwork;
+import io.ringraft.storage.InMemoryLogStorage;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/** Clusters of real nodes (RaftCore, rings, worker threads) in one JVM over the in-JVM network. */
+class InJvmClusterTest
+{
+    private final InJvmNetwork network = new InJvmNetwork(4096);
+    private final List<Raft> nodes = new ArrayList<>();
+    private final List<RecordingStateMachine> machines = new ArrayList<>();
+
+    @AfterEach
+    void closeAll()
+    {
+        nodes.forEach(Raft::close);
+    }
+
+    private static RaftConfig config(final long id)
+    {
+        return new RaftConfig().nodeId(id).electionTimeout(150, 300, TimeUnit.MILLISECONDS).heartbeatInterval(30, TimeUnit.MILLISECONDS)
+            .randomSeed(id * 31);
+    }
+
+    private void startCluster(final int size, final ThreadingMode mode)
+    {
+        final long[] ids = new long[size];
+        for (int i = 0; i < size; i++)
+        {
+            ids[i] = i + 1;
+        }
+        for (final long id : ids)
+        {
+            final RecordingStateMachine sm = new RecordingStateMachine();
+            machines.add(sm);
+            nodes.add(Raft.start(config(id).threadingMode(mode), new InMemoryLogStorage(), network.endpoint(id), sm, Membership.of(ids)));
+        }
+    }
+
+    private Raft awaitLeader() throws Exception
+    {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < deadline)
+        {
+            for (final Raft n : nodes)
+            {
+                final RaftMetrics m = n.metrics();
+                if (m.role() == Role.LEADER)
+                {
+                    return n;
+                }
+            }
+            Thread.sleep(5);
+        }
+        throw new AssertionError("no leader within 10 s");
+    }
+
+    private static byte[] command(final long value)
+    {
+        final byte[] bytes = new byte[64];
+        new UnsafeBuffer(bytes).putLong(0, value);
+        return bytes;
+    }
+
+    @Test
+    void threeNodesApplyTheSameHundredThousandWritesFromSeveralThreads() throws Exception
+    {
+        startCluster(3, ThreadingMode.SHARED);
+        final Raft leader = awaitLeader();
+        final int threads = 4;
+        final int perThread = 25_000;
+        final AtomicInteger ok = new AtomicInteger();
+        final AtomicInteger failed = new AtomicInteger();
+        final CountDownLatch done = new CountDownLatch(threads * perThread);
+        final WriteHandler handler = (correlationId, status, index, leaderId, response, offset, length) ->
+        {
+            if (status == WriteStatus.OK && response.getLong(offset) == index)
+            {
+                ok.incrementAndGet();
+            }
+            else
+            {
+                failed.incrementAndGet();
+            }
+            done.countDown();
+        };
+        final List<Thread> clients = new ArrayList<>();
+        for (int t = 0; t < threads; t++)
+        {
+            final int base = t * perThread;
+            final Thread client = new Thread(() ->
+            {
+                final UnsafeBuffer buffer = new UnsafeBuffer(new byte[64]);
+                for (int i = 0; i < perThread; i++)
+                {
+                    buffer.putLong(0, base + i);
+                    int status;
+                    while ((status = leader.clientWrite(buffer, 0, 64, base + i, handler)) == WriteStatus.BACK_PRESSURED)
+                    {
+                        Thread.onSpinWait();
+                    }
+                    assertEquals(WriteStatus.OK, status);
+                }
+            }, "client-" + t);
+            clients.add(client);
+            client.start();
+        }
+        for (final Thread c : clients)
+        {
+            c.join();
+        }
+        assertTrue(done.await(60, TimeUnit.SECONDS), "all writes answered");
+        assertEquals(threads * perThread, ok.get());
+        assertEquals(0, failed.get());
+        final long last = leader.metrics().lastLogIndex();
+        for (final Raft n : nodes)
+        {
+            n.waitFor(m -> m.appliedIndex() >= last, Duration.ofSeconds(30));
+        }
+        final List<Long> expected = machines.get(0).commands();
+        assertEquals(threads * perThread, expected.size());
+        assertEquals(threads * perThread, new HashSet<>(expected).size(), "each write applied once");
+        for (final RecordingStateMachine sm : machines)
+        {
+            assertEquals(expected, sm.commands(), "every node applies the same sequence");
+        }
+    }
+
+    @Test
+    void fiveNodesElectAndReplicateWithFutures() throws Exception
+    {
+        startCluster(5, ThreadingMode.SHARED);
+        final Raft leader = awaitLeader();
+        final List<java.util.concurrent.CompletableFuture<WriteResult>> results = new ArrayList<>();
+        for (int i = 0; i < 1000; i++)
+        {
+            results.add(leader.clientWrite(command(i)));
+        }
+        for (final var f : results)
+        {
+            assertTrue(f.get(10, TimeUnit.SECONDS).isOk());
+        }
+        final long applied = leader.ensureLinearizable().get(5, TimeUnit.SECONDS);
+        assertTrue(applied >= results.get(999).get().index());
+        for (final Raft n : nodes)
+        {
+            n.waitFor(m -> m.appliedIndex() >= applied, Duration.ofSeconds(10));
+        }
+        for (final RecordingStateMachine sm : machines)
+        {
+            assertEquals(machines.get(0).commands(), sm.commands());
+        }
+    }
+
+    @Test
+    void followerRefusesWritesAndReadsNamingTheLeader() throws Exception
+    {
+        startCluster(3, ThreadingMode.SHARED);
+        final Raft leader = awaitLeader();
+        final Raft follower = nodes.stream().filter(n -> n != leader).findFirst().orElseThrow();
+        follower.waitFor(m -> m.leaderId() == leader.nodeId(), Duration.ofSeconds(5));
+        final WriteResult result = follower.clientWrite(command(1)).get(5, TimeUnit.SECONDS);
+        assertEquals(WriteStatus.NOT_LEADER, result.status());
+        assertEquals(leader.nodeId(), result.leaderId());
+        final ExecutionException ex = assertThrows(ExecutionException.class, () -> follower.ensureLinearizable().get(5, TimeUnit.SECONDS));
+        assertEquals(leader.nodeId(), ((RaftException)ex.getCause()).leaderId());
+    }
+
+    @Test
+    void isolatedLeaderIsReplacedAndItsPendingWritesCommitOrFailButNeverTwice() throws Exception
+    {
+        startCluster(3, ThreadingMode.SHARED);
+        final Raft oldLeader = awaitLeader();
+        assertTrue(oldLeader.clientWrite(command(-1)).get(5, TimeUnit.SECONDS).isOk());
+        network.isolate(oldLeader.nodeId());
+        final Map<Long, Integer> outcomes = new ConcurrentHashMap<>();
+        final List<java.util.concurrent.CompletableFuture<WriteResult>> pending = new ArrayList<>();
+        for (int i = 0; i < 200; i++)
+        {
+            pending.add(oldLeader.clientWrite(command(1000 + i)));
+        }
+        // The others elect a new leader and take writes.
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        Raft newLeader = null;
+        while (newLeader == null && System.nanoTime() < deadline)
+        {
+            for (final Raft n : nodes)
+            {
+                if (n != oldLeader && n.metrics().role() == Role.LEADER)
+                {
+                    newLeader = n;
+                }
+            }
+            Thread.sleep(5);
+        }
+        assertTrue(newLeader != null, "a new leader among the connected nodes");
+        for (int i = 0; i < 100; i++)
+        {
+            assertTrue(newLeader.clientWrite(command(2000 + i)).get(5, TimeUnit.SECONDS).isOk());
+        }
+        network.heal();
+        oldLeader.waitFor(m -> m.role() != Role.LEADER, Duration.ofSeconds(10));
+        for (int i = 0; i < pending.size(); i++)
+        {
+            final WriteResult r = pending.get(i).get(15, TimeUnit.SECONDS);
+            outcomes.put(1000L + i, r.status());
+            assertTrue(r.status() == WriteStatus.ABORTED || r.status() == WriteStatus.OK || r.status() == WriteStatus.TIMED_OUT,
+                "outcome " + r);
+        }
+        final long last = newLeader.metrics().lastLogIndex();
+        for (final Raft n : nodes)
+        {
+            n.waitFor(m -> m.appliedIndex() >= last, Duration.ofSeconds(10));
+        }
+        final List<Long> applied = machines.get(0).commands();
+        for (final RecordingStateMachine sm : machines)
+        {
+            assertEquals(applied, sm.commands());
+        }
+        assertEquals(applied.size(), new HashSet<>(applied).size(), "nothing applied twice");
+        for (final Map.Entry<Long, Integer> e : outcomes.entrySet())
+        {
+            if (e.getValue() == WriteStatus.OK)
+            {
+                assertTrue(applied.contains(e.getKey()), "acknowledged write " + e.getKey() + " applied");
+            }
+            if (e.getValue() == WriteStatus.ABORTED)
+            {
+                assertFalse(applied.contains(e.getKey()), "aborted write " + e.getKey() + " not applied");
+            }
+        }
+    }
+
+    @Test
+    void fullIngressRingPushesBackAtOnce()
+    {
+        final RecordingStateMachine sm = new RecordingStateMachine();
+        machines.add(sm);
+        final Raft node = Raft.start(config(1).threadingMode(ThreadingMode.INVOKER).ingressRingSize(8), new InMemoryLogStorage(),
+            network.endpoint(1), sm, Membership.of(1));
+        nodes.add(node);
+        final AtomicLong answered = new AtomicLong();
+        final WriteHandler handler = (c, status, index, leader, response, offset, length) -> answered.incrementAndGet();
+        final UnsafeBuffer payload = new UnsafeBuffer(new byte[16]);
+        int accepted = 0;
+        int status;
+        while ((status = node.clientWrite(payload, 0, 16, accepted, handler)) == WriteStatus.OK)
+        {
+            accepted++;
+        }
+        assertEquals(WriteStatus.BACK_PRESSURED, status);
+        assertEquals(8, accepted);
+        assertEquals(1, node.metrics().backPressureEvents());
+        assertEquals(8, node.metrics().ingressOccupancy());
+        assertEquals(WriteStatus.PAYLOAD_TOO_LARGE, node.clientWrite(new UnsafeBuffer(new byte[70_000]), 0, 70_000, 0, handler));
+        node.close();
+        assertEquals(8, answered.get(), "every accepted write answered, as shut down");
+        assertEquals(WriteStatus.SHUT_DOWN, node.clientWrite(payload, 0, 16, 0, handler));
+    }
+
+    @Test
+    void closeUnderLoadStopsEveryThreadAndAnswersEveryWrite() throws Exception
+    {
+        startCluster(3, ThreadingMode.DEDICATED);
+        final Raft leader = awaitLeader();
+        final AtomicLong accepted = new AtomicLong();
+        final AtomicLong answered = new AtomicLong();
+        final WriteHandler handler = (c, status, index, leaderId, response, offset, length) -> answered.incrementAndGet();
+        final Thread client = new Thread(() ->
+        {
+            final UnsafeBuffer buffer = new UnsafeBuffer(new byte[64]);
+            int status;
+            while ((status = leader.clientWrite(buffer, 0, 64, 0, handler)) != WriteStatus.SHUT_DOWN)
+            {
+                if (status == WriteStatus.OK)
+                {
+                    accepted.incrementAndGet();
+                }
+            }
+        });
+        client.start();
+        Thread.sleep(300);
+        nodes.forEach(Raft::close);
+        client.join(5000);
+        assertFalse(client.isAlive());
+        assertTrue(accepted.get() > 0);
+        assertEquals(accepted.get(), answered.get(), "every accepted write got exactly one answer");
+        final Set<String> ours = new HashSet<>();
+        for (final Thread t : Thread.getAllStackTraces().keySet())
+        {
+            if (t.getName().contains("ringraft"))
+            {
+                ours.add(t.getName());
+            }
+        }
+        assertEquals(Set.of(), ours, "no ringraft thread left running");
+    }
+
+    @Test
+    void badConfigurationNamesTheSetting()
+    {
+        final IllegalArgumentException ex = assertThrows(IllegalArgumentException.class,
+            () -> config(1).ingressRingSize(1000).conclude());
+        assertTrue(ex.getMessage().contains("ingressRingSize=1000"), ex.getMessage());
+        final IllegalArgumentException hb = assertThrows(IllegalArgumentException.class,
+            () -> config(1).heartbeatInterval(500, TimeUnit.MILLISECONDS).conclude());
+        assertTrue(hb.getMessage().contains("heartbeatIntervalNanos"), hb.getMessage());
+        assertNotEquals(Vote.NO_NODE, 1);
+    }
+}
