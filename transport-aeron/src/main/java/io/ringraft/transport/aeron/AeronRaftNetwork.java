@@ -46,6 +46,7 @@ import java.util.Objects;
 public final class AeronRaftNetwork implements RaftNetwork
 {
     private final AeronTransportConfig config;
+    private final long nodeId;
     private final EmbeddedMediaDriver driver;
     private final Aeron aeron;
     private final Subscription subscription;
@@ -64,13 +65,15 @@ public final class AeronRaftNetwork implements RaftNetwork
      * Starts the network: launches the embedded driver if configured, connects to Aeron, opens
      * the subscription and the publications.
      *
-     * @param config the settings; {@link AeronTransportConfig#conclude()} is called here
+     * @param config the settings; {@link AeronTransportConfig#conclude()} is called here, and the
+     *               network keeps using the object, so do not change it afterwards
      * @throws io.aeron.exceptions.ConfigurationException for a bad setting
      */
     public AeronRaftNetwork(final AeronTransportConfig config)
     {
-        this.config = config.isConcluded() ? config : config.conclude();
+        this.config = config.conclude();
         final long self = config.nodeId();
+        this.nodeId = self;
         EmbeddedMediaDriver launched = null;
         Aeron client = null;
         try
@@ -153,9 +156,9 @@ public final class AeronRaftNetwork implements RaftNetwork
         {
             return CLOSED;
         }
-        if (message.from() != config.nodeId())
+        if (message.from() != nodeId)
         {
-            throw new IllegalArgumentException("node " + config.nodeId() + " cannot send a message from " + message.from() + ": " + message);
+            throw new IllegalArgumentException("node " + nodeId + " cannot send a message from " + message.from() + ": " + message);
         }
         final ExclusivePublication publication = publications.get(message.to());
         if (publication == null)

@@ -52,7 +52,10 @@ public final class AeronTransportConfig
         return nodeId;
     }
 
-    /** @param nodeId this node's id, {@code > 0}; must have an endpoint; @return this */
+    /**
+     * @param nodeId this node's id, {@code > 0}; it must have an entry in {@link #endpoints()}
+     * @return this
+     */
     public AeronTransportConfig nodeId(final long nodeId)
     {
         this.nodeId = nodeId;
@@ -65,7 +68,10 @@ public final class AeronTransportConfig
         return clusterId;
     }
 
-    /** @param clusterId the cluster id written into and required of every frame; @return this */
+    /**
+     * @param clusterId the cluster id written into and required of every frame
+     * @return this
+     */
     public AeronTransportConfig clusterId(final int clusterId)
     {
         this.clusterId = clusterId;
@@ -91,7 +97,11 @@ public final class AeronTransportConfig
         return this;
     }
 
-    /** @param nodeId a node; @param endpoint its "host:port"; @return this */
+    /**
+     * @param nodeId a node
+     * @param endpoint its "host:port"
+     * @return this
+     */
     public AeronTransportConfig endpoint(final long nodeId, final String endpoint)
     {
         endpoints.put(nodeId, endpoint);
@@ -104,7 +114,10 @@ public final class AeronTransportConfig
         return streamId;
     }
 
-    /** @param streamId the Aeron stream id of the Raft traffic, the same on every node; @return this */
+    /**
+     * @param streamId the Aeron stream id of the Raft traffic, the same on every node
+     * @return this
+     */
     public AeronTransportConfig streamId(final int streamId)
     {
         this.streamId = streamId;
@@ -183,7 +196,10 @@ public final class AeronTransportConfig
         return this;
     }
 
-    /** @param dir the directory of the external media driver; @return this */
+    /**
+     * @param dir the directory of the external media driver
+     * @return this
+     */
     public AeronTransportConfig aeronDirectoryName(final String dir)
     {
         this.aeronDirectoryName = dir;

@@ -35,7 +35,14 @@ public final class AppendEntriesRequestFlyweight extends BodyFlyweight<AppendEnt
         return getLong(SEQ);
     }
 
-    /** Writes every field of the block. */
+    /**
+     * Writes every field of the block.
+     *
+     * @param prevLogTerm the value that {@link #prevLogTerm()} reads back
+     * @param prevLogIndex the value that {@link #prevLogIndex()} reads back
+     * @param leaderCommit the value that {@link #leaderCommit()} reads back
+     * @param seq the value that {@link #seq()} reads back
+     */
     public void write(final long prevLogTerm, final long prevLogIndex, final long leaderCommit, final long seq)
     {
         putLong(PREV_LOG_TERM, prevLogTerm);

@@ -40,7 +40,15 @@ public final class AppendEntriesResponseFlyweight extends BodyFlyweight<AppendEn
         return (getByte(FLAGS) & SUCCESS) != 0;
     }
 
-    /** Writes every field. */
+    /**
+     * Writes every field.
+     *
+     * @param success the value that {@link #success()} reads back
+     * @param matchIndex the value that {@link #matchIndex()} reads back
+     * @param conflictTerm the value that {@link #conflictTerm()} reads back
+     * @param conflictIndex the value that {@link #conflictIndex()} reads back
+     * @param seq the value that {@link #seq()} reads back
+     */
     public void write(final boolean success, final long matchIndex, final long conflictTerm, final long conflictIndex, final long seq)
     {
         putLong(MATCH_INDEX, matchIndex);

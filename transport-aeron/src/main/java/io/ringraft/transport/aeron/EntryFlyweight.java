@@ -32,7 +32,14 @@ public final class EntryFlyweight extends BodyFlyweight<EntryFlyweight>
         return getByte(TYPE);
     }
 
-    /** Writes the fixed part. */
+    /**
+     * Writes the fixed part.
+     *
+     * @param term the value that {@link #term()} reads back
+     * @param index the value that {@link #index()} reads back
+     * @param payloadLength the value that {@link #payloadLength()} reads back
+     * @param type the value that {@link #type()} reads back
+     */
     public void write(final long term, final long index, final int payloadLength, final int type)
     {
         putLong(TERM, term);

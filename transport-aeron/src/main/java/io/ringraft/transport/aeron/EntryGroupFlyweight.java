@@ -19,7 +19,11 @@ public final class EntryGroupFlyweight extends BodyFlyweight<EntryGroupFlyweight
         return getInt(COUNT);
     }
 
-    /** Writes the group header for {@code count} entries of the current entry block length. */
+    /**
+     * Writes the group header for {@code count} entries of the current entry block length.
+     *
+     * @param count the number of entries that follow
+     */
     public void write(final int count)
     {
         putShort(ENTRY_BLOCK_LENGTH, WireFormat.ENTRY_BLOCK_LENGTH);

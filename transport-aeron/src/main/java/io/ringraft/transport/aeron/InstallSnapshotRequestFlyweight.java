@@ -50,7 +50,16 @@ public final class InstallSnapshotRequestFlyweight extends BodyFlyweight<Install
         return (getByte(FLAGS) & DONE) != 0;
     }
 
-    /** Writes every field of the block. */
+    /**
+     * Writes every field of the block.
+     *
+     * @param lastIncludedTerm the value that {@link #lastIncludedTerm()} reads back
+     * @param lastIncludedIndex the value that {@link #lastIncludedIndex()} reads back
+     * @param chunkOffset the value that {@link #chunkOffset()} reads back
+     * @param sizeBytes the value that {@link #sizeBytes()} reads back
+     * @param crc32c the value that {@link #crc32c()} reads back
+     * @param done the value that {@link #done()} reads back
+     */
     public void write(
         final long lastIncludedTerm, final long lastIncludedIndex, final long chunkOffset, final long sizeBytes,
         final int crc32c, final boolean done)

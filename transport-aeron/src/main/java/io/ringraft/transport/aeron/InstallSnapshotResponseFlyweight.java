@@ -19,7 +19,12 @@ public final class InstallSnapshotResponseFlyweight extends BodyFlyweight<Instal
         return (getByte(FLAGS) & DONE) != 0;
     }
 
-    /** Writes every field of the block. */
+    /**
+     * Writes every field of the block.
+     *
+     * @param nextOffset the value that {@link #nextOffset()} reads back
+     * @param done the value that {@link #done()} reads back
+     */
     public void write(final long nextOffset, final boolean done)
     {
         putLong(NEXT_OFFSET, nextOffset);

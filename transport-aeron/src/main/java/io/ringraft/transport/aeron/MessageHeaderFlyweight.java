@@ -90,6 +90,13 @@ public final class MessageHeaderFlyweight
     /**
      * Writes a whole header with the current magic and version.
      *
+     * @param type the value that {@link #type()} reads back
+     * @param blockLength the value that {@link #blockLength()} reads back
+     * @param bodyLength the value that {@link #bodyLength()} reads back
+     * @param clusterId the value that {@link #clusterId()} reads back
+     * @param senderId the value that {@link #senderId()} reads back
+     * @param receiverId the value that {@link #receiverId()} reads back
+     * @param term the value that {@link #term()} reads back
      * @return this
      */
     public MessageHeaderFlyweight write(

@@ -8,7 +8,9 @@ public final class MessageTooLargeException extends IllegalArgumentException
 {
     private static final long serialVersionUID = 1L;
 
+    /** The encoded length of the rejected message. */
     private final long length;
+    /** The configured maximum message length. */
     private final int maxLength;
 
     /**

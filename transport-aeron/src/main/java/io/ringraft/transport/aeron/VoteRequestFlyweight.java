@@ -33,7 +33,14 @@ public final class VoteRequestFlyweight extends BodyFlyweight<VoteRequestFlyweig
         return (getByte(FLAGS) & TRANSFER) != 0;
     }
 
-    /** Writes every field. */
+    /**
+     * Writes every field.
+     *
+     * @param lastLogTerm the value that {@link #lastLogTerm()} reads back
+     * @param lastLogIndex the value that {@link #lastLogIndex()} reads back
+     * @param preVote the value that {@link #preVote()} reads back
+     * @param transfer the value that {@link #transfer()} reads back
+     */
     public void write(final long lastLogTerm, final long lastLogIndex, final boolean preVote, final boolean transfer)
     {
         putLong(LAST_LOG_TERM, lastLogTerm);

@@ -19,7 +19,12 @@ public final class VoteResponseFlyweight extends BodyFlyweight<VoteResponseFlywe
         return (getByte(FLAGS) & PRE_VOTE) != 0;
     }
 
-    /** Writes every field. */
+    /**
+     * Writes every field.
+     *
+     * @param granted the value that {@link #granted()} reads back
+     * @param preVote the value that {@link #preVote()} reads back
+     */
     public void write(final boolean granted, final boolean preVote)
     {
         putByte(FLAGS, flag(granted, GRANTED) | flag(preVote, PRE_VOTE));
