@@ -515,6 +515,7 @@ public final class EngineSimNode implements SimNode
             if (role == Role.LEADER)
             {
                 cluster.checker().onLeader(EngineSimNode.this, term);
+                cluster.leaderElected(id, term);
             }
         }
     }

@@ -23,6 +23,10 @@ import java.util.HashMap;
  *     <li>State-machine safety and committed entries never change: every index is committed
  *         (reported by a commit index or applied) with one entry only, and a log never loses a
  *         committed entry it holds.</li>
+ *     <li>Commit rule: a leader advances its commit index only to an entry of its own term
+ *         (Raft §5.4.2; the situation of Figure 8).</li>
+ *     <li>Durability: when an entry is first known committed, a majority of the nodes hold it in
+ *         their durable log image (what a crash would leave).</li>
  *     <li>Term, commit index and applied index never go backwards on a live node (the term not
  *         even across a restart), and applied &le; committed &le; last log index.</li>
  * </ul>
@@ -223,6 +227,13 @@ public final class InvariantChecker
             if (committed > lastCommitted[id])
             {
                 final SimLogStorage log = node.log();
+                checks++;
+                if (node.role() == Role.LEADER && lastTerm[id] == term && log.termAt(committed) != term)
+                {
+                    throw new InvariantViolation("commit rule (Raft 5.4.2): node " + id + ", leader of term " + term +
+                        ", advanced its commit index from " + lastCommitted[id] + " to " + committed + ", an entry of term " +
+                        log.termAt(committed) + ": a leader commits by counting replicas only entries of its own term");
+                }
                 for (long index = Math.max(lastCommitted[id], log.lastPurgedLogId().index()) + 1; index <= committed; index++)
                 {
                     final Entry entry = log.entry(index);
@@ -239,6 +250,29 @@ public final class InvariantChecker
         }
     }
 
+    /**
+     * An entry is committed only once a majority of the voters hold it durably, so it survives
+     * any minority of crashes (the simulator never changes membership: the voters are all nodes).
+     */
+    private void checkDurableOnQuorum(final SimNode node, final long index, final long term, final String how)
+    {
+        checks++;
+        int holders = 0;
+        final StringBuilder where = new StringBuilder();
+        for (int id = 1; id < nodes.length; id++)
+        {
+            final SimLogStorage log = nodes[id].log();
+            final boolean holds = index <= log.lastPurgedLogId().index() || log.durableTermAt(index) == term;
+            holders += holds ? 1 : 0;
+            where.append(' ').append('N').append(id).append(holds ? "=yes" : "=no");
+        }
+        if (holders <= (nodes.length - 1) / 2)
+        {
+            throw new InvariantViolation("durability: node " + node.id() + " " + how + " " + term + "-" + index +
+                " while only " + holders + " of " + (nodes.length - 1) + " nodes hold it durably:" + where);
+        }
+    }
+
     private void recordCommitted(final SimNode node, final long index, final long term, final long hash, final String how)
     {
         checks++;
@@ -252,6 +286,7 @@ public final class InvariantChecker
         final long known = committedTerm.getLong(i);
         if (known == UNKNOWN)
         {
+            checkDurableOnQuorum(node, index, term, how);
             committedTerm.setLong(i, term);
             committedHash.setLong(i, hash);
             committedSeenInTerm.setLong(i, node.currentTerm());

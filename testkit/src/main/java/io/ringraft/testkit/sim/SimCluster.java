@@ -48,6 +48,7 @@ public final class SimCluster
     private final SimTrace trace;
     private final History history = new History();
     private final List<SimClient> clients = new ArrayList<>();
+    private final List<LeaderListener> leaderListeners = new ArrayList<>();
     private final long flushDelayMinNanos;
     private final long flushDelayMaxNanos;
     private final long clientTimeoutNanos;
@@ -267,6 +268,17 @@ public final class SimCluster
     public SimOp read(final String key)
     {
         return defaultClient().read(key);
+    }
+
+    /**
+     * Registers a listener told of every election won, as it happens (inside the node's step: it
+     * may schedule events and change faults, but must not drive a node).
+     *
+     * @param listener told the new leader and its term
+     */
+    public void onLeaderElected(final LeaderListener listener)
+    {
+        leaderListeners.add(listener);
     }
 
     /** Cuts every link to and from a node. */
@@ -565,6 +577,14 @@ public final class SimCluster
         });
     }
 
+    void leaderElected(final long id, final long term)
+    {
+        for (int i = 0; i < leaderListeners.size(); i++)
+        {
+            leaderListeners.get(i).elected(id, term);
+        }
+    }
+
     void onAcknowledged(final SimOp op)
     {
         acknowledged++;
@@ -630,6 +650,17 @@ public final class SimCluster
             failure = failure("node threw " + ex, ex);
             throw failure;
         }
+    }
+
+    /** Told of each election won. */
+    @FunctionalInterface
+    public interface LeaderListener
+    {
+        /**
+         * @param leaderId the new leader
+         * @param term     its term
+         */
+        void elected(long leaderId, long term);
     }
 
     private static final class Event implements Comparable<Event>

@@ -228,6 +228,24 @@ public final class SimLogStorage implements RaftLogStorage
         return List.copyOf(entries.subList((int)(fromIndex - first), (int)(to - first)));
     }
 
+    /**
+     * @param index an index
+     * @return the term of the entry at {@code index} in the durable image, or -1 if it holds none there
+     */
+    public long durableTermAt(final long index)
+    {
+        if (index == durableLastPurged.index())
+        {
+            return durableLastPurged.term();
+        }
+        final long first = durableLastPurged.index() + 1;
+        if (index < first || index >= first + durableEntries.size())
+        {
+            return -1;
+        }
+        return durableEntries.get((int)(index - first)).term();
+    }
+
     /** @return the last log id of the durable image */
     public LogId durableLastLogId()
     {

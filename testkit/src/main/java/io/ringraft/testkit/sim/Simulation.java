@@ -57,15 +57,30 @@ public final class Simulation
      */
     public Result run(final long seed)
     {
+        // The engine profile comes from the seed too, so one seed still names the whole run.
+        final SplittableRandom profile = new SplittableRandom(seed ^ 0x5DEECE66DL);
+        final int maxEntriesPerAppend = new int[] {1, 2, 3, 8, 64, 1024}[profile.nextInt(6)];
+        final int maxInflightAppends = new int[] {1, 2, 8, 64}[profile.nextInt(4)];
+        final boolean preVote = profile.nextInt(4) != 0;
+        final boolean checkQuorum = profile.nextInt(4) != 0;
         final SimCluster cluster = SimCluster.builder()
             .nodes(options.nodes)
             .seed(seed)
-            .engineConfig(options.engineConfig)
+            .engineConfig(config ->
+            {
+                if (options.varyEngineConfig)
+                {
+                    config.maxEntriesPerAppend(maxEntriesPerAppend).maxInflightAppends(maxInflightAppends)
+                        .preVote(preVote).checkQuorum(checkQuorum);
+                }
+                options.engineConfig.accept(config);
+            })
             .maxClockDrift(options.maxClockDrift)
             .clientTimeoutMillis(options.clientTimeoutMillis)
             .traceCapacity(options.traceCapacity)
             .build();
-        return new Run(cluster).execute();
+        return new Run(cluster, "maxEntriesPerAppend=" + maxEntriesPerAppend + " maxInflightAppends=" + maxInflightAppends +
+            " preVote=" + preVote + " checkQuorum=" + checkQuorum).execute();
     }
 
     /** What one passing run did. */
@@ -94,6 +109,7 @@ public final class Simulation
         private long linearizabilityBudget = 200_000;
         private int livenessElectionTimeouts = 10;
         private int traceCapacity = 200;
+        private boolean varyEngineConfig = true;
         private Consumer<EngineConfig> engineConfig = config -> { };
 
         /** @param count cluster size */
@@ -177,6 +193,16 @@ public final class Simulation
             return this;
         }
 
+        /**
+         * @param vary true (the default) to pick, per seed, the batch size, the replication window, and
+         *             whether pre-vote and check-quorum are on; the {@link #engineConfig} customizer runs after
+         */
+        public Options varyEngineConfig(final boolean vary)
+        {
+            this.varyEngineConfig = vary;
+            return this;
+        }
+
         /** @param customizer adjusts every node's engine config, e.g. to plant a bug */
         public Options engineConfig(final Consumer<EngineConfig> customizer)
         {
@@ -196,15 +222,18 @@ public final class Simulation
     private final class Run
     {
         private final SimCluster cluster;
+        private final String profile;
         private final SplittableRandom random;
         private final String[] keys;
         private final List<String> recentValues = new ArrayList<>();
         private boolean quiet;
         private long values;
 
-        private Run(final SimCluster cluster)
+        private Run(final SimCluster cluster, final String profile)
         {
             this.cluster = cluster;
+            this.profile = profile;
+            cluster.trace(0, "profile", profile);
             this.random = cluster.random();
             this.keys = new String[options.minKeys + random.nextInt(options.maxKeys - options.minKeys + 1)];
             for (int i = 0; i < keys.length; i++)
@@ -223,6 +252,7 @@ public final class Simulation
             if (options.faults)
             {
                 cluster.schedule(cluster.nowNanos() + random.nextLong(50_000_000L, 300_000_000L), this::fault);
+                cluster.onLeaderElected(this::disturbNewLeader);
             }
             cluster.advance(options.chaosMillis);
 
@@ -245,7 +275,7 @@ public final class Simulation
             {
                 throw cluster.failure("liveness: " + options.livenessElectionTimeouts + " election timeouts after the quiet phase " +
                     "began, leader=" + cluster.leader() + " and not every node applied the last acknowledged write at index " +
-                    cluster.maxAcknowledgedIndex(), null);
+                    cluster.maxAcknowledgedIndex() + " (engine profile: " + profile + ")", null);
             }
             // Let the clients' outstanding operations end (they time out at the latest).
             cluster.runUntil(this::allOpsDone, options.clientTimeoutMillis + 10);
@@ -404,6 +434,49 @@ public final class Simulation
                 holdSomeMessages(n);
             }
             cluster.schedule(cluster.nowNanos() + random.nextLong(20_000_000L, 250_000_000L), this::fault);
+        }
+
+        /**
+         * A new leader's first round trips are where the subtle commit rules matter (Raft §5.4.2,
+         * Figure 8): often cut it off or crash it while its log is only partly replicated.
+         */
+        private void disturbNewLeader(final long leader, final long term)
+        {
+            if (quiet || random.nextInt(100) >= 30)
+            {
+                return;
+            }
+            final boolean crash = random.nextBoolean();
+            cluster.schedule(cluster.nowNanos() + random.nextLong(100_000L, 15_000_000L), () ->
+            {
+                final SimNode node = cluster.node(leader);
+                if (quiet || !node.isUp() || node.currentTerm() != term)
+                {
+                    return;
+                }
+                if (crash)
+                {
+                    cluster.crash(leader);
+                    cluster.schedule(cluster.nowNanos() + random.nextLong(5_000_000L, 300_000_000L), () ->
+                    {
+                        if (!quiet && !cluster.node(leader).isUp())
+                        {
+                            cluster.restart(leader);
+                        }
+                    });
+                }
+                else
+                {
+                    cluster.isolate(leader);
+                    cluster.schedule(cluster.nowNanos() + random.nextLong(5_000_000L, 300_000_000L), () ->
+                    {
+                        if (!quiet)
+                        {
+                            cluster.heal();
+                        }
+                    });
+                }
+            });
         }
 
         private void crashSomeNode(final int n)
