@@ -252,6 +252,32 @@ class LinearizabilityCheckerTest
     }
 
     @Test
+    void unknownDeleteCanUndoAWriteNobodyReads()
+    {
+        // The only order: PUT b, the unknown DELETE, CAS from absent, GET; the unknown DELETE alone changes nothing.
+        cas(0, "k", null, "a", "true", 9, 12);
+        put(1, "k", "b", 11, 14);
+        unknownDelete(2, "k", 11);
+        get(3, "k", "a", 15, 20);
+
+        assertLinearizable();
+    }
+
+    @Test
+    void explanationNamesTheOpThatCannotBePlacedAndThePrefixBeforeIt()
+    {
+        put(0, "k", "a", 0, 10);
+        get(1, "k", "a", 20, 30);
+        put(0, "k", "b", 40, 50);
+        final int stale = get(1, "k", "a", 60, 70);
+
+        final String explanation = assertNotLinearizable("k").explanation();
+
+        assertTrue(explanation.contains("Longest linearizable prefix: 3 ops, leaving the value \"b\""), explanation);
+        assertTrue(explanation.contains("Could not place #" + stale + " c1 GET(\"k\") -> \"a\" [60, 70] OK"), explanation);
+    }
+
+    @Test
     void failedOpsAreIgnored()
     {
         put(0, "k", "a", 0, 10);
@@ -307,6 +333,7 @@ class LinearizabilityCheckerTest
         assertEquals(CheckResult.Outcome.UNDECIDED, result.outcome(), result.toString());
         assertEquals("k", result.key());
         assertFalse(result.isLinearizable());
+        assertTrue(result.explanation().contains("budget of 10000 steps exhausted"), result.explanation());
     }
 
     @Test
