@@ -18,7 +18,12 @@ import java.util.Map;
  *   after their invocation, or never; their results are unknown, so reads among them constrain nothing.</li>
  * </ul>
  * Keys are checked one at a time (sound because every op touches one key) by Wing and Gong's search with
- * Lowe's memoization of visited (linearized set, register value) pairs, as in Porcupine and Knossos.
+ * Lowe's memoization of visited (linearized set, register value) pairs, as in Porcupine and Knossos, plus two
+ * prunings that never lose a linearization: a read that can take effect now does, and a write whose value no
+ * op reads only takes effect just before another write or when its completion is due.
+ * <p>
+ * The search is exponential in the worst case, hence the budget. A step examines one call or return of the
+ * key's history; every step may add one visited state to memory, of about {@code 48 + ops / 8} bytes.
  */
 public final class LinearizabilityChecker
 {
@@ -30,7 +35,8 @@ public final class LinearizabilityChecker
      * Checks every key of the history separately, in the order keys first appear.
      *
      * @param history           the history to check; it is not modified
-     * @param budgetStepsPerKey the most search steps to spend on any one key, {@code > 0}
+     * @param budgetStepsPerKey the most search steps to spend on any one key, {@code > 0}; linearizable
+     *                          histories of thousands of ops typically need tens to hundreds of steps per op
      * @return {@link CheckResult.Outcome#NOT_LINEARIZABLE} naming a key that has no linearization if there is one;
      * else {@link CheckResult.Outcome#UNDECIDED} naming a key whose budget ran out if there is one;
      * else {@link CheckResult.Outcome#LINEARIZABLE}
