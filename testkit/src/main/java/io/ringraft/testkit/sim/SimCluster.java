@@ -372,19 +372,35 @@ public final class SimCluster
         guarded(network::releaseHeld);
     }
 
-    /** Crashes a node: it loses what it had not flushed. */
+    /**
+     * Crashes a node: it loses what it had not flushed.
+     *
+     * @throws IllegalStateException if it is down already
+     */
     public void crash(final long id)
     {
         final SimNode node = node(id);
+        if (!node.isUp())
+        {
+            throw new IllegalStateException("node " + id + " is already down");
+        }
         trace(id, "crash", "durable last " + node.log().durableLastLogId());
         guarded(node::crash);
         wakeupAt[(int)id] = Long.MAX_VALUE;
     }
 
-    /** Restarts a crashed node from its durable vote and log, with an empty state machine. */
+    /**
+     * Restarts a crashed node from its durable vote and log, with an empty state machine.
+     *
+     * @throws IllegalStateException if it is up
+     */
     public void restart(final long id)
     {
         final SimNode node = node(id);
+        if (node.isUp())
+        {
+            throw new IllegalStateException("node " + id + " is up");
+        }
         trace(id, "restart", "log " + node.log().lastLogId() + " vote " + node.log().readVote());
         guarded(() ->
         {

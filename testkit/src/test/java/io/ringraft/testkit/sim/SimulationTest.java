@@ -1,0 +1,84 @@
+package io.ringraft.testkit.sim;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * The default simulation budget: many seeds of randomized faults over 3- and 5-node clusters,
+ * each checked for Raft's safety invariants after every event, for liveness after the faults
+ * stop, and for linearizability of the client history.
+ * <p>
+ * {@code -Dringraft.sim.seeds=N} runs N seeds per cluster size instead of the default;
+ * {@code -Dringraft.sim.startSeed=S} starts from seed S.
+ */
+final class SimulationTest
+{
+    private static final int DEFAULT_SEEDS_PER_SIZE = 400;
+    private static final double MAX_UNDECIDED_FRACTION = 0.02;
+
+    @ParameterizedTest(name = "{0} nodes")
+    @ValueSource(ints = {3, 5})
+    void randomizedFaultsKeepEveryInvariant(final int nodes)
+    {
+        final int seeds = Integer.getInteger("ringraft.sim.seeds", DEFAULT_SEEDS_PER_SIZE);
+        final long startSeed = Long.getLong("ringraft.sim.startSeed", 1L);
+        final Simulation simulation = new Simulation(new Simulation.Options().nodes(nodes));
+        final SimulationStats stats = new SimulationStats();
+        final long start = System.nanoTime();
+        for (long seed = startSeed; seed < startSeed + seeds; seed++)
+        {
+            try
+            {
+                stats.add(simulation.run(seed));
+            }
+            catch (final SimulationFailure failure)
+            {
+                fail("simulation failed at seed " + failure.seed() + " (" + nodes + " nodes); replay with " +
+                    "SimulatorMain 1 " + nodes + " " + failure.seed() + "\n" + failure.getMessage(), failure);
+            }
+        }
+        System.out.println(nodes + " nodes: " + stats.summary(System.nanoTime() - start));
+        assertEquals(seeds, stats.seeds());
+        assertTrue(stats.ops() > seeds * 20L, "the clients ran too few operations to mean anything: " + stats.ops());
+        assertTrue(stats.undecidedWithinLimit(MAX_UNDECIDED_FRACTION), "linearizability undecided on " + stats.undecided() +
+            " of " + seeds + " seeds (first: seed " + stats.firstUndecidedSeed() + ")");
+    }
+
+    @Test
+    void aSeedReplaysExactly()
+    {
+        final Simulation simulation = new Simulation(new Simulation.Options().nodes(5));
+        final Simulation.Result first = simulation.run(4242);
+        final Simulation.Result second = simulation.run(4242);
+        assertEquals(first, second);
+        assertEquals(first.traceDigest(), second.traceDigest());
+        assertTrue(first.events() > 1_000, "a run should be more than a handful of events: " + first.events());
+    }
+
+    @Test
+    void differentSeedsMakeDifferentRuns()
+    {
+        final Simulation simulation = new Simulation(new Simulation.Options().nodes(3));
+        assertNotEquals(simulation.run(7).traceDigest(), simulation.run(8).traceDigest());
+    }
+
+    @Test
+    void faultFreeRunsAcknowledgeAlmostEveryOperation()
+    {
+        final Simulation simulation = new Simulation(new Simulation.Options().nodes(3).faults(false));
+        for (long seed = 1; seed <= 20; seed++)
+        {
+            final Simulation.Result result = simulation.run(seed);
+            assertEquals(0, result.crashes());
+            assertTrue(result.okOps() >= result.ops() - 3 * 2, "seed " + seed + ": only " + result.okOps() + " of " +
+                result.ops() + " ops OK without faults");
+            assertEquals(1, result.leaderTerms(), "seed " + seed + ": a fault-free run should elect one leader");
+        }
+    }
+}
