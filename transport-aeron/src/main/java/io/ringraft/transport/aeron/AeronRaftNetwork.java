@@ -15,6 +15,7 @@ import org.agrona.BufferUtil;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
 import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.concurrent.AgentInvoker;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import java.util.Map;
@@ -41,7 +42,10 @@ import java.util.Objects;
  * subscription makes Aeron connect this node's publication to it.
  * <p>
  * Threads: one thread sends and one thread polls, as {@link RaftNetwork} says; {@link #close()}
- * is called once both have stopped using the network.
+ * is called once both have stopped using the network. By default the embedded driver runs one
+ * thread and the Aeron client one conductor thread, both with backoff idle strategies; in
+ * {@linkplain AeronTransportConfig#invoker(boolean) invoker mode} neither exists and their work runs
+ * in {@link #poll} (see {@link #doWork()}).
  */
 public final class AeronRaftNetwork implements RaftNetwork
 {
@@ -49,6 +53,8 @@ public final class AeronRaftNetwork implements RaftNetwork
     private final long nodeId;
     private final EmbeddedMediaDriver driver;
     private final Aeron aeron;
+    private final AgentInvoker conductorInvoker;
+    private final AgentInvoker driverInvoker;
     private final Subscription subscription;
     private final Long2ObjectHashMap<ExclusivePublication> publications = new Long2ObjectHashMap<>();
     private final WireEncoder encoder;
@@ -78,9 +84,15 @@ public final class AeronRaftNetwork implements RaftNetwork
         Aeron client = null;
         try
         {
-            launched = config.embeddedDriver() ? EmbeddedMediaDriver.launch(self, config.termLength()) : null;
+            launched = config.embeddedDriver() ? EmbeddedMediaDriver.launch(self, config.termLength(), config.invoker()) : null;
             final String dir = launched != null ? launched.aeronDirectoryName() : config.aeronDirectoryName();
-            client = Aeron.connect(new Aeron.Context().aeronDirectoryName(dir));
+            final Aeron.Context ctx = new Aeron.Context().aeronDirectoryName(dir).useConductorAgentInvoker(config.invoker());
+            if (launched != null && config.invoker())
+            {
+                // While the client waits for the driver (connect, add publication...), it runs the driver itself.
+                ctx.driverAgentInvoker(launched.invoker());
+            }
+            client = Aeron.connect(ctx);
             this.counters = new TransportCounters(client, self);
             this.subscription = client.addSubscription(
                 new ChannelUriStringBuilder().media("udp").endpoint(config.endpoints().get(self)).build(), config.streamId());
@@ -101,6 +113,8 @@ public final class AeronRaftNetwork implements RaftNetwork
         }
         this.driver = launched;
         this.aeron = client;
+        this.conductorInvoker = config.invoker() ? client.conductorAgentInvoker() : null;
+        this.driverInvoker = launched != null && config.invoker() ? launched.invoker() : null;
         this.encoder = new WireEncoder(config.clusterId(), config.maxMessageLength());
         this.sendBuffer = new UnsafeBuffer(BufferUtil.allocateDirectAligned(
             BitUtil.align(config.maxMessageLength(), 64), 64));
@@ -186,10 +200,47 @@ public final class AeronRaftNetwork implements RaftNetwork
         return NOT_CONNECTED;
     }
 
+    /**
+     * In {@linkplain AeronTransportConfig#invoker(boolean) invoker mode}, runs one duty cycle of the
+     * Aeron client conductor and of an embedded driver (which is when messages actually leave and
+     * arrive); does nothing otherwise. {@link #poll} calls it, so a node that polls regularly need
+     * not call it; call it from the polling thread only.
+     *
+     * @return the amount of work done, 0 when idle
+     */
+    public int doWork()
+    {
+        if (closed)
+        {
+            return 0;
+        }
+        int work = 0;
+        if (conductorInvoker != null)
+        {
+            // The client first, so its keepalive reaches the driver before the driver checks for it.
+            work += conductorInvoker.invoke();
+        }
+        if (driverInvoker != null)
+        {
+            work += driverInvoker.invoke();
+        }
+        return work;
+    }
+
+    /**
+     * {@inheritDoc}
+     * <p>
+     * In invoker mode it first runs {@link #doWork()}, whose work is not part of the count returned.
+     */
     @Override
     public int poll(final MessageHandler handler, final int limit)
     {
-        if (closed || limit <= 0)
+        if (closed)
+        {
+            return 0;
+        }
+        doWork();
+        if (limit <= 0)
         {
             return 0;
         }

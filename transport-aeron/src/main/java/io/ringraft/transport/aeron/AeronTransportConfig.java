@@ -44,6 +44,7 @@ public final class AeronTransportConfig
     private int maxMessageLength = Integer.getInteger(MAX_MESSAGE_LENGTH_PROP, 0);
     private String aeronDirectoryName = System.getProperty(AERON_DIR_PROP);
     private boolean embeddedDriver = aeronDirectoryName == null;
+    private boolean invoker;
     private boolean concluded;
 
     /** @return this node's id */
@@ -177,6 +178,28 @@ public final class AeronTransportConfig
         return this;
     }
 
+    /** @return true if the Aeron client conductor (and an embedded driver) run inside {@link AeronRaftNetwork#doWork()} */
+    public boolean invoker()
+    {
+        return invoker;
+    }
+
+    /**
+     * @param invoker true to start no thread at all: the Aeron client conductor and, if embedded,
+     *                the media driver (in Aeron's INVOKER threading mode) do their work inside
+     *                {@link AeronRaftNetwork#doWork()}, which every {@link AeronRaftNetwork#poll}
+     *                calls; the polling thread must then poll regularly (well within Aeron's 10 s
+     *                liveness timeouts) or nothing is sent or received. False (the default): the
+     *                driver runs one shared thread and the client its own conductor thread, both
+     *                with backoff idle strategies
+     * @return this
+     */
+    public AeronTransportConfig invoker(final boolean invoker)
+    {
+        this.invoker = invoker;
+        return this;
+    }
+
     /** @return the directory of the external media driver, or null */
     public String aeronDirectoryName()
     {
@@ -296,6 +319,6 @@ public final class AeronTransportConfig
     {
         return "AeronTransportConfig{nodeId=" + nodeId + ", clusterId=" + clusterId + ", endpoints=" + endpoints +
             ", streamId=" + streamId + ", termLength=" + termLength + ", maxMessageLength=" + maxMessageLength +
-            ", embeddedDriver=" + embeddedDriver + ", aeronDirectoryName=" + aeronDirectoryName + "}";
+            ", embeddedDriver=" + embeddedDriver + ", aeronDirectoryName=" + aeronDirectoryName + ", invoker=" + invoker + "}";
     }
 }

@@ -3,13 +3,15 @@ package io.ringraft.transport.aeron;
 import io.aeron.driver.MediaDriver;
 import io.aeron.driver.ThreadingMode;
 import org.agrona.IoUtil;
+import org.agrona.concurrent.AgentInvoker;
 import org.agrona.concurrent.BackoffIdleStrategy;
 
 import java.io.File;
 
 /**
  * A media driver inside this JVM, sized for small machines: one shared driver thread with a
- * backoff idle strategy (never a busy spin), sparse term files, and its own directory under
+ * backoff idle strategy (never a busy spin), or no thread at all in Aeron's INVOKER mode where
+ * the owner calls {@link #invoker()}; sparse term files; and its own directory under
  * {@code /dev/shm} (or the temp directory where there is none) named after the node, the process
  * and the time, deleted on start and on {@link #close()}.
  */
@@ -26,7 +28,7 @@ public final class EmbeddedMediaDriver implements AutoCloseable
     }
 
     /**
-     * Launches a driver.
+     * Launches a driver with one shared thread.
      *
      * @param nodeId     names the directory
      * @param termLength the default term length of its publications (a power of two from 64 KiB)
@@ -34,18 +36,38 @@ public final class EmbeddedMediaDriver implements AutoCloseable
      */
     public static EmbeddedMediaDriver launch(final long nodeId, final int termLength)
     {
+        return launch(nodeId, termLength, false);
+    }
+
+    /**
+     * Launches a driver.
+     *
+     * @param nodeId     names the directory
+     * @param termLength the default term length of its publications (a power of two from 64 KiB)
+     * @param invoker    true for no driver thread: the owner calls {@link #invoker()}'s
+     *                   {@code invoke()} regularly
+     * @return the running driver
+     */
+    public static EmbeddedMediaDriver launch(final long nodeId, final int termLength, final boolean invoker)
+    {
         final String dir = uniqueDirectory(nodeId);
         final MediaDriver.Context ctx = new MediaDriver.Context()
             .aeronDirectoryName(dir)
             .dirDeleteOnStart(true)
             .dirDeleteOnShutdown(true)
             .warnIfDirectoryExists(false)
-            .threadingMode(ThreadingMode.SHARED)
+            .threadingMode(invoker ? ThreadingMode.INVOKER : ThreadingMode.SHARED)
             .sharedIdleStrategy(new BackoffIdleStrategy())
             .publicationTermBufferLength(termLength)
             .ipcTermBufferLength(termLength)
             .termBufferSparseFile(true);
         return new EmbeddedMediaDriver(MediaDriver.launch(ctx), dir);
+    }
+
+    /** @return the driver's agent invoker in INVOKER mode, else null */
+    public AgentInvoker invoker()
+    {
+        return driver.sharedAgentInvoker();
     }
 
     /** @return the driver's directory, where clients connect */

@@ -17,6 +17,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class AeronRaftNetworkConformanceTest extends RaftNetworkConformance
 {
+    /** @return whether the nodes run in invoker mode */
+    boolean invoker()
+    {
+        return false;
+    }
+
     @Override
     protected Endpoints connect(final long... nodeIds)
     {
@@ -27,7 +33,7 @@ class AeronRaftNetworkConformanceTest extends RaftNetworkConformance
             for (final long id : nodeIds)
             {
                 networks.put(id, new AeronRaftNetwork(new AeronTransportConfig()
-                    .nodeId(id).clusterId(7).endpoints(endpoints).termLength(1024 * 1024).embeddedDriver(true)));
+                    .nodeId(id).clusterId(7).endpoints(endpoints).termLength(1024 * 1024).embeddedDriver(true).invoker(invoker())));
             }
         }
         catch (final RuntimeException ex)

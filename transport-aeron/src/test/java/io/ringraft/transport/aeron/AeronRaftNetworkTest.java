@@ -25,6 +25,8 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 
@@ -125,6 +127,60 @@ class AeronRaftNetworkTest
         sendUntilSent(one, fits);
         awaitMessage(two, fits);
         assertEquals(RaftNetwork.NOT_CONNECTED, one.send(new TimeoutNow(1, 1, 1)), "no publication to itself");
+    }
+
+    @Test
+    void invokerModeRunsAeronWithoutAThreadOfItsOwn()
+    {
+        final Map<Long, String> endpoints = LoopbackPorts.endpoints(1, 2);
+        final Set<String> before = aeronThreads();
+        final AeronRaftNetwork shared = network(1, endpoints, 64 * 1024);
+        assertFalse(difference(aeronThreads(), before).isEmpty(), "the default mode runs driver and client threads");
+        shared.close();
+        awaitTrue(() -> aeronThreads().equals(before), "threads of the closed network end: " + aeronThreads());
+
+        final AeronRaftNetwork one = track(new AeronRaftNetwork(new AeronTransportConfig()
+            .nodeId(1).clusterId(CLUSTER).endpoints(endpoints).termLength(64 * 1024).invoker(true)));
+        final AeronRaftNetwork two = track(new AeronRaftNetwork(new AeronTransportConfig()
+            .nodeId(2).clusterId(CLUSTER).endpoints(endpoints).termLength(64 * 1024).invoker(true)));
+        assertEquals(Set.of(), difference(aeronThreads(), before), "threads started in invoker mode");
+        awaitTrue(() ->
+        {
+            // Both drivers must run for the publication to connect: nothing else runs them.
+            one.doWork();
+            two.doWork();
+            return one.send(new TimeoutNow(1, 2, 8)) == RaftNetwork.SENT;
+        }, "send in invoker mode");
+        final List<RaftMessage> received = new ArrayList<>();
+        awaitTrue(() ->
+        {
+            one.poll(received::add, 10);
+            two.poll(received::add, 10);
+            return !received.isEmpty();
+        }, "receive in invoker mode");
+        assertEquals(List.of(new TimeoutNow(1, 2, 8)), received);
+    }
+
+    private static Set<String> aeronThreads()
+    {
+        final Set<String> names = new TreeSet<>();
+        for (final Thread thread : Thread.getAllStackTraces().keySet())
+        {
+            final String name = thread.getName().toLowerCase(java.util.Locale.ROOT);
+            if (thread.isAlive() && (name.contains("aeron") || name.contains("conductor") || name.contains("sender") ||
+                name.contains("receiver")))
+            {
+                names.add(thread.getName() + "#" + thread.getId());
+            }
+        }
+        return names;
+    }
+
+    private static Set<String> difference(final Set<String> after, final Set<String> before)
+    {
+        final Set<String> added = new TreeSet<>(after);
+        added.removeAll(before);
+        return added;
     }
 
     /**
