@@ -18,6 +18,7 @@ import org.agrona.concurrent.UnsafeBuffer;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.function.LongPredicate;
 
@@ -231,7 +232,7 @@ public final class WireDecoder
             entries.add(new Entry(entryTerm, entryIndex, EntryType.fromCode(typeCode), payload));
         }
         return new AppendEntriesRequest(from, selfId, term, new LogId(prevTerm, prevIndex),
-            appendRequest.leaderCommit(), appendRequest.seq(), entries);
+            appendRequest.leaderCommit(), appendRequest.seq(), Collections.unmodifiableList(entries));
     }
 
     private RaftMessage decodeInstallSnapshot(final long from, final long term, final int end)
