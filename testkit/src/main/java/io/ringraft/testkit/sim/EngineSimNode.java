@@ -402,6 +402,7 @@ public final class EngineSimNode implements SimNode
         public void truncateLog(final long fromIndex)
         {
             cluster.trace(id, "truncate", fromIndex);
+            cluster.countTruncation(storage.lastLogId().index() - fromIndex + 1);
             cluster.checker().onTruncate(EngineSimNode.this, fromIndex);
             storage.truncateSuffix(fromIndex);
             requestFlush();

@@ -59,6 +59,7 @@ public final class SimCluster
     private long readIds;
     private long maxAcknowledgedIndex;
     private int acknowledged;
+    private long truncatedEntries;
     private SimulationFailure failure;
 
     private SimCluster(final Builder builder)
@@ -196,6 +197,12 @@ public final class SimCluster
     public int acknowledgedWrites()
     {
         return acknowledged;
+    }
+
+    /** @return how many log entries followers removed as conflicting */
+    public long truncatedEntries()
+    {
+        return truncatedEntries;
     }
 
     /** @return the largest election timeout of the nodes' configs */
@@ -599,6 +606,11 @@ public final class SimCluster
         {
             leaderListeners.get(i).elected(id, term);
         }
+    }
+
+    void countTruncation(final long entries)
+    {
+        truncatedEntries += Math.max(0, entries);
     }
 
     void onAcknowledged(final SimOp op)

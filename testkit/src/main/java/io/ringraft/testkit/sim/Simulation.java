@@ -85,7 +85,8 @@ public final class Simulation
 
     /** What one passing run did. */
     public record Result(long seed, int nodes, long events, long invariantChecks, long simulatedNanos, int ops, int okOps,
-        int unknownOps, int acknowledgedWrites, int crashes, int leaderTerms, CheckResult.Outcome linearizability,
+        int unknownOps, int acknowledgedWrites, int crashes, int leaderTerms, long truncatedEntries,
+        long messagesDropped, CheckResult.Outcome linearizability,
         String linearizabilityDetail, long traceDigest)
     {
         /** @return true if the linearizability check ran out of budget */
@@ -99,8 +100,8 @@ public final class Simulation
     public static final class Options
     {
         private int nodes = 3;
-        private long chaosMillis = 2_000;
-        private int clients = 3;
+        private long chaosMillis = 3_000;
+        private int clients = 4;
         private int minKeys = 3;
         private int maxKeys = 5;
         private boolean faults = true;
@@ -305,7 +306,7 @@ public final class Simulation
             }
             return new Result(cluster.seed(), cluster.size(), cluster.events(), cluster.checker().checks(), cluster.nowNanos(),
                 cluster.history().size(), ok, unknown, cluster.acknowledgedWrites(), crashes, cluster.checker().leaderTerms(),
-                check.outcome(), check.explanation(), cluster.trace().digest());
+                cluster.truncatedEntries(), cluster.network().dropped(), check.outcome(), check.explanation(), cluster.trace().digest());
         }
 
         private boolean converged()
@@ -425,9 +426,17 @@ public final class Simulation
                     cluster.restart(id);
                 }
             }
-            else if (dice < 90)
+            else if (dice < 84)
             {
                 changeLinkQuality();
+            }
+            else if (dice < 92)
+            {
+                final long leader = cluster.leader();
+                if (leader != Vote.NO_NODE)
+                {
+                    disturb(leader, cluster.node(leader).currentTerm());
+                }
             }
             else
             {
@@ -446,37 +455,39 @@ public final class Simulation
             {
                 return;
             }
-            final boolean crash = random.nextBoolean();
-            cluster.schedule(cluster.nowNanos() + random.nextLong(100_000L, 15_000_000L), () ->
+            cluster.schedule(cluster.nowNanos() + random.nextLong(100_000L, 15_000_000L), () -> disturb(leader, term));
+        }
+
+        /** Crashes or isolates a leader for a while, if it still leads that term. */
+        private void disturb(final long leader, final long term)
+        {
+            final SimNode node = cluster.node(leader);
+            if (quiet || !node.isUp() || node.currentTerm() != term)
             {
-                final SimNode node = cluster.node(leader);
-                if (quiet || !node.isUp() || node.currentTerm() != term)
+                return;
+            }
+            if (random.nextBoolean())
+            {
+                cluster.crash(leader);
+                cluster.schedule(cluster.nowNanos() + random.nextLong(5_000_000L, 300_000_000L), () ->
                 {
-                    return;
-                }
-                if (crash)
-                {
-                    cluster.crash(leader);
-                    cluster.schedule(cluster.nowNanos() + random.nextLong(5_000_000L, 300_000_000L), () ->
+                    if (!quiet && !cluster.node(leader).isUp())
                     {
-                        if (!quiet && !cluster.node(leader).isUp())
-                        {
-                            cluster.restart(leader);
-                        }
-                    });
-                }
-                else
+                        cluster.restart(leader);
+                    }
+                });
+            }
+            else
+            {
+                cluster.isolate(leader);
+                cluster.schedule(cluster.nowNanos() + random.nextLong(5_000_000L, 300_000_000L), () ->
                 {
-                    cluster.isolate(leader);
-                    cluster.schedule(cluster.nowNanos() + random.nextLong(5_000_000L, 300_000_000L), () ->
+                    if (!quiet)
                     {
-                        if (!quiet)
-                        {
-                            cluster.heal();
-                        }
-                    });
-                }
-            });
+                        cluster.heal();
+                    }
+                });
+            }
         }
 
         private void crashSomeNode(final int n)
@@ -508,7 +519,7 @@ public final class Simulation
         {
             final double[] losses = {0, 0, 0.02, 0.1, 0.3};
             final double[] duplicates = {0, 0, 0.02, 0.1};
-            final long[] maxDelaysMicros = {2_000, 5_000, 5_000, 20_000, 60_000};
+            final long[] maxDelaysMicros = {2_000, 5_000, 5_000, 20_000, 60_000, 200_000};
             final SimNetwork network = cluster.network();
             network.lossRate(losses[random.nextInt(losses.length)]);
             network.duplicateRate(duplicates[random.nextInt(duplicates.length)]);
@@ -529,7 +540,7 @@ public final class Simulation
             };
             cluster.trace(target, "hold", type == 0 ? "appends" : type == 1 ? "append responses" : "votes");
             cluster.network().hold(filter);
-            cluster.schedule(cluster.nowNanos() + random.nextLong(5_000_000L, 200_000_000L), () ->
+            cluster.schedule(cluster.nowNanos() + random.nextLong(5_000_000L, 800_000_000L), () ->
             {
                 cluster.network().removeFilter(filter);
                 cluster.trace(target, "release", cluster.network().heldCount());

@@ -15,6 +15,8 @@ public final class SimulationStats
     private long okOps;
     private long unknownOps;
     private long crashes;
+    private long leaderTerms;
+    private long truncatedEntries;
     private int undecided;
     private long firstUndecidedSeed = -1;
 
@@ -31,6 +33,8 @@ public final class SimulationStats
         okOps += result.okOps();
         unknownOps += result.unknownOps();
         crashes += result.crashes();
+        leaderTerms += result.leaderTerms();
+        truncatedEntries += result.truncatedEntries();
         if (result.undecided())
         {
             if (undecided == 0)
@@ -95,8 +99,8 @@ public final class SimulationStats
         final double seconds = Math.max(elapsedNanos, 1) / 1e9;
         return String.format(Locale.ROOT,
             "seeds=%d events=%d (%.0f events/s) seeds/min=%.0f simulated=%.1fs invariant checks=%d ops checked=%d " +
-            "(ok=%d unknown=%d) crashes=%d undecided=%d wall=%.1fs",
-            seeds, events, events / seconds, seeds / seconds * 60, simulatedNanos / 1e9, checks, ops, okOps, unknownOps, crashes,
-            undecided, seconds);
+            "(ok=%d unknown=%d) undecided=%d crashes=%d elections won=%d entries truncated=%d wall=%.1fs",
+            seeds, events, events / seconds, seeds / seconds * 60, simulatedNanos / 1e9, checks, ops, okOps, unknownOps, undecided,
+            crashes, leaderTerms, truncatedEntries, seconds);
     }
 }
