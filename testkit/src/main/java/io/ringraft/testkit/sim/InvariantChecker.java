@@ -254,6 +254,50 @@ public final class InvariantChecker
      * An entry is committed only once a majority of the voters hold it durably, so it survives
      * any minority of crashes (the simulator never changes membership: the voters are all nodes).
      */
+    /**
+     * Checks every live node's state machine: it applied exactly the committed commands at their
+     * indexes, in index order (the sequence the state machine itself recorded), and nodes that
+     * applied up to the same index hold the same state.
+     *
+     * @throws InvariantViolation if not
+     */
+    public void checkStateMachines()
+    {
+        SimNode reference = null;
+        for (int id = 1; id < nodes.length; id++)
+        {
+            final SimNode node = nodes[id];
+            if (!node.isUp())
+            {
+                continue;
+            }
+            final KvStateMachine sm = node.stateMachine();
+            long previous = 0;
+            for (int i = 0; i < sm.appliedCount(); i++)
+            {
+                checks++;
+                final long index = sm.appliedIndex(i);
+                if (index <= previous || committedTerm(index) != sm.appliedTerm(i) ||
+                    committedHash.getLong((int)index) != sm.appliedHash(i))
+                {
+                    throw new InvariantViolation("state machine safety: node " + id + " applied " + sm.appliedTerm(i) + "-" + index +
+                        " (after index " + previous + ") but the committed entry there is term " + committedTerm(index));
+                }
+                previous = index;
+            }
+            if (reference != null && reference.appliedIndex() == node.appliedIndex())
+            {
+                checks++;
+                if (!reference.stateMachine().snapshotOfMap().equals(sm.snapshotOfMap()))
+                {
+                    throw new InvariantViolation("state machines diverged: nodes " + reference.id() + " and " + id + " applied up to " +
+                        node.appliedIndex() + " but hold " + reference.stateMachine().snapshotOfMap() + " and " + sm.snapshotOfMap());
+                }
+            }
+            reference = reference == null ? node : reference;
+        }
+    }
+
     private void checkDurableOnQuorum(final SimNode node, final long index, final long term, final String how)
     {
         checks++;

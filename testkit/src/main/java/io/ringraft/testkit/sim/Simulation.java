@@ -275,8 +275,16 @@ public final class Simulation
             if (!live)
             {
                 throw cluster.failure("liveness: " + options.livenessElectionTimeouts + " election timeouts after the quiet phase " +
-                    "began, leader=" + cluster.leader() + " and not every node applied the last acknowledged write at index " +
-                    cluster.maxAcknowledgedIndex() + " (engine profile: " + profile + ")", null);
+                    "began, still no leader that committed its log and had every node apply it (leader=" + cluster.leader() +
+                    ", last acknowledged write at index " + cluster.maxAcknowledgedIndex() + ", engine profile: " + profile + ")", null);
+            }
+            try
+            {
+                cluster.checker().checkStateMachines();
+            }
+            catch (final InvariantViolation ex)
+            {
+                throw cluster.failure(ex.getMessage(), null);
             }
             // Let the clients' outstanding operations end (they time out at the latest).
             cluster.runUntil(this::allOpsDone, options.clientTimeoutMillis + 10);
@@ -309,17 +317,27 @@ public final class Simulation
                 cluster.truncatedEntries(), cluster.network().dropped(), check.outcome(), check.explanation(), cluster.trace().digest());
         }
 
+        /**
+         * A leader is elected, it has committed its whole log, and every node applied all of it, at
+         * least up to the last acknowledged write.
+         */
         private boolean converged()
         {
-            if (cluster.leader() == Vote.NO_NODE)
+            final long leaderId = cluster.leader();
+            if (leaderId == Vote.NO_NODE)
             {
                 return false;
             }
-            final long acknowledged = cluster.maxAcknowledgedIndex();
+            final SimNode leader = cluster.node(leaderId);
+            final long committed = leader.committedIndex();
+            if (committed < leader.lastLogId().index() || committed < cluster.maxAcknowledgedIndex())
+            {
+                return false;
+            }
             for (int id = 1; id <= cluster.size(); id++)
             {
                 final SimNode node = cluster.node(id);
-                if (!node.isUp() || node.appliedIndex() < acknowledged)
+                if (!node.isUp() || node.appliedIndex() != committed)
                 {
                     return false;
                 }
