@@ -44,7 +44,7 @@ final class KeySearch
     private final int[] write;
     private final boolean[] blind;
     /**
-     * Ok blind writes (PUT, DELETE) that no op can observe (see {@link #isUnobservedWrite}). Nothing but another
+     * Ok blind writes (PUT, DELETE) that no op can observe (see {@link Observers}). Nothing but another
      * blind write can follow such a write, so it can always sit just before that write, where it changes nothing.
      * The search therefore places it alone only when its completion is the next one due, and otherwise absorbs
      * it into any blind write it is concurrent with, which leaves fewer ops pending at the same value.
@@ -161,33 +161,12 @@ final class KeySearch
 
     /**
      * Prepares the search over one key's ops. Drops what cannot constrain the verdict: failed ops, reads of
-     * unknown outcome, and unknown writes nothing can depend on (see {@link #isUnobservedWrite}): whenever a
+     * unknown outcome, and unknown writes nothing can depend on (see {@link Observers}): whenever a
      * linearization places such a write, the same order without it is one too.
      */
     static KeySearch of(final String key, final List<Operation> keyOps)
     {
-        final Set<String> observed = new HashSet<>();
-        long lastRefusal = Long.MIN_VALUE;
-        for (final Operation op : keyOps)
-        {
-            final boolean ok = op.status() == Operation.Status.OK;
-            if (ok && op.kind() == OpKind.GET)
-            {
-                observed.add(op.result());
-            }
-            else if (op.kind() == OpKind.CAS && op.status() != Operation.Status.FAIL)
-            {
-                if (ok && Operation.CAS_FALSE.equals(op.result()))
-                {
-                    lastRefusal = Math.max(lastRefusal, op.completeTime());
-                }
-                else
-                {
-                    observed.add(op.expected());
-                }
-            }
-        }
-
+        final Observers observers = new Observers(keyOps);
         final List<Operation> kept = new ArrayList<>(keyOps.size());
         final boolean[] unobserved = new boolean[keyOps.size()];
         for (final Operation op : keyOps)
@@ -196,7 +175,7 @@ final class KeySearch
             final boolean ignored = op.status() == Operation.Status.FAIL || !ok && op.kind() == OpKind.GET;
             if (!ignored)
             {
-                final boolean writeUnobserved = isUnobservedWrite(op, observed, lastRefusal);
+                final boolean writeUnobserved = observers.cannotObserve(op);
                 if (ok || !writeUnobserved)
                 {
                     unobserved[kept.size()] = ok && writeUnobserved && op.kind() != OpKind.CAS;
@@ -208,14 +187,105 @@ final class KeySearch
     }
 
     /**
-     * True if the op writes a value that no op reads (no ok GET returned it, no CAS but a refused one expected it)
-     * and no refused CAS can take effect after it. Then, in any linearization, only a blind write (PUT, DELETE) or
-     * nothing can follow it, so it never influences another op.
+     * Decides which writes no op can observe. A write is unobserved if no op reads the value it writes (no ok GET
+     * returned it, no CAS but a refused one expected it) and no ok refused CAS can take effect while its value is
+     * current: such a CAS would have to complete after the write's invocation and be invoked before some ok write
+     * that must follow the write completes. Then, in any linearization, only a blind write (PUT, DELETE) or
+     * nothing can follow the write, so it never influences another op.
      */
-    private static boolean isUnobservedWrite(final Operation op, final Set<String> observed, final long lastRefusal)
+    private static final class Observers
     {
-        final String written = op.kind() == OpKind.DELETE ? null : op.value();
-        return op.kind() != OpKind.GET && op.invokeTime() > lastRefusal && !observed.contains(written);
+        private final Set<String> observed = new HashSet<>();
+        private final long[] writeInvokes;
+        private final long[] laterWriteCompletes;
+        private final long[] refusalInvokes;
+        private final long[] refusalCompletes;
+
+        Observers(final List<Operation> keyOps)
+        {
+            final List<Operation> writes = new ArrayList<>();
+            final List<Operation> refusals = new ArrayList<>();
+            for (final Operation op : keyOps)
+            {
+                if (op.status() != Operation.Status.OK)
+                {
+                    if (op.kind() == OpKind.CAS && op.status() != Operation.Status.FAIL)
+                    {
+                        observed.add(op.expected());
+                    }
+                }
+                else if (op.kind() == OpKind.GET)
+                {
+                    observed.add(op.result());
+                }
+                else if (op.kind() == OpKind.CAS && Operation.CAS_FALSE.equals(op.result()))
+                {
+                    refusals.add(op);
+                }
+                else
+                {
+                    if (op.kind() == OpKind.CAS)
+                    {
+                        observed.add(op.expected());
+                    }
+                    writes.add(op);
+                }
+            }
+
+            writes.sort((a, b) -> Long.compare(a.invokeTime(), b.invokeTime()));
+            writeInvokes = new long[writes.size()];
+            laterWriteCompletes = new long[writes.size() + 1];
+            laterWriteCompletes[writes.size()] = Long.MAX_VALUE;
+            for (int i = writes.size() - 1; i >= 0; i--)
+            {
+                writeInvokes[i] = writes.get(i).invokeTime();
+                laterWriteCompletes[i] = Math.min(laterWriteCompletes[i + 1], writes.get(i).completeTime());
+            }
+
+            refusals.sort((a, b) -> Long.compare(a.invokeTime(), b.invokeTime()));
+            refusalInvokes = new long[refusals.size()];
+            refusalCompletes = new long[refusals.size()];
+            long latest = Long.MIN_VALUE;
+            for (int i = 0; i < refusals.size(); i++)
+            {
+                refusalInvokes[i] = refusals.get(i).invokeTime();
+                latest = Math.max(latest, refusals.get(i).completeTime());
+                refusalCompletes[i] = latest;
+            }
+        }
+
+        boolean cannotObserve(final Operation op)
+        {
+            if (op.kind() == OpKind.GET || observed.contains(op.kind() == OpKind.DELETE ? null : op.value()))
+            {
+                return false;
+            }
+            // The first ok write invoked after this one completed bounds how long this one's value can last.
+            final long horizon = op.completeTime() == Long.MAX_VALUE ?
+                Long.MAX_VALUE : laterWriteCompletes[countAtMost(writeInvokes, op.completeTime())];
+            final int candidates = countAtMost(refusalInvokes, horizon);
+            return candidates == 0 || refusalCompletes[candidates - 1] < op.invokeTime();
+        }
+
+        /** @return how many of the sorted times are {@code <= limit} */
+        private static int countAtMost(final long[] sortedTimes, final long limit)
+        {
+            int low = 0;
+            int high = sortedTimes.length;
+            while (low < high)
+            {
+                final int mid = (low + high) >>> 1;
+                if (sortedTimes[mid] <= limit)
+                {
+                    low = mid + 1;
+                }
+                else
+                {
+                    high = mid;
+                }
+            }
+            return low;
+        }
     }
 
     /**
