@@ -20,6 +20,7 @@ import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -46,6 +47,9 @@ public final class ChronicleLogStorage implements RaftLogStorage
     static final String LOCK_FILE = "lock";
     private static final String CHRONICLE_METADATA = "metadata.cq4t";
     private static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
+    // Chronicle's excerpt header word: a not-complete bit, a metadata bit, 30 bits of length.
+    private static final int NOT_COMPLETE = 0x80000000;
+    private static final int LENGTH_MASK = 0x3FFFFFFF;
 
     private final ChronicleStorageContext ctx;
     private final Path queueDirectory;
@@ -84,6 +88,16 @@ public final class ChronicleLogStorage implements RaftLogStorage
     private boolean newFileSinceSync;
     private boolean cutTornTail;
     private boolean closed;
+
+    /** Fault injection for tests: told when a truncation or purge reaches a named step; may throw to stop it there. */
+    interface CrashPoints
+    {
+        void reached(String point);
+    }
+
+    CrashPoints crashPoints = point ->
+    {
+    };
 
     private ChronicleLogStorage(final ChronicleStorageContext ctx, final FileChannel lockChannel)
     {
@@ -276,6 +290,7 @@ public final class ChronicleLogStorage implements RaftLogStorage
         final int newMaxCycle = dropsCurrent ? currentCycle + 1 : Math.max(meta.maxCycle(), currentCycle);
         meta = meta.withLastPurged(upTo, newMaxCycle);
         meta.write(metaFile, durable);
+        crashPoints.reached("purge.committed");
         lastPurged = upTo;
         if (upTo.index() >= lastIndex)
         {
@@ -458,10 +473,66 @@ public final class ChronicleLogStorage implements RaftLogStorage
             }
             onDisk = cycleFiles.list();
         }
+        if (dropUnfinishedFiles(onDisk))
+        {
+            onDisk = cycleFiles.list();
+        }
         currentCycle = Math.max(meta.maxCycle(), onDisk.isEmpty() ? 0 : onDisk.lastKey());
         setClock(currentCycle);
         openQueue();
         scan();
+    }
+
+    /**
+     * Chronicle writes a file's header just after creating it; a kill in between leaves a file
+     * without one, which a tailer would wait on for ever. Only the newest cycle file (or a new
+     * queue's metadata file) can be caught like that, and it holds no entry yet: delete it.
+     *
+     * @return true if a cycle file was deleted
+     */
+    private boolean dropUnfinishedFiles(final TreeMap<Integer, Path> onDisk)
+    {
+        final Path chronicleMetadata = queueDirectory.resolve(CHRONICLE_METADATA);
+        if (Files.exists(chronicleMetadata) && !hasHeader(chronicleMetadata))
+        {
+            AtomicFiles.delete(chronicleMetadata);
+        }
+        boolean deleted = false;
+        for (final Map.Entry<Integer, Path> cycle : onDisk.entrySet())
+        {
+            if (!hasHeader(cycle.getValue()))
+            {
+                if (!cycle.getKey().equals(onDisk.lastKey()))
+                {
+                    throw new RaftStorageException("corrupt log: " + cycle.getValue() + " has no header, but newer cycle files follow it");
+                }
+                AtomicFiles.delete(cycle.getValue());
+                deleted = true;
+            }
+        }
+        return deleted;
+    }
+
+    private static boolean hasHeader(final Path file)
+    {
+        final ByteBuffer word = ByteBuffer.allocate(4).order(ORDER);
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ))
+        {
+            while (word.hasRemaining() && channel.read(word, word.position()) > 0)
+            {
+                // read the header word
+            }
+        }
+        catch (final IOException ex)
+        {
+            throw new RaftStorageException("cannot read " + file + ": " + ex, ex);
+        }
+        if (word.hasRemaining())
+        {
+            return false;
+        }
+        final int header = word.getInt(0);
+        return (header & NOT_COMPLETE) == 0 && (header & LENGTH_MASK) != 0;
     }
 
     private void scan()
@@ -636,6 +707,7 @@ public final class ChronicleLogStorage implements RaftLogStorage
         {
             meta = meta.withRewrite(target);
             meta.write(metaFile, durable);
+            crashPoints.reached("rewrite.intent");
             setClock(target);
             for (long i = 0; i < keep; i++)
             {
@@ -647,9 +719,11 @@ public final class ChronicleLogStorage implements RaftLogStorage
                 forceCycle(target);
                 AtomicFiles.syncDirectory(queueDirectory);
             }
+            crashPoints.reached("rewrite.copied");
         }
         meta = meta.withCommittedRewrite(target, from, target - 1);
         meta.write(metaFile, durable);
+        crashPoints.reached("rewrite.committed");
         closeQueue();
         for (final Path file : cycleFiles.list().subMap(from, true, target - 1, true).values())
         {

@@ -43,7 +43,8 @@ final class FileVoteStore implements AutoCloseable
     static void create(final Path file)
     {
         final ByteBuffer content = ByteBuffer.allocate(2 * SLOT_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
-        encode(content, 0, 1, Vote.INITIAL, new CRC32C());
+        // Sequence 1 lives in slot 1 (sequence & 1), so the first save goes to the other slot.
+        encode(content, SLOT_LENGTH, 1, Vote.INITIAL, new CRC32C());
         AtomicFiles.replace(file, content.array(), true);
     }
 

@@ -1,0 +1,109 @@
+package io.ringraft.storage.chronicle;
+
+import io.ringraft.LogId;
+import io.ringraft.Vote;
+import io.ringraft.storage.DurabilityPolicy;
+import io.ringraft.testkit.conformance.LogStorageConformance;
+
+import java.io.BufferedOutputStream;
+import java.io.FileOutputStream;
+import java.io.FileDescriptor;
+import java.io.PrintStream;
+import java.nio.file.Paths;
+import java.util.Random;
+
+/**
+ * The process {@link CrashRecoveryTest} kills: opens the storage and appends, truncates, purges
+ * and saves votes until it is killed, reporting on stdout, one line each and flushed at once,
+ * what it is about to do (lower case: an intent) and what is now durable (upper case):
+ * <pre>
+ * OPEN lastPurgedTerm lastPurgedIndex lastTerm lastIndex .
+ * D term firstIndex lastIndex .     entries firstIndex..lastIndex of term are flushed
+ * t fromIndex .  / T fromIndex .    truncation starts / is durable
+ * p term index . / P .              purge starts / is durable
+ * v term node committed . / V .     vote save starts / is durable
+ * </pre>
+ */
+public final class CrashChild
+{
+    private CrashChild()
+    {
+    }
+
+    public static void main(final String[] args)
+    {
+        final PrintStream out = new PrintStream(new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 256), false);
+        final DurabilityPolicy policy = DurabilityPolicy.valueOf(args[1]);
+        final Random random = new Random(Long.parseLong(args[2]));
+        final ChronicleLogStorage storage = ChronicleLogStorage.open(CrashRecoveryTest.context(Paths.get(args[0]), policy));
+        LogId lastPurged = storage.lastPurgedLogId();
+        LogId last = storage.lastLogId();
+        report(out, "OPEN " + lastPurged.term() + " " + lastPurged.index() + " " + last.term() + " " + last.index());
+        long term = Math.max(storage.readVote().term(), last.term()) + 1;
+        saveVote(storage, out, new Vote(term, 1, false));
+        while (true)
+        {
+            final int dice = random.nextInt(1000);
+            last = storage.lastLogId();
+            lastPurged = storage.lastPurgedLogId();
+            if (dice < 6 && last.index() > lastPurged.index())
+            {
+                final long from = Math.max(lastPurged.index() + 1, last.index() - random.nextInt(300));
+                report(out, "t " + from);
+                storage.truncateSuffix(from);
+                storage.flush();
+                report(out, "T " + from);
+                term++;
+                saveVote(storage, out, new Vote(term, 1 + random.nextInt(3), false));
+            }
+            else if (dice < 9)
+            {
+                final LogId upTo;
+                if (dice == 8 || last.index() == lastPurged.index())
+                {
+                    upTo = new LogId(term, last.index() + 1 + random.nextInt(50));
+                }
+                else
+                {
+                    final long index = lastPurged.index() + 1 + random.nextInt((int)Math.min(Integer.MAX_VALUE, last.index() - lastPurged.index()));
+                    upTo = new LogId(storage.entry(index).term(), index);
+                }
+                report(out, "p " + upTo.term() + " " + upTo.index());
+                storage.purgePrefix(upTo);
+                report(out, "P");
+            }
+            else if (dice < 20)
+            {
+                if (random.nextBoolean())
+                {
+                    term++;
+                }
+                saveVote(storage, out, new Vote(term, 1 + random.nextInt(3), random.nextBoolean()));
+            }
+            else
+            {
+                final int count = 1 + random.nextInt(64);
+                final long first = last.index() + 1;
+                for (long i = first; i < first + count; i++)
+                {
+                    storage.append(LogStorageConformance.entry(i, term));
+                }
+                final LogId durable = storage.flush();
+                report(out, "D " + term + " " + first + " " + durable.index());
+            }
+        }
+    }
+
+    private static void saveVote(final ChronicleLogStorage storage, final PrintStream out, final Vote vote)
+    {
+        report(out, "v " + vote.term() + " " + vote.votedFor() + " " + vote.committed());
+        storage.saveVote(vote);
+        report(out, "V");
+    }
+
+    private static void report(final PrintStream out, final String line)
+    {
+        out.print(line + " .\n");
+        out.flush();
+    }
+}
