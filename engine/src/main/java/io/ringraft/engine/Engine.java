@@ -10,9 +10,13 @@ import io.ringraft.network.AppendEntriesResponse;
 import io.ringraft.network.InstallSnapshotRequest;
 import io.ringraft.network.InstallSnapshotResponse;
 import io.ringraft.network.RaftMessage;
+import io.ringraft.network.ReadIndexRequest;
+import io.ringraft.network.ReadIndexResponse;
 import io.ringraft.network.TimeoutNow;
 import io.ringraft.network.VoteRequest;
 import io.ringraft.network.VoteResponse;
+
+import io.ringraft.storage.SnapshotMeta;
 
 import java.util.List;
 import java.util.random.RandomGenerator;
@@ -24,10 +28,13 @@ import java.util.random.RandomGenerator;
  * and the production runtime drive the same code.
  * <p>
  * The work is split into handlers by concern, as in openraft: {@link VoteHandler} (elections,
- * pre-vote), {@link LeaderHandler} (client writes, commit, heartbeats, check-quorum, ReadIndex),
+ * pre-vote), {@link LeaderHandler} (client writes, commit, heartbeats, check-quorum),
  * {@link ReplicationHandler} (per-follower pipelines and their responses),
- * {@link FollowingHandler} (AppendEntries on a follower, durable acknowledgements); this class
- * holds the shared state and the role transitions.
+ * {@link FollowingHandler} (AppendEntries on a follower, durable acknowledgements),
+ * {@link ReadHandler} (ReadIndex, follower and lease reads), {@link MembershipHandler} (joint
+ * consensus, learners), {@link TransferHandler} (leader transfer), {@link SnapshotHandler}
+ * (compaction, snapshot transfer and install); this class holds the shared state and the role
+ * transitions.
  * <p>
  * Not thread-safe: one thread calls every method.
  */
@@ -51,6 +58,10 @@ public final class Engine
     final LeaderHandler leaderHandler;
     final ReplicationHandler replicationHandler;
     final FollowingHandler followingHandler;
+    final ReadHandler readHandler;
+    final MembershipHandler membershipHandler;
+    final TransferHandler transferHandler;
+    final SnapshotHandler snapshotHandler;
 
     Vote vote;
     Role role;
@@ -67,6 +78,8 @@ public final class Engine
     long electionDeadlineNanos = Long.MAX_VALUE;
     /** When a leader was last heard from (for the leader lease that stops disruptive votes). */
     long lastLeaderContactNanos = Long.MIN_VALUE / 2;
+    /** Until then this node grants no vote: it may have forgotten a lease it gave before a restart. */
+    long voteHoldUntilNanos = Long.MIN_VALUE;
 
     /**
      * @param config the protocol settings (validated here)
@@ -110,6 +123,10 @@ public final class Engine
         this.leaderHandler = new LeaderHandler(this);
         this.replicationHandler = new ReplicationHandler(this);
         this.followingHandler = new FollowingHandler(this);
+        this.readHandler = new ReadHandler(this);
+        this.membershipHandler = new MembershipHandler(this);
+        this.transferHandler = new TransferHandler(this);
+        this.snapshotHandler = new SnapshotHandler(this, state.snapshot);
         this.role = baseRole();
     }
 
@@ -146,6 +163,7 @@ public final class Engine
         }
         started = true;
         this.nowNanos = nowNanos;
+        this.voteHoldUntilNanos = nowNanos + config.electionTimeoutMinNanos();
         role = baseRole();
         resetElectionTimer();
         if (appliedIndex < committedIndex)
@@ -219,11 +237,20 @@ public final class Engine
         }
         else if (message instanceof InstallSnapshotRequest)
         {
-            onInstallSnapshot((InstallSnapshotRequest)message);
+            snapshotHandler.onInstallSnapshot((InstallSnapshotRequest)message);
         }
         else if (message instanceof InstallSnapshotResponse)
         {
+            snapshotHandler.onInstallSnapshotResponse((InstallSnapshotResponse)message);
+        }
+        else if (message instanceof ReadIndexRequest)
+        {
+            readHandler.onReadIndexRequest((ReadIndexRequest)message);
+        }
+        else if (message instanceof ReadIndexResponse)
+        {
             stepDownIfNewerTerm(message.term(), Vote.NO_NODE);
+            readHandler.onReadIndexResponse((ReadIndexResponse)message);
         }
     }
 
@@ -271,16 +298,105 @@ public final class Engine
     }
 
     /**
-     * Starts a ReadIndex read (Raft thesis §6.4): the leader confirms with a quorum that it still
-     * leads, then {@link EngineOutput#readIndexReady} gives the index the read must wait for.
-     * Batch reads in the runtime: one call confirms any number of them.
+     * Starts a linearizable read without a log entry (Raft thesis §6.4). On the leader, it
+     * confirms with a quorum that it still leads; on a follower, it asks the leader for a read
+     * index. Then {@link EngineOutput#readIndexReady} gives the index the read must wait for, or
+     * {@link EngineOutput#readIndexFailed} says no leader could confirm it. Batch reads in the
+     * runtime: one call serves any number of them.
      *
      * @param readId the caller's id for the read
      */
     public void readIndex(final long readId)
     {
         ensureStarted();
-        leaderHandler.readIndex(readId);
+        readHandler.readIndex(readId);
+    }
+
+    /**
+     * A lease read: on a leader whose lease holds (a quorum answered a round started less than
+     * the minimum election timeout minus {@link EngineConfig#maxClockDriftNanos()} ago), the read
+     * index at once, with no round trip. Assumes clock rates differ by less than that bound over
+     * an election timeout.
+     *
+     * @return the index the read must observe, or -1 if the lease does not hold (use {@link #readIndex})
+     */
+    public long leaseRead()
+    {
+        ensureStarted();
+        return readHandler.leaseRead();
+    }
+
+    /**
+     * Changes the voters by joint consensus (Raft §6). Voters to add must be members already
+     * (add them with {@link #addLearner}); they must catch up before the joint configuration is
+     * proposed. The outcome reaches {@link EngineOutput#adminResult}.
+     *
+     * @param requestId               the caller's id, echoed in the result
+     * @param newVoters               the voters of the new configuration
+     * @param retainRemovedAsLearners keep removed voters as learners instead of removing them
+     * @param timeoutNanos            how long the change may take
+     */
+    public void changeMembership(final long requestId, final long[] newVoters, final boolean retainRemovedAsLearners,
+        final long timeoutNanos)
+    {
+        ensureStarted();
+        membershipHandler.changeMembership(requestId, newVoters, retainRemovedAsLearners, timeoutNanos);
+    }
+
+    /**
+     * Adds a learner: it replicates and applies but never votes. The outcome reaches
+     * {@link EngineOutput#adminResult} once the membership entry commits.
+     *
+     * @param requestId    the caller's id
+     * @param node         the new node
+     * @param endpoint     its address for the network, or null
+     * @param timeoutNanos how long it may take
+     */
+    public void addLearner(final long requestId, final long node, final String endpoint, final long timeoutNanos)
+    {
+        ensureStarted();
+        membershipHandler.addLearner(requestId, node, endpoint, timeoutNanos);
+    }
+
+    /**
+     * Hands leadership to {@code target} (thesis §3.10): writes are refused with
+     * {@link #TRANSFERRING} meanwhile. The outcome reaches {@link EngineOutput#adminResult}.
+     *
+     * @param requestId    the caller's id
+     * @param target       a voter
+     * @param timeoutNanos how long before giving up and taking writes again
+     */
+    public void transferLeader(final long requestId, final long target, final long timeoutNanos)
+    {
+        ensureStarted();
+        transferHandler.transferLeader(requestId, target, timeoutNanos);
+    }
+
+    /**
+     * The state machine wrote a snapshot: the engine purges the log behind it (keeping
+     * {@link EngineConfig#logRetainEntries()}) and sends it to followers that need purged entries.
+     *
+     * @param meta the committed snapshot, at or before the applied index
+     */
+    public void onSnapshotBuilt(final SnapshotMeta meta)
+    {
+        ensureStarted();
+        snapshotHandler.onSnapshotBuilt(meta);
+    }
+
+    /**
+     * The executor stored a chunk of a snapshot that {@code leader} is sending (after
+     * {@link EngineOutput#storeSnapshotChunk}).
+     *
+     * @param leader     the sender
+     * @param meta       the snapshot
+     * @param nextOffset the offset expected next
+     * @param complete   true once all of it is stored, checked and committed to the snapshot store
+     */
+    public void onSnapshotChunkStored(final long leader, final SnapshotMeta meta, final long nextOffset, final boolean complete)
+    {
+        ensureStarted();
+        snapshotHandler.onChunkStored(leader, meta, nextOffset, complete);
     }
 
     /** Starts an election now, without pre-vote (tests, operators). Learners ignore it. */
@@ -341,7 +457,7 @@ public final class Engine
         {
             return false;
         }
-        if (role == Role.LEADER)
+        if (role == Role.LEADER || nowNanos < voteHoldUntilNanos)
         {
             return true;
         }
@@ -380,6 +496,10 @@ public final class Engine
         }
         role = baseRole();
         leaderId = newLeader;
+        if (beforeLeader != newLeader || beforeTerm != vote.term())
+        {
+            readHandler.onLeaderChanged();
+        }
         if (newLeader != Vote.NO_NODE)
         {
             lastLeaderContactNanos = nowNanos;
@@ -446,6 +566,12 @@ public final class Engine
         }
     }
 
+    /** A snapshot replaced the memberships. */
+    void onMembershipReplaced()
+    {
+        onMembershipChanged();
+    }
+
     private void onMembershipChanged()
     {
         if (role == Role.LEADER)
@@ -484,16 +610,6 @@ public final class Engine
             final long from = appliedIndex + 1;
             appliedIndex = committedIndex;
             output.apply(from, committedIndex);
-        }
-    }
-
-    private void onInstallSnapshot(final InstallSnapshotRequest request)
-    {
-        // Snapshot transfer is not part of this engine version: its leaders never purge, so no
-        // follower needs one. A request from a newer leader still updates the term.
-        if (request.term() >= vote.term())
-        {
-            becomeFollower(request.term(), request.from());
         }
     }
 
@@ -578,6 +694,21 @@ public final class Engine
     public Membership membership()
     {
         return memberships.effective();
+    }
+
+    /** @return the latest snapshot known to the engine, or null */
+    public SnapshotMeta latestSnapshot()
+    {
+        return snapshotHandler.latest();
+    }
+
+    /**
+     * @param index a log index
+     * @return the membership in force at {@code index}
+     */
+    public Membership membershipAt(final long index)
+    {
+        return memberships.at(index);
     }
 
     /** @return the last membership whose entry is committed, or null */

@@ -17,6 +17,8 @@ public final class EngineConfig
     private boolean preVote = true;
     private boolean checkQuorum = true;
     private PlantedBug plantedBug = PlantedBug.NONE;
+    private long logRetainEntries = 1024;
+    private long maxClockDriftNanos = TimeUnit.MILLISECONDS.toNanos(15);
 
     /** @return this node's id, positive */
     public long nodeId()
@@ -115,6 +117,33 @@ public final class EngineConfig
         return this;
     }
 
+    public long logRetainEntries()
+    {
+        return logRetainEntries;
+    }
+
+    /** @param entries how many entries behind a snapshot stay in the log for followers that lag a little */
+    public EngineConfig logRetainEntries(final long entries)
+    {
+        this.logRetainEntries = entries;
+        return this;
+    }
+
+    public long maxClockDriftNanos()
+    {
+        return maxClockDriftNanos;
+    }
+
+    /**
+     * @param nanos the most that two nodes' clocks may disagree on the length of a minimum election
+     *              timeout; a leader's read lease is that much shorter than the timeout
+     */
+    public EngineConfig maxClockDriftNanos(final long nanos)
+    {
+        this.maxClockDriftNanos = nanos;
+        return this;
+    }
+
     public PlantedBug plantedBug()
     {
         return plantedBug;
@@ -145,6 +174,10 @@ public final class EngineConfig
             heartbeatIntervalNanos, "must be positive and below electionTimeoutMinNanos=" + electionTimeoutMinNanos);
         require(maxInflightAppends >= 1, "maxInflightAppends", maxInflightAppends, "must be at least 1");
         require(maxEntriesPerAppend >= 1, "maxEntriesPerAppend", maxEntriesPerAppend, "must be at least 1");
+        require(logRetainEntries >= 0, "logRetainEntries", logRetainEntries, "must be >= 0");
+        require(maxClockDriftNanos >= 0 && maxClockDriftNanos < electionTimeoutMinNanos, "maxClockDriftNanos", maxClockDriftNanos,
+            "must be >= 0 and below electionTimeoutMinNanos=" + electionTimeoutMinNanos);
+        require(plantedBug != null, "plantedBug", 0, "must be set (NONE for no bug)");
         return this;
     }
 

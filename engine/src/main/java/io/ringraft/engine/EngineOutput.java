@@ -3,7 +3,9 @@ package io.ringraft.engine;
 import io.ringraft.Entry;
 import io.ringraft.LogId;
 import io.ringraft.Vote;
+import io.ringraft.network.InstallSnapshotRequest;
 import io.ringraft.network.RaftMessage;
+import io.ringraft.storage.SnapshotMeta;
 
 import java.util.List;
 
@@ -106,5 +108,68 @@ public interface EngineOutput
      */
     default void roleChanged(final Role role, final long term, final long leaderId)
     {
+    }
+
+    /**
+     * Send {@code peer} the chunk of snapshot {@code meta} that starts at {@code offset}, as an
+     * {@link InstallSnapshotRequest} ({@code done} on the last chunk). The executor picks the
+     * chunk size. If that snapshot is gone, send nothing: the engine retries with its latest.
+     *
+     * @param peer   the follower
+     * @param term   the leader's term
+     * @param meta   the snapshot
+     * @param offset where the chunk starts
+     */
+    default void sendSnapshotChunk(final long peer, final long term, final SnapshotMeta meta, final long offset)
+    {
+        throw new IllegalStateException("this executor does not transfer snapshots");
+    }
+
+    /**
+     * Store a received snapshot chunk, then report what is stored with
+     * {@link Engine#onSnapshotChunkStored}: chunks at the expected offset are written, others
+     * ignored; a complete snapshot is checked against its checksum and committed to the snapshot
+     * store before it is reported complete.
+     *
+     * @param request the chunk
+     */
+    default void storeSnapshotChunk(final InstallSnapshotRequest request)
+    {
+        throw new IllegalStateException("this executor does not receive snapshots");
+    }
+
+    /**
+     * Replace the state machine's state with the received snapshot {@code meta} (after every entry
+     * already handed to {@link #apply}), and purge the log up to its last included id.
+     *
+     * @param meta a snapshot committed to the snapshot store
+     */
+    default void installSnapshot(final SnapshotMeta meta)
+    {
+        throw new IllegalStateException("this executor does not install snapshots");
+    }
+
+    /**
+     * Remove the log entries up to and including {@code upTo}: a snapshot covers them.
+     *
+     * @param upTo the last id to remove
+     */
+    default void purgeLog(final LogId upTo)
+    {
+        throw new IllegalStateException("this executor does not purge logs");
+    }
+
+    /**
+     * The outcome of an administration request (membership change, learner, leader transfer).
+     *
+     * @param requestId the caller's id
+     * @param status    an {@link io.ringraft.AdminStatus} code
+     * @param index     the log index of the committed membership entry, or 0
+     * @param leaderId  the known leader, for {@link io.ringraft.AdminStatus#NOT_LEADER}
+     * @param message   what happened, for failures
+     */
+    default void adminResult(final long requestId, final int status, final long index, final long leaderId, final String message)
+    {
+        throw new IllegalStateException("this executor does not run administration requests");
     }
 }

@@ -31,25 +31,13 @@ final class FollowingHandler
 
     void onAppendEntries(final AppendEntriesRequest request)
     {
-        final long term = engine.vote.term();
-        if (request.term() < term)
+        if (request.term() < engine.vote.term())
         {
             // A stale leader: the reply's term tells it to step down (§5.1).
             respond(request, false, request.prevLogId().index(), 0, 0);
             return;
         }
-        if (engine.role == Role.LEADER && request.term() == term)
-        {
-            throw new IllegalStateException("election safety violated: node " + engine.self + " and node " + request.from() +
-                " both lead term " + term);
-        }
-        if (request.term() > term || engine.role == Role.CANDIDATE || engine.role == Role.PRE_CANDIDATE ||
-            engine.leaderId != request.from())
-        {
-            engine.becomeFollower(request.term(), request.from());
-        }
-        engine.lastLeaderContactNanos = engine.nowNanos;
-        engine.resetElectionTimer();
+        acceptLeader(request.term(), request.from());
 
         final LogId prev = request.prevLogId();
         final LogIdList log = engine.log;
@@ -111,6 +99,23 @@ final class FollowingHandler
                 ack(request.from(), Math.min(engine.flushedIndex, matched), request.seq());
             }
         }
+    }
+
+    /** A message from the leader of {@code term} (not older than ours): follow it and reset the election timer. */
+    void acceptLeader(final long term, final long leader)
+    {
+        if (engine.role == Role.LEADER && term == engine.vote.term())
+        {
+            throw new IllegalStateException("election safety violated: node " + engine.self + " and node " + leader +
+                " both lead term " + term);
+        }
+        if (term > engine.vote.term() || engine.role == Role.CANDIDATE || engine.role == Role.PRE_CANDIDATE ||
+            engine.leaderId != leader)
+        {
+            engine.becomeFollower(term, leader);
+        }
+        engine.lastLeaderContactNanos = engine.nowNanos;
+        engine.resetElectionTimer();
     }
 
     /** The log became durable further: send what the leader is owed. */

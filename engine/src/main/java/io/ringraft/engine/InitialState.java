@@ -29,11 +29,14 @@ public final class InitialState
     /** The membership of the snapshot, if any; null otherwise. */
     final Membership snapshotMembership;
     final LogId lastApplied;
+    /** The latest snapshot, or null. */
+    final SnapshotMeta snapshot;
 
     private InitialState(final Vote vote, final LogId lastPurged, final LogId lastLog, final List<LogId> termStarts,
         final List<LogId> membershipIds, final List<Membership> memberships, final Membership snapshotMembership,
-        final LogId lastApplied)
+        final LogId lastApplied, final SnapshotMeta snapshot)
     {
+        this.snapshot = snapshot;
         this.vote = vote;
         this.lastPurged = lastPurged;
         this.lastLog = lastLog;
@@ -47,7 +50,7 @@ public final class InitialState
     /** @return the state of a node that has never run */
     public static InitialState pristine()
     {
-        return new InitialState(Vote.INITIAL, LogId.ZERO, LogId.ZERO, List.of(), List.of(), List.of(), null, LogId.ZERO);
+        return new InitialState(Vote.INITIAL, LogId.ZERO, LogId.ZERO, List.of(), List.of(), List.of(), null, LogId.ZERO, null);
     }
 
     /**
@@ -87,14 +90,19 @@ public final class InitialState
                 return true;
             });
         }
-        LogId applied = lastApplied;
-        final Membership snapshotMembership = snapshot == null ? null : snapshot.membership();
-        if (snapshot != null && snapshot.lastIncluded().compareTo(applied) > 0 && applied.index() < lastPurged.index())
+        if (lastApplied.index() < lastPurged.index())
         {
             throw new IllegalStateException("state machine at " + lastApplied + " is behind the purged log " + lastPurged +
-                ": install snapshot " + snapshot.snapshotId() + " into it first");
+                (snapshot != null ? ": install snapshot " + snapshot.snapshotId() + " into it first" : " and there is no snapshot"));
         }
-        return new InitialState(vote, lastPurged, lastLog, termStarts, membershipIds, memberships, snapshotMembership, applied);
+        if (snapshot != null && snapshot.lastIncluded().index() < lastPurged.index())
+        {
+            throw new IllegalStateException("snapshot " + snapshot.snapshotId() + " at " + snapshot.lastIncluded() +
+                " is behind the purged log " + lastPurged);
+        }
+        final Membership snapshotMembership = snapshot == null ? null : snapshot.membership();
+        return new InitialState(vote, lastPurged, lastLog, termStarts, membershipIds, memberships, snapshotMembership, lastApplied,
+            snapshot);
     }
 
     /** @return the persisted vote */

@@ -3,21 +3,18 @@ package io.ringraft.engine;
 import io.ringraft.Entry;
 import io.ringraft.Membership;
 import io.ringraft.Vote;
-import org.agrona.collections.LongArrayQueue;
 
 import java.util.List;
 
 /**
  * What a leader does besides replicating: take client writes, commit by the rule of Raft §5.4.2
- * (only entries of its own term are committed by counting replicas), send heartbeats, step down
- * when it cannot hear from a quorum (check-quorum), and confirm ReadIndex reads.
+ * (only entries of its own term are committed by counting replicas), send heartbeats, and step
+ * down when it cannot hear from a quorum (check-quorum) or when a committed membership no longer
+ * counts it as a voter (Raft §6).
  */
 final class LeaderHandler
 {
     private final Engine engine;
-    private final LongArrayQueue readIds = new LongArrayQueue(64, Long.MIN_VALUE);
-    private final LongArrayQueue readIndexes = new LongArrayQueue(64, Long.MIN_VALUE);
-    private final LongArrayQueue readSeqs = new LongArrayQueue(64, Long.MIN_VALUE);
 
     private long heartbeatDeadlineNanos;
     private long checkQuorumDeadlineNanos;
@@ -41,6 +38,7 @@ final class LeaderHandler
         engine.leaderId = engine.self;
         engine.electionDeadlineNanos = Long.MAX_VALUE;
         seq = 0;
+        engine.readHandler.onRoundStart(0);
         final long now = engine.nowNanos;
         heartbeatDeadlineNanos = now + engine.config.heartbeatIntervalNanos();
         checkQuorumSinceNanos = now;
@@ -53,11 +51,20 @@ final class LeaderHandler
         advanceCommit();
     }
 
+    long termStartIndex()
+    {
+        return termStartIndex;
+    }
+
     long clientWrite(final int count)
     {
         if (engine.role != Role.LEADER)
         {
             return Engine.NOT_LEADER;
+        }
+        if (engine.transferHandler.transferring())
+        {
+            return Engine.TRANSFERRING;
         }
         final long term = engine.vote.term();
         final long first = engine.log.lastIndex() + 1;
@@ -65,6 +72,15 @@ final class LeaderHandler
         engine.log.append(term, count);
         engine.replicationHandler.replicateAll();
         return first;
+    }
+
+    /** Appends a membership entry of this term and replicates it. */
+    long appendMembership(final Membership membership)
+    {
+        final long index = engine.log.lastIndex() + 1;
+        engine.appendEntries(List.of(Entry.membership(engine.vote.term(), index, membership)));
+        engine.replicationHandler.replicateAll();
+        return index;
     }
 
     void onTick()
@@ -84,18 +100,24 @@ final class LeaderHandler
         {
             broadcastHeartbeat();
         }
+        engine.membershipHandler.check();
+        engine.transferHandler.check();
     }
 
     long nextDeadlineNanos()
     {
-        return engine.config.checkQuorum() ? Math.min(heartbeatDeadlineNanos, checkQuorumDeadlineNanos) : heartbeatDeadlineNanos;
+        long deadline = engine.config.checkQuorum() ? Math.min(heartbeatDeadlineNanos, checkQuorumDeadlineNanos) : heartbeatDeadlineNanos;
+        deadline = Math.min(deadline, engine.membershipHandler.deadlineNanos());
+        return Math.min(deadline, engine.transferHandler.deadlineNanos());
     }
 
     void broadcastHeartbeat()
     {
         heartbeatDeadlineNanos = engine.nowNanos + engine.config.heartbeatIntervalNanos();
         seq++;
+        engine.readHandler.onRoundStart(seq);
         engine.replicationHandler.heartbeatAll();
+        engine.transferHandler.onHeartbeat();
     }
 
     /** Commits the highest index a quorum holds durably, if it is of this term (§5.4.2). */
@@ -111,49 +133,22 @@ final class LeaderHandler
             (engine.log.termAt(quorumIndex) == engine.vote.term() || engine.bug == PlantedBug.COMMIT_OLD_TERM_BY_COUNTING))
         {
             engine.commitTo(quorumIndex);
-        }
-    }
-
-    void readIndex(final long readId)
-    {
-        if (engine.role != Role.LEADER)
-        {
-            engine.output.readIndexFailed(readId, engine.leaderId);
-            return;
-        }
-        // The read must see every entry committed before it: the commit index, but no less than
-        // this term's first entry, since until that commits the leader's commit index may lag.
-        final long index = Math.max(engine.committedIndex, termStartIndex);
-        if (engine.memberships.effective().isQuorum(node -> node == engine.self))
-        {
-            engine.output.readIndexReady(readId, index);
-            return;
-        }
-        broadcastHeartbeat();
-        readIds.addLong(readId);
-        readIndexes.addLong(index);
-        readSeqs.addLong(seq);
-    }
-
-    /** A follower acknowledged broadcast round {@code ackedSeq}: confirm the reads it completes. */
-    void onAck()
-    {
-        while (!readSeqs.isEmpty() && engine.replicationHandler.quorumAckedSeq(readSeqs.peekLong()))
-        {
-            readSeqs.pollLong();
-            engine.output.readIndexReady(readIds.pollLong(), readIndexes.pollLong());
+            engine.membershipHandler.check();
+            final Membership committed = engine.memberships.at(engine.committedIndex);
+            if (engine.role == Role.LEADER && committed == m && !m.isVoter(engine.self))
+            {
+                // Removed by a committed change (Raft §6): hand over by stepping down.
+                engine.becomeFollower(engine.vote.term(), Vote.NO_NODE);
+            }
         }
     }
 
     void onStepDown()
     {
         engine.role = Role.FOLLOWER;
-        while (!readIds.isEmpty())
-        {
-            readSeqs.pollLong();
-            readIndexes.pollLong();
-            engine.output.readIndexFailed(readIds.pollLong(), Vote.NO_NODE);
-        }
+        engine.readHandler.onStepDown();
+        engine.membershipHandler.onStepDown();
+        engine.transferHandler.onStepDown();
         engine.replicationHandler.clear();
     }
 

@@ -20,6 +20,11 @@ final class Progress
     long ackedSeq;
     /** When the follower last answered in this term. */
     long lastAckNanos;
+    /** Sending a snapshot instead of entries: the follower needs purged ones. */
+    boolean snapshotting;
+    io.ringraft.storage.SnapshotMeta snapshotMeta;
+    long snapshotOffset;
+    long snapshotSentNanos;
 
     // The in-flight requests: a ring of (last index carried, time sent).
     private final long[] inflightEnd;
@@ -41,6 +46,8 @@ final class Progress
         this.pipelining = false;
         this.ackedSeq = 0;
         this.lastAckNanos = nowNanos;
+        this.snapshotting = false;
+        this.snapshotMeta = null;
         clearInflight();
     }
 

@@ -90,18 +90,28 @@ final class ReplicationHandler
             final long prevIndex = Math.max(p.matchIndex, engine.log.purgedIndex());
             engine.output.replicate(p.nodeId, engine.vote.term(), new LogId(engine.log.termAt(prevIndex), prevIndex),
                 prevIndex + 1, prevIndex + 1, engine.committedIndex, engine.leaderHandler.seq);
+            engine.snapshotHandler.onHeartbeat(p);
             sendAppends(p);
         }
     }
 
     /** Sends what the window allows of the entries the follower lacks. */
+    void sendMore(final Progress p)
+    {
+        sendAppends(p);
+    }
+
     private void sendAppends(final Progress p)
     {
+        if (engine.snapshotHandler.needsSnapshot(p))
+        {
+            return;
+        }
         final long last = engine.log.lastIndex();
         final int maxEntries = engine.config.maxEntriesPerAppend();
         while (p.nextIndex <= last && p.canSend())
         {
-            final long from = Math.max(p.nextIndex, engine.log.purgedIndex() + 1);
+            final long from = p.nextIndex;
             final long to = Math.min(last + 1, from + maxEntries);
             final long prevIndex = from - 1;
             engine.output.replicate(p.nodeId, engine.vote.term(), new LogId(engine.log.termAt(prevIndex), prevIndex),
@@ -139,7 +149,9 @@ final class ReplicationHandler
         {
             onReject(p, response);
         }
-        engine.leaderHandler.onAck();
+        engine.readHandler.onAck();
+        engine.membershipHandler.check();
+        engine.transferHandler.check();
     }
 
     private void onSuccess(final Progress p, final long matched)
@@ -167,7 +179,7 @@ final class ReplicationHandler
     private void onReject(final Progress p, final AppendEntriesResponse response)
     {
         final long rejectedPrev = response.matchIndex();
-        if (rejectedPrev <= p.matchIndex || rejectedPrev >= p.nextIndex)
+        if (p.snapshotting || rejectedPrev <= p.matchIndex || rejectedPrev >= p.nextIndex)
         {
             return; // stale: about a request older than what is known to match
         }
@@ -186,6 +198,18 @@ final class ReplicationHandler
         p.clearInflight();
         p.nextIndex = next;
         sendAppends(p);
+    }
+
+    Progress progress(final long node)
+    {
+        return find(node);
+    }
+
+    /** @return the last broadcast round {@code node} answered, or -1 if it is not a follower */
+    long ackedSeq(final long node)
+    {
+        final Progress p = find(node);
+        return p == null ? -1 : p.ackedSeq;
     }
 
     long matchIndex(final long node)

@@ -68,6 +68,8 @@ public final class StateMachineWorker implements Agent, EventPoller.Handler<Appl
         }
         else
         {
+            // Readers look at the state (and the applied index) once their future completes.
+            endBatch();
             final List<CompletableFuture<Long>> reads = event.reads;
             for (int i = 0; i < reads.size(); i++)
             {
@@ -75,12 +77,20 @@ public final class StateMachineWorker implements Agent, EventPoller.Handler<Appl
             }
         }
         event.clear();
-        if (endOfBatch && lastIndex > applied.get())
+        if (endOfBatch)
+        {
+            endBatch();
+        }
+        return true;
+    }
+
+    private void endBatch()
+    {
+        if (lastIndex > applied.get())
         {
             stateMachine.onBatchEnd(new LogId(lastTerm, lastIndex));
             applied.setOrdered(lastIndex);
         }
-        return true;
     }
 
     /** After the worker stopped: answers what is still in the ring as shut down. */

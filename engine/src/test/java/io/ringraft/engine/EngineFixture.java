@@ -58,6 +58,7 @@ final class EngineFixture
         final RecordingOutput out = new RecordingOutput();
         final Engine engine = new Engine(config, InitialState.load(storage, null, LogId.ZERO), new SplittableRandom(7), out);
         engine.start(0);
+        engine.voteHoldUntilNanos = Long.MIN_VALUE; // a node that has been up for a while
         out.commands.clear();
         return new EngineFixture(engine, out);
     }

@@ -5,8 +5,6 @@ import io.ringraft.Membership;
 import io.ringraft.Vote;
 import io.ringraft.engine.RecordingOutput.AppendClient;
 import io.ringraft.engine.RecordingOutput.Apply;
-import io.ringraft.engine.RecordingOutput.ReadFailed;
-import io.ringraft.engine.RecordingOutput.ReadReady;
 import io.ringraft.engine.RecordingOutput.Replicate;
 import io.ringraft.engine.RecordingOutput.RoleChanged;
 import io.ringraft.network.AppendEntriesResponse;
@@ -119,53 +117,5 @@ class LeaderHandlerTest
         f.engine.tick(start + 2 * ELECTION_MIN);
         assertEquals(Role.FOLLOWER, f.engine.role());
         assertTrue(f.out.take().contains(new RoleChanged(Role.FOLLOWER, 6, Vote.NO_NODE)));
-    }
-
-    @Test
-    void readIndexIsReadyOnceAQuorumConfirmsTheRound()
-    {
-        final EngineFixture f = leader(config(1), 6, THREE, 3, 5);
-        f.engine.handle(ack(2, 6, 4, 0));
-        f.out.take();
-        f.engine.readIndex(77);
-        final List<Replicate> round = f.out.take(Replicate.class);
-        assertEquals(2, round.size());
-        final long seq = round.get(0).seq();
-        f.engine.handle(ack(3, 6, 0, seq - 1));
-        assertEquals(List.of(), f.out.take(ReadReady.class), "an answer to an older round confirms nothing");
-        f.engine.handle(ack(3, 6, 0, seq));
-        assertEquals(List.of(new ReadReady(77, 4)), f.out.take(ReadReady.class));
-    }
-
-    @Test
-    void readIndexBeforeTermEntryCommitsWaitsForIt()
-    {
-        final EngineFixture f = leader(config(1), 6, THREE, 3, 5);
-        f.engine.readIndex(5);
-        final long seq = f.out.take(Replicate.class).get(0).seq();
-        f.engine.handle(ack(2, 6, 0, seq));
-        assertEquals(List.of(new ReadReady(5, 4)), f.out.take(ReadReady.class), "read index is the blank entry of the term");
-    }
-
-    @Test
-    void readIndexOnFollowerFailsWithLeaderHint()
-    {
-        final EngineFixture f = follower(config(2), new Vote(3, 1, false), THREE);
-        f.engine.handle(new io.ringraft.network.AppendEntriesRequest(1, 2, 3, new LogId(0, 1), 0, 0, List.of()));
-        f.out.take();
-        f.engine.readIndex(9);
-        assertEquals(List.of(new ReadFailed(9, 1)), f.out.take(ReadFailed.class));
-    }
-
-    @Test
-    void steppingDownFailsPendingReads()
-    {
-        final EngineFixture f = leader(config(1), 6, THREE, 3, 5);
-        f.engine.readIndex(1);
-        f.engine.readIndex(2);
-        f.out.take();
-        f.engine.handle(new AppendEntriesResponse(2, 1, 7, false, 0, 0, 0, 0));
-        assertEquals(Role.FOLLOWER, f.engine.role());
-        assertEquals(List.of(new ReadFailed(1, Vote.NO_NODE), new ReadFailed(2, Vote.NO_NODE)), f.out.take(ReadFailed.class));
     }
 }

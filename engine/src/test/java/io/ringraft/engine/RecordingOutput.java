@@ -3,7 +3,9 @@ package io.ringraft.engine;
 import io.ringraft.Entry;
 import io.ringraft.LogId;
 import io.ringraft.Vote;
+import io.ringraft.network.InstallSnapshotRequest;
 import io.ringraft.network.RaftMessage;
+import io.ringraft.storage.SnapshotMeta;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -21,6 +23,11 @@ final class RecordingOutput implements EngineOutput
     record ReadReady(long readId, long readIndex) {}
     record ReadFailed(long readId, long leaderId) {}
     record RoleChanged(Role role, long term, long leaderId) {}
+    record SnapshotChunk(long peer, long term, SnapshotMeta meta, long offset) {}
+    record StoreChunk(InstallSnapshotRequest request) {}
+    record InstallSnapshot(SnapshotMeta meta) {}
+    record Purge(LogId upTo) {}
+    record AdminResult(long requestId, int status, long index, long leaderId) {}
 
     final List<Object> commands = new ArrayList<>();
 
@@ -83,6 +90,39 @@ final class RecordingOutput implements EngineOutput
     public void roleChanged(final Role role, final long term, final long leaderId)
     {
         commands.add(new RoleChanged(role, term, leaderId));
+    }
+
+    @Override
+    public void sendSnapshotChunk(final long peer, final long term, final SnapshotMeta meta, final long offset)
+    {
+        commands.add(new SnapshotChunk(peer, term, meta, offset));
+    }
+
+    @Override
+    public void storeSnapshotChunk(final InstallSnapshotRequest request)
+    {
+        commands.add(new StoreChunk(request));
+    }
+
+    @Override
+    public void installSnapshot(final SnapshotMeta meta)
+    {
+        commands.add(new InstallSnapshot(meta));
+    }
+
+    @Override
+    public void purgeLog(final LogId upTo)
+    {
+        commands.add(new Purge(upTo));
+    }
+
+    final List<String> adminMessages = new ArrayList<>();
+
+    @Override
+    public void adminResult(final long requestId, final int status, final long index, final long leaderId, final String message)
+    {
+        commands.add(new AdminResult(requestId, status, index, leaderId));
+        adminMessages.add(message);
     }
 
     /** @return the commands recorded since the last call, and forgets them */

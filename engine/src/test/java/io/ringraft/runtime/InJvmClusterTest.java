@@ -3,7 +3,6 @@ package io.ringraft.runtime;
 import io.ringraft.Membership;
 import io.ringraft.Raft;
 import io.ringraft.RaftConfig;
-import io.ringraft.RaftException;
 import io.ringraft.RaftMetrics;
 import io.ringraft.ThreadingMode;
 import io.ringraft.Vote;
@@ -25,10 +24,10 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -105,6 +104,7 @@ class InJvmClusterTest
         final int perThread = 25_000;
         final AtomicInteger ok = new AtomicInteger();
         final AtomicInteger failed = new AtomicInteger();
+        final Map<String, Integer> failures = new ConcurrentHashMap<>();
         final CountDownLatch done = new CountDownLatch(threads * perThread);
         final WriteHandler handler = (correlationId, status, index, leaderId, response, offset, length) ->
         {
@@ -115,6 +115,7 @@ class InJvmClusterTest
             else
             {
                 failed.incrementAndGet();
+                failures.merge(WriteStatus.name(status), 1, Integer::sum);
             }
             done.countDown();
         };
@@ -131,7 +132,8 @@ class InJvmClusterTest
                     int status;
                     while ((status = leader.clientWrite(buffer, 0, 64, base + i, handler)) == WriteStatus.BACK_PRESSURED)
                     {
-                        Thread.onSpinWait();
+                        // Back off rather than spin: four spinning clients would starve the node threads of a 2-core machine.
+                        LockSupport.parkNanos(50_000);
                     }
                     assertEquals(WriteStatus.OK, status);
                 }
@@ -144,8 +146,8 @@ class InJvmClusterTest
             c.join();
         }
         assertTrue(done.await(60, TimeUnit.SECONDS), "all writes answered");
+        assertEquals(Map.of(), failures, "no write failed; leader metrics " + leader.metrics());
         assertEquals(threads * perThread, ok.get());
-        assertEquals(0, failed.get());
         final long last = leader.metrics().lastLogIndex();
         for (final Raft n : nodes)
         {
@@ -187,7 +189,7 @@ class InJvmClusterTest
     }
 
     @Test
-    void followerRefusesWritesAndReadsNamingTheLeader() throws Exception
+    void followerRefusesWritesNamingTheLeaderButServesLinearizableReads() throws Exception
     {
         startCluster(3, ThreadingMode.SHARED);
         final Raft leader = awaitLeader();
@@ -196,8 +198,11 @@ class InJvmClusterTest
         final WriteResult result = follower.clientWrite(command(1)).get(5, TimeUnit.SECONDS);
         assertEquals(WriteStatus.NOT_LEADER, result.status());
         assertEquals(leader.nodeId(), result.leaderId());
-        final ExecutionException ex = assertThrows(ExecutionException.class, () -> follower.ensureLinearizable().get(5, TimeUnit.SECONDS));
-        assertEquals(leader.nodeId(), ((RaftException)ex.getCause()).leaderId());
+        final WriteResult written = leader.clientWrite(command(2)).get(5, TimeUnit.SECONDS);
+        assertTrue(written.isOk());
+        final long readIndex = follower.ensureLinearizable().get(5, TimeUnit.SECONDS);
+        assertTrue(readIndex >= written.index(), "a follower read observes a write acknowledged before it");
+        assertTrue(follower.metrics().appliedIndex() >= written.index());
     }
 
     @Test

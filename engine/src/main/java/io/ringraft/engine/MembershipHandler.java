@@ -1,0 +1,252 @@
+package io.ringraft.engine;
+
+import io.ringraft.AdminStatus;
+import io.ringraft.Membership;
+import io.ringraft.Vote;
+
+import java.util.Arrays;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.LongStream;
+
+/**
+ * Membership changes on the leader (Raft §6, joint consensus): new voters first catch up as
+ * learners (thesis §4.2.1), then the joint configuration is appended (decisions need a majority
+ * of the old and of the new voters), and once it commits the final one. At most one change is in
+ * flight. A change whose new voters never catch up times out with nothing changed; one that
+ * reached its joint phase always completes once a quorum of both configurations is reachable,
+ * whoever leads by then.
+ */
+final class MembershipHandler
+{
+    private static final int IDLE = 0;
+    private static final int CATCHING_UP = 1;
+    private static final int JOINT = 2;
+    private static final int FINAL = 3;
+    private static final int LEARNER = 4;
+    private static final long NO_REQUEST = Long.MIN_VALUE;
+
+    private final Engine engine;
+    private int phase = IDLE;
+    private long requestId = NO_REQUEST;
+    private long[] targetVoters;
+    private Membership finalMembership;
+    private long entryIndex;
+    private long deadlineNanos = Long.MAX_VALUE;
+    private boolean checking;
+
+    MembershipHandler(final Engine engine)
+    {
+        this.engine = engine;
+    }
+
+    /** @return true while a change this leader started is in flight */
+    boolean changing()
+    {
+        return phase != IDLE;
+    }
+
+    long deadlineNanos()
+    {
+        return requestId == NO_REQUEST ? Long.MAX_VALUE : deadlineNanos;
+    }
+
+    void changeMembership(final long requestId, final long[] newVoters, final boolean retainRemovedAsLearners, final long timeoutNanos)
+    {
+        if (!checkCanStart(requestId))
+        {
+            return;
+        }
+        final Membership current = engine.memberships.effective();
+        final long[] target = LongStream.of(newVoters).distinct().sorted().toArray();
+        if (target.length == 0)
+        {
+            result(requestId, AdminStatus.INVALID, 0, "the new voter set is empty");
+            return;
+        }
+        for (final long node : target)
+        {
+            if (!current.contains(node))
+            {
+                result(requestId, AdminStatus.INVALID, 0, "node " + node + " is not a member: add it as a learner first");
+                return;
+            }
+        }
+        if (Arrays.equals(target, current.voters()))
+        {
+            result(requestId, AdminStatus.OK, engine.memberships.effectiveIndex(), "the voters are already " + Arrays.toString(target));
+            return;
+        }
+        final long[] learners = LongStream.concat(LongStream.of(current.learners()),
+            retainRemovedAsLearners ? LongStream.of(current.voters()) : LongStream.empty())
+            .filter(n -> Arrays.binarySearch(target, n) < 0).distinct().sorted().toArray();
+        final Map<Long, String> endpoints = new TreeMap<>(current.endpoints());
+        if (!retainRemovedAsLearners)
+        {
+            for (final long removed : current.voters())
+            {
+                if (Arrays.binarySearch(target, removed) < 0)
+                {
+                    endpoints.remove(removed);
+                }
+            }
+        }
+        this.requestId = requestId;
+        this.targetVoters = target;
+        this.finalMembership = Membership.of(target, new long[0], learners, endpoints);
+        this.deadlineNanos = engine.nowNanos + timeoutNanos;
+        this.phase = CATCHING_UP;
+        check();
+    }
+
+    void addLearner(final long requestId, final long node, final String endpoint, final long timeoutNanos)
+    {
+        if (!checkCanStart(requestId))
+        {
+            return;
+        }
+        final Membership current = engine.memberships.effective();
+        if (node <= 0)
+        {
+            result(requestId, AdminStatus.INVALID, 0, "node ids must be positive, got " + node);
+            return;
+        }
+        if (current.contains(node))
+        {
+            result(requestId, AdminStatus.INVALID, 0, "node " + node + " is already a member of " + current);
+            return;
+        }
+        this.requestId = requestId;
+        this.deadlineNanos = engine.nowNanos + timeoutNanos;
+        this.phase = LEARNER;
+        this.entryIndex = engine.leaderHandler.appendMembership(current.withLearner(node, endpoint));
+        check();
+    }
+
+    private boolean checkCanStart(final long requestId)
+    {
+        if (engine.role != Role.LEADER)
+        {
+            result(requestId, AdminStatus.NOT_LEADER, 0, "node " + engine.self + " is not the leader");
+            return false;
+        }
+        if (phase != IDLE || engine.transferHandler.transferring())
+        {
+            result(requestId, AdminStatus.IN_PROGRESS, 0, "a membership change or leader transfer is in flight");
+            return false;
+        }
+        if (engine.memberships.effectiveIndex() > engine.committedIndex)
+        {
+            result(requestId, AdminStatus.IN_PROGRESS, 0, "the membership entry at index " + engine.memberships.effectiveIndex() +
+                " is not committed yet (committed " + engine.committedIndex + ")");
+            return false;
+        }
+        return true;
+    }
+
+    /** Moves the change along: after acknowledgements, commits and ticks. */
+    void check()
+    {
+        if (engine.role != Role.LEADER || checking)
+        {
+            return;
+        }
+        checking = true;
+        try
+        {
+            step();
+        }
+        finally
+        {
+            checking = false;
+        }
+    }
+
+    private void step()
+    {
+        switch (phase)
+        {
+            case CATCHING_UP:
+                if (caughtUp())
+                {
+                    final Membership current = engine.memberships.effective();
+                    final long[] jointLearners = LongStream.of(current.learners()).filter(n -> Arrays.binarySearch(targetVoters, n) < 0)
+                        .toArray();
+                    phase = JOINT;
+                    entryIndex = engine.leaderHandler.appendMembership(Membership.of(current.voters(), targetVoters, jointLearners,
+                        current.endpoints()));
+                }
+                break;
+            case JOINT:
+                if (engine.committedIndex >= entryIndex)
+                {
+                    phase = FINAL;
+                    entryIndex = engine.leaderHandler.appendMembership(finalMembership);
+                }
+                break;
+            case FINAL:
+            case LEARNER:
+                if (engine.committedIndex >= entryIndex)
+                {
+                    phase = IDLE;
+                    result(requestId, AdminStatus.OK, entryIndex, null);
+                    requestId = NO_REQUEST;
+                }
+                break;
+            default:
+                // A leader that inherits a committed joint configuration finishes the change.
+                final Membership effective = engine.memberships.effective();
+                if (effective.isJoint() && engine.committedIndex >= engine.memberships.effectiveIndex())
+                {
+                    phase = FINAL;
+                    entryIndex = engine.leaderHandler.appendMembership(effective.toFinal());
+                }
+                break;
+        }
+        if (requestId != NO_REQUEST && engine.nowNanos >= deadlineNanos)
+        {
+            if (phase == CATCHING_UP)
+            {
+                result(requestId, AdminStatus.TIMED_OUT, 0, "new voters did not catch up in time; nothing changed");
+                phase = IDLE;
+            }
+            else
+            {
+                result(requestId, AdminStatus.TIMED_OUT, entryIndex, "not committed in time; the change completes once a quorum of " +
+                    "every configuration involved is reachable");
+            }
+            requestId = NO_REQUEST;
+        }
+    }
+
+    private boolean caughtUp()
+    {
+        final Membership current = engine.memberships.effective();
+        for (final long node : targetVoters)
+        {
+            if (node != engine.self && !current.isVoter(node) && engine.replicationHandler.matchIndex(node) < engine.committedIndex)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    void onStepDown()
+    {
+        if (requestId != NO_REQUEST)
+        {
+            result(requestId, AdminStatus.LEADER_CHANGED, entryIndex, "node " + engine.self + " lost leadership; the change may or may not complete");
+        }
+        requestId = NO_REQUEST;
+        phase = IDLE;
+    }
+
+    private void result(final long requestId, final int status, final long index, final String message)
+    {
+        if (requestId != NO_REQUEST)
+        {
+            engine.output.adminResult(requestId, status, index, status == AdminStatus.NOT_LEADER ? engine.leaderId : Vote.NO_NODE, message);
+        }
+    }
+}
