@@ -88,7 +88,7 @@ public final class SimCluster
             wakeupAt[id] = Long.MAX_VALUE;
         }
         this.electionTimeoutMaxNanos = electionMax;
-        this.checker = new InvariantChecker(nodes);
+        this.checker = new InvariantChecker(nodes, builder.checkCommitRule);
         final Membership membership = Membership.of(voters);
         guarded(() ->
         {
@@ -726,6 +726,7 @@ public final class SimCluster
         private double maxClockDrift = 0.01;
         private int traceCapacity = 200;
         private boolean initialize = true;
+        private boolean checkCommitRule = true;
 
         private Builder()
         {
@@ -816,6 +817,16 @@ public final class SimCluster
         public Builder initialize(final boolean initialize)
         {
             this.initialize = initialize;
+            return this;
+        }
+
+        /**
+         * @param check false to leave out the leader commit-rule check (Raft §5.4.2), so that a
+         *              commit of an older term's entry shows its consequence (Figure 8) instead
+         */
+        public Builder checkCommitRule(final boolean check)
+        {
+            this.checkCommitRule = check;
             return this;
         }
 

@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  */
 final class SimulationTest
 {
-    private static final int DEFAULT_SEEDS_PER_SIZE = 400;
+    private static final int DEFAULT_SEEDS_PER_SIZE = 1000;
     private static final double MAX_UNDECIDED_FRACTION = 0.02;
 
     @ParameterizedTest(name = "{0} nodes")
