@@ -39,6 +39,7 @@ public final class RaftConfig
     private Supplier<IdleStrategy> stateMachineIdleStrategy = () -> new BackoffIdleStrategy(10, 20, 1_000, 1_000_000);
     private NanoClock nanoClock = SystemNanoClock.INSTANCE;
     private long randomSeed = System.nanoTime();
+    private java.nio.file.Path countersFile;
     private boolean concluded;
 
     /** @param id this node's id, positive */
@@ -251,6 +252,21 @@ public final class RaftConfig
     public long randomSeed()
     {
         return randomSeed;
+    }
+
+    /**
+     * @param file where the node keeps its counters so that other processes (the {@code ringraft
+     *             status} command, Aeron-style tools) can read them; null keeps them in memory
+     */
+    public RaftConfig countersFile(final java.nio.file.Path file)
+    {
+        countersFile = file;
+        return this;
+    }
+
+    public java.nio.file.Path countersFile()
+    {
+        return countersFile;
     }
 
     /**

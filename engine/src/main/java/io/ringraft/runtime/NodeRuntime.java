@@ -53,7 +53,7 @@ public final class NodeRuntime
         this.config = config;
         this.storage = storage;
         this.network = network;
-        this.counters = new RaftCounters(config.nodeId(), 64);
+        this.counters = new RaftCounters(config.nodeId(), 64, config.countersFile());
         // Consumers poll; the wait strategy is never waited on, and yielding's signal is free.
         this.ingress = RingBuffer.createMultiProducer(IngressEvent::new, config.ingressRingSize(), new YieldingWaitStrategy());
         final RingBuffer<ApplyEvent> applyRing = RingBuffer.createSingleProducer(ApplyEvent::new, config.applyRingSize(),
