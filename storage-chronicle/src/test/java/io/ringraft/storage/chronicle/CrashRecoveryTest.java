@@ -149,38 +149,18 @@ class CrashRecoveryTest
             final Thread reader = new Thread(() -> readReports(child, roundModel), "crash-child-reader");
             reader.start();
 
-            final boolean early = random.nextInt(4) == 0;
-            if (early)
+            try
             {
-                // Anywhere from JVM start through recovery to the first appends.
-                Thread.sleep(random.nextInt(1500));
+                killAtRandom(child, model, random, stderr, where);
             }
-            else
+            finally
             {
-                final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-                synchronized (model)
-                {
-                    while (!model.opened && child.isAlive() && System.nanoTime() < deadline)
-                    {
-                        model.wait(10);
-                    }
-                }
-                if (!child.isAlive() && !model.opened)
-                {
-                    fail(where + ": the child died by itself: " + Files.readString(stderr));
-                }
-                Thread.sleep(10 + random.nextInt(200));
+                child.destroyForcibly();
             }
-            if (!child.isAlive())
-            {
-                fail(where + ": the child died by itself: " + Files.readString(stderr));
-            }
-            child.destroyForcibly();
             assertTrue(child.waitFor(30, TimeUnit.SECONDS), where + ": the child did not die");
             reader.join(10_000);
             assertTrue(!reader.isAlive(), where + ": the child's stdout did not close");
             killsPerPolicy[round % POLICIES.length]++;
-
             synchronized (model)
             {
                 if (!model.opened)
@@ -215,6 +195,37 @@ class CrashRecoveryTest
             seed, kills, killsPerPolicy[0], killsPerPolicy[1], killsPerPolicy[2], beforeOpen, duringTruncation, duringPurge, duringVote,
             tornTails, maxIndex, model.lines);
         assertTrue(model.lines > kills * 3, "the children reported almost nothing: the test did not exercise the storage");
+    }
+
+    private static void killAtRandom(final Process child, final Model model, final Random random, final Path stderr, final String where)
+        throws Exception
+    {
+        final boolean early = random.nextInt(4) == 0;
+        if (early)
+        {
+            // Anywhere from JVM start through recovery to the first appends.
+            Thread.sleep(random.nextInt(1500));
+        }
+        else
+        {
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            synchronized (model)
+            {
+                while (!model.opened && child.isAlive() && System.nanoTime() < deadline)
+                {
+                    model.wait(10);
+                }
+            }
+            if (!model.opened)
+            {
+                fail(where + ": the child did not open the storage: " + Files.readString(stderr));
+            }
+            Thread.sleep(10 + random.nextInt(200));
+        }
+        if (!child.isAlive())
+        {
+            fail(where + ": the child died by itself: " + Files.readString(stderr));
+        }
     }
 
     private static void readReports(final Process child, final Model model)

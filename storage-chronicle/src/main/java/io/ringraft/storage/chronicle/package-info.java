@@ -1,0 +1,85 @@
+/**
+ * The Raft log in Chronicle Queue, the vote beside it, and snapshots as files.
+ *
+ * <h2>Files</h2>
+ * A {@link io.ringraft.storage.chronicle.ChronicleLogStorage} owns one directory:
+ * <pre>
+ * log/        the Chronicle queue: one cycle file (*.cq4) per segment, plus Chronicle's metadata.cq4t
+ * log.meta    the log's own metadata (replaced atomically, CRC32C)
+ * vote        the vote: two fixed slots with sequence numbers and CRC32C
+ * lock        held with a file lock while the storage is open, so one process owns the directory
+ * </pre>
+ *
+ * <h2>Entries</h2>
+ * Every Raft entry is exactly one Chronicle excerpt, nothing else is ever appended, and the
+ * excerpt is self-describing: {@code index(8) term(8) type(4) length(4) payload CRC32C(4)}, little
+ * endian, the CRC32C covering header and payload. An append encodes into a reused heap buffer,
+ * computes the CRC and writes the bytes through the one reused appender: no allocation.
+ *
+ * <h2>Segments and the Raft index → queue index mapping</h2>
+ * Chronicle rolls files by time only, so the storage drives Chronicle's clock itself
+ * ({@code SetTimeProvider}, {@code FAST_HOURLY} cycles): a segment is one cycle, and when it holds
+ * {@code segmentEntries} entries the clock moves to the next cycle. Within a cycle, queue sequence
+ * numbers are contiguous from 0, so a small in-memory segment table (cycle, first Raft index), one
+ * pair per segment, maps any index: {@code queueIndex = rollCycle.toIndex(cycle, index - first)}.
+ * A random read is a binary search in that table plus {@code moveToIndex}; sequential reads
+ * (replication, apply) reuse the tailer's position and skip the lookup. Every append checks that
+ * the queue index Chronicle assigned is the computed one.
+ * <p>
+ * The clock never goes back: {@code log.meta} records the highest cycle ever used, and every
+ * rewrite or purge that removes the newest cycle continues in a fresh cycle above it.
+ *
+ * <h2>Truncation: a segment rewrite with a commit point</h2>
+ * Chronicle cannot remove excerpts. To drop entries from index {@code k}, found in segment
+ * (cycle {@code c}, first {@code f}):
+ * <ol>
+ * <li>record the intent in {@code log.meta}: "cycle {@code n} is being written" ({@code n} = the
+ *     highest cycle ever used + 1);</li>
+ * <li>copy entries {@code f..k-1} (already checked) into cycle {@code n}, and sync it;</li>
+ * <li>commit in {@code log.meta}: "cycles {@code c..n-1} are superseded" — the commit point;</li>
+ * <li>close the queue, delete the superseded cycle files, reopen it with the clock at {@code n}.</li>
+ * </ol>
+ * A crash before step 3 leaves the old log: recovery deletes cycle {@code n}. A crash after it
+ * leaves the new one: recovery deletes whatever is left of {@code c..n-1}. The cost is bounded by
+ * a segment (truncations are rare: a follower's conflicting suffix).
+ *
+ * <h2>Purge</h2>
+ * {@code purgePrefix(upTo)} records {@code upTo} in {@code log.meta} (the commit point), then
+ * deletes the cycle files whose entries are all {@code <= upTo}: a segment that still holds a live
+ * entry stays, and reads start after {@code upTo}. A purge beyond the last entry (after a
+ * snapshot install) deletes every segment and continues in a fresh cycle. Recovery deletes any
+ * cycle file that an interrupted purge left behind.
+ *
+ * <h2>Recovery on open</h2>
+ * <ol>
+ * <li>A directory with none of {@code log.meta}, {@code vote} and cycle files is initialised (also
+ *     one with only an initial vote: an initialisation cut short). A log without its vote, a vote
+ *     other than the initial one without its log, or cycle files without {@code log.meta} are
+ *     inconsistent: {@link io.ringraft.storage.RaftStorageException}, never a silent
+ *     re-initialisation.</li>
+ * <li>Interrupted steps recorded in {@code log.meta} are finished or undone (above); a newest cycle
+ *     file that a kill left without its header (Chronicle creates the file, then writes its header)
+ *     is deleted, since a tailer would wait for it for ever.</li>
+ * <li>Every excerpt is read and checked: CRC32C, lengths, type, contiguous indexes and sequence
+ *     numbers, terms that never decrease. This rebuilds the segment table.</li>
+ * <li>A bad excerpt that is the last one is a torn tail: it is cut with the truncation above. A bad
+ *     excerpt followed by good ones stops start-up with a {@code RaftStorageException} naming the
+ *     file and the index.</li>
+ * </ol>
+ *
+ * <h2>Durability</h2>
+ * An append is a store into a memory-mapped file, so it reaches the page cache at once: every
+ * policy survives a process crash (kill -9). {@code BATCH} syncs in {@code flush()}, {@code ALWAYS}
+ * on every append; a sync is {@code FileChannel.force(false)} (fdatasync) on each cycle file written
+ * since the last sync — on Linux that writes the file's dirty mapped pages, data and Chronicle's
+ * index pages alike — plus Chronicle's {@code metadata.cq4t} and an fsync of the directory when a
+ * cycle file was created. {@code log.meta} and the vote are replaced with write, fsync, rename and
+ * directory fsync ({@code NONE} skips the fsyncs for {@code log.meta}); the vote is always synced.
+ * {@code flush()} returns the last index once the policy's sync is done, so nothing is reported
+ * durable beyond what the policy made durable. The bench module's README has the measured costs.
+ *
+ * <h2>Snapshots</h2>
+ * {@link io.ringraft.storage.chronicle.FileSnapshotStore}: one file per snapshot, the data then a
+ * trailer with its meta and CRC32Cs, written under a temporary name and renamed atomically.
+ */
+package io.ringraft.storage.chronicle;
