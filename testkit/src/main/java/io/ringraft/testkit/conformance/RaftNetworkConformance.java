@@ -10,6 +10,8 @@ import io.ringraft.network.InstallSnapshotRequest;
 import io.ringraft.network.InstallSnapshotResponse;
 import io.ringraft.network.RaftMessage;
 import io.ringraft.network.RaftNetwork;
+import io.ringraft.network.ReadIndexRequest;
+import io.ringraft.network.ReadIndexResponse;
 import io.ringraft.network.TimeoutNow;
 import io.ringraft.network.VoteRequest;
 import io.ringraft.network.VoteResponse;
@@ -149,7 +151,10 @@ public abstract class RaftNetworkConformance
                 new SnapshotMeta(new LogId(7, 100), membership, "7-100-1", 4096, -1), 4000, new byte[0], true),
             new InstallSnapshotResponse(from, to, 8, "7-100-1", 2048, false),
             new InstallSnapshotResponse(from, to, 8, "7-100-1", 4096, true),
-            new TimeoutNow(from, to, 9));
+            new TimeoutNow(from, to, 9),
+            new ReadIndexRequest(from, to, 10, 77),
+            new ReadIndexResponse(from, to, 10, 77, 120, true, 0),
+            new ReadIndexResponse(from, to, 10, 78, 0, false, 3));
     }
 
     @Test

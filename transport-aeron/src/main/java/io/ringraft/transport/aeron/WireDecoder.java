@@ -9,6 +9,8 @@ import io.ringraft.network.AppendEntriesResponse;
 import io.ringraft.network.InstallSnapshotRequest;
 import io.ringraft.network.InstallSnapshotResponse;
 import io.ringraft.network.RaftMessage;
+import io.ringraft.network.ReadIndexRequest;
+import io.ringraft.network.ReadIndexResponse;
 import io.ringraft.network.TimeoutNow;
 import io.ringraft.network.VoteRequest;
 import io.ringraft.network.VoteResponse;
@@ -61,6 +63,8 @@ public final class WireDecoder
     private final AppendEntriesResponseFlyweight appendResponse = new AppendEntriesResponseFlyweight();
     private final InstallSnapshotRequestFlyweight snapshotRequest = new InstallSnapshotRequestFlyweight();
     private final InstallSnapshotResponseFlyweight snapshotResponse = new InstallSnapshotResponseFlyweight();
+    private final ReadIndexRequestFlyweight readIndexRequest = new ReadIndexRequestFlyweight();
+    private final ReadIndexResponseFlyweight readIndexResponse = new ReadIndexResponseFlyweight();
 
     private DropReason lastDropReason;
     private int cursor;
@@ -186,6 +190,14 @@ public final class WireDecoder
                 }
                 return new InstallSnapshotResponse(from, selfId, term, string(id), snapshotResponse.nextOffset(), snapshotResponse.done());
             }
+            case WireFormat.TYPE_READ_INDEX_REQUEST:
+                return new ReadIndexRequest(from, selfId, term, readIndexRequest.wrap(frame, body).readId());
+
+            case WireFormat.TYPE_READ_INDEX_RESPONSE:
+                readIndexResponse.wrap(frame, body);
+                return new ReadIndexResponse(from, selfId, term, readIndexResponse.readId(), readIndexResponse.readIndex(),
+                    readIndexResponse.ok(), readIndexResponse.leaderId());
+
             default:
                 return new TimeoutNow(from, selfId, term);
         }

@@ -8,6 +8,8 @@ import io.ringraft.network.AppendEntriesResponse;
 import io.ringraft.network.InstallSnapshotRequest;
 import io.ringraft.network.InstallSnapshotResponse;
 import io.ringraft.network.RaftMessage;
+import io.ringraft.network.ReadIndexRequest;
+import io.ringraft.network.ReadIndexResponse;
 import io.ringraft.network.TimeoutNow;
 import io.ringraft.network.VoteRequest;
 import io.ringraft.network.VoteResponse;
@@ -26,8 +28,8 @@ import static io.ringraft.transport.aeron.WireFormat.HEADER_LENGTH;
 import static io.ringraft.transport.aeron.WireFormat.VAR_LENGTH_PREFIX;
 
 /**
- * Encodes {@link RaftMessage}s into frames of the wire format. Votes, AppendEntries and their
- * responses and TimeoutNow encode without allocating; an InstallSnapshot message converts its
+ * Encodes {@link RaftMessage}s into frames of the wire format. Votes, AppendEntries, ReadIndex and
+ * their responses and TimeoutNow encode without allocating; an InstallSnapshot message converts its
  * snapshot id and membership to bytes once and reuses them while the same objects come again (the
  * chunks of one snapshot). One encoder per sending thread.
  */
@@ -44,6 +46,8 @@ public final class WireEncoder
     private final AppendEntriesResponseFlyweight appendResponse = new AppendEntriesResponseFlyweight();
     private final InstallSnapshotRequestFlyweight snapshotRequest = new InstallSnapshotRequestFlyweight();
     private final InstallSnapshotResponseFlyweight snapshotResponse = new InstallSnapshotResponseFlyweight();
+    private final ReadIndexRequestFlyweight readIndexRequest = new ReadIndexRequestFlyweight();
+    private final ReadIndexResponseFlyweight readIndexResponse = new ReadIndexResponseFlyweight();
 
     private String cachedId;
     private byte[] cachedIdBytes;
@@ -163,6 +167,14 @@ public final class WireEncoder
         {
             snapshotResponse.wrap(buffer, body).write(r.nextOffset(), r.done());
             putVar(buffer, body + BLOCK_LENGTH[type], idBytes(r.snapshotId()));
+        }
+        else if (message instanceof ReadIndexRequest r)
+        {
+            readIndexRequest.wrap(buffer, body).write(r.readId());
+        }
+        else if (message instanceof ReadIndexResponse r)
+        {
+            readIndexResponse.wrap(buffer, body).write(r.readId(), r.readIndex(), r.ok(), r.leaderId());
         }
         // TimeoutNow has an empty body.
         return length;
@@ -293,6 +305,14 @@ public final class WireEncoder
         if (message instanceof TimeoutNow)
         {
             return WireFormat.TYPE_TIMEOUT_NOW;
+        }
+        if (message instanceof ReadIndexRequest)
+        {
+            return WireFormat.TYPE_READ_INDEX_REQUEST;
+        }
+        if (message instanceof ReadIndexResponse)
+        {
+            return WireFormat.TYPE_READ_INDEX_RESPONSE;
         }
         throw new IllegalArgumentException("not a known message type: " + message.getClass());
     }

@@ -27,9 +27,13 @@ public final class WireFormat
     public static final int TYPE_INSTALL_SNAPSHOT_RESPONSE = 6;
     /** Type code of {@link io.ringraft.network.TimeoutNow}. */
     public static final int TYPE_TIMEOUT_NOW = 7;
+    /** Type code of {@link io.ringraft.network.ReadIndexRequest}. */
+    public static final int TYPE_READ_INDEX_REQUEST = 8;
+    /** Type code of {@link io.ringraft.network.ReadIndexResponse}. */
+    public static final int TYPE_READ_INDEX_RESPONSE = 9;
 
     /** Fixed block length of each body, by type code (index 0 unused). */
-    static final int[] BLOCK_LENGTH = {-1, 17, 1, 32, 33, 37, 9, 0};
+    static final int[] BLOCK_LENGTH = {-1, 17, 1, 32, 33, 37, 9, 0, 8, 25};
 
     /** The length of the entry group header of an AppendEntries body. */
     public static final int ENTRY_GROUP_HEADER_LENGTH = 8;
@@ -71,6 +75,6 @@ public final class WireFormat
      */
     public static boolean isKnownType(final int type)
     {
-        return type >= TYPE_VOTE_REQUEST && type <= TYPE_TIMEOUT_NOW;
+        return type >= TYPE_VOTE_REQUEST && type <= TYPE_READ_INDEX_RESPONSE;
     }
 }

@@ -34,6 +34,8 @@
  * type 6 InstallSnapshotResponse block 9: nextOffset i64, flags u8 (1 done)
  *                               then snapshotId as a length-prefixed UTF-8 field
  * type 7 TimeoutNow             block 0
+ * type 8 ReadIndexRequest       block 8:  readId i64
+ * type 9 ReadIndexResponse      block 25: readId i64, readIndex i64, leaderId i64, flags u8 (1 ok)
  * </pre>
  *
  * <h2>Schema evolution</h2>

@@ -9,6 +9,8 @@ import io.ringraft.network.AppendEntriesResponse;
 import io.ringraft.network.InstallSnapshotRequest;
 import io.ringraft.network.InstallSnapshotResponse;
 import io.ringraft.network.RaftMessage;
+import io.ringraft.network.ReadIndexRequest;
+import io.ringraft.network.ReadIndexResponse;
 import io.ringraft.network.TimeoutNow;
 import io.ringraft.network.VoteRequest;
 import io.ringraft.network.VoteResponse;
@@ -37,7 +39,7 @@ final class RandomMessages
     RaftMessage next(final long from, final long to)
     {
         final long term = nonNegative();
-        switch (random.nextInt(7))
+        switch (random.nextInt(9))
         {
             case 0:
                 return new VoteRequest(from, to, term, logId(), random.nextBoolean(), random.nextBoolean());
@@ -72,6 +74,11 @@ final class RandomMessages
             case 5:
                 return new InstallSnapshotResponse(from, to, term, random.nextInt(4) == 0 ? null : "s" + random.nextInt(),
                     random.nextLong(), random.nextBoolean());
+            case 6:
+                return new ReadIndexRequest(from, to, term, random.nextLong());
+            case 7:
+                return new ReadIndexResponse(from, to, term, random.nextLong(), random.nextLong(), random.nextBoolean(),
+                    random.nextInt(5));
             default:
                 return new TimeoutNow(from, to, term);
         }

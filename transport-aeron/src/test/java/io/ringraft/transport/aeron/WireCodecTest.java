@@ -168,7 +168,7 @@ class WireCodecTest
         assertDroppedAfter(DropReason.WRONG_RECEIVER, () -> buffer.putLong(24, 3, LE), length);
         assertDroppedAfter(DropReason.UNKNOWN_SENDER, () -> buffer.putLong(16, 4, LE), length);
         assertDroppedAfter(DropReason.UNKNOWN_SENDER, () -> buffer.putLong(16, 2, LE), length);
-        assertDroppedAfter(DropReason.UNKNOWN_TYPE, () -> buffer.putByte(3, (byte)8), length);
+        assertDroppedAfter(DropReason.UNKNOWN_TYPE, () -> buffer.putByte(3, (byte)10), length);
         assertDroppedAfter(DropReason.BAD_LENGTH, () -> buffer.putInt(8, 1, LE), length);
         assertDroppedAfter(DropReason.MALFORMED_BODY, () -> buffer.putLong(32, -1, LE), length);
 

@@ -141,7 +141,7 @@ class WireFuzzTest
                     expected = DropReason.BAD_MAGIC;
                     break;
                 case UNKNOWN_TYPE:
-                    frame.putByte(3, (byte)(random.nextBoolean() ? 0 : 8 + random.nextInt(248)));
+                    frame.putByte(3, (byte)(random.nextBoolean() ? 0 : 10 + random.nextInt(246)));
                     expected = DropReason.UNKNOWN_TYPE;
                     break;
                 case RANDOM_BYTES:
