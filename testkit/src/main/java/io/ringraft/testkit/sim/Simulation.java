@@ -444,9 +444,18 @@ public final class Simulation
                     cluster.restart(id);
                 }
             }
-            else if (dice < 84)
+            else if (dice < 80)
             {
                 changeLinkQuality();
+            }
+            else if (dice < 84)
+            {
+                // An operator forcing an election: no pre-vote, so a node with a stale log bumps the term too.
+                final long id = 1 + random.nextInt(n);
+                if (cluster.node(id).isUp())
+                {
+                    cluster.triggerElection(id);
+                }
             }
             else if (dice < 92)
             {
