@@ -10,6 +10,7 @@ import io.ringraft.testkit.history.History;
 import io.ringraft.testkit.history.LinearizabilityChecker;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.PriorityQueue;
 import java.util.SplittableRandom;
@@ -311,7 +312,7 @@ public final class SimCluster
     public void partition(final long[]... groups)
     {
         final int[] side = new int[nodes.length];
-        java.util.Arrays.fill(side, -1);
+        Arrays.fill(side, -1);
         for (int g = 0; g < groups.length; g++)
         {
             for (final long id : groups[g])
@@ -322,7 +323,7 @@ public final class SimCluster
         final StringBuilder sb = new StringBuilder();
         for (final long[] group : groups)
         {
-            sb.append(java.util.Arrays.toString(group));
+            sb.append(Arrays.toString(group));
         }
         trace(0, "partition", sb.toString());
         for (int a = 1; a < nodes.length; a++)

@@ -5,6 +5,7 @@ import io.ringraft.network.AppendEntriesRequest;
 import io.ringraft.network.RaftMessage;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.Predicate;
@@ -126,7 +127,7 @@ public final class SimNetwork
     {
         for (final boolean[] row : cut)
         {
-            java.util.Arrays.fill(row, false);
+            Arrays.fill(row, false);
         }
         dropFilters.clear();
         holdFilters.clear();

@@ -11,6 +11,7 @@ import io.ringraft.testkit.history.CheckResult;
 import io.ringraft.testkit.history.Operation;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
@@ -418,8 +419,8 @@ public final class Simulation
             {
                 final long[] order = shuffledIds(n);
                 final int split = 1 + random.nextInt(n - 1);
-                final long[] a = java.util.Arrays.copyOfRange(order, 0, split);
-                final long[] b = java.util.Arrays.copyOfRange(order, split, n);
+                final long[] a = Arrays.copyOfRange(order, 0, split);
+                final long[] b = Arrays.copyOfRange(order, split, n);
                 cluster.partition(a, b);
             }
             else if (dice < 40)

@@ -1,5 +1,6 @@
 package io.ringraft.testkit.sim;
 
+import io.ringraft.engine.EngineConfig;
 import io.ringraft.engine.PlantedBug;
 import io.ringraft.network.AppendEntriesRequest;
 import io.ringraft.network.RaftMessage;
@@ -58,7 +59,7 @@ final class Figure8Test
     }
 
     /** Elections only when the script asks; one entry per AppendEntries so replication can stop between entries. */
-    private static io.ringraft.engine.EngineConfig configure(final io.ringraft.engine.EngineConfig config)
+    private static EngineConfig configure(final EngineConfig config)
     {
         return config.electionTimeoutMinNanos(TimeUnit.SECONDS.toNanos(30)).electionTimeoutMaxNanos(TimeUnit.SECONDS.toNanos(60))
             .preVote(false).checkQuorum(false).maxEntriesPerAppend(1);

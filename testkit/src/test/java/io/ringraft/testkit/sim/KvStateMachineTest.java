@@ -14,6 +14,7 @@ import org.agrona.ExpandableArrayBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
+import java.util.Arrays;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -42,7 +43,7 @@ final class KvStateMachineTest
         assertEquals(cas, KvCommand.decode(cas.encode()));
         final KvCommand put = new KvCommand(OpKind.PUT, 1, 2, "ключ", "värde", "ignored");
         assertEquals(put, KvCommand.decode(put.encode()));
-        final byte[] truncated = java.util.Arrays.copyOf(put.encode(), 16);
+        final byte[] truncated = Arrays.copyOf(put.encode(), 16);
         assertThrows(IllegalArgumentException.class, () -> KvCommand.decode(truncated));
     }
 

@@ -4,11 +4,15 @@ import io.ringraft.Vote;
 import io.ringraft.engine.PlantedBug;
 import io.ringraft.engine.Role;
 import io.ringraft.network.AppendEntriesRequest;
+import io.ringraft.network.RaftMessage;
 import io.ringraft.network.VoteRequest;
 import io.ringraft.testkit.history.CheckResult;
+import io.ringraft.testkit.history.OpKind;
 import io.ringraft.testkit.history.Operation;
+import io.ringraft.testkit.kv.KvCommand;
 import org.junit.jupiter.api.Test;
 
+import java.util.Arrays;
 import java.util.function.Predicate;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -93,8 +97,8 @@ final class SimClusterTest
         cluster.partition(minority, majority);
         final SimClient client = cluster.client();
         // Write through the old leader while it still believes it leads: it must not commit.
-        final long index = cluster.node(leader).submit(new io.ringraft.testkit.kv.KvCommand(
-            io.ringraft.testkit.history.OpKind.PUT, 99, 1, "x", "lost", null).encode(), new SimNode.WriteCallback()
+        final long index = cluster.node(leader).submit(new KvCommand(
+            OpKind.PUT, 99, 1, "x", "lost", null).encode(), new SimNode.WriteCallback()
             {
                 @Override
                 public void applied(final long index, final String result)
@@ -118,7 +122,7 @@ final class SimClusterTest
         assertNotEquals(leader, cluster.leader());
         final SimOp put = awaitDone(cluster, client.put("y", "majority"));
         assertEquals(Operation.Status.OK, put.status());
-        assertTrue(java.util.Arrays.stream(majority).anyMatch(id -> id == put.node()));
+        assertTrue(Arrays.stream(majority).anyMatch(id -> id == put.node()));
 
         cluster.heal();
         assertTrue(cluster.runUntil(() -> allApplied(cluster, put.index()), 2_000));
@@ -181,7 +185,7 @@ final class SimClusterTest
     void droppingVoteRequestsPreventsElectionsUntilRemoved()
     {
         final SimCluster cluster = cluster(3, 6);
-        final Predicate<io.ringraft.network.RaftMessage> votes = cluster.dropMessages(m -> m instanceof VoteRequest);
+        final Predicate<RaftMessage> votes = cluster.dropMessages(m -> m instanceof VoteRequest);
         cluster.advance(2_000);
         assertEquals(Vote.NO_NODE, cluster.leader());
         cluster.network().removeFilter(votes);
