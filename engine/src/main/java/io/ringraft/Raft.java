@@ -4,7 +4,10 @@ import io.ringraft.engine.Role;
 import io.ringraft.network.RaftNetwork;
 import io.ringraft.runtime.NodeRuntime;
 import io.ringraft.statemachine.RaftStateMachine;
+import io.ringraft.storage.InMemorySnapshotStore;
 import io.ringraft.storage.RaftLogStorage;
+import io.ringraft.storage.RaftSnapshotStore;
+import io.ringraft.storage.SnapshotMeta;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -48,7 +51,33 @@ public final class Raft implements AutoCloseable
     public static Raft start(final RaftConfig config, final RaftLogStorage storage, final RaftNetwork network,
         final RaftStateMachine stateMachine, final Membership initialMembership)
     {
-        return new Raft(NodeRuntime.start(config.conclude(), storage, network, stateMachine, initialMembership));
+        return start(config, storage, new InMemorySnapshotStore(), network, stateMachine, initialMembership);
+    }
+
+    /**
+     * Starts a node with a snapshot store. On start, a state machine that is behind the latest
+     * snapshot is loaded from it, then the log after it is applied. The node owns the storage,
+     * the snapshot store and the network from now on and closes them on {@link #close()}.
+     *
+     * @param config            the settings ({@link RaftConfig#conclude()} is called here)
+     * @param storage           the node's log and vote
+     * @param snapshots         where the node keeps its snapshots
+     * @param network           how it reaches its peers
+     * @param stateMachine      the application's state
+     * @param initialMembership the cluster to initialize if this node's log is empty, or null
+     * @return the running node
+     */
+    public static Raft start(final RaftConfig config, final RaftLogStorage storage, final RaftSnapshotStore snapshots,
+        final RaftNetwork network, final RaftStateMachine stateMachine, final Membership initialMembership)
+    {
+        config.conclude();
+        final int wireOverhead = 256;
+        if ((long)config.maxPayloadLength() + wireOverhead > network.maxMessageLength())
+        {
+            throw new IllegalArgumentException("maxPayloadLength=" + config.maxPayloadLength() + ": an entry must fit the network's " +
+                "largest message (" + network.maxMessageLength() + " bytes, less " + wireOverhead + " for framing)");
+        }
+        return new Raft(NodeRuntime.start(config, storage, snapshots, network, stateMachine, initialMembership));
     }
 
     /**
@@ -105,7 +134,74 @@ public final class Raft implements AutoCloseable
      */
     public CompletableFuture<Long> ensureLinearizable()
     {
-        return runtime.ensureLinearizable();
+        return runtime.ensureLinearizable(ReadPolicy.READ_INDEX);
+    }
+
+    /**
+     * A linearizable read barrier with a choice of how it is confirmed; see {@link ReadPolicy}.
+     *
+     * @param policy {@link ReadPolicy#READ_INDEX} or {@link ReadPolicy#LEASE}
+     * @return the index the state machine has applied at least
+     */
+    public CompletableFuture<Long> ensureLinearizable(final ReadPolicy policy)
+    {
+        return runtime.ensureLinearizable(policy);
+    }
+
+    /**
+     * Changes the voters by joint consensus (Raft §6). Nodes to add must be members already
+     * (learners: see {@link #addLearner}); the change waits for them to catch up, then moves
+     * through the joint configuration to the new one. At most one change at a time. Removing the
+     * leader is allowed: it finishes the change, then steps down.
+     *
+     * @param voters                  the new voter set
+     * @param retainRemovedAsLearners keep removed voters as learners
+     * @param timeout                 how long it may take; a change that times out before its
+     *                                joint phase leaves the membership as it was
+     * @return the outcome, never completed exceptionally
+     */
+    public CompletableFuture<AdminResult> changeMembership(final long[] voters, final boolean retainRemovedAsLearners, final Duration timeout)
+    {
+        return runtime.changeMembership(voters.clone(), retainRemovedAsLearners, timeout.toNanos());
+    }
+
+    /**
+     * Adds a learner: a member that replicates and applies but never votes and never counts
+     * toward a quorum.
+     *
+     * @param node     the new node's id
+     * @param endpoint its address for the network, or null if the network knows it
+     * @param timeout  how long it may take
+     * @return the outcome once the membership entry commits
+     */
+    public CompletableFuture<AdminResult> addLearner(final long node, final String endpoint, final Duration timeout)
+    {
+        return runtime.addLearner(node, endpoint, timeout.toNanos());
+    }
+
+    /**
+     * Hands leadership to {@code target}: writes are refused with {@link WriteStatus#TRANSFERRING}
+     * while the target catches up, then it is told to stand at once. A target that does not take
+     * over in time ends the transfer with {@link AdminStatus#TIMED_OUT} and this leader resumes.
+     *
+     * @param target  a voter
+     * @param timeout how long to try
+     * @return the outcome
+     */
+    public CompletableFuture<AdminResult> transferLeader(final long target, final Duration timeout)
+    {
+        return runtime.transferLeader(target, timeout.toNanos());
+    }
+
+    /**
+     * Builds a snapshot of the state machine now (on its thread, while the cluster goes on
+     * committing), then purges the log behind it, keeping {@link RaftConfig#logRetainEntries}.
+     *
+     * @return the snapshot's meta
+     */
+    public CompletableFuture<SnapshotMeta> triggerSnapshot()
+    {
+        return runtime.triggerSnapshot();
     }
 
     /** @return a snapshot of the node's state */

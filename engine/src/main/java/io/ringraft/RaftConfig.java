@@ -40,6 +40,10 @@ public final class RaftConfig
     private NanoClock nanoClock = SystemNanoClock.INSTANCE;
     private long randomSeed = System.nanoTime();
     private java.nio.file.Path countersFile;
+    private long snapshotEveryEntries = 100_000;
+    private int snapshotChunkSize = 6 * 1024;
+    private long logRetainEntries = 1024;
+    private long maxClockDriftNanos = TimeUnit.MILLISECONDS.toNanos(15);
     private boolean concluded;
 
     /** @param id this node's id, positive */
@@ -254,6 +258,47 @@ public final class RaftConfig
         return randomSeed;
     }
 
+    /** @param entries build a snapshot after this many entries applied since the last one; 0 for never (only on trigger) */
+    public RaftConfig snapshotEveryEntries(final long entries)
+    {
+        snapshotEveryEntries = entries;
+        return this;
+    }
+
+    public long snapshotEveryEntries()
+    {
+        return snapshotEveryEntries;
+    }
+
+    /** @param bytes the snapshot bytes per InstallSnapshot message; must fit the network's largest message */
+    public RaftConfig snapshotChunkSize(final int bytes)
+    {
+        snapshotChunkSize = bytes;
+        return this;
+    }
+
+    public int snapshotChunkSize()
+    {
+        return snapshotChunkSize;
+    }
+
+    /** @param entries how many entries behind a snapshot stay in the log, for followers that lag a little */
+    public RaftConfig logRetainEntries(final long entries)
+    {
+        logRetainEntries = entries;
+        return this;
+    }
+
+    /**
+     * @param drift the most that node clocks may disagree on the length of an election timeout;
+     *              {@link ReadPolicy#LEASE} reads trust a lease that much shorter than the timeout
+     */
+    public RaftConfig maxClockDrift(final long drift, final TimeUnit unit)
+    {
+        maxClockDriftNanos = unit.toNanos(drift);
+        return this;
+    }
+
     /**
      * @param file where the node keeps its counters so that other processes (the {@code ringraft
      *             status} command, Aeron-style tools) can read them; null keeps them in memory
@@ -291,6 +336,8 @@ public final class RaftConfig
         require(coreIdleStrategy != null, "coreIdleStrategy", 0, "must be set");
         require(stateMachineIdleStrategy != null, "stateMachineIdleStrategy", 0, "must be set");
         require(nanoClock != null, "nanoClock", 0, "must be set");
+        require(snapshotEveryEntries >= 0, "snapshotEveryEntries", snapshotEveryEntries, "must be >= 0");
+        require(snapshotChunkSize >= 256, "snapshotChunkSize", snapshotChunkSize, "must be at least 256");
         engineConfig().validate();
         concluded = true;
         return this;
@@ -307,7 +354,8 @@ public final class RaftConfig
     {
         return new EngineConfig().nodeId(nodeId).electionTimeoutMinNanos(electionTimeoutMinNanos)
             .electionTimeoutMaxNanos(electionTimeoutMaxNanos).heartbeatIntervalNanos(heartbeatIntervalNanos)
-            .maxInflightAppends(replicationWindow).maxEntriesPerAppend(maxEntriesPerAppend).preVote(preVote).checkQuorum(checkQuorum);
+            .maxInflightAppends(replicationWindow).maxEntriesPerAppend(maxEntriesPerAppend).preVote(preVote).checkQuorum(checkQuorum)
+            .logRetainEntries(logRetainEntries).maxClockDriftNanos(maxClockDriftNanos);
     }
 
     private static void powerOfTwo(final String name, final int value)

@@ -33,12 +33,17 @@ final class ReplicationHandler
         }
     }
 
-    /** Matches the followers tracked to the effective membership. */
+    /**
+     * Matches the followers tracked to the effective membership. A node the membership just
+     * removed stays tracked until it holds the entry that removes it, so that it learns it is out
+     * and stops standing for election.
+     */
     void syncPeers()
     {
         final Membership m = engine.memberships.effective();
+        final long removalIndex = engine.memberships.effectiveIndex();
         final long[] nodes = m.allNodes();
-        final Progress[] next = new Progress[nodes.length - (m.contains(engine.self) ? 1 : 0)];
+        final Progress[] next = new Progress[nodes.length + peers.length];
         int n = 0;
         for (final long node : nodes)
         {
@@ -53,6 +58,13 @@ final class ReplicationHandler
                 p.reset(engine.log.lastIndex() + 1, engine.nowNanos);
             }
             next[n++] = p;
+        }
+        for (final Progress p : peers)
+        {
+            if (!m.contains(p.nodeId) && p.matchIndex < removalIndex)
+            {
+                next[n++] = p;
+            }
         }
         peers = Arrays.copyOf(next, n);
     }
@@ -172,6 +184,15 @@ final class ReplicationHandler
                 p.nextIndex = matched + 1;
             }
             engine.leaderHandler.advanceCommit();
+            if (engine.role != Role.LEADER)
+            {
+                return;
+            }
+            if (!engine.memberships.effective().contains(p.nodeId))
+            {
+                syncPeers(); // a removed node now holds the entry that removes it
+                return;
+            }
         }
         sendAppends(p);
     }

@@ -34,6 +34,15 @@ public interface RaftNetwork extends AutoCloseable
      */
     int poll(MessageHandler handler, int limit);
 
+    /**
+     * @return the largest message this network carries, in bytes; the node sizes its
+     *         AppendEntries batches and snapshot chunks to fit
+     */
+    default int maxMessageLength()
+    {
+        return Integer.MAX_VALUE;
+    }
+
     @Override
     void close();
 

@@ -8,14 +8,17 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * A slot of the apply ring: a committed entry for the state machine (with the caller to answer,
- * if the write came through this node), or a batch of linearizable reads to complete once every
- * entry before it in the ring is applied.
+ * A slot of the apply ring, in apply order: a committed entry for the state machine (with the
+ * caller to answer, if the write came through this node), a batch of linearizable reads to
+ * complete once every entry before it is applied, a request to build a snapshot at this point,
+ * or a received snapshot to install.
  */
 public final class ApplyEvent
 {
     static final int ENTRY = 1;
     static final int READS = 2;
+    static final int BUILD_SNAPSHOT = 3;
+    static final int INSTALL_SNAPSHOT = 4;
 
     int type;
     long index;
@@ -27,10 +30,14 @@ public final class ApplyEvent
     WriteHandler handler;
     List<CompletableFuture<Long>> reads;
     long readIndex;
+    io.ringraft.Membership membership;
+    io.ringraft.storage.SnapshotMeta snapshot;
 
     void clear()
     {
         handler = null;
         reads = null;
+        membership = null;
+        snapshot = null;
     }
 }

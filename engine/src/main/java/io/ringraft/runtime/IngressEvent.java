@@ -23,6 +23,7 @@ public final class IngressEvent
     long correlationId;
     WriteHandler handler;
     CompletableFuture<Long> read;
+    boolean leaseRead;
     Consumer<RaftCore> control;
 
     void clear()

@@ -1,6 +1,9 @@
 package io.ringraft.runtime;
 
+import io.ringraft.AdminResult;
+import io.ringraft.LogId;
 import io.ringraft.Membership;
+import io.ringraft.ReadPolicy;
 import io.ringraft.RaftConfig;
 import io.ringraft.RaftException;
 import io.ringraft.RaftMetrics;
@@ -12,6 +15,9 @@ import io.ringraft.engine.Role;
 import io.ringraft.network.RaftNetwork;
 import io.ringraft.statemachine.RaftStateMachine;
 import io.ringraft.storage.RaftLogStorage;
+import io.ringraft.storage.RaftSnapshotStore;
+import io.ringraft.storage.SnapshotMeta;
+import io.ringraft.storage.SnapshotReader;
 import com.lmax.disruptor.InsufficientCapacityException;
 import com.lmax.disruptor.RingBuffer;
 import com.lmax.disruptor.YieldingWaitStrategy;
@@ -20,6 +26,7 @@ import org.agrona.ErrorHandler;
 import org.agrona.concurrent.AgentInvoker;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.CompositeAgent;
+import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
 
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.locks.LockSupport;
@@ -35,6 +42,7 @@ public final class NodeRuntime
 {
     private final RaftConfig config;
     private final RaftLogStorage storage;
+    private final RaftSnapshotStore snapshots;
     private final RaftNetwork network;
     private final RaftCounters counters;
     private final RingBuffer<IngressEvent> ingress;
@@ -47,19 +55,23 @@ public final class NodeRuntime
     private volatile boolean closed;
     private boolean stopped;
 
-    private NodeRuntime(final RaftConfig config, final RaftLogStorage storage, final RaftNetwork network,
-        final RaftStateMachine stateMachine, final Membership initialMembership)
+    private NodeRuntime(final RaftConfig config, final RaftLogStorage storage, final RaftSnapshotStore snapshots,
+        final RaftNetwork network, final RaftStateMachine stateMachine, final Membership initialMembership)
     {
         this.config = config;
         this.storage = storage;
+        this.snapshots = snapshots;
         this.network = network;
         this.counters = new RaftCounters(config.nodeId(), 64, config.countersFile());
         // Consumers poll; the wait strategy is never waited on, and yielding's signal is free.
         this.ingress = RingBuffer.createMultiProducer(IngressEvent::new, config.ingressRingSize(), new YieldingWaitStrategy());
         final RingBuffer<ApplyEvent> applyRing = RingBuffer.createSingleProducer(ApplyEvent::new, config.applyRingSize(),
             new YieldingWaitStrategy());
-        this.worker = new StateMachineWorker(config.nodeId(), stateMachine, applyRing, counters.applied);
-        this.core = new RaftCore(config, storage, network, stateMachine.lastApplied(), initialMembership, counters, ingress, applyRing);
+        final LogId applied = restoreStateMachine(stateMachine, snapshots);
+        final ManyToOneConcurrentArrayQueue<Object> workerToCore = new ManyToOneConcurrentArrayQueue<>(64);
+        this.worker = new StateMachineWorker(config.nodeId(), stateMachine, snapshots, applyRing, counters.applied, applied, workerToCore);
+        this.core = new RaftCore(config, storage, snapshots, network, applied, initialMembership, counters, ingress, applyRing,
+            workerToCore);
         final ErrorHandler errorHandler = this::onError;
         switch (config.threadingMode())
         {
@@ -89,10 +101,27 @@ public final class NodeRuntime
     /**
      * @return a started node; see {@link io.ringraft.Raft#start}
      */
-    public static NodeRuntime start(final RaftConfig config, final RaftLogStorage storage, final RaftNetwork network,
-        final RaftStateMachine stateMachine, final Membership initialMembership)
+    public static NodeRuntime start(final RaftConfig config, final RaftLogStorage storage, final RaftSnapshotStore snapshots,
+        final RaftNetwork network, final RaftStateMachine stateMachine, final Membership initialMembership)
     {
-        return new NodeRuntime(config, storage, network, stateMachine, initialMembership);
+        return new NodeRuntime(config, storage, snapshots, network, stateMachine, initialMembership);
+    }
+
+    /** A node restarts from its latest snapshot plus the log after it: load the snapshot if the state machine is behind it. */
+    private static LogId restoreStateMachine(final RaftStateMachine stateMachine, final RaftSnapshotStore snapshots)
+    {
+        final LogId applied = stateMachine.lastApplied();
+        final SnapshotMeta latest = snapshots.latest();
+        if (latest == null || latest.lastIncluded().index() <= applied.index())
+        {
+            return applied;
+        }
+        try (SnapshotReader reader = snapshots.open(latest))
+        {
+            stateMachine.installSnapshot(latest, reader);
+        }
+        stateMachine.onBatchEnd(latest.lastIncluded());
+        return latest.lastIncluded();
     }
 
     private void onError(final Throwable error)
@@ -136,7 +165,7 @@ public final class NodeRuntime
         return WriteStatus.OK;
     }
 
-    public CompletableFuture<Long> ensureLinearizable()
+    public CompletableFuture<Long> ensureLinearizable(final ReadPolicy policy)
     {
         final CompletableFuture<Long> future = new CompletableFuture<>();
         if (closed)
@@ -159,9 +188,49 @@ public final class NodeRuntime
         final IngressEvent event = ingress.get(seq);
         event.type = IngressEvent.READ;
         event.read = future;
+        event.leaseRead = policy == ReadPolicy.LEASE;
         ingress.publish(seq);
         afterPublish();
         return future;
+    }
+
+    public CompletableFuture<AdminResult> changeMembership(final long[] voters, final boolean retain, final long timeoutNanos)
+    {
+        final CompletableFuture<AdminResult> future = new CompletableFuture<>();
+        controlOrFail(core -> core.changeMembership(future, voters, retain, timeoutNanos), future);
+        return future;
+    }
+
+    public CompletableFuture<AdminResult> addLearner(final long node, final String endpoint, final long timeoutNanos)
+    {
+        final CompletableFuture<AdminResult> future = new CompletableFuture<>();
+        controlOrFail(core -> core.addLearner(future, node, endpoint, timeoutNanos), future);
+        return future;
+    }
+
+    public CompletableFuture<AdminResult> transferLeader(final long target, final long timeoutNanos)
+    {
+        final CompletableFuture<AdminResult> future = new CompletableFuture<>();
+        controlOrFail(core -> core.transferLeader(future, target, timeoutNanos), future);
+        return future;
+    }
+
+    public CompletableFuture<SnapshotMeta> triggerSnapshot()
+    {
+        final CompletableFuture<SnapshotMeta> future = new CompletableFuture<>();
+        if (!control(core -> core.triggerSnapshot(future)))
+        {
+            future.completeExceptionally(new RaftException(WriteStatus.SHUT_DOWN, Vote.NO_NODE, "node " + config.nodeId() + " is shut down"));
+        }
+        return future;
+    }
+
+    private void controlOrFail(final Consumer<RaftCore> task, final CompletableFuture<AdminResult> future)
+    {
+        if (!control(task))
+        {
+            future.complete(new AdminResult(io.ringraft.AdminStatus.SHUT_DOWN, 0, Vote.NO_NODE, "node " + config.nodeId() + " is shut down"));
+        }
     }
 
     public void triggerElection()
@@ -174,8 +243,12 @@ public final class NodeRuntime
         control(RaftCore::triggerHeartbeat);
     }
 
-    /** Runs {@code task} on the core thread; waits for a free slot (control calls are rare). */
-    void control(final Consumer<RaftCore> task)
+    /**
+     * Runs {@code task} on the core thread; waits for a free slot (control calls are rare).
+     *
+     * @return false if the node is shut down (the task will not run)
+     */
+    boolean control(final Consumer<RaftCore> task)
     {
         while (!closed)
         {
@@ -187,7 +260,7 @@ public final class NodeRuntime
                 event.control = task;
                 ingress.publish(seq);
                 afterPublish();
-                return;
+                return true;
             }
             catch (final InsufficientCapacityException ex)
             {
@@ -201,6 +274,7 @@ public final class NodeRuntime
                 }
             }
         }
+        return false;
     }
 
     /**
@@ -298,8 +372,15 @@ public final class NodeRuntime
         }
         finally
         {
-            storage.close();
-            counters.close();
+            try
+            {
+                storage.close();
+                snapshots.close();
+            }
+            finally
+            {
+                counters.close();
+            }
         }
     }
 }

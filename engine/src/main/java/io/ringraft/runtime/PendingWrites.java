@@ -96,6 +96,23 @@ final class PendingWrites
         return null;
     }
 
+    /** @return any pending write at or below {@code index}, removed, or null */
+    Pending pollUpTo(final long index)
+    {
+        final Long2ObjectHashMap<Pending>.KeyIterator it = byIndex.keySet().iterator();
+        while (it.hasNext())
+        {
+            final long i = it.nextLong();
+            if (i <= index)
+            {
+                final Pending p = byIndex.get(i);
+                it.remove();
+                return p;
+            }
+        }
+        return null;
+    }
+
     /** @return any pending write, removed, or null */
     Pending removeAny()
     {

@@ -1,5 +1,7 @@
 package io.ringraft.runtime;
 
+import io.ringraft.AdminResult;
+import io.ringraft.AdminStatus;
 import io.ringraft.Entry;
 import io.ringraft.EntryType;
 import io.ringraft.LogId;
@@ -13,10 +15,14 @@ import io.ringraft.engine.Engine;
 import io.ringraft.engine.EngineOutput;
 import io.ringraft.engine.InitialState;
 import io.ringraft.engine.Role;
+import io.ringraft.network.InstallSnapshotRequest;
 import io.ringraft.network.RaftMessage;
 import io.ringraft.network.RaftNetwork;
 import io.ringraft.storage.EntryReader;
 import io.ringraft.storage.RaftLogStorage;
+import io.ringraft.storage.RaftSnapshotStore;
+import io.ringraft.storage.SnapshotMeta;
+import io.ringraft.storage.SnapshotWriter;
 import com.lmax.disruptor.EventPoller;
 import com.lmax.disruptor.InsufficientCapacityException;
 import com.lmax.disruptor.RingBuffer;
@@ -24,6 +30,7 @@ import org.agrona.DirectBuffer;
 import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentTerminationException;
+import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
 import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.status.AtomicCounter;
@@ -66,6 +73,24 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     private final Long2ObjectHashMap<List<CompletableFuture<Long>>> readGroups = new Long2ObjectHashMap<>();
     private final ArrayDeque<ReadyReads> readyReads = new ArrayDeque<>();
     private final EntryReader applyPublisher = this::publishEntry;
+    private final RaftSnapshotStore snapshots;
+    private final ManyToOneConcurrentArrayQueue<Object> fromWorker;
+    private final Long2ObjectHashMap<CompletableFuture<AdminResult>> adminFutures = new Long2ObjectHashMap<>();
+    private final ArrayList<CompletableFuture<SnapshotMeta>> snapshotWaiters = new ArrayList<>();
+    private long nextAdminId;
+    private boolean snapshotRequested;
+    private boolean snapshotBuilding;
+    private long lastSnapshotIndex;
+    private SnapshotMeta pendingInstall;
+    // Receiving a snapshot from the leader.
+    private SnapshotWriter receiving;
+    private SnapshotMeta receivingMeta;
+    private long receivingOffset;
+    private long chunkStoredLeader;
+    private SnapshotMeta chunkStoredMeta;
+    private long chunkStoredOffset;
+    private boolean chunkStoredComplete;
+    private boolean chunkStored;
 
     private int batchSize;
     private boolean appended;
@@ -84,13 +109,15 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     {
     }
 
-    RaftCore(final RaftConfig config, final RaftLogStorage storage, final RaftNetwork network, final LogId stateMachineApplied,
-        final Membership initialMembership, final RaftCounters counters, final RingBuffer<IngressEvent> ingress,
-        final RingBuffer<ApplyEvent> applyRing)
+    RaftCore(final RaftConfig config, final RaftLogStorage storage, final RaftSnapshotStore snapshots, final RaftNetwork network,
+        final LogId stateMachineApplied, final Membership initialMembership, final RaftCounters counters,
+        final RingBuffer<IngressEvent> ingress, final RingBuffer<ApplyEvent> applyRing, final ManyToOneConcurrentArrayQueue<Object> fromWorker)
     {
         this.config = config;
         this.self = config.nodeId();
         this.storage = storage;
+        this.snapshots = snapshots;
+        this.fromWorker = fromWorker;
         this.network = network;
         this.clock = config.nanoClock();
         this.counters = counters;
@@ -99,8 +126,10 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         ingress.addGatingSequences(ingressPoller.getSequence());
         this.applyRing = applyRing;
         this.batch = new IngressEvent[config.maxWritesPerBatch()];
-        this.engine = new Engine(config.engineConfig(), InitialState.load(storage, null, stateMachineApplied),
+        final SnapshotMeta latestSnapshot = snapshots.latest();
+        this.engine = new Engine(config.engineConfig(), InitialState.load(storage, latestSnapshot, stateMachineApplied),
             new SplittableRandom(config.randomSeed()), this);
+        this.lastSnapshotIndex = latestSnapshot == null ? 0 : latestSnapshot.lastIncluded().index();
         if (initialMembership != null && engine.lastLogId().index() == 0 && engine.vote().term() == 0)
         {
             engine.initialize(initialMembership);
@@ -133,7 +162,9 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
             {
                 work += peerList.get(i).doWork();
             }
+            work += pollWorker();
             work += publishApplies();
+            work += maybeBuildSnapshot();
             work += expireWrites();
             updateCounters();
             return work;
@@ -205,11 +236,19 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
                 return true;
             case IngressEvent.READ:
                 flushWriteBatch();
-                if (collectingReads == null)
+                final long leaseIndex = event.leaseRead ? engine.leaseRead() : -1;
+                if (leaseIndex >= 0)
                 {
-                    collectingReads = new ArrayList<>();
+                    readyReads.addLast(new ReadyReads(leaseIndex, List.of(event.read)));
                 }
-                collectingReads.add(event.read);
+                else
+                {
+                    if (collectingReads == null)
+                    {
+                        collectingReads = new ArrayList<>();
+                    }
+                    collectingReads.add(event.read);
+                }
                 event.clear();
                 return true;
             default:
@@ -349,12 +388,197 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     }
 
     @Override
+    public void sendSnapshotChunk(final long peer, final long term, final SnapshotMeta meta, final long offset)
+    {
+        peer(peer).sendSnapshotChunk(term, meta, offset);
+    }
+
+    /** Writes a chunk from the leader into the snapshot store; the engine hears of it once the message is handled. */
+    @Override
+    public void storeSnapshotChunk(final InstallSnapshotRequest request)
+    {
+        final SnapshotMeta meta = request.meta();
+        if (receivingMeta == null || !receivingMeta.equals(meta))
+        {
+            if (request.offset() != 0)
+            {
+                chunkStored(request.from(), meta, 0, false); // not the snapshot under way: start over
+                return;
+            }
+            abortReceiving();
+            receiving = snapshots.create(meta);
+            receivingMeta = meta;
+            receivingOffset = 0;
+        }
+        if (request.offset() == receivingOffset)
+        {
+            receiving.write(new UnsafeBuffer(request.chunk()), 0, request.chunk().length);
+            receivingOffset += request.chunk().length;
+        }
+        if (request.done() && receivingOffset == meta.sizeBytes())
+        {
+            final SnapshotMeta committed = receiving.commit();
+            receiving = null;
+            receivingMeta = null;
+            if (committed.crc32c() != meta.crc32c() || committed.sizeBytes() != meta.sizeBytes())
+            {
+                chunkStored(request.from(), meta, 0, false); // corrupt in transit: start over
+                return;
+            }
+            chunkStored(request.from(), committed, committed.sizeBytes(), true);
+            return;
+        }
+        chunkStored(request.from(), meta, receivingOffset, false);
+    }
+
+    private void chunkStored(final long leader, final SnapshotMeta meta, final long nextOffset, final boolean complete)
+    {
+        chunkStored = true;
+        chunkStoredLeader = leader;
+        chunkStoredMeta = meta;
+        chunkStoredOffset = nextOffset;
+        chunkStoredComplete = complete;
+    }
+
+    private void abortReceiving()
+    {
+        if (receiving != null)
+        {
+            receiving.abort();
+            receiving = null;
+            receivingMeta = null;
+        }
+    }
+
+    @Override
+    public void installSnapshot(final SnapshotMeta meta)
+    {
+        final long index = meta.lastIncluded().index();
+        storage.purgePrefix(meta.lastIncluded());
+        appended = true;
+        pendingInstall = meta;
+        applyTarget = Math.max(applyTarget, index);
+        lastSnapshotIndex = Math.max(lastSnapshotIndex, index);
+        PendingWrites.Pending p;
+        while ((p = pending.pollUpTo(index)) != null)
+        {
+            // Applied through the snapshot: committed, but its response is not known here.
+            p.handler.onWriteResult(p.correlationId, WriteStatus.TIMED_OUT, p.index, engine.leaderId(), EMPTY, 0, 0);
+            pending.release(p);
+        }
+    }
+
+    @Override
+    public void purgeLog(final LogId upTo)
+    {
+        storage.purgePrefix(upTo);
+    }
+
+    @Override
+    public void adminResult(final long requestId, final int status, final long index, final long leaderId, final String message)
+    {
+        final CompletableFuture<AdminResult> future = adminFutures.remove(requestId);
+        if (future != null)
+        {
+            future.complete(new AdminResult(status, index, leaderId, message));
+        }
+    }
+
+    @Override
     public void onMessage(final RaftMessage message)
     {
         if (message.to() == self)
         {
             engine.handle(message);
+            if (chunkStored)
+            {
+                chunkStored = false;
+                final SnapshotMeta meta = chunkStoredMeta;
+                chunkStoredMeta = null;
+                engine.onSnapshotChunkStored(chunkStoredLeader, meta, chunkStoredOffset, chunkStoredComplete);
+            }
         }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Snapshots and administration
+
+    private int pollWorker()
+    {
+        int work = 0;
+        Object item;
+        while ((item = fromWorker.poll()) != null)
+        {
+            work++;
+            snapshotBuilding = false;
+            if (item instanceof SnapshotMeta)
+            {
+                final SnapshotMeta meta = (SnapshotMeta)item;
+                lastSnapshotIndex = Math.max(lastSnapshotIndex, meta.lastIncluded().index());
+                engine.onSnapshotBuilt(meta);
+                snapshotWaiters.forEach(f -> f.complete(meta));
+            }
+            else
+            {
+                final RuntimeException cause = ((StateMachineWorker.SnapshotFailed)item).cause();
+                snapshotWaiters.forEach(f -> f.completeExceptionally(cause));
+            }
+            snapshotWaiters.clear();
+        }
+        return work;
+    }
+
+    private int maybeBuildSnapshot()
+    {
+        final boolean due = config.snapshotEveryEntries() > 0 && publishedIndex - lastSnapshotIndex >= config.snapshotEveryEntries();
+        if (snapshotBuilding || !(snapshotRequested || due) || publishedIndex == 0 || pendingInstall != null)
+        {
+            return 0;
+        }
+        final long seq;
+        try
+        {
+            seq = applyRing.tryNext();
+        }
+        catch (final InsufficientCapacityException ex)
+        {
+            return 0;
+        }
+        final ApplyEvent event = applyRing.get(seq);
+        event.type = ApplyEvent.BUILD_SNAPSHOT;
+        event.membership = engine.membershipAt(publishedIndex);
+        applyRing.publish(seq);
+        snapshotBuilding = true;
+        snapshotRequested = false;
+        return 1;
+    }
+
+    /** Builds a snapshot now (on the core thread). */
+    void triggerSnapshot(final CompletableFuture<SnapshotMeta> future)
+    {
+        snapshotWaiters.add(future);
+        snapshotRequested = true;
+    }
+
+    void changeMembership(final CompletableFuture<AdminResult> future, final long[] voters, final boolean retain, final long timeoutNanos)
+    {
+        final long id = ++nextAdminId;
+        adminFutures.put(id, future);
+        engine.changeMembership(id, voters, retain, timeoutNanos);
+    }
+
+    void addLearner(final CompletableFuture<AdminResult> future, final long node, final String endpoint, final long timeoutNanos)
+    {
+        final long id = ++nextAdminId;
+        adminFutures.put(id, future);
+        engine.addLearner(id, node, endpoint, timeoutNanos);
+    }
+
+    void transferLeader(final CompletableFuture<AdminResult> future, final long target, final long timeoutNanos)
+    {
+        final long id = ++nextAdminId;
+        adminFutures.put(id, future);
+        engine.transferLeader(id, target, timeoutNanos);
     }
 
     // ---------------------------------------------------------------------------------------
@@ -362,6 +586,24 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
 
     private int publishApplies()
     {
+        if (pendingInstall != null)
+        {
+            final long seq;
+            try
+            {
+                seq = applyRing.tryNext();
+            }
+            catch (final InsufficientCapacityException ex)
+            {
+                return 0;
+            }
+            final ApplyEvent event = applyRing.get(seq);
+            event.type = ApplyEvent.INSTALL_SNAPSHOT;
+            event.snapshot = pendingInstall;
+            applyRing.publish(seq);
+            publishedIndex = Math.max(publishedIndex, pendingInstall.lastIncluded().index());
+            pendingInstall = null;
+        }
         final long before = publishedIndex;
         if (publishedIndex < applyTarget)
         {
@@ -449,8 +691,8 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         ReplicationCore core = peers.get(peerId);
         if (core == null)
         {
-            core = new ReplicationCore(self, peerId, network, storage, config.sendQueueCapacity(), counters.sendsRetried,
-                counters.sendsDropped);
+            core = new ReplicationCore(self, peerId, network, storage, snapshots, config.snapshotChunkSize(), config.sendQueueCapacity(),
+                counters.sendsRetried, counters.sendsDropped);
             peers.put(peerId, core);
             peerList.add(core);
             final Map<Long, AtomicCounter> next = new HashMap<>(matchCounters);
@@ -573,6 +815,12 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         readGroups.clear();
         readyReads.forEach(r -> r.futures().forEach(f -> f.completeExceptionally(ex)));
         readyReads.clear();
+        adminFutures.values().forEach(f -> f.complete(new AdminResult(AdminStatus.SHUT_DOWN, 0, Vote.NO_NODE, ex.getMessage())));
+        adminFutures.clear();
+        snapshotWaiters.forEach(f -> f.completeExceptionally(ex));
+        snapshotWaiters.clear();
+        abortReceiving();
+        peerList.forEach(ReplicationCore::close);
     }
 
     private RaftException shutDown()

@@ -3,9 +3,15 @@ package io.ringraft.runtime;
 import io.ringraft.Entry;
 import io.ringraft.LogId;
 import io.ringraft.network.AppendEntriesRequest;
+import io.ringraft.network.InstallSnapshotRequest;
 import io.ringraft.network.RaftMessage;
 import io.ringraft.network.RaftNetwork;
 import io.ringraft.storage.RaftLogStorage;
+import io.ringraft.storage.RaftSnapshotStore;
+import io.ringraft.storage.RaftStorageException;
+import io.ringraft.storage.SnapshotMeta;
+import io.ringraft.storage.SnapshotReader;
+import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.status.AtomicCounter;
 
 import java.util.ArrayList;
@@ -13,14 +19,18 @@ import java.util.List;
 
 /**
  * The sending side of one peer, driven by {@link RaftCore}'s duty cycle: AppendEntries the
- * engine asked for are built from the log when they go out, and whatever the network refuses for
- * back-pressure waits in a bounded queue for a later duty cycle, never blocking {@code RaftCore}.
+ * engine asked for are built from the log when they go out, split to fit the network's largest
+ * message, and whatever the network refuses for back-pressure waits in a bounded queue for a
+ * later duty cycle, never blocking {@code RaftCore}.
  * <p>
  * A peer that is not connected loses the message (the protocol retransmits); a full queue loses
- * the oldest queued append, never silently: both are counted.
+ * the oldest queued send, never silently: both are counted.
  */
 final class ReplicationCore
 {
+    /** Bytes an AppendEntries needs besides its entries, and each entry besides its payload (generous for any codec). */
+    static final int APPEND_OVERHEAD = 160;
+    static final int ENTRY_OVERHEAD = 32;
     private static final int MESSAGE = 1;
     private static final int REPLICATE = 2;
 
@@ -28,8 +38,12 @@ final class ReplicationCore
     private final long peer;
     private final RaftNetwork network;
     private final RaftLogStorage storage;
+    private final RaftSnapshotStore snapshots;
+    private final int snapshotChunkSize;
+    private final int maxMessageLength;
     private final AtomicCounter retried;
     private final AtomicCounter dropped;
+    private SnapshotReader snapshotReader;
 
     // A ring of queued sends, preallocated.
     private final int[] kinds;
@@ -43,13 +57,17 @@ final class ReplicationCore
     private int head;
     private int size;
 
-    ReplicationCore(final long self, final long peer, final RaftNetwork network, final RaftLogStorage storage, final int capacity,
-        final AtomicCounter retried, final AtomicCounter dropped)
+    ReplicationCore(final long self, final long peer, final RaftNetwork network, final RaftLogStorage storage,
+        final RaftSnapshotStore snapshots, final int snapshotChunkSize, final int capacity, final AtomicCounter retried,
+        final AtomicCounter dropped)
     {
         this.self = self;
         this.peer = peer;
         this.network = network;
         this.storage = storage;
+        this.snapshots = snapshots;
+        this.snapshotChunkSize = snapshotChunkSize;
+        this.maxMessageLength = network.maxMessageLength();
         this.retried = retried;
         this.dropped = dropped;
         kinds = new int[capacity];
@@ -69,25 +87,14 @@ final class ReplicationCore
 
     void send(final RaftMessage message)
     {
-        if (size == 0 && trySend(message))
-        {
-            return;
-        }
         final int slot = enqueueSlot();
         kinds[slot] = MESSAGE;
         messages[slot] = message;
+        doWork();
     }
 
     void replicate(final long term, final LogId prev, final long from, final long to, final long commit, final long seq)
     {
-        if (size == 0)
-        {
-            final RaftMessage append = buildAppend(term, prev, from, to, commit, seq);
-            if (append == null || trySend(append))
-            {
-                return;
-            }
-        }
         final int slot = enqueueSlot();
         kinds[slot] = REPLICATE;
         terms[slot] = term;
@@ -96,18 +103,47 @@ final class ReplicationCore
         tos[slot] = to;
         commits[slot] = commit;
         seqs[slot] = seq;
+        doWork();
     }
 
-    /** Retries queued sends in order while the network takes them. */
+    /**
+     * Sends the chunk of {@code meta} at {@code offset}, read from the snapshot store (the reader
+     * stays open for the next chunk). A snapshot that is gone is counted as dropped; the engine
+     * starts over with its latest.
+     */
+    void sendSnapshotChunk(final long term, final SnapshotMeta meta, final long offset)
+    {
+        try
+        {
+            if (snapshotReader == null || !snapshotReader.meta().equals(meta))
+            {
+                closeSnapshotReader();
+                snapshotReader = snapshots.open(meta);
+            }
+            final long room = (long)maxMessageLength - APPEND_OVERHEAD - 2L * meta.snapshotId().length() - meta.membership().encode().length;
+            final long size = snapshotReader.size();
+            final int length = (int)Math.max(0, Math.min(Math.min(snapshotChunkSize, room), size - offset));
+            final byte[] chunk = new byte[length];
+            final int read = length == 0 ? 0 : snapshotReader.read(offset, new UnsafeBuffer(chunk), 0, length);
+            final byte[] exact = read == length ? chunk : java.util.Arrays.copyOf(chunk, read);
+            send(new InstallSnapshotRequest(self, peer, term, meta, offset, exact, offset + read >= size));
+        }
+        catch (final RaftStorageException ex)
+        {
+            closeSnapshotReader();
+            dropped.increment();
+        }
+    }
+
+    /** Sends queued messages in order while the network takes them. */
     int doWork()
     {
         int work = 0;
         while (size > 0)
         {
             final int slot = head;
-            final RaftMessage message = kinds[slot] == MESSAGE ? messages[slot] :
-                buildAppend(terms[slot], prevs[slot], froms[slot], tos[slot], commits[slot], seqs[slot]);
-            if (message != null && !trySend(message))
+            final boolean gone = kinds[slot] == MESSAGE ? trySend(messages[slot]) : sendRange(slot);
+            if (!gone)
             {
                 break;
             }
@@ -118,6 +154,50 @@ final class ReplicationCore
             work++;
         }
         return work;
+    }
+
+    /**
+     * Sends the entries of a queued replicate request in as many messages as the network's size
+     * limit needs; on back-pressure, remembers where it stopped.
+     *
+     * @return true once the whole range is sent (or lost for good)
+     */
+    private boolean sendRange(final int slot)
+    {
+        final long to = tos[slot];
+        if (froms[slot] >= to)
+        {
+            return trySend(new AppendEntriesRequest(self, peer, terms[slot], prevs[slot], commits[slot], seqs[slot], List.of()));
+        }
+        while (froms[slot] < to)
+        {
+            final long from = froms[slot];
+            if (from <= storage.lastPurgedLogId().index() || to - 1 > storage.lastLogId().index())
+            {
+                dropped.increment();
+                return true; // the log moved on (purged or truncated) since the engine asked
+            }
+            final ArrayList<Entry> batch = new ArrayList<>();
+            long bytes = APPEND_OVERHEAD;
+            for (long i = from; i < to; i++)
+            {
+                final Entry e = storage.entry(i);
+                bytes += ENTRY_OVERHEAD + e.payload().length;
+                if (!batch.isEmpty() && bytes > maxMessageLength)
+                {
+                    break;
+                }
+                batch.add(e);
+            }
+            if (!trySend(new AppendEntriesRequest(self, peer, terms[slot], prevs[slot], commits[slot], seqs[slot], batch)))
+            {
+                return false;
+            }
+            final Entry last = batch.get(batch.size() - 1);
+            prevs[slot] = last.logId();
+            froms[slot] = last.index() + 1;
+        }
+        return true;
     }
 
     /** Forgets queued appends: this node no longer leads the term they belong to. */
@@ -138,6 +218,7 @@ final class ReplicationCore
         for (int i = kept; i < size; i++)
         {
             messages[(head + i) % kinds.length] = null;
+            prevs[(head + i) % kinds.length] = null;
         }
         size = kept;
     }
@@ -145,6 +226,20 @@ final class ReplicationCore
     int queued()
     {
         return size;
+    }
+
+    void close()
+    {
+        closeSnapshotReader();
+    }
+
+    private void closeSnapshotReader()
+    {
+        if (snapshotReader != null)
+        {
+            snapshotReader.close();
+            snapshotReader = null;
+        }
     }
 
     /** @return true if the message is gone (sent, or lost for good); false to retry later */
@@ -168,7 +263,7 @@ final class ReplicationCore
     {
         if (size == kinds.length)
         {
-            // Full: lose the oldest; the engine's retransmission covers lost appends.
+            // Full: lose the oldest; the engine's retransmission covers lost messages.
             dropped.increment();
             messages[head] = null;
             prevs[head] = null;
@@ -178,30 +273,5 @@ final class ReplicationCore
         final int slot = (head + size) % kinds.length;
         size++;
         return slot;
-    }
-
-    private RaftMessage buildAppend(final long term, final LogId prev, final long from, final long to, final long commit, final long seq)
-    {
-        final List<Entry> entries;
-        if (from >= to)
-        {
-            entries = List.of();
-        }
-        else
-        {
-            final LogId last = storage.lastLogId();
-            if (from <= storage.lastPurgedLogId().index() || to - 1 > last.index())
-            {
-                dropped.increment();
-                return null; // the log moved on (purged or truncated) since the engine asked
-            }
-            final ArrayList<Entry> list = new ArrayList<>((int)(to - from));
-            for (long i = from; i < to; i++)
-            {
-                list.add(storage.entry(i));
-            }
-            entries = list;
-        }
-        return new AppendEntriesRequest(self, peer, term, prev, commit, seq, entries);
     }
 }

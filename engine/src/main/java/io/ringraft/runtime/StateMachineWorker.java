@@ -5,40 +5,54 @@ import io.ringraft.LogId;
 import io.ringraft.Vote;
 import io.ringraft.WriteStatus;
 import io.ringraft.statemachine.RaftStateMachine;
+import io.ringraft.storage.RaftSnapshotStore;
+import io.ringraft.storage.SnapshotMeta;
+import io.ringraft.storage.SnapshotReader;
+import io.ringraft.storage.SnapshotWriter;
 import com.lmax.disruptor.EventPoller;
 import com.lmax.disruptor.RingBuffer;
 import org.agrona.ExpandableArrayBuffer;
 import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
 import org.agrona.concurrent.status.AtomicCounter;
 
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * The agent that feeds committed entries from the apply ring to the user's
- * {@link RaftStateMachine}, in index order, and answers the callers: the write's response for
- * writes made through this node, the applied index for linearizable reads.
+ * The agent that feeds the apply ring to the user's {@link RaftStateMachine}, in index order, and
+ * answers the callers: the write's response for writes made through this node, the applied index
+ * for linearizable reads. Snapshots are built here too, at their place in the apply order, so
+ * {@code RaftCore} goes on committing meanwhile; a finished snapshot goes back to it through a
+ * queue.
  */
 public final class StateMachineWorker implements Agent, EventPoller.Handler<ApplyEvent>
 {
     private final long nodeId;
     private final RaftStateMachine stateMachine;
-    private final RingBuffer<ApplyEvent> ring;
+    private final RaftSnapshotStore snapshots;
     private final EventPoller<ApplyEvent> poller;
     private final AtomicCounter applied;
+    private final ManyToOneConcurrentArrayQueue<Object> toCore;
     private final ExpandableArrayBuffer response = new ExpandableArrayBuffer(256);
     private long lastTerm;
     private long lastIndex;
+    private long snapshotSequence;
 
-    StateMachineWorker(final long nodeId, final RaftStateMachine stateMachine, final RingBuffer<ApplyEvent> ring,
-        final AtomicCounter applied)
+    StateMachineWorker(final long nodeId, final RaftStateMachine stateMachine, final RaftSnapshotStore snapshots,
+        final RingBuffer<ApplyEvent> ring, final AtomicCounter applied, final LogId startApplied,
+        final ManyToOneConcurrentArrayQueue<Object> toCore)
     {
         this.nodeId = nodeId;
         this.stateMachine = stateMachine;
-        this.ring = ring;
+        this.snapshots = snapshots;
         this.poller = ring.newPoller();
         ring.addGatingSequences(poller.getSequence());
         this.applied = applied;
+        this.toCore = toCore;
+        this.lastTerm = startApplied.term();
+        this.lastIndex = startApplied.index();
+        applied.setOrdered(startApplied.index());
     }
 
     @Override
@@ -52,29 +66,37 @@ public final class StateMachineWorker implements Agent, EventPoller.Handler<Appl
     @Override
     public boolean onEvent(final ApplyEvent event, final long sequence, final boolean endOfBatch)
     {
-        if (event.type == ApplyEvent.ENTRY)
+        switch (event.type)
         {
-            int length = 0;
-            if (event.entryType == EntryType.NORMAL)
-            {
-                length = stateMachine.apply(event.index, event.term, event.payload, 0, event.length, response);
-            }
-            lastIndex = event.index;
-            lastTerm = event.term;
-            if (event.handler != null)
-            {
-                event.handler.onWriteResult(event.correlationId, WriteStatus.OK, event.index, Vote.NO_NODE, response, 0, length);
-            }
-        }
-        else
-        {
-            // Readers look at the state (and the applied index) once their future completes.
-            endBatch();
-            final List<CompletableFuture<Long>> reads = event.reads;
-            for (int i = 0; i < reads.size(); i++)
-            {
-                reads.get(i).complete(event.readIndex);
-            }
+            case ApplyEvent.ENTRY:
+                int length = 0;
+                if (event.entryType == EntryType.NORMAL)
+                {
+                    length = stateMachine.apply(event.index, event.term, event.payload, 0, event.length, response);
+                }
+                lastIndex = event.index;
+                lastTerm = event.term;
+                if (event.handler != null)
+                {
+                    event.handler.onWriteResult(event.correlationId, WriteStatus.OK, event.index, Vote.NO_NODE, response, 0, length);
+                }
+                break;
+            case ApplyEvent.READS:
+                // Readers look at the state (and the applied index) once their future completes.
+                endBatch();
+                final List<CompletableFuture<Long>> reads = event.reads;
+                for (int i = 0; i < reads.size(); i++)
+                {
+                    reads.get(i).complete(event.readIndex);
+                }
+                break;
+            case ApplyEvent.BUILD_SNAPSHOT:
+                endBatch();
+                buildSnapshot(event);
+                break;
+            default:
+                installSnapshot(event.snapshot);
+                break;
         }
         event.clear();
         if (endOfBatch)
@@ -84,6 +106,38 @@ public final class StateMachineWorker implements Agent, EventPoller.Handler<Appl
         return true;
     }
 
+    private void buildSnapshot(final ApplyEvent event)
+    {
+        if (lastIndex == 0)
+        {
+            toCore.offer(new SnapshotFailed(new IllegalStateException("node " + nodeId + " has applied nothing to snapshot")));
+            return;
+        }
+        final SnapshotMeta planned = new SnapshotMeta(new LogId(lastTerm, lastIndex), event.membership,
+            "snap-" + nodeId + "-" + lastTerm + "-" + lastIndex + "-" + (++snapshotSequence), -1, 0);
+        try (SnapshotWriter writer = snapshots.create(planned))
+        {
+            stateMachine.buildSnapshot(writer);
+            toCore.offer(writer.commit());
+        }
+        catch (final RuntimeException ex)
+        {
+            toCore.offer(new SnapshotFailed(ex));
+        }
+    }
+
+    private void installSnapshot(final SnapshotMeta meta)
+    {
+        try (SnapshotReader reader = snapshots.open(meta))
+        {
+            stateMachine.installSnapshot(meta, reader);
+        }
+        lastIndex = meta.lastIncluded().index();
+        lastTerm = meta.lastIncluded().term();
+        stateMachine.onBatchEnd(meta.lastIncluded());
+        applied.setOrdered(lastIndex);
+    }
+
     private void endBatch()
     {
         if (lastIndex > applied.get())
@@ -91,6 +145,11 @@ public final class StateMachineWorker implements Agent, EventPoller.Handler<Appl
             stateMachine.onBatchEnd(new LogId(lastTerm, lastIndex));
             applied.setOrdered(lastIndex);
         }
+    }
+
+    /** A snapshot build that failed, for {@code RaftCore} to report. */
+    record SnapshotFailed(RuntimeException cause)
+    {
     }
 
     /** After the worker stopped: answers what is still in the ring as shut down. */
@@ -116,11 +175,6 @@ public final class StateMachineWorker implements Agent, EventPoller.Handler<Appl
         {
             throw new IllegalStateException(ex);
         }
-    }
-
-    RingBuffer<ApplyEvent> ring()
-    {
-        return ring;
     }
 
     @Override

@@ -17,6 +17,7 @@ final class RecordingStateMachine implements RaftStateMachine
 {
     private final List<Long> applied = new ArrayList<>();
     private volatile long lastApplied;
+    private volatile int snapshotsInstalled;
 
     @Override
     public LogId lastApplied()
@@ -58,6 +59,7 @@ final class RecordingStateMachine implements RaftStateMachine
     public void installSnapshot(final SnapshotMeta meta, final SnapshotReader reader)
     {
         final UnsafeBuffer buffer = new UnsafeBuffer(new byte[8]);
+        snapshotsInstalled++;
         synchronized (applied)
         {
             applied.clear();
@@ -75,6 +77,11 @@ final class RecordingStateMachine implements RaftStateMachine
         {
             return new ArrayList<>(applied);
         }
+    }
+
+    int snapshotsInstalled()
+    {
+        return snapshotsInstalled;
     }
 
     long lastAppliedIndex()
