@@ -11,7 +11,12 @@ import io.ringraft.engine.EngineOutput;
 import io.ringraft.engine.InitialState;
 import io.ringraft.engine.Role;
 import io.ringraft.network.AppendEntriesRequest;
+import io.ringraft.network.InstallSnapshotRequest;
 import io.ringraft.network.RaftMessage;
+import io.ringraft.storage.InMemorySnapshotStore;
+import io.ringraft.storage.SnapshotMeta;
+import io.ringraft.storage.SnapshotReader;
+import io.ringraft.storage.SnapshotWriter;
 import io.ringraft.testkit.kv.KvStateMachine;
 import org.agrona.ExpandableArrayBuffer;
 import org.agrona.collections.Long2ObjectHashMap;
@@ -25,8 +30,12 @@ import java.util.TreeMap;
 
 /**
  * A {@link SimNode} that drives the bare {@link Engine}: it executes the engine's output port
- * synchronously against a {@link SimLogStorage}, a {@link KvStateMachine} and the simulated
- * network, and schedules log flushes after a random delay.
+ * synchronously against a {@link SimLogStorage}, a {@link KvStateMachine}, a snapshot store and
+ * the simulated network, and schedules what a runtime does asynchronously (log flushes, snapshot
+ * builds, stored snapshot chunks) as later events.
+ * <p>
+ * The snapshot store survives crashes (a snapshot is durable once committed); a snapshot being
+ * received does not. On restart the state machine is restored from the latest snapshot.
  */
 public final class EngineSimNode implements SimNode
 {
@@ -34,6 +43,9 @@ public final class EngineSimNode implements SimNode
     private final long id;
     private final EngineConfig config;
     private final SimLogStorage storage = new SimLogStorage();
+    private final InMemorySnapshotStore snapshots = new InMemorySnapshotStore();
+    private final long snapshotEvery;
+    private final int snapshotChunkBytes;
     private final long clockOffset;
     private final double clockRate;
     private final Long2ObjectHashMap<PendingWrite> pendingWrites = new Long2ObjectHashMap<>();
@@ -50,12 +62,22 @@ public final class EngineSimNode implements SimNode
     private long applied;
     private byte[] submitting;
     private WriteCallback submittingCallback;
+    private boolean snapshotScheduled;
+    private int snapshotsBuilt;
+    private int snapshotsInstalled;
+    private SnapshotWriter receiving;
+    private SnapshotMeta receivingMeta;
+    /** The complete snapshot being reported to the engine, which may install it. */
+    private SnapshotMeta installing;
 
-    EngineSimNode(final SimCluster cluster, final long id, final EngineConfig config, final long clockOffset, final double clockRate)
+    EngineSimNode(final SimCluster cluster, final long id, final EngineConfig config, final long clockOffset, final double clockRate,
+        final long snapshotEvery, final int snapshotChunkBytes)
     {
         this.cluster = cluster;
         this.id = id;
         this.config = config;
+        this.snapshotEvery = snapshotEvery;
+        this.snapshotChunkBytes = snapshotChunkBytes;
         this.clockOffset = clockOffset;
         this.clockRate = clockRate;
     }
@@ -157,8 +179,15 @@ public final class EngineSimNode implements SimNode
         engine = null;
         stateMachine = null;
         flushScheduled = false;
+        snapshotScheduled = false;
         applied = 0;
         storage.crash();
+        if (receiving != null)
+        {
+            receiving.abort();
+            receiving = null;
+            receivingMeta = null;
+        }
         final List<WriteCallback> writes = new ArrayList<>();
         for (final long index : new TreeMap<>(pendingWrites).keySet())
         {
@@ -194,8 +223,16 @@ public final class EngineSimNode implements SimNode
             throw new IllegalStateException("node " + id + " is up");
         }
         stateMachine = new KvStateMachine();
+        final SnapshotMeta latest = snapshots.latest();
+        if (latest != null)
+        {
+            try (SnapshotReader reader = snapshots.open(latest))
+            {
+                stateMachine.installSnapshot(latest, reader);
+            }
+        }
         applied = stateMachine.lastApplied().index();
-        final InitialState state = InitialState.load(storage, null, stateMachine.lastApplied());
+        final InitialState state = InitialState.load(storage, latest, stateMachine.lastApplied());
         engine = new Engine(config, state, new SplittableRandom(cluster.random().nextLong()), output);
         up = true;
         engine.start(localClock(simNanos));
@@ -242,12 +279,69 @@ public final class EngineSimNode implements SimNode
     }
 
     @Override
+    public long transferLeader(final long target, final long simNanos)
+    {
+        tick(simNanos);
+        final long requestId = cluster.nextRequestId();
+        engine.transferLeader(requestId, target, 10 * config.electionTimeoutMaxNanos());
+        return requestId;
+    }
+
+    @Override
+    public void buildSnapshot(final long simNanos)
+    {
+        snapshotScheduled = false;
+        tick(simNanos);
+        final LogId point = stateMachine.lastApplied();
+        final SnapshotMeta latest = snapshots.latest();
+        if (point.index() == 0 || latest != null && latest.lastIncluded().index() >= point.index())
+        {
+            return;
+        }
+        final SnapshotMeta meta;
+        try (SnapshotWriter writer = snapshots.create(new SnapshotMeta(point, engine.membershipAt(point.index()),
+            "N" + id + "-" + point + "-" + (++snapshotsBuilt), -1, 0)))
+        {
+            stateMachine.buildSnapshot(writer);
+            meta = writer.commit();
+        }
+        cluster.trace(id, "snapshotBuilt", meta.lastIncluded());
+        engine.onSnapshotBuilt(meta);
+    }
+
+    /**
+     * The runtime finished storing a snapshot chunk.
+     */
+    void chunkStored(final long leader, final SnapshotMeta meta, final long nextOffset, final boolean complete,
+        final long simNanos)
+    {
+        tick(simNanos);
+        installing = complete ? meta : null;
+        try
+        {
+            engine.onSnapshotChunkStored(leader, meta, nextOffset, complete);
+        }
+        finally
+        {
+            installing = null;
+        }
+    }
+
+    @Override
+    public int snapshotsInstalled()
+    {
+        return snapshotsInstalled;
+    }
+
+    @Override
     public NodeMetrics metrics()
     {
         if (!up)
         {
+            final SnapshotMeta latest = snapshots.latest();
             return new NodeMetrics(id, false, null, storage.readVote().term(), storage.readVote(), Vote.NO_NODE,
-                storage.lastLogId(), storage.durableLastLogId(), 0, 0, null, Map.of());
+                storage.lastLogId(), storage.durableLastLogId(), 0, 0, null, storage.lastPurgedLogId(),
+                latest == null ? null : latest.lastIncluded(), Map.of());
         }
         final Map<Long, Long> matched = new TreeMap<>();
         if (engine.role() == Role.LEADER)
@@ -262,7 +356,7 @@ public final class EngineSimNode implements SimNode
         }
         return new NodeMetrics(id, true, engine.role(), engine.currentTerm(), engine.vote(), engine.leaderId(),
             engine.lastLogId(), engine.flushedLogId(), engine.committedIndex(), engine.appliedIndex(), engine.membership(),
-            matched);
+            engine.lastPurgedLogId(), engine.latestSnapshot() == null ? null : engine.latestSnapshot().lastIncluded(), matched);
     }
 
     @Override
@@ -403,7 +497,8 @@ public final class EngineSimNode implements SimNode
         {
             cluster.trace(id, "truncate", fromIndex);
             cluster.countTruncation(storage.lastLogId().index() - fromIndex + 1);
-            cluster.checker().onTruncate(EngineSimNode.this, fromIndex);
+            // Raft §7: a snapshot that does not match the log replaces the whole log, committed prefix included.
+            cluster.checker().onTruncate(EngineSimNode.this, fromIndex, installing == null ? 0 : installing.lastIncluded().index());
             storage.truncateSuffix(fromIndex);
             requestFlush();
         }
@@ -476,6 +571,126 @@ public final class EngineSimNode implements SimNode
             }
             stateMachine.onBatchEnd(last.logId());
             serveParkedReads();
+            final SnapshotMeta latest = snapshots.latest();
+            final long snapshotted = latest == null ? 0 : latest.lastIncluded().index();
+            if (snapshotEvery > 0 && applied - snapshotted >= snapshotEvery && !snapshotScheduled)
+            {
+                snapshotScheduled = true;
+                cluster.scheduleSnapshot(EngineSimNode.this);
+            }
+        }
+
+        @Override
+        public void sendSnapshotChunk(final long peer, final long term, final SnapshotMeta meta, final long offset)
+        {
+            final SnapshotMeta latest = snapshots.latest();
+            if (latest == null || !latest.equals(meta))
+            {
+                cluster.trace(id, "snapshotGone", meta.snapshotId());
+                return;
+            }
+            try (SnapshotReader reader = snapshots.open(meta))
+            {
+                final int length = (int)Math.min(snapshotChunkBytes, reader.size() - offset);
+                final UnsafeBuffer chunk = new UnsafeBuffer(new byte[Math.max(length, 0)]);
+                final int read = length <= 0 ? 0 : reader.read(offset, chunk, 0, length);
+                cluster.network().send(new InstallSnapshotRequest(id, peer, term, meta, offset, chunk.byteArray(),
+                    offset + read >= reader.size()));
+            }
+        }
+
+        @Override
+        public void storeSnapshotChunk(final InstallSnapshotRequest request)
+        {
+            final SnapshotMeta meta = request.meta();
+            if (request.offset() == 0 && (receivingMeta == null || !receivingMeta.snapshotId().equals(meta.snapshotId()) ||
+                receiving.position() > 0))
+            {
+                if (receiving != null)
+                {
+                    receiving.abort();
+                }
+                receiving = snapshots.create(meta);
+                receivingMeta = meta;
+            }
+            if (receiving == null || !receivingMeta.snapshotId().equals(meta.snapshotId()) ||
+                request.offset() != receiving.position())
+            {
+                // Not the chunk expected next: report where this node is (0 if it holds nothing of that snapshot).
+                final long expected = receiving != null && receivingMeta.snapshotId().equals(meta.snapshotId()) ?
+                    receiving.position() : 0;
+                cluster.scheduleChunkStored(EngineSimNode.this, request.from(), meta, expected, false);
+                return;
+            }
+            receiving.write(new UnsafeBuffer(request.chunk()), 0, request.chunk().length);
+            if (!request.done())
+            {
+                cluster.scheduleChunkStored(EngineSimNode.this, request.from(), meta, receiving.position(), false);
+                return;
+            }
+            final SnapshotMeta latest = snapshots.latest();
+            final SnapshotMeta stored;
+            if (latest != null && latest.lastIncluded().index() >= meta.lastIncluded().index())
+            {
+                // This node already holds a snapshot at least as recent: keep it, report the transfer done.
+                receiving.abort();
+                stored = meta;
+            }
+            else
+            {
+                stored = receiving.commit();
+                if (stored.sizeBytes() != meta.sizeBytes() || stored.crc32c() != meta.crc32c())
+                {
+                    throw new InvariantViolation("node " + id + ": received snapshot " + meta.snapshotId() + " of " +
+                        stored.sizeBytes() + " bytes, crc " + stored.crc32c() + ", but it was sent as " + meta.sizeBytes() +
+                        " bytes, crc " + meta.crc32c());
+                }
+            }
+            receiving = null;
+            receivingMeta = null;
+            cluster.trace(id, "snapshotStored", stored.snapshotId());
+            cluster.scheduleChunkStored(EngineSimNode.this, request.from(), stored, meta.sizeBytes(), true);
+        }
+
+        @Override
+        public void installSnapshot(final SnapshotMeta meta)
+        {
+            cluster.trace(id, "installSnapshot", meta.lastIncluded());
+            cluster.checker().onInstallSnapshot(EngineSimNode.this, meta);
+            try (SnapshotReader reader = snapshots.open(meta))
+            {
+                stateMachine.installSnapshot(meta, reader);
+            }
+            snapshotsInstalled++;
+            final long point = meta.lastIncluded().index();
+            applied = Math.max(applied, point);
+            storage.purgePrefix(meta.lastIncluded());
+            requestFlush();
+            for (final long index : new TreeMap<>(pendingWrites).keySet())
+            {
+                if (index <= point)
+                {
+                    // Covered by the snapshot: this node will never apply it itself, so it cannot tell.
+                    pendingWrites.remove(index).callback.unknown();
+                }
+            }
+            serveParkedReads();
+        }
+
+        @Override
+        public void purgeLog(final LogId upTo)
+        {
+            cluster.trace(id, "purge", upTo);
+            storage.purgePrefix(upTo);
+            requestFlush();
+        }
+
+        @Override
+        public void adminResult(final long requestId, final int status, final long index, final long leaderId, final String message)
+        {
+            final AdminOutcome outcome = new AdminOutcome(id, requestId, status, index, leaderId, message);
+            cluster.trace(id, "admin", outcome.toString());
+            cluster.onAdminOutcome(outcome);
         }
 
         @Override

@@ -3,6 +3,7 @@ package io.ringraft.testkit.sim;
 import io.ringraft.Entry;
 import io.ringraft.LogId;
 import io.ringraft.engine.Role;
+import io.ringraft.storage.SnapshotMeta;
 import io.ringraft.testkit.kv.KvStateMachine;
 import org.agrona.collections.Long2LongHashMap;
 import org.agrona.collections.LongArrayList;
@@ -124,12 +125,14 @@ public final class InvariantChecker
 
     /**
      * A node is about to remove its log suffix from {@code fromIndex}.
+     *
+     * @param coveredUpTo the last index of a snapshot being installed that replaces the log, else 0
      */
-    void onTruncate(final SimNode node, final long fromIndex)
+    void onTruncate(final SimNode node, final long fromIndex, final long coveredUpTo)
     {
         final SimLogStorage log = node.log();
         final long last = Math.min(log.lastLogId().index(), highestCommitted());
-        for (long index = Math.max(fromIndex, log.lastPurgedLogId().index() + 1); index <= last; index++)
+        for (long index = Math.max(Math.max(fromIndex, coveredUpTo + 1), log.lastPurgedLogId().index() + 1); index <= last; index++)
         {
             checks++;
             final long term = committedTerm(index);
@@ -147,6 +150,21 @@ public final class InvariantChecker
     void onApply(final SimNode node, final Entry entry)
     {
         recordCommitted(node, entry.index(), entry.term(), KvStateMachine.payloadHash(entry.payload()), "applied");
+    }
+
+    /**
+     * A follower installs a snapshot received from a leader: it must cover a committed prefix.
+     */
+    void onInstallSnapshot(final SimNode node, final SnapshotMeta meta)
+    {
+        checks++;
+        final LogId last = meta.lastIncluded();
+        final long committed = committedTerm(last.index());
+        if (committed != UNKNOWN && committed != last.term())
+        {
+            throw new InvariantViolation("snapshot safety: node " + node.id() + " installs snapshot " + meta.snapshotId() +
+                " ending at " + last + " but " + committed + "-" + last.index() + " is committed there");
+        }
     }
 
     /**

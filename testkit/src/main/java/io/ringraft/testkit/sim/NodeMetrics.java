@@ -21,20 +21,24 @@ import java.util.Map;
  * @param committed   its commit index
  * @param applied     its applied index
  * @param membership  the membership in force, or null while crashed
+ * @param lastPurged  the last log id purged behind a snapshot
+ * @param snapshot    the last id the latest snapshot covers, or null if none
  * @param matched     for a leader, the matched index of each follower; else empty
  */
 public record NodeMetrics(long nodeId, boolean up, Role role, long term, Vote vote, long leaderId, LogId lastLogId,
-    LogId flushedLogId, long committed, long applied, Membership membership, Map<Long, Long> matched)
+    LogId flushedLogId, long committed, long applied, Membership membership, LogId lastPurged, LogId snapshot,
+    Map<Long, Long> matched)
 {
     @Override
     public String toString()
     {
         if (!up)
         {
-            return "N" + nodeId + " DOWN vote=" + vote + " durableLast=" + flushedLogId;
+            return "N" + nodeId + " DOWN vote=" + vote + " durableLast=" + flushedLogId + " snapshot=" + snapshot;
         }
         return "N" + nodeId + " " + role + " term=" + term + " vote=" + vote + " leader=" + leaderId + " last=" + lastLogId +
-            " flushed=" + flushedLogId + " committed=" + committed + " applied=" + applied + " " + membership +
+            " flushed=" + flushedLogId + " committed=" + committed + " applied=" + applied + " purged=" + lastPurged +
+            " snapshot=" + snapshot + " " + membership +
             (matched.isEmpty() ? "" : " matched=" + matched);
     }
 }

@@ -5,9 +5,12 @@ import io.ringraft.Vote;
 import io.ringraft.engine.EngineConfig;
 import io.ringraft.engine.Role;
 import io.ringraft.network.RaftMessage;
+import io.ringraft.storage.SnapshotMeta;
 import io.ringraft.testkit.history.CheckResult;
 import io.ringraft.testkit.history.History;
 import io.ringraft.testkit.history.LinearizabilityChecker;
+
+import org.agrona.collections.Long2ObjectHashMap;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -50,6 +53,7 @@ public final class SimCluster
     private final History history = new History();
     private final List<SimClient> clients = new ArrayList<>();
     private final List<LeaderListener> leaderListeners = new ArrayList<>();
+    private final Long2ObjectHashMap<AdminOutcome> adminOutcomes = new Long2ObjectHashMap<>();
     private final long flushDelayMinNanos;
     private final long flushDelayMaxNanos;
     private final long clientTimeoutNanos;
@@ -58,6 +62,7 @@ public final class SimCluster
     private long sequence;
     private long events;
     private long readIds;
+    private long requestIds;
     private long maxAcknowledgedIndex;
     private int acknowledged;
     private long truncatedEntries;
@@ -85,7 +90,7 @@ public final class SimCluster
             electionMax = Math.max(electionMax, config.electionTimeoutMaxNanos());
             final double drift = builder.maxClockDrift == 0 ? 0 : (random.nextDouble() * 2 - 1) * builder.maxClockDrift;
             final long offset = random.nextLong(1L << 40);
-            nodes[id] = new EngineSimNode(this, id, config, offset, 1 + drift);
+            nodes[id] = new EngineSimNode(this, id, config, offset, 1 + drift, builder.snapshotEvery, builder.snapshotChunkBytes);
             wakeupAt[id] = Long.MAX_VALUE;
         }
         this.electionTimeoutMaxNanos = electionMax;
@@ -431,6 +436,44 @@ public final class SimCluster
         });
     }
 
+    /**
+     * Asks a leader to hand leadership to {@code target}.
+     *
+     * @return the request id, whose outcome {@link #adminOutcome(long)} gives once known
+     */
+    public long transferLeader(final long id, final long target)
+    {
+        trace(id, "transferLeader", "to " + target);
+        final long[] requestId = new long[1];
+        guarded(() ->
+        {
+            requestId[0] = node(id).transferLeader(target, now);
+            checker.afterStep();
+            scheduleWakeups();
+        });
+        return requestId[0];
+    }
+
+    /**
+     * @param requestId an administration request's id
+     * @return its outcome, or null while unknown
+     */
+    public AdminOutcome adminOutcome(final long requestId)
+    {
+        return adminOutcomes.get(requestId);
+    }
+
+    /** Makes a node snapshot its state machine now (it may then purge its log). */
+    public void buildSnapshot(final long id)
+    {
+        guarded(() ->
+        {
+            node(id).buildSnapshot(now);
+            checker.afterStep();
+            scheduleWakeups();
+        });
+    }
+
     /** Makes a leader send heartbeats now. */
     public void triggerHeartbeat(final long id)
     {
@@ -588,15 +631,38 @@ public final class SimCluster
         });
     }
 
+    long nextRequestId()
+    {
+        return ++requestIds;
+    }
+
     void scheduleFlush(final SimNode node)
     {
-        final int crashes = node.crashes();
         final long delay = flushDelayMinNanos + random.nextLong(flushDelayMaxNanos - flushDelayMinNanos + 1);
-        schedule(now + delay, () ->
+        scheduleNodeEvent(node, delay, () -> node.flush(now));
+    }
+
+    void scheduleSnapshot(final SimNode node)
+    {
+        scheduleNodeEvent(node, random.nextLong(100_000L, 5_000_000L), () -> node.buildSnapshot(now));
+    }
+
+    void scheduleChunkStored(final EngineSimNode node, final long leader, final SnapshotMeta meta,
+        final long nextOffset, final boolean complete)
+    {
+        scheduleNodeEvent(node, flushDelayMinNanos + random.nextLong(flushDelayMaxNanos - flushDelayMinNanos + 1),
+            () -> node.chunkStored(leader, meta, nextOffset, complete, now));
+    }
+
+    /** Schedules what a node's runtime completes asynchronously; a crash in between cancels it. */
+    private void scheduleNodeEvent(final SimNode node, final long delayNanos, final Runnable action)
+    {
+        final int crashes = node.crashes();
+        schedule(now + delayNanos, () ->
         {
             if (node.isUp() && node.crashes() == crashes)
             {
-                node.flush(now);
+                action.run();
             }
         });
     }
@@ -612,6 +678,11 @@ public final class SimCluster
     void countTruncation(final long entries)
     {
         truncatedEntries += Math.max(0, entries);
+    }
+
+    void onAdminOutcome(final AdminOutcome outcome)
+    {
+        adminOutcomes.put(outcome.requestId(), outcome);
     }
 
     void onAcknowledged(final SimOp op)
@@ -728,6 +799,8 @@ public final class SimCluster
         private int traceCapacity = 200;
         private boolean initialize = true;
         private boolean checkCommitRule = true;
+        private long snapshotEvery;
+        private int snapshotChunkBytes = 256;
 
         private Builder()
         {
@@ -828,6 +901,31 @@ public final class SimCluster
         public Builder checkCommitRule(final boolean check)
         {
             this.checkCommitRule = check;
+            return this;
+        }
+
+        /**
+         * @param entries snapshot a node's state machine whenever it applied this many entries since its
+         *                latest snapshot (the engine then purges the log behind it); 0 never
+         */
+        public Builder snapshotEvery(final long entries)
+        {
+            if (entries < 0)
+            {
+                throw new IllegalArgumentException("snapshotEvery must be >= 0: " + entries);
+            }
+            this.snapshotEvery = entries;
+            return this;
+        }
+
+        /** @param bytes the largest snapshot chunk a leader sends in one message */
+        public Builder snapshotChunkBytes(final int bytes)
+        {
+            if (bytes < 1)
+            {
+                throw new IllegalArgumentException("snapshotChunkBytes must be positive: " + bytes);
+            }
+            this.snapshotChunkBytes = bytes;
             return this;
         }
 

@@ -98,6 +98,27 @@ public interface SimNode
      */
     void triggerHeartbeat(long simNanos);
 
+    /**
+     * Asks the leader to hand leadership to {@code target}; the outcome reaches
+     * {@link SimCluster#adminOutcome(long)}.
+     *
+     * @param target   the node to lead next
+     * @param simNanos the simulated time
+     * @return the request id
+     */
+    long transferLeader(long target, long simNanos);
+
+    /**
+     * Builds a snapshot of the state machine at its applied point, if newer than the latest,
+     * and tells the node (which may then purge its log).
+     *
+     * @param simNanos the simulated time
+     */
+    void buildSnapshot(long simNanos);
+
+    /** @return how many snapshots received from a leader the node installed */
+    int snapshotsInstalled();
+
     /** @return the metrics of the node */
     NodeMetrics metrics();
 

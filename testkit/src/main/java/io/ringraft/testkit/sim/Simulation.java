@@ -64,6 +64,9 @@ public final class Simulation
         final int maxInflightAppends = new int[] {1, 2, 8, 64}[profile.nextInt(4)];
         final boolean preVote = profile.nextInt(4) != 0;
         final boolean checkQuorum = profile.nextInt(4) != 0;
+        final long snapshotEvery = options.varyEngineConfig ? new long[] {0, 0, 8, 20, 50}[profile.nextInt(5)] : 0;
+        final long logRetain = new long[] {0, 1, 4, 16}[profile.nextInt(4)];
+        final int chunkBytes = new int[] {16, 64, 4096}[profile.nextInt(3)];
         final SimCluster cluster = SimCluster.builder()
             .nodes(options.nodes)
             .seed(seed)
@@ -72,22 +75,25 @@ public final class Simulation
                 if (options.varyEngineConfig)
                 {
                     config.maxEntriesPerAppend(maxEntriesPerAppend).maxInflightAppends(maxInflightAppends)
-                        .preVote(preVote).checkQuorum(checkQuorum);
+                        .preVote(preVote).checkQuorum(checkQuorum).logRetainEntries(logRetain);
                 }
                 options.engineConfig.accept(config);
             })
             .maxClockDrift(options.maxClockDrift)
             .clientTimeoutMillis(options.clientTimeoutMillis)
             .traceCapacity(options.traceCapacity)
+            .snapshotEvery(snapshotEvery)
+            .snapshotChunkBytes(chunkBytes)
             .build();
         return new Run(cluster, "maxEntriesPerAppend=" + maxEntriesPerAppend + " maxInflightAppends=" + maxInflightAppends +
-            " preVote=" + preVote + " checkQuorum=" + checkQuorum).execute();
+            " preVote=" + preVote + " checkQuorum=" + checkQuorum + " snapshotEvery=" + snapshotEvery + " logRetain=" + logRetain +
+            " chunkBytes=" + chunkBytes).execute();
     }
 
     /** What one passing run did. */
     public record Result(long seed, int nodes, long events, long invariantChecks, long simulatedNanos, int ops, int okOps,
         int unknownOps, int acknowledgedWrites, int crashes, int leaderTerms, long truncatedEntries,
-        long messagesDropped, CheckResult.Outcome linearizability,
+        long messagesDropped, int snapshotsInstalled, CheckResult.Outcome linearizability,
         String linearizabilityDetail, long traceDigest)
     {
         /** @return true if the linearizability check ran out of budget */
@@ -196,8 +202,9 @@ public final class Simulation
         }
 
         /**
-         * @param vary true (the default) to pick, per seed, the batch size, the replication window, and
-         *             whether pre-vote and check-quorum are on; the {@link #engineConfig} customizer runs after
+         * @param vary true (the default) to pick, per seed, the batch size, the replication window,
+         *             whether pre-vote and check-quorum are on, and how often nodes snapshot and how much
+         *             log they keep behind a snapshot; the {@link #engineConfig} customizer runs after
          */
         public Options varyEngineConfig(final boolean vary)
         {
@@ -309,13 +316,15 @@ public final class Simulation
                 }
             }
             int crashes = 0;
+            int installed = 0;
             for (int id = 1; id <= cluster.size(); id++)
             {
                 crashes += cluster.node(id).crashes();
+                installed += cluster.node(id).snapshotsInstalled();
             }
             return new Result(cluster.seed(), cluster.size(), cluster.events(), cluster.checker().checks(), cluster.nowNanos(),
                 cluster.history().size(), ok, unknown, cluster.acknowledgedWrites(), crashes, cluster.checker().leaderTerms(),
-                cluster.truncatedEntries(), cluster.network().dropped(), check.outcome(), check.explanation(), cluster.trace().digest());
+                cluster.truncatedEntries(), cluster.network().dropped(), installed, check.outcome(), check.explanation(), cluster.trace().digest());
         }
 
         /**
@@ -448,6 +457,14 @@ public final class Simulation
             else if (dice < 80)
             {
                 changeLinkQuality();
+            }
+            else if (dice < 82)
+            {
+                final long leader = cluster.leader();
+                if (leader != Vote.NO_NODE)
+                {
+                    cluster.transferLeader(leader, 1 + (leader + random.nextInt(n - 1)) % n);
+                }
             }
             else if (dice < 84)
             {

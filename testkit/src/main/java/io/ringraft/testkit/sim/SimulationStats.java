@@ -17,6 +17,7 @@ public final class SimulationStats
     private long crashes;
     private long leaderTerms;
     private long truncatedEntries;
+    private long snapshotsInstalled;
     private int undecided;
     private long firstUndecidedSeed = -1;
 
@@ -35,6 +36,7 @@ public final class SimulationStats
         crashes += result.crashes();
         leaderTerms += result.leaderTerms();
         truncatedEntries += result.truncatedEntries();
+        snapshotsInstalled += result.snapshotsInstalled();
         if (result.undecided())
         {
             if (undecided == 0)
@@ -99,8 +101,8 @@ public final class SimulationStats
         final double seconds = Math.max(elapsedNanos, 1) / 1e9;
         return String.format(Locale.ROOT,
             "seeds=%d events=%d (%.0f events/s) seeds/min=%.0f simulated=%.1fs invariant checks=%d ops checked=%d " +
-            "(ok=%d unknown=%d) undecided=%d crashes=%d elections won=%d entries truncated=%d wall=%.1fs",
+            "(ok=%d unknown=%d) undecided=%d crashes=%d elections won=%d entries truncated=%d snapshots installed=%d wall=%.1fs",
             seeds, events, events / seconds, seeds / seconds * 60, simulatedNanos / 1e9, checks, ops, okOps, unknownOps, undecided,
-            crashes, leaderTerms, truncatedEntries, seconds);
+            crashes, leaderTerms, truncatedEntries, snapshotsInstalled, seconds);
     }
 }

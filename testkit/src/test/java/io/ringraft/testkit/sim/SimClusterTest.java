@@ -269,6 +269,51 @@ final class SimClusterTest
         cluster.advance(100);
     }
 
+    @Test
+    void aFollowerBehindThePurgedLogCatchesUpFromASnapshot()
+    {
+        final SimCluster cluster = SimCluster.builder().nodes(3).seed(12).snapshotEvery(10).snapshotChunkBytes(32)
+            .engineConfig(c -> c.logRetainEntries(2)).build();
+        final long leader = cluster.awaitLeader(2_000);
+        final long lagging = leader % 3 + 1;
+        cluster.isolate(lagging);
+        final SimClient client = cluster.client();
+        SimOp last = null;
+        for (int i = 0; i < 40; i++)
+        {
+            last = awaitDone(cluster, client.put("k" + (i % 4), "v" + i));
+            assertEquals(Operation.Status.OK, last.status(), last.toString());
+        }
+        final long leaderNow = cluster.leader();
+        assertTrue(cluster.metrics(leaderNow).lastPurged().index() > cluster.node(lagging).lastLogId().index(),
+            "the leader should have purged what the isolated node lacks: " + cluster.metrics(leaderNow));
+        cluster.heal();
+        final long index = last.index();
+        assertTrue(cluster.runUntil(() -> cluster.node(lagging).appliedIndex() >= index, 2_000));
+        assertEquals(1, cluster.node(lagging).snapshotsInstalled());
+        assertEquals(cluster.node(leaderNow).stateMachine().snapshotOfMap(), cluster.node(lagging).stateMachine().snapshotOfMap());
+
+        // A restart restores the state machine from the snapshot and re-applies only what follows it.
+        cluster.crash(lagging);
+        cluster.restart(lagging);
+        assertTrue(cluster.metrics(lagging).snapshot() != null);
+        assertTrue(cluster.runUntil(() -> cluster.node(lagging).appliedIndex() >= index, 2_000));
+        assertEquals("v39", cluster.node(lagging).stateMachine().get("k3"));
+    }
+
+    @Test
+    void leadershipTransferHandsOverToTheTarget()
+    {
+        final SimCluster cluster = cluster(5, 13);
+        final long leader = cluster.awaitLeader(2_000);
+        final long target = leader % 5 + 1;
+        awaitDone(cluster, cluster.write("x", "1"));
+        final long request = cluster.transferLeader(leader, target);
+        assertTrue(cluster.runUntil(() -> cluster.leader() == target, 1_000), cluster.metrics().toString());
+        assertTrue(cluster.runUntil(() -> cluster.adminOutcome(request) != null, 1_000));
+        assertTrue(cluster.adminOutcome(request).ok(), cluster.adminOutcome(request).toString());
+    }
+
     private static long otherLeader(final SimCluster cluster, final long excluded)
     {
         for (int id = 1; id <= cluster.size(); id++)
