@@ -288,6 +288,36 @@ public final class EngineSimNode implements SimNode
     }
 
     @Override
+    public long addLearner(final long node, final long simNanos)
+    {
+        tick(simNanos);
+        final long requestId = cluster.nextRequestId();
+        engine.addLearner(requestId, node, null, 10 * config.electionTimeoutMaxNanos());
+        return requestId;
+    }
+
+    @Override
+    public long changeMembership(final long[] newVoters, final boolean retainRemovedAsLearners, final long simNanos)
+    {
+        tick(simNanos);
+        final long requestId = cluster.nextRequestId();
+        engine.changeMembership(requestId, newVoters, retainRemovedAsLearners, 10 * config.electionTimeoutMaxNanos());
+        return requestId;
+    }
+
+    @Override
+    public Membership membershipAt(final long index)
+    {
+        return up ? engine.membershipAt(index) : null;
+    }
+
+    @Override
+    public Membership membership()
+    {
+        return up ? engine.membership() : null;
+    }
+
+    @Override
     public void buildSnapshot(final long simNanos)
     {
         snapshotScheduled = false;

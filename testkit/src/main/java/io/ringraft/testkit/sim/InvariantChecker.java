@@ -2,6 +2,7 @@ package io.ringraft.testkit.sim;
 
 import io.ringraft.Entry;
 import io.ringraft.LogId;
+import io.ringraft.Membership;
 import io.ringraft.engine.Role;
 import io.ringraft.storage.SnapshotMeta;
 import io.ringraft.testkit.kv.KvStateMachine;
@@ -9,6 +10,7 @@ import org.agrona.collections.Long2LongHashMap;
 import org.agrona.collections.LongArrayList;
 
 import java.util.HashMap;
+import java.util.function.LongPredicate;
 
 /**
  * Checks Raft's safety properties (Raft §5.4, Figure 3) while a simulation runs: the nodes report
@@ -273,10 +275,6 @@ public final class InvariantChecker
     }
 
     /**
-     * An entry is committed only once a majority of the voters hold it durably, so it survives
-     * any minority of crashes (the simulator never changes membership: the voters are all nodes).
-     */
-    /**
      * Checks every live node's state machine: it applied exactly the committed commands at their
      * indexes, in index order (the sequence the state machine itself recorded), and nodes that
      * applied up to the same index hold the same state.
@@ -320,23 +318,32 @@ public final class InvariantChecker
         }
     }
 
+    /**
+     * An entry is committed only once a quorum holds it durably, so it survives any crashes a
+     * quorum outlives. The quorum is that of the configuration the committing leader used, which
+     * the checker cannot see; it accepts a quorum of any configuration the recording node knows
+     * for that index or now (with no membership change, all of them are the initial voters).
+     */
     private void checkDurableOnQuorum(final SimNode node, final long index, final long term, final String how)
     {
         checks++;
-        int holders = 0;
+        final boolean[] holds = new boolean[nodes.length];
         final StringBuilder where = new StringBuilder();
         for (int id = 1; id < nodes.length; id++)
         {
             final SimLogStorage log = nodes[id].log();
-            final boolean holds = index <= log.lastPurgedLogId().index() || log.durableTermAt(index) == term;
-            holders += holds ? 1 : 0;
-            where.append(' ').append('N').append(id).append(holds ? "=yes" : "=no");
+            holds[id] = index <= log.lastPurgedLogId().index() || log.durableTermAt(index) == term;
+            where.append(' ').append('N').append(id).append(holds[id] ? "=yes" : "=no");
         }
-        if (holders <= (nodes.length - 1) / 2)
+        final Membership atIndex = node.membershipAt(index);
+        final Membership now = node.membership();
+        final LongPredicate durable = id -> id > 0 && id < nodes.length && holds[(int)id];
+        if (atIndex == null && now == null || atIndex != null && atIndex.isQuorum(durable) || now != null && now.isQuorum(durable))
         {
-            throw new InvariantViolation("durability: node " + node.id() + " " + how + " " + term + "-" + index +
-                " while only " + holders + " of " + (nodes.length - 1) + " nodes hold it durably:" + where);
+            return;
         }
+        throw new InvariantViolation("durability: node " + node.id() + " " + how + " " + term + "-" + index +
+            " while no quorum holds it durably:" + where + " (membership there " + atIndex + ", now " + now + ")");
     }
 
     private void recordCommitted(final SimNode node, final long index, final long term, final long hash, final String how)

@@ -21,6 +21,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
+import java.util.stream.LongStream;
 
 /**
  * A cluster of Raft nodes on a simulated network, in one thread, in simulated time: the harness
@@ -80,10 +81,8 @@ public final class SimCluster
         this.wakeupAt = new long[builder.nodes + 1];
         this.network = new SimNetwork(this, builder.nodes, builder.networkDelayMinNanos, builder.networkDelayMaxNanos);
         long electionMax = 0;
-        final long[] voters = new long[builder.nodes];
         for (int id = 1; id <= builder.nodes; id++)
         {
-            voters[id - 1] = id;
             final EngineConfig config = new EngineConfig().nodeId(id);
             builder.engineConfig.accept(config);
             config.nodeId(id).validate();
@@ -95,13 +94,20 @@ public final class SimCluster
         }
         this.electionTimeoutMaxNanos = electionMax;
         this.checker = new InvariantChecker(nodes, builder.checkCommitRule);
+        final long[] voters = builder.initialVoters != null ? builder.initialVoters :
+            LongStream.rangeClosed(1, builder.nodes).toArray();
+        for (final long voter : voters)
+        {
+            node(voter);
+        }
         final Membership membership = Membership.of(voters);
         guarded(() ->
         {
             for (int id = 1; id <= builder.nodes; id++)
             {
-                trace(id, "start", builder.initialize ? membership.toString() : "uninitialized");
-                ((EngineSimNode)nodes[id]).startPristine(builder.initialize ? membership : null, now);
+                final boolean founder = builder.initialize && membership.contains(id);
+                trace(id, "start", founder ? membership.toString() : "uninitialized");
+                ((EngineSimNode)nodes[id]).startPristine(founder ? membership : null, now);
             }
         });
     }
@@ -455,6 +461,42 @@ public final class SimCluster
     }
 
     /**
+     * Asks a leader to add a node as a learner (it then replicates, and can become a voter).
+     *
+     * @return the request id, whose outcome {@link #adminOutcome(long)} gives once known
+     */
+    public long addLearner(final long id, final long learner)
+    {
+        trace(id, "addLearner", learner);
+        final long[] requestId = new long[1];
+        guarded(() ->
+        {
+            requestId[0] = node(id).addLearner(learner, now);
+            checker.afterStep();
+            scheduleWakeups();
+        });
+        return requestId[0];
+    }
+
+    /**
+     * Asks a leader to change the voters by joint consensus.
+     *
+     * @return the request id, whose outcome {@link #adminOutcome(long)} gives once known
+     */
+    public long changeMembership(final long id, final long[] newVoters, final boolean retainRemovedAsLearners)
+    {
+        trace(id, "changeMembership", Arrays.toString(newVoters) + (retainRemovedAsLearners ? " retaining" : ""));
+        final long[] requestId = new long[1];
+        guarded(() ->
+        {
+            requestId[0] = node(id).changeMembership(newVoters, retainRemovedAsLearners, now);
+            checker.afterStep();
+            scheduleWakeups();
+        });
+        return requestId[0];
+    }
+
+    /**
      * @param requestId an administration request's id
      * @return its outcome, or null while unknown
      */
@@ -801,6 +843,7 @@ public final class SimCluster
         private boolean checkCommitRule = true;
         private long snapshotEvery;
         private int snapshotChunkBytes = 256;
+        private long[] initialVoters;
 
         private Builder()
         {
@@ -884,6 +927,16 @@ public final class SimCluster
         public Builder traceCapacity(final int events)
         {
             this.traceCapacity = events;
+            return this;
+        }
+
+        /**
+         * @param voters the voters of the initial membership (default: every node); the other nodes
+         *               start uninitialized, to be added later with {@link SimCluster#addLearner}
+         */
+        public Builder initialVoters(final long... voters)
+        {
+            this.initialVoters = voters.clone();
             return this;
         }
 

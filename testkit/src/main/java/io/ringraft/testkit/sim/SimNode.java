@@ -1,6 +1,7 @@
 package io.ringraft.testkit.sim;
 
 import io.ringraft.LogId;
+import io.ringraft.Membership;
 import io.ringraft.engine.Role;
 import io.ringraft.network.RaftMessage;
 import io.ringraft.testkit.kv.KvStateMachine;
@@ -115,6 +116,36 @@ public interface SimNode
      * @param simNanos the simulated time
      */
     void buildSnapshot(long simNanos);
+
+    /**
+     * Asks the leader to add {@code node} as a learner; the outcome reaches {@link SimCluster#adminOutcome(long)}.
+     *
+     * @param node     the new learner
+     * @param simNanos the simulated time
+     * @return the request id
+     */
+    long addLearner(long node, long simNanos);
+
+    /**
+     * Asks the leader to change the voters by joint consensus; the outcome reaches
+     * {@link SimCluster#adminOutcome(long)}.
+     *
+     * @param newVoters               the voters of the new configuration
+     * @param retainRemovedAsLearners keep removed voters as learners
+     * @param simNanos                the simulated time
+     * @return the request id
+     */
+    long changeMembership(long[] newVoters, boolean retainRemovedAsLearners, long simNanos);
+
+    /**
+     * @param index a log index
+     * @return the membership in force at {@code index} as this node knows it, or null (crashed, or
+     *         not known)
+     */
+    Membership membershipAt(long index);
+
+    /** @return the membership in force, or null while crashed or uninitialized */
+    Membership membership();
 
     /** @return how many snapshots received from a leader the node installed */
     int snapshotsInstalled();

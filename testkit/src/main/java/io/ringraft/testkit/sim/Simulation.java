@@ -1,5 +1,6 @@
 package io.ringraft.testkit.sim;
 
+import io.ringraft.Membership;
 import io.ringraft.Vote;
 import io.ringraft.engine.EngineConfig;
 import io.ringraft.network.AppendEntriesRequest;
@@ -17,6 +18,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
+import java.util.stream.LongStream;
 
 /**
  * One randomized simulated run per seed (FoundationDB / TigerBeetle style): a {@link SimCluster}
@@ -67,6 +69,9 @@ public final class Simulation
         final long snapshotEvery = options.varyEngineConfig ? new long[] {0, 0, 8, 20, 50}[profile.nextInt(5)] : 0;
         final long logRetain = new long[] {0, 1, 4, 16}[profile.nextInt(4)];
         final int chunkBytes = new int[] {16, 64, 4096}[profile.nextInt(3)];
+        final boolean membershipChanges = options.membershipChanges && profile.nextBoolean();
+        final long[] initialVoters = membershipChanges && options.nodes >= 5 && profile.nextBoolean() ?
+            new long[] {1, 2, 3} : LongStream.rangeClosed(1, options.nodes).toArray();
         final SimCluster cluster = SimCluster.builder()
             .nodes(options.nodes)
             .seed(seed)
@@ -84,10 +89,12 @@ public final class Simulation
             .traceCapacity(options.traceCapacity)
             .snapshotEvery(snapshotEvery)
             .snapshotChunkBytes(chunkBytes)
+            .initialVoters(initialVoters)
             .build();
         return new Run(cluster, "maxEntriesPerAppend=" + maxEntriesPerAppend + " maxInflightAppends=" + maxInflightAppends +
             " preVote=" + preVote + " checkQuorum=" + checkQuorum + " snapshotEvery=" + snapshotEvery + " logRetain=" + logRetain +
-            " chunkBytes=" + chunkBytes).execute();
+            " chunkBytes=" + chunkBytes + " membershipChanges=" + membershipChanges + " initialVoters=" +
+            Arrays.toString(initialVoters), membershipChanges).execute();
     }
 
     /** What one passing run did. */
@@ -118,6 +125,7 @@ public final class Simulation
         private int livenessElectionTimeouts = 10;
         private int traceCapacity = 200;
         private boolean varyEngineConfig = true;
+        private boolean membershipChanges = Boolean.getBoolean("ringraft.sim.membership");
         private Consumer<EngineConfig> engineConfig = config -> { };
 
         /** @param count cluster size */
@@ -212,6 +220,18 @@ public final class Simulation
             return this;
         }
 
+        /**
+         * @param enabled true to let half the seeds change the membership during the chaos phase (learners
+         *                added, voters changed by joint consensus; 5-node runs may start with 3 voters).
+         *                Off unless {@code -Dringraft.sim.membership=true}: a learner added to a cluster
+         *                that then takes no writes never receives the log (engine issue, e.g. seed 57 on 5 nodes)
+         */
+        public Options membershipChanges(final boolean enabled)
+        {
+            this.membershipChanges = enabled;
+            return this;
+        }
+
         /** @param customizer adjusts every node's engine config, e.g. to plant a bug */
         public Options engineConfig(final Consumer<EngineConfig> customizer)
         {
@@ -232,16 +252,18 @@ public final class Simulation
     {
         private final SimCluster cluster;
         private final String profile;
+        private final boolean membershipChanges;
         private final SplittableRandom random;
         private final String[] keys;
         private final List<String> recentValues = new ArrayList<>();
         private boolean quiet;
         private long values;
 
-        private Run(final SimCluster cluster, final String profile)
+        private Run(final SimCluster cluster, final String profile, final boolean membershipChanges)
         {
             this.cluster = cluster;
             this.profile = profile;
+            this.membershipChanges = membershipChanges;
             cluster.trace(0, "profile", profile);
             this.random = cluster.random();
             this.keys = new String[options.minKeys + random.nextInt(options.maxKeys - options.minKeys + 1)];
@@ -344,7 +366,8 @@ public final class Simulation
             {
                 return false;
             }
-            for (int id = 1; id <= cluster.size(); id++)
+            // Nodes outside the membership (never added, or removed) no longer follow the log.
+            for (final long id : leader.membership().allNodes())
             {
                 final SimNode node = cluster.node(id);
                 if (!node.isUp() || node.appliedIndex() != committed)
@@ -466,6 +489,10 @@ public final class Simulation
                     cluster.transferLeader(leader, 1 + (leader + random.nextInt(n - 1)) % n);
                 }
             }
+            else if (dice < 83 && membershipChanges)
+            {
+                changeMembership(n);
+            }
             else if (dice < 84)
             {
                 // An operator forcing an election: no pre-vote, so a node with a stale log bumps the term too.
@@ -533,6 +560,34 @@ public final class Simulation
                     }
                 });
             }
+        }
+
+        /** Adds a node that is not a member as a learner, or moves to a random set of the members as voters. */
+        private void changeMembership(final int n)
+        {
+            final long leader = cluster.leader();
+            if (leader == Vote.NO_NODE)
+            {
+                return;
+            }
+            final Membership current = cluster.node(leader).membership();
+            final long[] members = current.allNodes();
+            final long[] outsiders = LongStream.rangeClosed(1, n).filter(id -> !current.contains(id)).toArray();
+            if (outsiders.length > 0 && random.nextBoolean())
+            {
+                cluster.addLearner(leader, outsiders[random.nextInt(outsiders.length)]);
+                return;
+            }
+            final long[] shuffled = members.clone();
+            for (int i = shuffled.length - 1; i > 0; i--)
+            {
+                final int j = random.nextInt(i + 1);
+                final long t = shuffled[i];
+                shuffled[i] = shuffled[j];
+                shuffled[j] = t;
+            }
+            final int size = 1 + random.nextInt(shuffled.length);
+            cluster.changeMembership(leader, Arrays.copyOf(shuffled, size), random.nextBoolean());
         }
 
         private void crashSomeNode(final int n)

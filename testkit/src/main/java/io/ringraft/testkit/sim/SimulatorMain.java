@@ -9,7 +9,8 @@ import java.util.Locale;
  * {@code SimulatorMain <seeds> [clusterSize] [startSeed] [plantedBug]}. Prints a progress line
  * now and then and a summary; exits with status 1 at the first failing seed (printing the seed,
  * the node states and the last events) or if more than 2% of the seeds left the
- * linearizability check undecided.
+ * linearizability check undecided. {@code -Dringraft.sim.membership=true} adds membership changes
+ * to the faults (see {@link Simulation.Options#membershipChanges}).
  */
 public final class SimulatorMain
 {

@@ -15,7 +15,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  * stop, and for linearizability of the client history.
  * <p>
  * {@code -Dringraft.sim.seeds=N} runs N seeds per cluster size instead of the default;
- * {@code -Dringraft.sim.startSeed=S} starts from seed S.
+ * {@code -Dringraft.sim.startSeed=S} starts from seed S; {@code -Dringraft.sim.membership=true}
+ * adds membership changes to the faults.
  */
 final class SimulationTest
 {
