@@ -6,13 +6,25 @@ import java.util.Arrays;
 
 /**
  * The {@code ringraft} command. Each subcommand exits with status 0 on success, 1 when what it
- * checks fails, and 2 on bad usage, after one line that names the problem.
+ * checks fails, and 2 on bad usage or configuration, after one line that names the problem.
  */
 public final class RingraftMain
 {
     private static final String USAGE = String.join(System.lineSeparator(),
         "usage: ringraft <command> [args]",
         "commands:",
+        "  demo [--duration 10s] [--payload 64] [--window 32] [--nodes 3] [--durability NONE|BATCH|ALWAYS] [--processes]",
+        "      a 3-node cluster on 127.0.0.1 over Aeron UDP with Chronicle logs: a key-value workload, the leader killed",
+        "      and restarted halfway, then a summary and a check that every node applied the same sequence",
+        "  node --config FILE [--id N]",
+        "      run one node until SIGTERM/SIGINT",
+        "  kv (put KEY VALUE | get KEY [--linearizable] | delete KEY | cas KEY EXPECTED NEW) (--config FILE | --endpoint HOST:PORT)...",
+        "      [--timeout 3s]   the example key-value service, against any member",
+        "  status (--config FILE | --data-dir DIR)...",
+        "      role, term, leader, indexes and replication lag of the nodes on this machine",
+        "  load [--config FILE | --endpoint HOST:PORT]... [--mode closed|open] [--window 32] [--rates 1000,5000]",
+        "      [--sizes 64,1024] [--warmup 3s] [--duration 10s] [--nodes 3] [--processes] [--hgrm DIR]",
+        "      the load generator: latency percentiles (HdrHistogram) per rate and message size",
         "  simulate <seeds> [nodes=3] [firstSeed=1] [plantedBug=NONE]",
         "      run the deterministic simulator: random faults, invariants after every step, linearizability at the end");
 
@@ -25,26 +37,58 @@ public final class RingraftMain
      */
     public static void main(final String[] args)
     {
+        final int status = run(args);
+        if (status != 0)
+        {
+            System.exit(status);
+        }
+    }
+
+    /**
+     * Runs a command.
+     *
+     * @param args the command and its arguments
+     * @return the exit status
+     */
+    static int run(final String[] args)
+    {
         if (args.length == 0)
         {
             System.err.println(USAGE);
-            System.exit(2);
+            return CliException.USAGE;
         }
         final String[] rest = Arrays.copyOfRange(args, 1, args.length);
-        switch (args[0])
+        try
         {
-            case "simulate":
-                SimulatorMain.main(rest);
-                break;
-            case "help":
-            case "--help":
-            case "-h":
-                System.out.println(USAGE);
-                break;
-            default:
-                System.err.println("ringraft: unknown command '" + args[0] + "'");
-                System.err.println(USAGE);
-                System.exit(2);
+            switch (args[0])
+            {
+                case "simulate":
+                    SimulatorMain.main(rest);
+                    return 0;
+                case "node":
+                    return NodeCommand.run(rest);
+                case "kv":
+                    return KvCli.run(rest);
+                case "status":
+                    return StatusCommand.run(rest);
+                case "demo":
+                    return Demo.run(rest);
+                case "load":
+                    return LoadGenerator.run(rest);
+                case "help":
+                case "--help":
+                case "-h":
+                    System.out.println(USAGE);
+                    return 0;
+                default:
+                    System.err.println("ringraft: unknown command '" + args[0] + "' (try: ringraft help)");
+                    return CliException.USAGE;
+            }
+        }
+        catch (final CliException ex)
+        {
+            System.err.println(ex.getMessage());
+            return ex.exitStatus();
         }
     }
 }

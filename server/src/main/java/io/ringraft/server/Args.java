@@ -1,0 +1,146 @@
+package io.ringraft.server;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The flags and positional arguments of one subcommand: {@code --name value} for the flags that
+ * take a value, {@code --name} for switches. An unknown flag, a missing value or a value that does
+ * not parse is a {@link CliException} naming it.
+ */
+final class Args
+{
+    private final String command;
+    private final Map<String, List<String>> values = new HashMap<>();
+    private final List<String> positional = new ArrayList<>();
+
+    private Args(final String command)
+    {
+        this.command = command;
+    }
+
+    /**
+     * @param command    the subcommand, for messages
+     * @param args       its arguments
+     * @param valueFlags flags that take a value (without the dashes)
+     * @param switches   flags that take none
+     * @return the parsed arguments
+     */
+    static Args parse(final String command, final String[] args, final Set<String> valueFlags, final Set<String> switches)
+    {
+        final Args parsed = new Args(command);
+        for (int i = 0; i < args.length; i++)
+        {
+            final String arg = args[i];
+            if (arg.startsWith("--") && arg.length() > 2)
+            {
+                String name = arg.substring(2);
+                String value = null;
+                final int eq = name.indexOf('=');
+                if (eq > 0)
+                {
+                    value = name.substring(eq + 1);
+                    name = name.substring(0, eq);
+                }
+                if (switches.contains(name) && value == null)
+                {
+                    parsed.values.computeIfAbsent(name, k -> new ArrayList<>()).add("true");
+                }
+                else if (valueFlags.contains(name))
+                {
+                    if (value == null)
+                    {
+                        if (i + 1 >= args.length)
+                        {
+                            throw new CliException("ringraft " + command + ": --" + name + " needs a value");
+                        }
+                        value = args[++i];
+                    }
+                    parsed.values.computeIfAbsent(name, k -> new ArrayList<>()).add(value);
+                }
+                else
+                {
+                    throw new CliException("ringraft " + command + ": unknown flag --" + name);
+                }
+            }
+            else
+            {
+                parsed.positional.add(arg);
+            }
+        }
+        return parsed;
+    }
+
+    boolean has(final String name)
+    {
+        return values.containsKey(name);
+    }
+
+    String get(final String name, final String defaultValue)
+    {
+        final List<String> v = values.get(name);
+        return v == null ? defaultValue : v.get(v.size() - 1);
+    }
+
+    List<String> all(final String name)
+    {
+        return values.getOrDefault(name, List.of());
+    }
+
+    List<String> positional()
+    {
+        return positional;
+    }
+
+    long longValue(final String name, final long defaultValue, final long min, final long max)
+    {
+        final String v = get(name, null);
+        if (v == null)
+        {
+            return defaultValue;
+        }
+        final long parsed;
+        try
+        {
+            parsed = Sizes.parse(v);
+        }
+        catch (final NumberFormatException ex)
+        {
+            throw new CliException("ringraft " + command + ": --" + name + "=" + v + " is not a number");
+        }
+        if (parsed < min || parsed > max)
+        {
+            throw new CliException("ringraft " + command + ": --" + name + "=" + v + " must be in " + min + ".." + max);
+        }
+        return parsed;
+    }
+
+    long durationMs(final String name, final long defaultMs)
+    {
+        final String v = get(name, null);
+        if (v == null)
+        {
+            return defaultMs;
+        }
+        try
+        {
+            return Sizes.parseDurationMs(v);
+        }
+        catch (final NumberFormatException ex)
+        {
+            throw new CliException("ringraft " + command + ": --" + name + "=" + v + " is not a duration (e.g. 10s, 500ms, 2m)");
+        }
+    }
+
+    void requirePositional(final int min, final int max, final String usage)
+    {
+        if (positional.size() < min || positional.size() > max)
+        {
+            throw new CliException("ringraft " + command + ": expected " + usage + ", got " +
+                (positional.isEmpty() ? "nothing" : String.join(" ", positional)));
+        }
+    }
+}

@@ -1,0 +1,42 @@
+package io.ringraft.server;
+
+import org.agrona.concurrent.ShutdownSignalBarrier;
+
+import java.nio.file.Path;
+import java.util.Set;
+
+/**
+ * {@code ringraft node --config FILE [--id N]}: runs one node until SIGTERM or SIGINT, then stops
+ * it cleanly (pending requests answered, log and vote closed, the embedded driver's directory
+ * deleted).
+ */
+final class NodeCommand
+{
+    private NodeCommand()
+    {
+    }
+
+    static int run(final String[] args)
+    {
+        final Args a = Args.parse("node", args, Set.of("config", "id"), Set.of());
+        a.requirePositional(0, 0, "only flags: --config FILE [--id N]");
+        if (!a.has("config"))
+        {
+            throw new CliException("ringraft node: --config FILE is required");
+        }
+        final Long id = a.has("id") ? a.longValue("id", 0, 1, Long.MAX_VALUE) : null;
+        final NodeConfig config = NodeConfig.load(Path.of(a.get("config", null)), id);
+        final ShutdownSignalBarrier barrier = new ShutdownSignalBarrier();
+        final RingraftNode node = RingraftNode.start(config);
+        System.out.println("ringraft node " + config.nodeId() + " of cluster " + config.clusterId() + " running: raft " +
+            config.self().raftEndpoint() + ", clients " + config.self().clientEndpoint() + ", data " +
+            config.dataDir().toAbsolutePath() + ", durability " + config.durability() + ", pid " + ProcessHandle.current().pid());
+        System.out.flush();
+        barrier.await();
+        System.out.println("ringraft node " + config.nodeId() + ": stopping");
+        node.close();
+        System.out.println("ringraft node " + config.nodeId() + ": stopped");
+        System.out.flush();
+        return 0;
+    }
+}

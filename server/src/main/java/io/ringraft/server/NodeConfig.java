@@ -1,0 +1,536 @@
+package io.ringraft.server;
+
+import io.ringraft.ThreadingMode;
+import io.ringraft.storage.DurabilityPolicy;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.BusySpinIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
+import org.agrona.concurrent.SleepingMillisIdleStrategy;
+import org.agrona.concurrent.YieldingIdleStrategy;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.Supplier;
+
+/**
+ * The configuration of a node, read from a file of {@code key = value} lines ({@code #} starts a
+ * comment). Every setting is validated when the file is read; a problem is a {@link CliException}
+ * naming the file, the setting and its value.
+ * <pre>
+ * cluster.id   = 7                                # 1..2147483647, the same on every member
+ * node.id      = 1                                # this node; or --id on the command line
+ * member.1     = 10.0.0.1:9001 10.0.0.1:9101      # raft endpoint, client endpoint (UDP host:port)
+ * member.2     = 10.0.0.2:9001 10.0.0.2:9101
+ * member.3     = 10.0.0.3:9001 10.0.0.3:9101
+ * data.dir     = /var/lib/ringraft/node-{id}      # {id} is replaced by the node id
+ * durability   = BATCH                            # NONE | BATCH | ALWAYS
+ * threading    = SHARED                           # SHARED | DEDICATED | INVOKER
+ * idle         = backoff                          # backoff | yielding | sleeping | busy-spin
+ * media.driver = embedded                         # embedded | external (then aeron.dir)
+ * aeron.dir    = /dev/shm/aeron                   # the external driver's directory
+ * aeron.term.length = 256k                        # 64k..1g, a power of two
+ * election.timeout.ms = 300-600                   # randomized between the two
+ * heartbeat.ms = 50
+ * snapshot.every = 100000                         # entries applied between snapshots; 0 = never
+ * </pre>
+ * Only {@code cluster.id}, {@code node.id}, the members and {@code data.dir} are required.
+ */
+public final class NodeConfig
+{
+    /** The settings a file may hold, besides {@code member.<id>}. */
+    static final Set<String> KEYS = Set.of("cluster.id", "node.id", "data.dir", "durability", "threading", "idle", "media.driver",
+        "aeron.dir", "aeron.term.length", "election.timeout.ms", "heartbeat.ms", "snapshot.every");
+
+    /** One member of the cluster. */
+    public record Member(long id, String raftEndpoint, String clientEndpoint)
+    {
+    }
+
+    private final String source;
+    private final Map<String, String> settings;
+    private final int clusterId;
+    private final long nodeId;
+    private final Map<Long, Member> members;
+    private final String dataDirPattern;
+    private final DurabilityPolicy durability;
+    private final ThreadingMode threading;
+    private final String idle;
+    private final boolean embeddedDriver;
+    private final String aeronDir;
+    private final int termLength;
+    private final long electionMinMs;
+    private final long electionMaxMs;
+    private final long heartbeatMs;
+    private final long snapshotEvery;
+
+    private NodeConfig(final String source, final Map<String, String> settings, final Long idOverride, final boolean anyMember)
+    {
+        this.source = source;
+        this.settings = Collections.unmodifiableMap(new LinkedHashMap<>(settings));
+        for (final String key : settings.keySet())
+        {
+            if (!KEYS.contains(key) && !key.startsWith("member."))
+            {
+                throw fail(key, settings.get(key), "is not a setting (known: " + String.join(", ", new TreeSet<>(KEYS)) +
+                    ", member.<id>)");
+            }
+        }
+        clusterId = (int)number("cluster.id", null, 1, Integer.MAX_VALUE);
+        final Map<Long, Member> parsed = new TreeMap<>();
+        final Map<String, String> endpointOwners = new LinkedHashMap<>();
+        for (final Map.Entry<String, String> e : settings.entrySet())
+        {
+            if (e.getKey().startsWith("member."))
+            {
+                final Member m = member(e.getKey(), e.getValue());
+                if (parsed.containsKey(m.id()))
+                {
+                    throw fail(e.getKey(), e.getValue(), "duplicate node id " + m.id());
+                }
+                for (final String endpoint : List.of(m.raftEndpoint(), m.clientEndpoint()))
+                {
+                    final String owner = endpointOwners.putIfAbsent(endpoint, e.getKey());
+                    if (owner != null)
+                    {
+                        throw fail(e.getKey(), e.getValue(), "endpoint " + endpoint + " is used twice (also by " + owner + ")");
+                    }
+                }
+                parsed.put(m.id(), m);
+            }
+        }
+        if (parsed.isEmpty())
+        {
+            throw new CliException(source + ": no members (member.<id> = raftHost:port clientHost:port)");
+        }
+        members = Collections.unmodifiableMap(parsed);
+        if (idOverride != null)
+        {
+            nodeId = idOverride;
+        }
+        else if (anyMember && !settings.containsKey("node.id"))
+        {
+            nodeId = parsed.keySet().iterator().next();
+        }
+        else
+        {
+            nodeId = number("node.id", null, 1, Long.MAX_VALUE);
+        }
+        if (!members.containsKey(nodeId))
+        {
+            throw fail("node.id", Long.toString(nodeId), "is not a member (members: " + members.keySet() + ")");
+        }
+        dataDirPattern = required("data.dir");
+        durability = enumValue("durability", DurabilityPolicy.class, DurabilityPolicy.BATCH);
+        threading = enumValue("threading", ThreadingMode.class, ThreadingMode.SHARED);
+        idle = settings.getOrDefault("idle", "backoff").trim().toLowerCase(Locale.ROOT);
+        idleStrategy(idle);
+        final String driver = settings.getOrDefault("media.driver", "embedded").trim().toLowerCase(Locale.ROOT);
+        if (!driver.equals("embedded") && !driver.equals("external"))
+        {
+            throw fail("media.driver", driver, "must be embedded or external");
+        }
+        embeddedDriver = driver.equals("embedded");
+        aeronDir = settings.get("aeron.dir");
+        if (!embeddedDriver && (aeronDir == null || aeronDir.isBlank()))
+        {
+            throw fail("media.driver", driver, "needs aeron.dir, the external driver's directory");
+        }
+        termLength = (int)number("aeron.term.length", "256k", 64 * 1024, 1024 * 1024 * 1024);
+        if (Integer.bitCount(termLength) != 1)
+        {
+            throw fail("aeron.term.length", settings.get("aeron.term.length"), "must be a power of two");
+        }
+        final String election = settings.getOrDefault("election.timeout.ms", "300-600").trim();
+        final String[] bounds = election.split("-");
+        try
+        {
+            electionMinMs = Long.parseLong(bounds[0].trim());
+            electionMaxMs = bounds.length > 1 ? Long.parseLong(bounds[1].trim()) : electionMinMs * 2;
+        }
+        catch (final NumberFormatException ex)
+        {
+            throw fail("election.timeout.ms", election, "must be MIN-MAX in milliseconds, e.g. 300-600");
+        }
+        if (bounds.length > 2 || electionMinMs < 10 || electionMaxMs <= electionMinMs)
+        {
+            throw fail("election.timeout.ms", election, "must be MIN-MAX with 10 <= MIN < MAX");
+        }
+        heartbeatMs = number("heartbeat.ms", "50", 1, electionMinMs - 1);
+        snapshotEvery = number("snapshot.every", "100000", 0, Long.MAX_VALUE);
+    }
+
+    /**
+     * Reads a configuration file.
+     *
+     * @param file       the file
+     * @param idOverride the node id from the command line, or null to take {@code node.id}
+     * @return the configuration
+     * @throws CliException if the file cannot be read or a setting is wrong
+     */
+    public static NodeConfig load(final Path file, final Long idOverride)
+    {
+        final List<String> lines;
+        try
+        {
+            lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        }
+        catch (final IOException ex)
+        {
+            throw new CliException("config " + file + ": cannot be read (" + ex.getClass().getSimpleName() + ": " + ex.getMessage() + ")");
+        }
+        return parse(lines, "config " + file, idOverride, false);
+    }
+
+    /**
+     * Reads a configuration file for a client: {@code node.id} may be absent (the first member
+     * is taken then), and nothing is checked on this machine.
+     *
+     * @param file the file
+     * @return the configuration
+     */
+    public static NodeConfig loadForClient(final Path file)
+    {
+        final List<String> lines;
+        try
+        {
+            lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        }
+        catch (final IOException ex)
+        {
+            throw new CliException("config " + file + ": cannot be read (" + ex.getClass().getSimpleName() + ": " + ex.getMessage() + ")");
+        }
+        return parse(lines, "config " + file, null, true);
+    }
+
+    /**
+     * Parses configuration lines.
+     *
+     * @param lines      the lines
+     * @param source     names them in messages
+     * @param idOverride the node id, or null to take {@code node.id}
+     * @param anyMember  true to take the first member when neither gives an id
+     * @return the configuration
+     */
+    static NodeConfig parse(final List<String> lines, final String source, final Long idOverride, final boolean anyMember)
+    {
+        final Map<String, String> settings = new LinkedHashMap<>();
+        final Map<String, Integer> lineOf = new LinkedHashMap<>();
+        for (int i = 0; i < lines.size(); i++)
+        {
+            final int hash = lines.get(i).indexOf('#');
+            final String line = (hash >= 0 ? lines.get(i).substring(0, hash) : lines.get(i)).trim();
+            if (line.isEmpty())
+            {
+                continue;
+            }
+            final int eq = line.indexOf('=');
+            if (eq <= 0)
+            {
+                throw new CliException(source + " line " + (i + 1) + ": '" + line + "' is not key = value");
+            }
+            final String key = line.substring(0, eq).trim();
+            final String value = line.substring(eq + 1).trim();
+            final Integer earlier = lineOf.putIfAbsent(key, i + 1);
+            if (earlier != null)
+            {
+                throw new CliException(source + " line " + (i + 1) + ": " + key + " is set twice (also line " + earlier + ")" +
+                    (key.startsWith("member.") ? ": duplicate node id" : ""));
+            }
+            settings.put(key, value);
+        }
+        return new NodeConfig(source, settings, idOverride, anyMember);
+    }
+
+    /**
+     * @param settings   key-value settings as a file holds them
+     * @param source     names them in messages
+     * @param idOverride the node id, or null to take {@code node.id}
+     * @return the configuration
+     */
+    public static NodeConfig of(final Map<String, String> settings, final String source, final Long idOverride)
+    {
+        return new NodeConfig(source, settings, idOverride, false);
+    }
+
+    /** @return the settings in the file format, for writing a file */
+    public String render()
+    {
+        final StringBuilder sb = new StringBuilder("# ringraft node configuration\n");
+        settings.forEach((k, v) -> sb.append(k).append(" = ").append(v).append('\n'));
+        return sb.toString();
+    }
+
+    /** @return the settings, as given */
+    public Map<String, String> settings()
+    {
+        return settings;
+    }
+
+    /** @return where the configuration came from */
+    public String source()
+    {
+        return source;
+    }
+
+    public int clusterId()
+    {
+        return clusterId;
+    }
+
+    public long nodeId()
+    {
+        return nodeId;
+    }
+
+    /** @return every member by id */
+    public Map<Long, Member> members()
+    {
+        return members;
+    }
+
+    /** @return this node's member entry */
+    public Member self()
+    {
+        return members.get(nodeId);
+    }
+
+    /** @return this node's data directory */
+    public Path dataDir()
+    {
+        return dataDirOf(nodeId);
+    }
+
+    /**
+     * @param id a member
+     * @return its data directory, if {@code data.dir} holds {@code {id}}; else this node's
+     */
+    public Path dataDirOf(final long id)
+    {
+        return Paths.get(dataDirPattern.replace("{id}", Long.toString(id)));
+    }
+
+    /** @return true if {@code data.dir} names every member's directory through {@code {id}} */
+    public boolean dataDirPerMember()
+    {
+        return dataDirPattern.contains("{id}");
+    }
+
+    public DurabilityPolicy durability()
+    {
+        return durability;
+    }
+
+    public ThreadingMode threading()
+    {
+        return threading;
+    }
+
+    /** @return a supplier of the configured idle strategy */
+    public Supplier<IdleStrategy> idleStrategy()
+    {
+        return idleStrategy(idle);
+    }
+
+    public boolean embeddedDriver()
+    {
+        return embeddedDriver;
+    }
+
+    /** @return the external driver's directory, or null */
+    public String aeronDir()
+    {
+        return aeronDir;
+    }
+
+    public int termLength()
+    {
+        return termLength;
+    }
+
+    public long electionMinMs()
+    {
+        return electionMinMs;
+    }
+
+    public long electionMaxMs()
+    {
+        return electionMaxMs;
+    }
+
+    public long heartbeatMs()
+    {
+        return heartbeatMs;
+    }
+
+    /** @return entries applied between snapshots, 0 for never */
+    public long snapshotEvery()
+    {
+        return snapshotEvery;
+    }
+
+    /** @return every member's raft endpoint by id */
+    public Map<Long, String> raftEndpoints()
+    {
+        final Map<Long, String> result = new TreeMap<>();
+        members.forEach((id, m) -> result.put(id, m.raftEndpoint()));
+        return result;
+    }
+
+    /** @return every member's client endpoint by id */
+    public Map<Long, String> clientEndpoints()
+    {
+        final Map<Long, String> result = new TreeMap<>();
+        members.forEach((id, m) -> result.put(id, m.clientEndpoint()));
+        return result;
+    }
+
+    /**
+     * @param endpoint "host:port"
+     * @param what     the setting it came from, for the message
+     * @return the resolved address
+     * @throws CliException if it does not parse or the host does not resolve
+     */
+    static InetSocketAddress address(final String endpoint, final String what)
+    {
+        final int colon = endpoint.lastIndexOf(':');
+        if (colon <= 0 || colon == endpoint.length() - 1)
+        {
+            throw new CliException(what + "=" + endpoint + ": not host:port");
+        }
+        final int port;
+        try
+        {
+            port = Integer.parseInt(endpoint.substring(colon + 1));
+        }
+        catch (final NumberFormatException ex)
+        {
+            throw new CliException(what + "=" + endpoint + ": the port is not a number");
+        }
+        if (port < 1 || port > 65535)
+        {
+            throw new CliException(what + "=" + endpoint + ": the port must be in 1..65535");
+        }
+        final String host = endpoint.substring(0, colon).replace("[", "").replace("]", "");
+        final InetSocketAddress address = new InetSocketAddress(host, port);
+        if (address.isUnresolved())
+        {
+            throw new CliException(what + "=" + endpoint + ": unknown host " + host);
+        }
+        return address;
+    }
+
+    private Member member(final String key, final String value)
+    {
+        final long id;
+        try
+        {
+            id = Long.parseLong(key.substring("member.".length()));
+        }
+        catch (final NumberFormatException ex)
+        {
+            throw fail(key, value, "the node id after 'member.' is not a number");
+        }
+        if (id <= 0)
+        {
+            throw fail(key, value, "node ids must be positive");
+        }
+        final String[] parts = value.trim().split("[\\s,]+");
+        if (parts.length != 2)
+        {
+            throw fail(key, value, "must be 'raftHost:port clientHost:port'");
+        }
+        address(parts[0], source + ": " + key + " raft endpoint");
+        address(parts[1], source + ": " + key + " client endpoint");
+        return new Member(id, parts[0], parts[1]);
+    }
+
+    private long number(final String key, final String defaultValue, final long min, final long max)
+    {
+        final String value = settings.getOrDefault(key, defaultValue);
+        if (value == null)
+        {
+            throw new CliException(source + ": " + key + " is required");
+        }
+        final long parsed;
+        try
+        {
+            parsed = Sizes.parse(value);
+        }
+        catch (final NumberFormatException | ArithmeticException ex)
+        {
+            throw fail(key, value, "is not a number");
+        }
+        if (parsed < min || parsed > max)
+        {
+            throw fail(key, value, "must be in " + min + ".." + max);
+        }
+        return parsed;
+    }
+
+    private String required(final String key)
+    {
+        final String value = settings.get(key);
+        if (value == null || value.isBlank())
+        {
+            throw new CliException(source + ": " + key + " is required");
+        }
+        return value.trim();
+    }
+
+    private <E extends Enum<E>> E enumValue(final String key, final Class<E> type, final E defaultValue)
+    {
+        final String value = settings.get(key);
+        if (value == null)
+        {
+            return defaultValue;
+        }
+        try
+        {
+            return Enum.valueOf(type, value.trim().toUpperCase(Locale.ROOT));
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            final List<String> names = new ArrayList<>();
+            for (final E e : type.getEnumConstants())
+            {
+                names.add(e.name());
+            }
+            throw fail(key, value, "must be one of " + String.join(", ", names));
+        }
+    }
+
+    private Supplier<IdleStrategy> idleStrategy(final String name)
+    {
+        switch (name)
+        {
+            case "backoff":
+                return () -> new BackoffIdleStrategy(10, 20, 1_000, 1_000_000);
+            case "yielding":
+                return YieldingIdleStrategy::new;
+            case "sleeping":
+                return () -> new SleepingMillisIdleStrategy(1);
+            case "busy-spin":
+                return BusySpinIdleStrategy::new;
+            default:
+                throw fail("idle", name, "must be one of backoff, yielding, sleeping, busy-spin");
+        }
+    }
+
+    private CliException fail(final String key, final String value, final String problem)
+    {
+        return new CliException(source + ": " + key + "=" + value + " " + problem);
+    }
+}
