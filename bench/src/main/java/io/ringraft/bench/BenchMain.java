@@ -10,6 +10,9 @@ import org.openjdk.jmh.runner.options.OptionsBuilder;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 
 /**
  * The benchmarks' entry point: JMH's command line, with the JVM flags of the parent pom's
@@ -31,7 +34,10 @@ public final class BenchMain
             org.openjdk.jmh.Main.main(args);
             return;
         }
-        final Options options = new OptionsBuilder().parent(commandLine).jvmArgsAppend(jvmFlags()).build();
+        // The flags go first; -jvmArgsAppend given on the command line follows them.
+        final List<String> append = new ArrayList<>(Arrays.asList(jvmFlags()));
+        commandLine.getJvmArgsAppend().ifPresent(append::addAll);
+        final Options options = new OptionsBuilder().parent(commandLine).jvmArgsAppend(append.toArray(new String[0])).build();
         new Runner(options).run();
     }
 

@@ -24,9 +24,11 @@ import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Reads from a log of {@code entries} 64-byte entries (64K-entry segments): one entry at a
- * random index (a lagging follower's first read), and 256 entries in sequence from a random
- * index (replication batches, reusing the tailer). Scores are per entry.
+ * Reads from a log of {@code entries} 64-byte entries in segments of {@code segmentEntries}: one
+ * entry at a random index (a lagging follower's first read), and 256 entries in sequence from a
+ * random index (a replication batch: one seek, then the tailer reads on). With
+ * {@code spread = segment} the random indexes stay in the last segment; with {@code log} they
+ * range over the whole log, so most reads switch cycle files. Scores are per entry.
  */
 @State(Scope.Thread)
 @BenchmarkMode({Mode.AverageTime, Mode.SampleTime})
@@ -35,6 +37,14 @@ public class ReadBenchmark
 {
     @Param({"1000000"})
     public long entries;
+
+    @Param({"65536"})
+    public int segmentEntries;
+
+    @Param({"segment", "log"})
+    public String spread;
+
+    private long low;
 
     private final SplittableRandom random = new SplittableRandom(7);
     private Path dir;
@@ -51,7 +61,13 @@ public class ReadBenchmark
     {
         this.blackhole = blackhole;
         dir = BenchDirs.create("read");
-        storage = ChronicleLogStorage.open(new ChronicleStorageContext().directory(dir).durability(DurabilityPolicy.NONE));
+        storage = ChronicleLogStorage.open(new ChronicleStorageContext().directory(dir).durability(DurabilityPolicy.NONE)
+            .segmentEntries(segmentEntries));
+        low = spread.equals("segment") ? entries - entries % segmentEntries + 1 : 1;
+        if (entries - low < 1024)
+        {
+            low = Math.max(1, entries - segmentEntries + 1);
+        }
         final UnsafeBuffer payload = new UnsafeBuffer(new byte[64]);
         for (long i = 1; i <= entries; i++)
         {
@@ -71,7 +87,7 @@ public class ReadBenchmark
     @Benchmark
     public int randomOne()
     {
-        final long index = 1 + random.nextLong(entries);
+        final long index = low + random.nextLong(entries - low + 1);
         return storage.read(index, index + 1, reader);
     }
 
@@ -79,7 +95,7 @@ public class ReadBenchmark
     @OperationsPerInvocation(256)
     public int sequential256()
     {
-        final long index = 1 + random.nextLong(entries - 256);
+        final long index = low + random.nextLong(entries - low - 255);
         return storage.read(index, index + 256, reader);
     }
 }

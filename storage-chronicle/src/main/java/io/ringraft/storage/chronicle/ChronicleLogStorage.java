@@ -39,6 +39,14 @@ import java.util.zip.CRC32C;
  */
 public final class ChronicleLogStorage implements RaftLogStorage
 {
+    static
+    {
+        // Chronicle phones home and prints a banner unless told not to; the build passes these in
+        // ringraft.jvmFlags, and this keeps an embedder who forgot them quiet too. It runs before
+        // any Chronicle class is initialised, since every path to Chronicle goes through here.
+        defaultProperty("chronicle.analytics.disable", "true");
+        defaultProperty("chronicle.announcer.disable", "true");
+    }
     /** Entry header: raft index (8), term (8), type (1), reserved (3), payload length (4). */
     static final int HEADER_LENGTH = 24;
     static final int CRC_LENGTH = 4;
@@ -477,7 +485,11 @@ public final class ChronicleLogStorage implements RaftLogStorage
         {
             onDisk = cycleFiles.list();
         }
-        currentCycle = Math.max(meta.maxCycle(), onDisk.isEmpty() ? 0 : onDisk.lastKey());
+        // Appends continue in a fresh cycle: a cycle file is only ever appended to by the queue
+        // instance that created it. A kill can leave Chronicle's own bookkeeping of the last
+        // cycle (write position, index) behind its content, and an appender resuming there has
+        // been seen to reuse a sequence number.
+        currentCycle = Math.max(meta.maxCycle(), onDisk.isEmpty() ? 0 : onDisk.lastKey()) + 1;
         setClock(currentCycle);
         openQueue();
         scan();
@@ -733,15 +745,15 @@ public final class ChronicleLogStorage implements RaftLogStorage
         {
             AtomicFiles.syncDirectory(queueDirectory);
         }
-        currentCycle = target;
-        setClock(target);
+        currentCycle = target + 1;
+        setClock(currentCycle);
         openQueue();
         segmentCount = segment;
         if (keep > 0)
         {
             addSegment(target, first);
         }
-        currentCycleEntries = keep;
+        currentCycleEntries = 0;
         firstUnsyncedCycle = -1;
         newFileSinceSync = false;
     }
@@ -1058,6 +1070,14 @@ public final class ChronicleLogStorage implements RaftLogStorage
         catch (final IOException ex)
         {
             throw new RaftStorageException("cannot close a file in " + where + ": " + ex, ex);
+        }
+    }
+
+    private static void defaultProperty(final String name, final String value)
+    {
+        if (System.getProperty(name) == null)
+        {
+            System.setProperty(name, value);
         }
     }
 

@@ -24,7 +24,7 @@ public final class ChronicleStorageContext
     /** System property for the default {@link #indexSpacing(int)}. */
     public static final String INDEX_SPACING_PROP = "ringraft.storage.indexSpacing";
 
-    public static final int DEFAULT_SEGMENT_ENTRIES = 64 * 1024;
+    public static final int DEFAULT_SEGMENT_ENTRIES = 256 * 1024;
     public static final long DEFAULT_BLOCK_SIZE = 16L << 20;
     public static final int DEFAULT_INDEX_SPACING = 16;
     public static final int MIN_SEGMENT_ENTRIES = 2;
