@@ -69,6 +69,8 @@ public final class EngineSimNode implements SimNode
     private SnapshotMeta receivingMeta;
     /** The complete snapshot being reported to the engine, which may install it. */
     private SnapshotMeta installing;
+    /** A snapshot chunk stored while handling the current message, reported right after it. */
+    private ChunkStored chunkStored;
 
     EngineSimNode(final SimCluster cluster, final long id, final EngineConfig config, final long clockOffset, final double clockRate,
         final long snapshotEvery, final int snapshotChunkBytes)
@@ -155,6 +157,21 @@ public final class EngineSimNode implements SimNode
     {
         tick(simNanos);
         engine.handle(message);
+        if (chunkStored != null)
+        {
+            // As RaftCore does: the engine hears that a snapshot chunk is stored right after the message that carried it.
+            final ChunkStored stored = chunkStored;
+            chunkStored = null;
+            installing = stored.complete ? stored.meta : null;
+            try
+            {
+                engine.onSnapshotChunkStored(stored.leader, stored.meta, stored.nextOffset, stored.complete);
+            }
+            finally
+            {
+                installing = null;
+            }
+        }
     }
 
     @Override
@@ -182,6 +199,7 @@ public final class EngineSimNode implements SimNode
         snapshotScheduled = false;
         applied = 0;
         storage.crash();
+        chunkStored = null;
         if (receiving != null)
         {
             receiving.abort();
@@ -339,24 +357,6 @@ public final class EngineSimNode implements SimNode
         engine.onSnapshotBuilt(meta);
     }
 
-    /**
-     * The runtime finished storing a snapshot chunk.
-     */
-    void chunkStored(final long leader, final SnapshotMeta meta, final long nextOffset, final boolean complete,
-        final long simNanos)
-    {
-        tick(simNanos);
-        installing = complete ? meta : null;
-        try
-        {
-            engine.onSnapshotChunkStored(leader, meta, nextOffset, complete);
-        }
-        finally
-        {
-            installing = null;
-        }
-    }
-
     @Override
     public int snapshotsInstalled()
     {
@@ -479,6 +479,10 @@ public final class EngineSimNode implements SimNode
     }
 
     private record ParkedRead(long readIndex, ReadCallback callback)
+    {
+    }
+
+    private record ChunkStored(long leader, SnapshotMeta meta, long nextOffset, boolean complete)
     {
     }
 
@@ -649,13 +653,13 @@ public final class EngineSimNode implements SimNode
                 // Not the chunk expected next: report where this node is (0 if it holds nothing of that snapshot).
                 final long expected = receiving != null && receivingMeta.snapshotId().equals(meta.snapshotId()) ?
                     receiving.position() : 0;
-                cluster.scheduleChunkStored(EngineSimNode.this, request.from(), meta, expected, false);
+                chunkStored = new ChunkStored(request.from(), meta, expected, false);
                 return;
             }
             receiving.write(new UnsafeBuffer(request.chunk()), 0, request.chunk().length);
             if (!request.done())
             {
-                cluster.scheduleChunkStored(EngineSimNode.this, request.from(), meta, receiving.position(), false);
+                chunkStored = new ChunkStored(request.from(), meta, receiving.position(), false);
                 return;
             }
             final SnapshotMeta latest = snapshots.latest();
@@ -679,7 +683,7 @@ public final class EngineSimNode implements SimNode
             receiving = null;
             receivingMeta = null;
             cluster.trace(id, "snapshotStored", stored.snapshotId());
-            cluster.scheduleChunkStored(EngineSimNode.this, request.from(), stored, meta.sizeBytes(), true);
+            chunkStored = new ChunkStored(request.from(), stored, meta.sizeBytes(), true);
         }
 
         @Override

@@ -5,7 +5,6 @@ import io.ringraft.Vote;
 import io.ringraft.engine.EngineConfig;
 import io.ringraft.engine.Role;
 import io.ringraft.network.RaftMessage;
-import io.ringraft.storage.SnapshotMeta;
 import io.ringraft.testkit.history.CheckResult;
 import io.ringraft.testkit.history.History;
 import io.ringraft.testkit.history.LinearizabilityChecker;
@@ -687,13 +686,6 @@ public final class SimCluster
     void scheduleSnapshot(final SimNode node)
     {
         scheduleNodeEvent(node, random.nextLong(100_000L, 5_000_000L), () -> node.buildSnapshot(now));
-    }
-
-    void scheduleChunkStored(final EngineSimNode node, final long leader, final SnapshotMeta meta,
-        final long nextOffset, final boolean complete)
-    {
-        scheduleNodeEvent(node, flushDelayMinNanos + random.nextLong(flushDelayMaxNanos - flushDelayMinNanos + 1),
-            () -> node.chunkStored(leader, meta, nextOffset, complete, now));
     }
 
     /** Schedules what a node's runtime completes asynchronously; a crash in between cancels it. */

@@ -15,7 +15,8 @@ import java.util.List;
 /**
  * A {@link RaftLogStorage} for the simulator that models a crash: it keeps the image that the
  * last {@link #flush()} made durable beside the current image, and {@link #crash()} throws away
- * every append, truncation and purge made since. The vote is durable as soon as it is saved.
+ * every append and truncation made since (the weakest durability the storage contract allows).
+ * The vote is durable as soon as it is saved, and so is a purge behind a snapshot.
  * <p>
  * Flush and crash cost only the part of the log that changed since the last flush.
  */
@@ -26,9 +27,8 @@ public final class SimLogStorage implements RaftLogStorage
     private final UnsafeBuffer readBuffer = new UnsafeBuffer(new byte[0]);
     private LogId lastPurged = LogId.ZERO;
     private LogId durableLastPurged = LogId.ZERO;
-    /** How many leading entries of both images are known to be the same entries. */
+    /** How many leading entries of both images (which share their purge point) are known to be the same. */
     private int commonPrefix;
-    private boolean purgedSinceFlush;
     private Vote vote = Vote.INITIAL;
     private long flushes;
 
@@ -84,18 +84,8 @@ public final class SimLogStorage implements RaftLogStorage
     public LogId flush()
     {
         flushes++;
-        if (purgedSinceFlush)
-        {
-            durableEntries.clear();
-            durableEntries.addAll(entries);
-            durableLastPurged = lastPurged;
-            purgedSinceFlush = false;
-        }
-        else
-        {
-            durableEntries.subList(commonPrefix, durableEntries.size()).clear();
-            durableEntries.addAll(entries.subList(commonPrefix, entries.size()));
-        }
+        durableEntries.subList(commonPrefix, durableEntries.size()).clear();
+        durableEntries.addAll(entries.subList(commonPrefix, entries.size()));
         commonPrefix = entries.size();
         return lastLogId();
     }
@@ -106,18 +96,8 @@ public final class SimLogStorage implements RaftLogStorage
      */
     public void crash()
     {
-        if (purgedSinceFlush)
-        {
-            entries.clear();
-            entries.addAll(durableEntries);
-            lastPurged = durableLastPurged;
-            purgedSinceFlush = false;
-        }
-        else
-        {
-            entries.subList(commonPrefix, entries.size()).clear();
-            entries.addAll(durableEntries.subList(commonPrefix, durableEntries.size()));
-        }
+        entries.subList(commonPrefix, entries.size()).clear();
+        entries.addAll(durableEntries.subList(commonPrefix, durableEntries.size()));
         commonPrefix = entries.size();
     }
 
@@ -137,6 +117,12 @@ public final class SimLogStorage implements RaftLogStorage
         }
     }
 
+    /**
+     * Purges both images at once: a purge follows a committed snapshot and is durable when it
+     * returns (as in the Chronicle log, which commits it to its metadata file). If the durable
+     * image does not continue from {@code upTo} (a truncation not yet flushed), its suffix goes
+     * too, so the durable image stays one coherent log.
+     */
     @Override
     public void purgePrefix(final LogId upTo)
     {
@@ -144,10 +130,16 @@ public final class SimLogStorage implements RaftLogStorage
         {
             return;
         }
-        final long drop = Math.min(entries.size(), upTo.index() - lastPurged.index());
-        entries.subList(0, (int)drop).clear();
+        final boolean durableContinues = durableTermAt(upTo.index()) == upTo.term();
+        durableEntries.subList(0, (int)Math.min(durableEntries.size(), upTo.index() - durableLastPurged.index())).clear();
+        if (!durableContinues)
+        {
+            durableEntries.clear();
+        }
+        durableLastPurged = upTo;
+        entries.subList(0, (int)Math.min(entries.size(), upTo.index() - lastPurged.index())).clear();
         lastPurged = upTo;
-        purgedSinceFlush = true;
+        // Both images now start at the same purge point; the next flush or crash copies the whole rest.
         commonPrefix = 0;
     }
 

@@ -14,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * The crash model of {@link SimLogStorage}: a crash keeps exactly what the last flush made
- * durable, whatever mix of appends, truncations and purges came since.
+ * durable, whatever mix of appends and truncations came since; purges are durable at once.
  */
 final class SimLogStorageTest
 {
@@ -46,6 +46,24 @@ final class SimLogStorageTest
         log.crash();
         assertEquals(new LogId(1, 5), log.lastLogId());
         assertEquals(1, log.termAt(3));
+    }
+
+    @Test
+    void aPurgeIsDurableAtOnceAndDropsADurableSuffixThatDoesNotContinueIt()
+    {
+        final SimLogStorage log = new SimLogStorage();
+        for (int i = 1; i <= 5; i++)
+        {
+            append(log, i, 1);
+        }
+        log.flush();
+        log.truncateSuffix(3);
+        append(log, 3, 2);
+        append(log, 4, 2);
+        log.purgePrefix(new LogId(2, 3));
+        log.crash();
+        assertEquals(new LogId(2, 3), log.lastPurgedLogId());
+        assertEquals(new LogId(2, 3), log.lastLogId());
     }
 
     @Test
@@ -90,6 +108,11 @@ final class SimLogStorageTest
                 final Entry at = current.get((int)(upTo - purged.index() - 1));
                 log.purgePrefix(at.logId());
                 current = new ArrayList<>(current.subList((int)(upTo - purged.index()), current.size()));
+                // A purge is durable at once; a durable image that does not continue from it loses its suffix.
+                final int atInDurable = (int)(upTo - durablePurged.index() - 1);
+                final boolean continues = atInDurable < durable.size() && durable.get(atInDurable).term() == at.term();
+                durable = continues ? new ArrayList<>(durable.subList(atInDurable + 1, durable.size())) : new ArrayList<>();
+                durablePurged = at.logId();
                 purged = at.logId();
             }
             else if (dice < 85)
