@@ -51,6 +51,7 @@ final class Demo
     private final long[] lastSeenLeader = {0, 0};
     private final AtomicLong killedNode = new AtomicLong();
     private volatile long killedAtNs;
+    private volatile long stoppedAtNs;
     private volatile long restartedAtNs;
     private volatile String killError;
     private long electedAtNs;
@@ -105,7 +106,7 @@ final class Demo
         }
         out.printf("ringraft demo: %d nodes %s on 127.0.0.1 over Aeron UDP, Chronicle logs in %s (durability %s)%n", nodes,
             processes ? "as separate processes" : "in this process", base, durability);
-        try (LocalCluster cluster = new LocalCluster(nodes, CLUSTER_ID, base, durability, processes, Map.of()))
+        try (LocalCluster cluster = new LocalCluster(nodes, CLUSTER_ID, base, durability, processes, Map.of(), true))
         {
             cluster.startAll();
             final List<String> endpoints = new ArrayList<>(cluster.clientEndpoints().values());
@@ -187,6 +188,7 @@ final class Demo
             try
             {
                 cluster.kill(leader);
+                stoppedAtNs = System.nanoTime();
                 cluster.start(leader);
                 restartedAtNs = System.nanoTime();
             }
@@ -315,7 +317,8 @@ final class Demo
                 electedAtNs == 0 ? "no new leader observed" : String.format("new leader node %d after %.2f s", lastSeenLeader[0],
                 (electedAtNs - killedAtNs) / 1e9),
                 restartedAtNs == 0 ? "not restarted" + (killError != null ? " (" + killError + ")" : "") :
-                String.format("node %d restarted after %.2f s, %s", killedNode.get(), (restartedAtNs - killedAtNs) / 1e9,
+                String.format("node %d stopped in %.2f s, running again after %.2f s, %s", killedNode.get(),
+                (stoppedAtNs - killedAtNs) / 1e9, (restartedAtNs - killedAtNs) / 1e9,
                 caughtUpAtNs == 0 ? "catch-up not observed before the end" :
                 String.format("caught up (applied index %,d) in %.2f s", commitAtRestart, (caughtUpAtNs - restartedAtNs) / 1e9)));
         }

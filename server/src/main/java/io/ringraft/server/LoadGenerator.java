@@ -105,7 +105,7 @@ final class LoadGenerator
             base = Files.createTempDirectory("ringraft-load-");
             out.printf("ringraft load: %d nodes %s on 127.0.0.1 (durability %s, logs in %s), %s loop%n", nodes,
                 a.has("processes") ? "as processes" : "in-process", durability, base, mode);
-            try (LocalCluster cluster = new LocalCluster(nodes, CLUSTER_ID, base, durability, a.has("processes"), Map.of()))
+            try (LocalCluster cluster = new LocalCluster(nodes, CLUSTER_ID, base, durability, a.has("processes"), Map.of(), true))
             {
                 cluster.startAll();
                 final List<String> clusterEndpoints = new ArrayList<>(cluster.clientEndpoints().values());

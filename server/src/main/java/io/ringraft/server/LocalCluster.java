@@ -41,6 +41,8 @@ final class LocalCluster implements AutoCloseable
     private final Map<Long, RingraftNode> inProcess = new TreeMap<>();
     private final Map<Long, Process> children = new TreeMap<>();
     private final EmbeddedMediaDriver sharedDriver;
+    private final boolean ownsBaseDir;
+    private final Thread shutdownHook = new Thread(this::onJvmExit, "ringraft-local-cluster-cleanup");
 
     /**
      * Writes the config files of a new cluster (nothing starts yet).
@@ -51,12 +53,15 @@ final class LocalCluster implements AutoCloseable
      * @param durability the log's durability policy
      * @param processes  true for one child JVM per node
      * @param extra      further settings for every node (e.g. election.timeout.ms)
+     * @param ownsBaseDir true to delete {@code baseDir} on {@link #close()} (and if the JVM exits early)
      */
     LocalCluster(final int nodes, final int clusterId, final Path baseDir, final DurabilityPolicy durability, final boolean processes,
-        final Map<String, String> extra)
+        final Map<String, String> extra, final boolean ownsBaseDir)
     {
         this.baseDir = baseDir;
         this.processes = processes;
+        this.ownsBaseDir = ownsBaseDir;
+        Runtime.getRuntime().addShutdownHook(shutdownHook);
         this.sharedDriver = processes ? null : EmbeddedMediaDriver.launch(0, 256 * 1024);
         final Set<Integer> ports = new HashSet<>();
         final Map<String, String> common = new LinkedHashMap<>();
@@ -262,6 +267,15 @@ final class LocalCluster implements AutoCloseable
     @Override
     public void close()
     {
+        try
+        {
+            Runtime.getRuntime().removeShutdownHook(shutdownHook);
+        }
+        catch (final IllegalStateException ex)
+        {
+            // The JVM is exiting: the hook does the cleaning.
+            return;
+        }
         for (final long id : new ArrayList<>(inProcess.keySet()))
         {
             try
@@ -280,6 +294,29 @@ final class LocalCluster implements AutoCloseable
         if (sharedDriver != null)
         {
             sharedDriver.close();
+        }
+        if (ownsBaseDir)
+        {
+            IoUtil.delete(baseDir.toFile(), true);
+        }
+    }
+
+    /** Interrupted (SIGINT, SIGTERM): no child may outlive this JVM, and nothing may stay in /dev/shm or the temp directory. */
+    private void onJvmExit()
+    {
+        for (final Map.Entry<Long, Process> e : children.entrySet())
+        {
+            e.getValue().destroyForcibly();
+            waitFor(e.getValue());
+            removeLeftovers(e.getKey());
+        }
+        if (sharedDriver != null)
+        {
+            IoUtil.delete(new File(sharedDriver.aeronDirectoryName()), true);
+        }
+        if (ownsBaseDir)
+        {
+            IoUtil.delete(baseDir.toFile(), true);
         }
     }
 

@@ -26,8 +26,8 @@ final class NodeCommand
         }
         final Long id = a.has("id") ? a.longValue("id", 0, 1, Long.MAX_VALUE) : null;
         final NodeConfig config = NodeConfig.load(Path.of(a.get("config", null)), id);
-        final ShutdownSignalBarrier barrier = new ShutdownSignalBarrier();
         final RingraftNode node = RingraftNode.start(config);
+        final ShutdownSignalBarrier barrier = new ShutdownSignalBarrier();
         System.out.println("ringraft node " + config.nodeId() + " of cluster " + config.clusterId() + " running: raft " +
             config.self().raftEndpoint() + ", clients " + config.self().clientEndpoint() + ", data " +
             config.dataDir().toAbsolutePath() + ", durability " + config.durability() + ", pid " + ProcessHandle.current().pid());

@@ -37,11 +37,8 @@ public final class RingraftMain
      */
     public static void main(final String[] args)
     {
-        final int status = run(args);
-        if (status != 0)
-        {
-            System.exit(status);
-        }
+        // Exit explicitly: a library's non-daemon thread must not keep a stopped node's JVM alive.
+        System.exit(run(args));
     }
 
     /**

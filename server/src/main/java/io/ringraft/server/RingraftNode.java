@@ -280,11 +280,11 @@ public final class RingraftNode implements AutoCloseable
         }
     }
 
-    /** Binds the endpoint once to name the setting if it cannot be; a port released a moment ago gets two seconds. */
+    /** Binds the endpoint once to name the setting if it cannot be; a port in use gets five seconds to be released. */
     private static void checkBindable(final String endpoint, final String what)
     {
         final InetSocketAddress address = NodeConfig.address(endpoint, what);
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         while (true)
         {
             try (DatagramSocket socket = new DatagramSocket(null))
@@ -295,7 +295,8 @@ public final class RingraftNode implements AutoCloseable
             }
             catch (final IOException ex)
             {
-                if (System.nanoTime() > deadline)
+                if (!(ex instanceof java.net.BindException) || !String.valueOf(ex.getMessage()).contains("in use") ||
+                    System.nanoTime() > deadline)
                 {
                     throw new CliException(what + "=" + endpoint + " cannot be bound (" + ex.getMessage() + ")");
                 }

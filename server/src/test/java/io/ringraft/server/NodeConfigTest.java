@@ -1,0 +1,150 @@
+package io.ringraft.server;
+
+import io.ringraft.ThreadingMode;
+import io.ringraft.storage.DurabilityPolicy;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class NodeConfigTest
+{
+    private static final List<String> VALID = List.of(
+        "# a cluster of three",
+        "cluster.id = 7",
+        "node.id = 2",
+        "member.1 = 127.0.0.1:9001 127.0.0.1:9101",
+        "member.2 = 127.0.0.1:9002 127.0.0.1:9102   # this node",
+        "member.3 = 127.0.0.1:9003, 127.0.0.1:9103",
+        "data.dir = /var/lib/ringraft/node-{id}",
+        "durability = always",
+        "threading = DEDICATED",
+        "idle = yielding",
+        "aeron.term.length = 128k",
+        "election.timeout.ms = 200-400",
+        "heartbeat.ms = 40",
+        "snapshot.every = 5000");
+
+    @Test
+    void readsEverySetting()
+    {
+        final NodeConfig c = NodeConfig.parse(VALID, "test", null, false);
+        assertEquals(7, c.clusterId());
+        assertEquals(2, c.nodeId());
+        assertEquals(3, c.members().size());
+        assertEquals("127.0.0.1:9002", c.self().raftEndpoint());
+        assertEquals("127.0.0.1:9103", c.members().get(3L).clientEndpoint());
+        assertEquals(Path.of("/var/lib/ringraft/node-2"), c.dataDir());
+        assertEquals(Path.of("/var/lib/ringraft/node-3"), c.dataDirOf(3));
+        assertTrue(c.dataDirPerMember());
+        assertEquals(DurabilityPolicy.ALWAYS, c.durability());
+        assertEquals(ThreadingMode.DEDICATED, c.threading());
+        assertTrue(c.embeddedDriver());
+        assertEquals(128 * 1024, c.termLength());
+        assertEquals(200, c.electionMinMs());
+        assertEquals(400, c.electionMaxMs());
+        assertEquals(40, c.heartbeatMs());
+        assertEquals(5000, c.snapshotEvery());
+    }
+
+    @Test
+    void renderedSettingsReadBackTheSame()
+    {
+        final NodeConfig c = NodeConfig.parse(VALID, "test", null, false);
+        final NodeConfig again = NodeConfig.parse(List.of(c.render().split("\n")), "rendered", null, false);
+        assertEquals(c.settings(), again.settings());
+    }
+
+    @Test
+    void commandLineIdOverridesTheFile()
+    {
+        assertEquals(3, NodeConfig.parse(VALID, "test", 3L, false).nodeId());
+    }
+
+    @Test
+    void defaults()
+    {
+        final NodeConfig c = NodeConfig.parse(List.of("cluster.id=1", "node.id=1", "member.1=127.0.0.1:1 127.0.0.1:2", "data.dir=/tmp/x"),
+            "test", null, false);
+        assertEquals(DurabilityPolicy.BATCH, c.durability());
+        assertEquals(ThreadingMode.SHARED, c.threading());
+        assertEquals(256 * 1024, c.termLength());
+        assertFalse(c.dataDirPerMember());
+    }
+
+    @Test
+    void aClientConfigNeedsNoNodeId()
+    {
+        final List<String> lines = new ArrayList<>(VALID);
+        lines.remove("node.id = 2");
+        assertEquals(1, NodeConfig.parse(lines, "test", null, true).nodeId());
+        assertProblem(lines, "node.id is required");
+    }
+
+    @Test
+    void duplicateNodeIdIsRefused()
+    {
+        assertProblem(with("member.2 = 127.0.0.1:9005 127.0.0.1:9105"), "member.2 is set twice (also line 5): duplicate node id");
+        assertProblem(with("member.02 = 127.0.0.1:9005 127.0.0.1:9105"), "member.02=127.0.0.1:9005 127.0.0.1:9105 duplicate node id 2");
+    }
+
+    @Test
+    void anEndpointUsedTwiceIsRefused()
+    {
+        assertProblem(with("member.4 = 127.0.0.1:9001 127.0.0.1:9104"), "endpoint 127.0.0.1:9001 is used twice (also by member.1)");
+    }
+
+    @Test
+    void endpointsThatDoNotParseAreRefused()
+    {
+        assertProblem(with("member.4 = 127.0.0.1 127.0.0.1:9104"), "member.4 raft endpoint=127.0.0.1: not host:port");
+        assertProblem(with("member.4 = 127.0.0.1:9004 127.0.0.1:x"), "member.4 client endpoint=127.0.0.1:x: the port is not a number");
+        assertProblem(with("member.4 = 127.0.0.1:70000 127.0.0.1:9104"), "the port must be in 1..65535");
+        assertProblem(with("member.4 = no-such-host.invalid:9004 127.0.0.1:9104"), "unknown host no-such-host.invalid");
+        assertProblem(with("member.4 = 127.0.0.1:9004"), "member.4=127.0.0.1:9004 must be 'raftHost:port clientHost:port'");
+    }
+
+    @Test
+    void badValuesNameTheSetting()
+    {
+        assertProblem(replace("durability = always", "durability = sometimes"), "durability=sometimes must be one of NONE, BATCH, ALWAYS");
+        assertProblem(replace("threading = DEDICATED", "threading = many"), "threading=many must be one of");
+        assertProblem(replace("idle = yielding", "idle = nap"), "idle=nap must be one of");
+        assertProblem(replace("aeron.term.length = 128k", "aeron.term.length = 100k"), "aeron.term.length=100k must be a power of two");
+        assertProblem(replace("election.timeout.ms = 200-400", "election.timeout.ms = 400-200"), "election.timeout.ms=400-200 must be");
+        assertProblem(replace("cluster.id = 7", "cluster.id = seven"), "cluster.id=seven is not a number");
+        assertProblem(replace("node.id = 2", "node.id = 9"), "node.id=9 is not a member");
+        assertProblem(with("colour = blue"), "colour=blue is not a setting");
+        assertProblem(with("media.driver = external"), "media.driver=external needs aeron.dir");
+        assertProblem(with("just words"), "line 15: 'just words' is not key = value");
+    }
+
+    private static List<String> with(final String line)
+    {
+        final List<String> lines = new ArrayList<>(VALID);
+        lines.add(line);
+        return lines;
+    }
+
+    private static List<String> replace(final String line, final String by)
+    {
+        final List<String> lines = new ArrayList<>(VALID);
+        lines.set(lines.indexOf(line), by);
+        return lines;
+    }
+
+    private static void assertProblem(final List<String> lines, final String expected)
+    {
+        final CliException ex = assertThrows(CliException.class, () -> NodeConfig.parse(lines, "config f", null, false));
+        assertTrue(ex.getMessage().startsWith("config f"), ex.getMessage());
+        assertTrue(ex.getMessage().contains(expected), "'" + ex.getMessage() + "' should contain '" + expected + "'");
+        assertFalse(ex.getMessage().contains("\n"), "one line: " + ex.getMessage());
+        assertEquals(CliException.USAGE, ex.exitStatus());
+    }
+}
