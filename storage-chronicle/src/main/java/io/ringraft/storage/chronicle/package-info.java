@@ -27,7 +27,12 @@
  * the queue index Chronicle assigned is the computed one.
  * <p>
  * The clock never goes back: {@code log.meta} records the highest cycle ever used, and every
- * rewrite or purge that removes the newest cycle continues in a fresh cycle above it.
+ * rewrite or purge that removes the newest cycle continues in a fresh cycle above it. A cycle
+ * file is appended to only by the queue instance that created it: after an open (and after a
+ * rewrite's reopen) appends start a fresh cycle, so segments may be shorter than
+ * {@code segmentEntries}. The crash test showed why: after a kill, Chronicle's bookkeeping of the
+ * last cycle (write position, index) can lag its content, and an appender resuming in that cycle
+ * reused a sequence number that a tailer already saw.
  *
  * <h2>Truncation: a segment rewrite with a commit point</h2>
  * Chronicle cannot remove excerpts. To drop entries from index {@code k}, found in segment
