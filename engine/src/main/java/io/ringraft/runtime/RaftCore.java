@@ -154,8 +154,11 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
             work += network.poll(this, NETWORK_POLL_LIMIT);
             if (appended)
             {
-                appended = false;
-                engine.onLogFlushed(storage.flush());
+                // One flush per duty cycle: a group commit of everything appended in it. A storage
+                // that completes durability asynchronously reports less; ask again next cycle.
+                final LogId durable = storage.flush();
+                appended = durable.index() < storage.lastLogId().index();
+                engine.onLogFlushed(durable);
                 work++;
             }
             for (int i = 0; i < peerList.size(); i++)
