@@ -1,0 +1,56 @@
+package io.ringraft.server;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class LoadGeneratorTest
+{
+    @TempDir
+    Path dir;
+
+    @Test
+    void openLoopPointsPerRateAndSizeWithSavedDistributions() throws IOException
+    {
+        final Cli.Result r = Cli.run("load", "--mode", "open", "--rates", "200,400", "--sizes", "32,512", "--warmup", "500ms",
+            "--duration", "1s", "--hgrm", dir.toString());
+        assertEquals(0, r.status(), r.toString());
+        for (final String point : List.of("open rate=200/s size=32B", "open rate=400/s size=32B", "open rate=200/s size=512B",
+            "open rate=400/s size=512B"))
+        {
+            assertTrue(r.out().contains("== " + point + ": "), point + " in\n" + r);
+        }
+        assertTrue(r.out().contains("Value     Percentile TotalCount 1/(1-Percentile)"), "HdrHistogram distribution printed");
+        try (Stream<Path> files = Files.list(dir))
+        {
+            final List<Path> hgrm = files.filter(p -> p.toString().endsWith(".hgrm")).toList();
+            assertEquals(4, hgrm.size(), hgrm.toString());
+            for (final Path file : hgrm)
+            {
+                final List<String> lines = Files.readAllLines(file);
+                assertTrue(lines.stream().anyMatch(l -> l.startsWith("#[Mean")), file + ": " + lines);
+            }
+        }
+    }
+
+    @Test
+    void closedLoopRecordsEveryAnsweredRequest()
+    {
+        final Cli.Result r = Cli.run("load", "--window", "4", "--warmup", "300ms", "--duration", "1s");
+        assertEquals(0, r.status(), r.toString());
+        assertTrue(r.out().contains("== closed window=4 size=64B: "), r.toString());
+        final Matcher ok = Pattern.compile("answered \\(([\\d,]+) ok, 0 unknown, 0 refused\\)").matcher(r.out());
+        assertTrue(ok.find(), r.toString());
+        assertTrue(Long.parseLong(ok.group(1).replace(",", "")) > 0, "requests were answered: " + r);
+    }
+}
