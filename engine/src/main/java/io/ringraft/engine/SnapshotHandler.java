@@ -36,9 +36,9 @@ final class SnapshotHandler
             throw new IllegalArgumentException("snapshot " + meta.snapshotId() + " covers " + meta.lastIncluded() +
                 ", beyond the applied index " + engine.appliedIndex);
         }
-        if (latest == null || meta.lastIncluded().index() > latest.lastIncluded().index())
+        if (latest == null || meta.lastIncluded().index() >= latest.lastIncluded().index())
         {
-            latest = meta;
+            latest = meta; // the newest built replaces an older one at the same index in the store
         }
         final long upTo = latest.lastIncluded().index() - engine.config.logRetainEntries();
         if (upTo > engine.log.purgedIndex() && upTo <= engine.log.lastIndex())

@@ -144,4 +144,15 @@ class SnapshotHandlerTest
         f.engine.handle(new InstallSnapshotRequest(1, 2, 3, meta(2, 6), 0, new byte[10], true));
         assertEquals(List.of(new Send(new InstallSnapshotResponse(2, 1, 5, "snap-2-6", 0, false))), f.out.take());
     }
+
+    @Test
+    void aSnapshotRebuiltAtTheSameIndexReplacesTheOneTheStoreNoLongerHas()
+    {
+        final EngineFixture f = compactedLeader(0);
+        final SnapshotMeta rebuilt = new SnapshotMeta(new LogId(2, 6), THREE, "snap-rebuilt", 300, 0x99);
+        f.engine.onSnapshotBuilt(rebuilt);
+        f.out.take();
+        f.engine.handle(new AppendEntriesResponse(3, 1, 3, false, 6, 0, 2, 0));
+        assertEquals(List.of(new SnapshotChunk(3, 3, rebuilt, 0)), f.out.take(SnapshotChunk.class));
+    }
 }
