@@ -10,7 +10,8 @@ import java.util.Locale;
  * now and then and a summary; exits with status 1 at the first failing seed (printing the seed,
  * the node states and the last events) or if more than 2% of the seeds left the
  * linearizability check undecided. {@code -Dringraft.sim.membership=true} adds membership changes
- * to the faults (see {@link Simulation.Options#membershipChanges}).
+ * to the faults (see {@link Simulation.Options#membershipChanges}); {@code -Dringraft.sim.keepGoing=true}
+ * runs every seed and lists each failing one.
  */
 public final class SimulatorMain
 {
@@ -34,6 +35,8 @@ public final class SimulatorMain
         final PlantedBug bug = args.length > 3 ? PlantedBug.valueOf(args[3]) : PlantedBug.NONE;
         final Simulation simulation = new Simulation(new Simulation.Options().nodes(nodes).engineConfig(c -> c.plantedBug(bug)));
         final SimulationStats stats = new SimulationStats();
+        final boolean keepGoing = Boolean.getBoolean("ringraft.sim.keepGoing");
+        int failures = 0;
         System.out.printf(Locale.ROOT, "ringraft simulator: %d seeds from %d, %s%s%n", seeds, startSeed, simulation.options(),
             bug == PlantedBug.NONE ? "" : ", planted bug " + bug);
         final long start = System.nanoTime();
@@ -47,6 +50,12 @@ public final class SimulatorMain
             }
             catch (final SimulationFailure failure)
             {
+                if (keepGoing)
+                {
+                    failures++;
+                    System.out.println("FAILED seed " + seed + ": " + failure.reason());
+                    continue;
+                }
                 System.out.println(stats.summary(System.nanoTime() - start));
                 System.out.println("FAILED at seed " + seed);
                 System.out.println(failure.getMessage());
@@ -65,6 +74,11 @@ public final class SimulatorMain
             }
         }
         System.out.println("summary: " + stats.summary(System.nanoTime() - start));
+        if (failures > 0)
+        {
+            System.out.println("FAILED: " + failures + " of " + seeds + " seeds (listed above)");
+            System.exit(1);
+        }
         if (!stats.undecidedWithinLimit(0.02))
         {
             System.out.println("FAILED: too many seeds left the linearizability check undecided: " + stats.undecided() + " of " +
