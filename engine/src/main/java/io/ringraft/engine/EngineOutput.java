@@ -129,7 +129,9 @@ public interface EngineOutput
      * Store a received snapshot chunk, then report what is stored with
      * {@link Engine#onSnapshotChunkStored}: chunks at the expected offset are written, others
      * ignored; a complete snapshot is checked against its checksum and committed to the snapshot
-     * store before it is reported complete.
+     * store before it is reported complete. A complete snapshot that is not newer than the store's
+     * latest is not committed (the store keeps only its newest) but reported complete all the same:
+     * the engine installs nothing at or behind its applied index.
      *
      * @param request the chunk
      */

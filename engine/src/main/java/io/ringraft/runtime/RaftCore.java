@@ -420,6 +420,15 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         }
         if (request.done() && receivingOffset == meta.sizeBytes())
         {
+            final SnapshotMeta latest = snapshots.latest();
+            if (latest != null && latest.lastIncluded().index() >= meta.lastIncluded().index())
+            {
+                // This node holds a snapshot at least as recent: keep it (the store keeps only the
+                // newest) and report the transfer done; the engine installs nothing older.
+                abortReceiving();
+                chunkStored(request.from(), meta, meta.sizeBytes(), true);
+                return;
+            }
             final SnapshotMeta committed = receiving.commit();
             receiving = null;
             receivingMeta = null;
