@@ -24,6 +24,8 @@ final class MembershipHandler
     private static final int JOINT = 2;
     private static final int FINAL = 3;
     private static final int LEARNER = 4;
+    /** Waiting for an inherited membership entry to commit before starting the request. */
+    private static final int WAITING = 5;
     private static final long NO_REQUEST = Long.MIN_VALUE;
 
     private final Engine engine;
@@ -34,6 +36,12 @@ final class MembershipHandler
     private long entryIndex;
     private long deadlineNanos = Long.MAX_VALUE;
     private boolean checking;
+    // The request held while WAITING.
+    private boolean waitingIsChange;
+    private long[] waitingVoters;
+    private boolean waitingRetain;
+    private long waitingNode;
+    private String waitingEndpoint;
 
     MembershipHandler(final Engine engine)
     {
@@ -57,6 +65,21 @@ final class MembershipHandler
         {
             return;
         }
+        this.deadlineNanos = engine.nowNanos + timeoutNanos;
+        if (inheritedUncommitted())
+        {
+            this.requestId = requestId;
+            waitingIsChange = true;
+            waitingVoters = newVoters.clone();
+            waitingRetain = retainRemovedAsLearners;
+            phase = WAITING;
+            return;
+        }
+        beginChange(requestId, newVoters, retainRemovedAsLearners);
+    }
+
+    private void beginChange(final long requestId, final long[] newVoters, final boolean retainRemovedAsLearners)
+    {
         final Membership current = engine.memberships.effective();
         final long[] target = LongStream.of(newVoters).distinct().sorted().toArray();
         if (target.length == 0)
@@ -94,7 +117,6 @@ final class MembershipHandler
         this.requestId = requestId;
         this.targetVoters = target;
         this.finalMembership = Membership.of(target, new long[0], learners, endpoints);
-        this.deadlineNanos = engine.nowNanos + timeoutNanos;
         this.phase = CATCHING_UP;
         check();
     }
@@ -105,6 +127,21 @@ final class MembershipHandler
         {
             return;
         }
+        this.deadlineNanos = engine.nowNanos + timeoutNanos;
+        if (inheritedUncommitted())
+        {
+            this.requestId = requestId;
+            waitingIsChange = false;
+            waitingNode = node;
+            waitingEndpoint = endpoint;
+            phase = WAITING;
+            return;
+        }
+        beginAddLearner(requestId, node, endpoint);
+    }
+
+    private void beginAddLearner(final long requestId, final long node, final String endpoint)
+    {
         final Membership current = engine.memberships.effective();
         if (node <= 0)
         {
@@ -117,7 +154,6 @@ final class MembershipHandler
             return;
         }
         this.requestId = requestId;
-        this.deadlineNanos = engine.nowNanos + timeoutNanos;
         this.phase = LEARNER;
         this.entryIndex = engine.leaderHandler.appendMembership(current.withLearner(node, endpoint));
         check();
@@ -133,12 +169,6 @@ final class MembershipHandler
         if (phase != IDLE || engine.transferHandler.transferring())
         {
             result(requestId, AdminStatus.IN_PROGRESS, 0, "a membership change or leader transfer is in flight");
-            return false;
-        }
-        if (engine.memberships.effectiveIndex() > engine.committedIndex)
-        {
-            result(requestId, AdminStatus.IN_PROGRESS, 0, "the membership entry at index " + engine.memberships.effectiveIndex() +
-                " is not committed yet (committed " + engine.committedIndex + ")");
             return false;
         }
         return true;
@@ -162,8 +192,21 @@ final class MembershipHandler
         }
     }
 
+    /** @return true if the last membership entry, appended by an earlier leader, is not committed yet */
+    private boolean inheritedUncommitted()
+    {
+        return engine.memberships.effectiveIndex() > engine.committedIndex;
+    }
+
     private void step()
     {
+        final Membership effective = engine.memberships.effective();
+        if (effective.isJoint() && phase != JOINT && engine.committedIndex >= engine.memberships.effectiveIndex())
+        {
+            // A joint configuration committed that no request of this leader drives (an earlier
+            // leader's): finish the change.
+            engine.leaderHandler.appendMembership(effective.toFinal());
+        }
         switch (phase)
         {
             case CATCHING_UP:
@@ -193,21 +236,33 @@ final class MembershipHandler
                     requestId = NO_REQUEST;
                 }
                 break;
-            default:
-                // A leader that inherits a committed joint configuration finishes the change.
-                final Membership effective = engine.memberships.effective();
-                if (effective.isJoint() && engine.committedIndex >= engine.memberships.effectiveIndex())
+            case WAITING:
+                if (!inheritedUncommitted())
                 {
-                    phase = FINAL;
-                    entryIndex = engine.leaderHandler.appendMembership(effective.toFinal());
+                    final long id = requestId;
+                    requestId = NO_REQUEST;
+                    phase = IDLE;
+                    if (waitingIsChange)
+                    {
+                        beginChange(id, waitingVoters, waitingRetain);
+                    }
+                    else
+                    {
+                        beginAddLearner(id, waitingNode, waitingEndpoint);
+                    }
+                    return;
                 }
+                break;
+            default:
                 break;
         }
         if (requestId != NO_REQUEST && engine.nowNanos >= deadlineNanos)
         {
-            if (phase == CATCHING_UP)
+            if (phase == CATCHING_UP || phase == WAITING)
             {
-                result(requestId, AdminStatus.TIMED_OUT, 0, "new voters did not catch up in time; nothing changed");
+                result(requestId, AdminStatus.TIMED_OUT, 0, phase == WAITING ?
+                    "the membership entry of an earlier leader did not commit in time; nothing changed" :
+                    "new voters did not catch up in time; nothing changed");
                 phase = IDLE;
             }
             else

@@ -172,4 +172,17 @@ class MembershipHandlerTest
         f.engine.handle(ack(4, 3, 2));
         assertEquals(List.of(Membership.of(1, 2, 4)), appendedMemberships(f.out));
     }
+
+    @Test
+    void requestOnANewLeaderWaitsForTheInheritedMembershipEntryToCommit()
+    {
+        final EngineFixture f = leader(config(1), 2, Membership.of(1, 2, 3));
+        f.engine.addLearner(6, 4, null, TIMEOUT);
+        assertEquals(List.of(), appendedMemberships(f.out), "the entry at index 1 is not committed yet");
+        f.engine.handle(ack(2, 2, 2));
+        assertEquals(List.of(Membership.of(1, 2, 3).withLearner(4, null)), appendedMemberships(f.out));
+        f.engine.onLogFlushed(f.engine.lastLogId());
+        f.engine.handle(ack(2, 2, 3));
+        assertEquals(List.of(new AdminResult(6, AdminStatus.OK, 3, Vote.NO_NODE)), f.out.take(AdminResult.class));
+    }
 }
