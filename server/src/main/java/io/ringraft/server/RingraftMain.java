@@ -28,6 +28,15 @@ public final class RingraftMain
         "  simulate <seeds> [nodes=3] [firstSeed=1] [plantedBug=NONE]",
         "      run the deterministic simulator: random faults, invariants after every step, linearizability at the end");
 
+    static
+    {
+        // Chronicle logs through slf4j; the command shows its warnings and errors only.
+        if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null)
+        {
+            System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        }
+    }
+
     private RingraftMain()
     {
     }

@@ -13,6 +13,7 @@ import io.ringraft.transport.aeron.AeronRaftNetwork;
 import io.ringraft.transport.aeron.AeronTransportConfig;
 import io.ringraft.transport.aeron.EmbeddedMediaDriver;
 import org.agrona.CloseHelper;
+import org.agrona.IoUtil;
 import org.agrona.concurrent.AgentRunner;
 
 import java.io.File;
@@ -90,6 +91,7 @@ public final class RingraftNode implements AutoCloseable
         final long id = config.nodeId();
         final Path dataDir = config.dataDir().toAbsolutePath();
         prepareDataDir(config, dataDir);
+        removeStaleDriverDirectory(config, dataDir);
         checkBindable(config.self().raftEndpoint(), config.source() + ": member." + id + " raft endpoint");
         checkBindable(config.self().clientEndpoint(), config.source() + ": member." + id + " client endpoint");
         if (!config.embeddedDriver() && !new File(config.aeronDir(), "cnc.dat").isFile())
@@ -277,6 +279,24 @@ public final class RingraftNode implements AutoCloseable
         catch (final IOException ex)
         {
             throw new CliException(setting + ": " + ID_FILE + " cannot be written (" + ex.getMessage() + ")");
+        }
+    }
+
+    /** A node killed with SIGKILL left its embedded driver's directory behind: the pid file names it. */
+    private static void removeStaleDriverDirectory(final NodeConfig config, final Path dataDir)
+    {
+        final PidFile stale = readPidFile(dataDir);
+        if (stale == null)
+        {
+            return;
+        }
+        if (stale.alive() && stale.pid() != ProcessHandle.current().pid())
+        {
+            throw new CliException(config.source() + ": data.dir=" + dataDir + " is in use by the running process " + stale.pid());
+        }
+        if (!stale.alive() && stale.aeronDir() != null && new File(stale.aeronDir()).getName().startsWith("ringraft-aeron-"))
+        {
+            IoUtil.delete(new File(stale.aeronDir()), true);
         }
     }
 

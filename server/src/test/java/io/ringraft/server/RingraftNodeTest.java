@@ -1,0 +1,91 @@
+package io.ringraft.server;
+
+import io.ringraft.server.kv.KvClient;
+import io.ringraft.server.kv.KvProtocol;
+import io.ringraft.server.kv.KvResponse;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** One node in this JVM: restart from its snapshot and log, and the leftovers of a killed predecessor removed. */
+class RingraftNodeTest
+{
+    @TempDir
+    Path dir;
+
+    @Test
+    void restartsFromSnapshotAndLogAndRemovesAKilledPredecessorsDriverDirectory() throws Exception
+    {
+        final Path data = dir.resolve("node-1");
+        final NodeConfig config = NodeConfig.parse(List.of("cluster.id = 3", "node.id = 1",
+            "member.1 = 127.0.0.1:" + CommandLineTest.freePort() + " 127.0.0.1:" + CommandLineTest.freePort(),
+            "data.dir = " + data, "durability = NONE", "snapshot.every = 10", "election.timeout.ms = 100-200", "heartbeat.ms = 20"),
+            "test", null, false);
+        try (RingraftNode node = RingraftNode.start(config))
+        {
+            node.raft().waitFor(m -> m.isLeader(), Duration.ofSeconds(20));
+            try (KvClient client = client(config))
+            {
+                for (int i = 0; i < 35; i++)
+                {
+                    final KvResponse r = client.call(KvProtocol.PUT, "k" + i, ("v" + i).getBytes(StandardCharsets.UTF_8), null, false);
+                    assertEquals(KvProtocol.OK, r.status(), r.toString());
+                }
+            }
+        }
+        assertFalse(Files.exists(data.resolve(RingraftNode.PID_FILE)), "removed on close");
+        try (Stream<Path> snapshots = Files.list(data.resolve(RingraftNode.SNAPSHOT_DIR)))
+        {
+            assertTrue(snapshots.anyMatch(p -> p.toString().endsWith(".snap")), "snapshots were taken");
+        }
+
+        // A predecessor killed with SIGKILL: its pid file names a process that is gone and its driver directory.
+        final Process gone = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-version").start();
+        gone.waitFor(30, TimeUnit.SECONDS);
+        final File staleDriver = Files.createDirectories(dir.resolve("ringraft-aeron-1-" + gone.pid() + "-1")).toFile();
+        Files.writeString(data.resolve(RingraftNode.PID_FILE), "pid=" + gone.pid() + "\naeron.dir=" + staleDriver + "\n");
+
+        try (RingraftNode node = RingraftNode.start(config))
+        {
+            assertFalse(staleDriver.exists(), "the killed predecessor's driver directory is removed");
+            node.raft().waitFor(m -> m.isLeader() && m.appliedIndex() >= 36, Duration.ofSeconds(20));
+            try (KvClient client = client(config))
+            {
+                assertEquals("v0", client.call(KvProtocol.GET, "k0", null, null, true).valueText());
+                assertEquals("v34", client.call(KvProtocol.GET, "k34", null, null, true).valueText());
+            }
+            assertEquals(35, node.stateMachine().digest().size());
+        }
+    }
+
+    @Test
+    void aDataDirectoryOfAnotherNodeIsRefused() throws IOException
+    {
+        final Path data = Files.createDirectories(dir.resolve("data"));
+        Files.writeString(data.resolve(RingraftNode.ID_FILE), "cluster.id=3\nnode.id=2\n");
+        final NodeConfig config = NodeConfig.parse(List.of("cluster.id = 3", "node.id = 1",
+            "member.1 = 127.0.0.1:" + CommandLineTest.freePort() + " 127.0.0.1:" + CommandLineTest.freePort(), "data.dir = " + data),
+            "test", null, false);
+        final CliException ex = assertThrows(CliException.class, () -> RingraftNode.start(config));
+        assertTrue(ex.getMessage().contains("belongs to node.id=2, not node.id=1"), ex.getMessage());
+    }
+
+    private static KvClient client(final NodeConfig config)
+    {
+        return new KvClient(new KvClient.Context().endpoint(config.self().clientEndpoint()).clusterId(config.clusterId()));
+    }
+}
