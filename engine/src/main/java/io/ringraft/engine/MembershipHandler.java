@@ -35,6 +35,8 @@ final class MembershipHandler
     private Membership finalMembership;
     private long entryIndex;
     private long deadlineNanos = Long.MAX_VALUE;
+    /** New voters must hold the log up to here: the commit index when the change began. */
+    private long catchUpIndex;
     private boolean checking;
     // The request held while WAITING.
     private boolean waitingIsChange;
@@ -117,6 +119,7 @@ final class MembershipHandler
         this.requestId = requestId;
         this.targetVoters = target;
         this.finalMembership = Membership.of(target, new long[0], learners, endpoints);
+        this.catchUpIndex = engine.committedIndex;
         this.phase = CATCHING_UP;
         check();
     }
@@ -279,7 +282,9 @@ final class MembershipHandler
         final Membership current = engine.memberships.effective();
         for (final long node : targetVoters)
         {
-            if (node != engine.self && !current.isVoter(node) && engine.replicationHandler.matchIndex(node) < engine.committedIndex)
+            // A fixed target, not the moving commit index: under load a new node chasing the
+            // latest commit might never reach it (thesis §4.2.1 bounds catch-up by rounds likewise).
+            if (node != engine.self && !current.isVoter(node) && engine.replicationHandler.matchIndex(node) < catchUpIndex)
             {
                 return false;
             }
