@@ -285,11 +285,13 @@ public final class NodeConfig
         return source;
     }
 
+    /** @return the cluster id every member and client must name */
     public int clusterId()
     {
         return clusterId;
     }
 
+    /** @return this node's id */
     public long nodeId()
     {
         return nodeId;
@@ -328,11 +330,13 @@ public final class NodeConfig
         return dataDirPattern.contains("{id}");
     }
 
+    /** @return what the log makes durable before the node acknowledges an entry */
     public DurabilityPolicy durability()
     {
         return durability;
     }
 
+    /** @return how the node's agents get threads */
     public ThreadingMode threading()
     {
         return threading;
@@ -344,6 +348,7 @@ public final class NodeConfig
         return idleStrategy(idle);
     }
 
+    /** @return true if the node launches its own media driver */
     public boolean embeddedDriver()
     {
         return embeddedDriver;
@@ -355,21 +360,25 @@ public final class NodeConfig
         return aeronDir;
     }
 
+    /** @return the term length of every Aeron publication, in bytes */
     public int termLength()
     {
         return termLength;
     }
 
+    /** @return the lower bound of the randomized election timeout */
     public long electionMinMs()
     {
         return electionMinMs;
     }
 
+    /** @return the upper bound of the randomized election timeout */
     public long electionMaxMs()
     {
         return electionMaxMs;
     }
 
+    /** @return the leader's heartbeat interval */
     public long heartbeatMs()
     {
         return heartbeatMs;

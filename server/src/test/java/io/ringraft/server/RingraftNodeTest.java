@@ -3,7 +3,10 @@ package io.ringraft.server;
 import io.ringraft.server.kv.KvClient;
 import io.ringraft.server.kv.KvProtocol;
 import io.ringraft.server.kv.KvResponse;
+import io.ringraft.ThreadingMode;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.File;
@@ -69,6 +72,26 @@ class RingraftNodeTest
                 assertEquals("v34", client.call(KvProtocol.GET, "k34", null, null, true).valueText());
             }
             assertEquals(35, node.stateMachine().digest().size());
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(ThreadingMode.class)
+    void servesInEveryThreadingMode(final ThreadingMode mode)
+    {
+        final NodeConfig config = NodeConfig.parse(List.of("cluster.id = 3", "node.id = 1",
+            "member.1 = 127.0.0.1:" + CommandLineTest.freePort() + " 127.0.0.1:" + CommandLineTest.freePort(),
+            "data.dir = " + dir.resolve(mode.name()), "durability = NONE", "threading = " + mode, "election.timeout.ms = 100-200",
+            "heartbeat.ms = 20"), "test", null, false);
+        try (RingraftNode node = RingraftNode.start(config); KvClient client = client(config))
+        {
+            final KvResponse put = client.call(KvProtocol.PUT, "mode", mode.name().getBytes(StandardCharsets.UTF_8), null, false);
+            assertEquals(KvProtocol.OK, put.status(), put.toString());
+            assertEquals(mode.name(), client.call(KvProtocol.GET, "mode", null, null, true).valueText());
+            final KvResponse cas = client.call(KvProtocol.CAS, "mode", "x".getBytes(StandardCharsets.UTF_8),
+                "not-it".getBytes(StandardCharsets.UTF_8), false);
+            assertEquals(KvProtocol.CAS_FAILED, cas.status(), cas.toString());
+            assertEquals(mode.name(), cas.valueText());
         }
     }
 

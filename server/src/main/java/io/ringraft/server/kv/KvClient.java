@@ -532,19 +532,30 @@ public final class KvClient implements AutoCloseable
         final String endpoint;
         ExclusivePublication publication;
         long since = System.nanoTime();
+        long retryCreateAtNs;
 
         Target(final String endpoint)
         {
             this.endpoint = endpoint;
         }
 
+        /** @return the publication, or null while it cannot be created (e.g. a redirect named a host this machine cannot resolve) */
         ExclusivePublication publication()
         {
-            if (publication == null)
+            final long now = System.nanoTime();
+            if (publication == null && now - retryCreateAtNs >= 0)
             {
-                publication = aeron.addExclusivePublication(new ChannelUriStringBuilder().media("udp").endpoint(endpoint)
-                    .termLength(ctx.termLength).sparse(true).build(), KvProtocol.STREAM_ID);
-                since = System.nanoTime();
+                try
+                {
+                    publication = aeron.addExclusivePublication(new ChannelUriStringBuilder().media("udp").endpoint(endpoint)
+                        .termLength(ctx.termLength).sparse(true).build(), KvProtocol.STREAM_ID);
+                    since = now;
+                }
+                catch (final RuntimeException ex)
+                {
+                    retryCreateAtNs = now + TimeUnit.SECONDS.toNanos(1);
+                    System.err.println("ringraft kv client: cannot send to " + endpoint + ": " + ex.getMessage());
+                }
             }
             return publication;
         }

@@ -650,5 +650,4 @@ public final class KvService implements Agent
             return result == Publication.CLOSED || result == Publication.MAX_POSITION_EXCEEDED;
         }
     }
-
 }
