@@ -283,6 +283,26 @@ public final class EngineSimNode implements SimNode
     }
 
     @Override
+    public void leaseRead(final ReadCallback callback, final long simNanos)
+    {
+        tick(simNanos);
+        final long readIndex = engine.leaseRead();
+        cluster.trace(id, "leaseRead", readIndex);
+        if (readIndex < 0)
+        {
+            readIndex(callback, simNanos);
+        }
+        else if (readIndex <= applied)
+        {
+            callback.ready(stateMachine);
+        }
+        else
+        {
+            parkedReads.add(new ParkedRead(readIndex, callback));
+        }
+    }
+
+    @Override
     public void triggerElection(final long simNanos)
     {
         tick(simNanos);

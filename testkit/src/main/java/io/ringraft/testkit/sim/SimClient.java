@@ -66,39 +66,46 @@ public final class SimClient
     /** @return a PUT of {@code value} at {@code key}, through the log */
     public SimOp put(final String key, final String value)
     {
-        return start(OpKind.PUT, key, value, null, false);
+        return start(OpKind.PUT, key, value, null, false, false);
     }
 
     /** @return a compare-and-set of {@code key} from {@code expected} (null = absent) to {@code value}, through the log */
     public SimOp cas(final String key, final String expected, final String value)
     {
-        return start(OpKind.CAS, key, value, expected, false);
+        return start(OpKind.CAS, key, value, expected, false, false);
     }
 
     /** @return a DELETE of {@code key}, through the log */
     public SimOp delete(final String key)
     {
-        return start(OpKind.DELETE, key, null, null, false);
+        return start(OpKind.DELETE, key, null, null, false, false);
     }
 
     /** @return a GET of {@code key} as a command through the log */
     public SimOp get(final String key)
     {
-        return start(OpKind.GET, key, null, null, false);
+        return start(OpKind.GET, key, null, null, false, false);
     }
 
     /** @return a linearizable GET of {@code key} through ReadIndex, read from the serving node's state */
     public SimOp read(final String key)
     {
-        return start(OpKind.GET, key, null, null, true);
+        return start(OpKind.GET, key, null, null, true, false);
     }
 
-    private SimOp start(final OpKind kind, final String key, final String value, final String expected, final boolean readIndex)
+    /** @return a linearizable GET of {@code key} served by the leader's lease when it holds, else through ReadIndex */
+    public SimOp leaseRead(final String key)
+    {
+        return start(OpKind.GET, key, null, null, true, true);
+    }
+
+    private SimOp start(final OpKind kind, final String key, final String value, final String expected, final boolean readIndex,
+        final boolean lease)
     {
         final long now = cluster.nowNanos();
         final int opId = cluster.history().invoke(id, kind, key, value, expected, now);
         final byte[] payload = readIndex ? null : new KvCommand(kind, id, opId, key, value, expected).encode();
-        final SimOp op = new SimOp(opId, kind, key, value, expected, readIndex, payload, now + timeoutNanos);
+        final SimOp op = new SimOp(opId, kind, key, value, expected, readIndex, lease, payload, now + timeoutNanos);
         ops++;
         cluster.trace(0, "client" + id + "-invoke", op.toString());
         cluster.schedule(now, () -> attempt(op));
@@ -128,7 +135,7 @@ public final class SimClient
         }
         if (op.isLinearizableRead())
         {
-            node.readIndex(new SimNode.ReadCallback()
+            final SimNode.ReadCallback callback = new SimNode.ReadCallback()
             {
                 @Override
                 public void ready(final KvStateMachine stateMachine)
@@ -141,7 +148,15 @@ public final class SimClient
                 {
                     refused(op, target, leaderId);
                 }
-            }, cluster.nowNanos());
+            };
+            if (op.isLeaseRead())
+            {
+                node.leaseRead(callback, cluster.nowNanos());
+            }
+            else
+            {
+                node.readIndex(callback, cluster.nowNanos());
+            }
             return;
         }
         final long index = node.submit(op.payload(), new SimNode.WriteCallback()

@@ -90,6 +90,15 @@ public interface SimNode
     void readIndex(ReadCallback callback, long simNanos);
 
     /**
+     * Starts a lease read: served at once by a leader whose lease holds, otherwise like
+     * {@link #readIndex}.
+     *
+     * @param callback told how it ends
+     * @param simNanos the simulated time
+     */
+    void leaseRead(ReadCallback callback, long simNanos);
+
+    /**
      * @param simNanos the simulated time
      */
     void triggerElection(long simNanos);

@@ -20,6 +20,7 @@ public final class SimOp
     private final String value;
     private final String expected;
     private final boolean linearizableRead;
+    private final boolean leaseRead;
     private final byte[] payload;
     private final long deadline;
     private final List<Runnable> listeners = new ArrayList<>(1);
@@ -31,8 +32,9 @@ public final class SimOp
     private int attempts;
 
     SimOp(final int opId, final OpKind kind, final String key, final String value, final String expected,
-        final boolean linearizableRead, final byte[] payload, final long deadline)
+        final boolean linearizableRead, final boolean leaseRead, final byte[] payload, final long deadline)
     {
+        this.leaseRead = leaseRead;
         this.opId = opId;
         this.kind = kind;
         this.key = key;
@@ -73,10 +75,16 @@ public final class SimOp
         return expected;
     }
 
-    /** @return true for a GET served by ReadIndex rather than through the log */
+    /** @return true for a GET served by ReadIndex (or a lease) rather than through the log */
     public boolean isLinearizableRead()
     {
         return linearizableRead;
+    }
+
+    /** @return true for a GET served by a leader lease when it holds */
+    public boolean isLeaseRead()
+    {
+        return leaseRead;
     }
 
     /** @return the status so far */
@@ -130,7 +138,7 @@ public final class SimOp
     @Override
     public String toString()
     {
-        return "op#" + opId + " " + kind + (linearizableRead ? "(readIndex)" : "") + " " + key + " " + status +
+        return "op#" + opId + " " + kind + (leaseRead ? "(lease)" : linearizableRead ? "(readIndex)" : "") + " " + key + " " + status +
             (result != null ? " -> " + result : "") + (index >= 0 ? " @" + index + " on N" + node : "");
     }
 

@@ -413,13 +413,17 @@ public final class Simulation
             {
                 op = client.delete(key);
             }
-            else if (dice < 78)
+            else if (dice < 77)
             {
                 op = client.get(key);
             }
-            else
+            else if (dice < 89)
             {
                 op = client.read(key);
+            }
+            else
+            {
+                op = client.leaseRead(key);
             }
             op.whenDone(() -> cluster.schedule(cluster.nowNanos() + random.nextLong(15_000_000L), () -> nextOp(client)));
         }
