@@ -1095,15 +1095,4 @@ public final class ChronicleLogStorage implements RaftLogStorage
         return "ChronicleLogStorage{" + ctx.directory() + " " + lastPurged + ".." + lastLogId() + " segments=" + segmentCount +
             " cycle=" + currentCycle + "}";
     }
-
-    /** @return the cycles of the live segments and their first indexes, for tests */
-    Map<Integer, Long> segments()
-    {
-        final TreeMap<Integer, Long> map = new TreeMap<>();
-        for (int i = 0; i < segmentCount; i++)
-        {
-            map.put(segmentCycles[i], segmentFirst[i]);
-        }
-        return map;
-    }
 }

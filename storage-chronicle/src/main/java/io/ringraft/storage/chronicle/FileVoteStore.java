@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.zip.CRC32C;
@@ -188,10 +187,5 @@ final class FileVoteStore implements AutoCloseable
         crc.update(buffer.array(), base, CRC_OFFSET);
         buffer.putInt(base + CRC_OFFSET, (int)crc.getValue());
         buffer.position(base + SLOT_LENGTH);
-    }
-
-    static boolean exists(final Path file)
-    {
-        return Files.exists(file);
     }
 }

@@ -8,9 +8,6 @@ import io.ringraft.testkit.conformance.LogStorageConformance;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -131,64 +128,61 @@ class CrashRecoveryTest
         int duringVote = 0;
         int beforeOpen = 0;
         long maxIndex = 0;
-        long totalDurable = 0;
 
         for (int round = 0; round < kills; round++)
         {
             final DurabilityPolicy policy = POLICIES[round % POLICIES.length];
             final String where = "seed " + seed + " round " + round + " policy " + policy;
             final Path stderr = directory.resolve("child-" + round + ".err");
+            final Path stdout = directory.resolve("child-" + round + ".out");
             final List<String> command = new ArrayList<>();
             command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
             command.addAll(List.of(flags.trim().split("\\s+")));
             command.addAll(List.of("-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto",
                 "-cp", System.getProperty("java.class.path"), CrashChild.class.getName(),
                 dir.toString(), policy.name(), Long.toString(random.nextLong())));
-            final Process child = new ProcessBuilder(command).redirectError(stderr.toFile()).start();
-            final Model roundModel = model;
-            final Thread reader = new Thread(() -> readReports(child, roundModel), "crash-child-reader");
-            reader.start();
-
+            // Reports go to a file, not a pipe: what the child wrote before SIGKILL is in the page
+            // cache and read whole once it is dead, with no race against the pipe being drained.
+            final Process child = new ProcessBuilder(command).redirectOutput(stdout.toFile()).redirectError(stderr.toFile()).start();
             try
             {
-                killAtRandom(child, model, random, stderr, where);
+                killAtRandom(child, stdout, random, stderr, where);
             }
             finally
             {
                 child.destroyForcibly();
             }
             assertTrue(child.waitFor(30, TimeUnit.SECONDS), where + ": the child did not die");
-            reader.join(10_000);
-            assertTrue(!reader.isAlive(), where + ": the child's stdout did not close");
-            killsPerPolicy[round % POLICIES.length]++;
-            synchronized (model)
+            for (final String line : Files.readAllLines(stdout, StandardCharsets.US_ASCII))
             {
-                if (!model.opened)
-                {
-                    beforeOpen++;
-                }
-                duringTruncation += model.diedTruncating ? 1 : 0;
-                duringPurge += model.pendingPurge != null ? 1 : 0;
-                duringVote += model.pendingVote != null ? 1 : 0;
-                try (ChronicleLogStorage storage = ChronicleLogStorage.open(context(dir, policy)))
-                {
-                    tornTails += storage.cutTornTailOnOpen() ? 1 : 0;
-                    check(storage, model, where);
-                    maxIndex = Math.max(maxIndex, storage.lastLogId().index());
-                    totalDurable += model.durableLast;
-                    adopt(storage, model);
-                }
-                catch (final RuntimeException | AssertionError ex)
-                {
-                    throw new AssertionError(where + ": " + ex.getMessage() + "\nchild reports (last 20): " +
+                model.apply(line);
+            }
+            killsPerPolicy[round % POLICIES.length]++;
+            if (!model.opened)
+            {
+                beforeOpen++;
+            }
+            duringTruncation += model.diedTruncating ? 1 : 0;
+            duringPurge += model.pendingPurge != null ? 1 : 0;
+            duringVote += model.pendingVote != null ? 1 : 0;
+            try (ChronicleLogStorage storage = ChronicleLogStorage.open(context(dir, policy)))
+            {
+                tornTails += storage.cutTornTailOnOpen() ? 1 : 0;
+                check(storage, model, where);
+                maxIndex = Math.max(maxIndex, storage.lastLogId().index());
+                adopt(storage, model);
+            }
+            catch (final RuntimeException | AssertionError ex)
+            {
+                throw new AssertionError(where + ": " + ex.getMessage() + "\nchild reports (last 20): " +
                     model.roundLines.subList(Math.max(0, model.roundLines.size() - 20), model.roundLines.size()) +
                     "\nchild stderr:\n" + Files.readString(stderr), ex);
-                }
-                model.opened = false;
-                model.diedTruncating = false;
-                model.roundLines.clear();
             }
+            model.opened = false;
+            model.diedTruncating = false;
+            model.roundLines.clear();
             Files.deleteIfExists(stderr);
+            Files.deleteIfExists(stdout);
         }
         System.out.printf("crash test seed %d: %d kills (NONE %d, BATCH %d, ALWAYS %d); killed before open %d, during a truncation %d, " +
             "a purge %d, a vote save %d; torn tails cut %d; highest index %d; report lines %d%n",
@@ -197,7 +191,7 @@ class CrashRecoveryTest
         assertTrue(model.lines > kills * 3, "the children reported almost nothing: the test did not exercise the storage");
     }
 
-    private static void killAtRandom(final Process child, final Model model, final Random random, final Path stderr, final String where)
+    private static void killAtRandom(final Process child, final Path stdout, final Random random, final Path stderr, final String where)
         throws Exception
     {
         final boolean early = random.nextInt(4) == 0;
@@ -209,14 +203,13 @@ class CrashRecoveryTest
         else
         {
             final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            synchronized (model)
+            boolean opened = false;
+            while (!opened && child.isAlive() && System.nanoTime() < deadline)
             {
-                while (!model.opened && child.isAlive() && System.nanoTime() < deadline)
-                {
-                    model.wait(10);
-                }
+                Thread.sleep(5);
+                opened = Files.readString(stdout, StandardCharsets.US_ASCII).startsWith("OPEN ");
             }
-            if (!model.opened)
+            if (!opened)
             {
                 fail(where + ": the child did not open the storage: " + Files.readString(stderr));
             }
@@ -225,26 +218,6 @@ class CrashRecoveryTest
         if (!child.isAlive())
         {
             fail(where + ": the child died by itself: " + Files.readString(stderr));
-        }
-    }
-
-    private static void readReports(final Process child, final Model model)
-    {
-        try (BufferedReader in = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.US_ASCII)))
-        {
-            String line;
-            while ((line = in.readLine()) != null)
-            {
-                synchronized (model)
-                {
-                    model.apply(line);
-                    model.notifyAll();
-                }
-            }
-        }
-        catch (final IOException ignore)
-        {
-            // the pipe breaks when the child is killed
         }
     }
 
