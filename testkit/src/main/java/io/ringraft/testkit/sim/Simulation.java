@@ -563,6 +563,18 @@ public final class Simulation
                         cluster.heal();
                     }
                 });
+                if (random.nextBoolean())
+                {
+                    // An operator who sees the leader cut off forces an election on the other side at once.
+                    final long other = 1 + (leader + random.nextInt(cluster.size() - 1)) % cluster.size();
+                    cluster.schedule(cluster.nowNanos() + random.nextLong(1_000_000L, 20_000_000L), () ->
+                    {
+                        if (!quiet && cluster.node(other).isUp())
+                        {
+                            cluster.triggerElection(other);
+                        }
+                    });
+                }
             }
         }
 
