@@ -36,7 +36,10 @@ public final class BenchMain
         }
         // The flags go first; -jvmArgsAppend given on the command line follows them.
         final List<String> append = new ArrayList<>(Arrays.asList(jvmFlags()));
-        commandLine.getJvmArgsAppend().ifPresent(append::addAll);
+        if (commandLine.getJvmArgsAppend().hasValue())
+        {
+            append.addAll(commandLine.getJvmArgsAppend().get());
+        }
         final Options options = new OptionsBuilder().parent(commandLine).jvmArgsAppend(append.toArray(new String[0])).build();
         new Runner(options).run();
     }
