@@ -20,7 +20,7 @@ public final class RingraftMain
         "      run one node until SIGTERM/SIGINT",
         "  kv (put KEY VALUE | get KEY [--linearizable] | delete KEY | cas KEY EXPECTED NEW) (--config FILE | --endpoint HOST:PORT)...",
         "      [--timeout 3s]   the example key-value service, against any member",
-        "  status (--config FILE | --data-dir DIR)...",
+        "  status [--config FILE (default ./ringraft.conf) | --data-dir DIR]...",
         "      role, term, leader, indexes and replication lag of the nodes on this machine",
         "  load [--config FILE | --endpoint HOST:PORT]... [--mode closed|open] [--window 32] [--rates 1000,5000]",
         "      [--sizes 64,1024] [--warmup 3s] [--duration 10s] [--nodes 3] [--processes] [--hgrm DIR]",

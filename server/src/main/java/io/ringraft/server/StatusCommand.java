@@ -14,10 +14,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * {@code ringraft status [--config FILE]... [--data-dir DIR]...}: one line per local node, read
- * from its counters file from outside the process:
+ * {@code ringraft status [--config FILE]... [--data-dir DIR]...} (default {@code --config ringraft.conf}):
+ * one line per local node, read from its counters file from outside the process:
  * <pre>
- * node=1 state=running pid=4242 role=LEADER term=3 leader=1 last=1520 committed=1520 applied=1520 lag.2=0 lag.3=1
+ * node=1 state=running pid=4242 role=LEADER term=3 leader=1 last=1520 committed=1520 applied=1520 lag.2=0 lag.3=1 dir=/data/node-1
  * </pre>
  * {@code lag.N} (on a leader) is how many entries node N's log is behind the leader's last index.
  * A config whose {@code data.dir} holds {@code {id}} shows every member whose directory is on this
@@ -25,6 +25,8 @@ import java.util.regex.Pattern;
  */
 final class StatusCommand
 {
+    /** The config file read when none is given. */
+    static final String DEFAULT_CONFIG = "ringraft.conf";
     private static final Pattern MATCH = Pattern.compile("ringraft node \\d+ match index of node (\\d+)");
 
     private StatusCommand()
@@ -36,7 +38,12 @@ final class StatusCommand
         final Args a = Args.parse("status", args, Set.of("config", "id", "data-dir"), Set.of());
         a.requirePositional(0, 0, "only flags: [--config FILE]... [--data-dir DIR]...");
         final Map<Path, Long> dirs = new LinkedHashMap<>();
-        for (final String file : a.all("config"))
+        final List<String> configs = new ArrayList<>(a.all("config"));
+        if (configs.isEmpty() && !a.has("data-dir") && Files.isRegularFile(Path.of(DEFAULT_CONFIG)))
+        {
+            configs.add(DEFAULT_CONFIG);
+        }
+        for (final String file : configs)
         {
             final Long id = a.has("id") ? a.longValue("id", 0, 1, Long.MAX_VALUE) : null;
             final NodeConfig config = NodeConfig.load(Path.of(file), id);
@@ -55,7 +62,8 @@ final class StatusCommand
         }
         if (dirs.isEmpty())
         {
-            throw new CliException("ringraft status: give --config FILE (or --data-dir DIR) of the nodes to show");
+            throw new CliException("ringraft status: give --config FILE (or --data-dir DIR) of the nodes to show; there is no ./" +
+                DEFAULT_CONFIG);
         }
         int shown = 0;
         for (final Map.Entry<Path, Long> e : dirs.entrySet())
@@ -74,7 +82,7 @@ final class StatusCommand
         }
         if (shown == 0)
         {
-            throw new CliException(CliException.FAILED, "ringraft status: no node of " + a.all("config") + " has run on this machine");
+            throw new CliException(CliException.FAILED, "ringraft status: no node of " + configs + " has run on this machine");
         }
         return 0;
     }

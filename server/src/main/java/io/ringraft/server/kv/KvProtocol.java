@@ -296,10 +296,12 @@ public final class KvProtocol
         int expectedLength;
 
         /**
-         * @return null if the request is well formed, else what is wrong with it
+         * @return null if the request is well formed, else what is wrong with it; {@link #replyLength}
+         *         is 0 unless the reply endpoint could be decoded
          */
         String decode(final DirectBuffer buffer, final int offset, final int length)
         {
+            replyLength = 0;
             if (length < REQUEST_HEADER + 2 + 2 + 4 + 4)
             {
                 return "request of " + length + " bytes is too short";
@@ -315,13 +317,15 @@ public final class KvProtocol
             requestId = buffer.getLong(offset + 24);
             final int end = offset + length;
             int cursor = offset + REQUEST_HEADER;
-            replyLength = buffer.getShort(cursor) & 0xFFFF;
+            final int reply = buffer.getShort(cursor) & 0xFFFF;
             replyOffset = cursor + 2;
-            cursor = replyOffset + replyLength;
+            cursor = replyOffset + reply;
             if (cursor + 2 > end)
             {
                 return "truncated request";
             }
+            // From here on the reply endpoint is known, so a malformed request gets an answer.
+            replyLength = reply;
             keyLength = buffer.getShort(cursor) & 0xFFFF;
             keyOffset = cursor + 2;
             cursor = keyOffset + keyLength;
