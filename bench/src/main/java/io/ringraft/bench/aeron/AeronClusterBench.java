@@ -104,7 +104,7 @@ public final class AeronClusterBench
         settings.put("seconds", "5");
         settings.put("warmup", "2");
         settings.put("term", Integer.toString(1024 * 1024));
-        settings.put("replicationWindow", "8");
+        settings.put("replicationWindow", "2");
         settings.put("maxEntriesPerAppend", "1024");
         settings.put("maxWritesPerBatch", "4096");
         settings.put("sendQueue", "256");
