@@ -16,6 +16,7 @@ import org.agrona.CloseHelper;
 import org.agrona.IoUtil;
 import org.agrona.concurrent.AgentRunner;
 
+import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
 import java.net.DatagramSocket;
@@ -26,6 +27,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * One deployable node: the media driver (embedded, or an external one), the Chronicle log and
@@ -246,7 +248,7 @@ public final class RingraftNode implements AutoCloseable
         if (Files.exists(idFile))
         {
             final Properties recorded = new Properties();
-            try (var in = Files.newBufferedReader(idFile, StandardCharsets.UTF_8))
+            try (BufferedReader in = Files.newBufferedReader(idFile, StandardCharsets.UTF_8))
             {
                 recorded.load(in);
             }
@@ -266,7 +268,7 @@ public final class RingraftNode implements AutoCloseable
             }
             return;
         }
-        try (var entries = Files.list(dataDir))
+        try (Stream<Path> entries = Files.list(dataDir))
         {
             if (entries.anyMatch(p -> p.getFileName().toString().equals(LOG_DIR)))
             {
@@ -362,7 +364,7 @@ public final class RingraftNode implements AutoCloseable
             return null;
         }
         final Properties p = new Properties();
-        try (var in = Files.newBufferedReader(file, StandardCharsets.UTF_8))
+        try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8))
         {
             p.load(in);
             final long pid = Long.parseLong(p.getProperty("pid", "0").trim());

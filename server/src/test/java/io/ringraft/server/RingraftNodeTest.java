@@ -93,6 +93,13 @@ class RingraftNodeTest
             assertEquals(KvProtocol.CAS_FAILED, cas.status(), cas.toString());
             assertEquals(mode.name(), cas.valueText());
         }
+        try (RingraftNode node = RingraftNode.start(config); KvClient stranger = new KvClient(new KvClient.Context()
+            .endpoint(config.self().clientEndpoint()).clusterId(999)))
+        {
+            final KvResponse refused = stranger.call(KvProtocol.GET, "mode", null, null, false);
+            assertEquals(KvProtocol.BAD_REQUEST, refused.status(), refused.toString());
+            assertEquals("request for cluster 999 reached node 1 of cluster 3", refused.text());
+        }
     }
 
     @Test

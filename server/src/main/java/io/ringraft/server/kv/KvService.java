@@ -20,6 +20,7 @@ import org.agrona.collections.IntArrayQueue;
 import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentInvoker;
+import org.agrona.concurrent.AtomicBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
 import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
@@ -34,6 +35,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * Serves the example key-value service of one node on its client endpoint: an {@link Agent} that
@@ -83,8 +85,6 @@ public final class KvService implements Agent
     private final boolean driveRaft;
     private volatile boolean closeRequested;
     private long lastHousekeepingNs;
-    private long requestsServed;
-    private long badRequests;
 
     /**
      * Starts serving.
@@ -198,18 +198,6 @@ public final class KvService implements Agent
         }
     }
 
-    /** @return how many requests were answered */
-    public long requestsServed()
-    {
-        return requestsServed;
-    }
-
-    /** @return how many requests were malformed */
-    public long badRequests()
-    {
-        return badRequests;
-    }
-
     private void finish()
     {
         try
@@ -221,7 +209,7 @@ public final class KvService implements Agent
             {
                 conductor.invoke();
                 housekeeping(System.nanoTime());
-                Thread.onSpinWait();
+                LockSupport.parkNanos(100_000);
             }
         }
         finally
@@ -272,27 +260,23 @@ public final class KvService implements Agent
     private void onFragment(final DirectBuffer buffer, final int offset, final int length, final Header header)
     {
         final String problem = request.decode(buffer, offset, length);
-        if (request.replyLength == 0 || (problem != null && problem.startsWith("not a ringraft")))
+        if (request.replyLength == 0)
         {
-            badRequests++;
-            return;
+            return; // nowhere to answer
         }
         final Session session = session(buffer);
         if (session == null)
         {
-            badRequests++;
             return;
         }
         session.lastActivityNs = System.nanoTime();
         if (problem != null)
         {
-            badRequests++;
             respond(session, request.requestId, KvProtocol.BAD_REQUEST, 0, Vote.NO_NODE, null, 0, -1, problem);
             return;
         }
         if (request.clusterId != 0 && request.clusterId != clusterId)
         {
-            badRequests++;
             respond(session, request.requestId, KvProtocol.BAD_REQUEST, 0, Vote.NO_NODE, null, 0, -1,
                 "request for cluster " + request.clusterId + " reached node " + nodeId + " of cluster " + clusterId);
             return;
@@ -399,7 +383,7 @@ public final class KvService implements Agent
         final int claimed = results.tryClaim(WRITE_RESULT, messageLength);
         if (claimed > 0)
         {
-            final var buffer = results.buffer();
+            final AtomicBuffer buffer = results.buffer();
             buffer.putLong(claimed, correlationId);
             buffer.putInt(claimed + 8, status);
             buffer.putLong(claimed + 12, index);
@@ -569,7 +553,6 @@ public final class KvService implements Agent
     {
         final int length = KvProtocol.encodeResponse(sendBuffer, status, clusterId, session.id, requestId, index, leaderId, value,
             valueOffset, valueLength, text == null ? null : text.getBytes(StandardCharsets.UTF_8));
-        requestsServed++;
         session.send(sendBuffer, length);
     }
 
