@@ -19,7 +19,7 @@ public final class RingraftMain
         "  node --config FILE [--id N]",
         "      run one node until SIGTERM/SIGINT",
         "  kv (put KEY VALUE | get KEY [--linearizable] | delete KEY | cas KEY EXPECTED NEW) (--config FILE | --endpoint HOST:PORT)...",
-        "      [--timeout 3s]   the example key-value service, against any member",
+        "      [--timeout 3s]   the example key-value service, against any member (cas EXPECTED '-' = absent)",
         "  status [--config FILE (default ./ringraft.conf) | --data-dir DIR]...",
         "      role, term, leader, indexes and replication lag of the nodes on this machine",
         "  load [--config FILE | --endpoint HOST:PORT]... [--mode closed|open] [--window 32] [--rates 1000,5000]",

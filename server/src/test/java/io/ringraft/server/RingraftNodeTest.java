@@ -103,6 +103,30 @@ class RingraftNodeTest
     }
 
     @Test
+    void valuesUpToTheLargestMessageAndClearRefusalsBeyond()
+    {
+        final NodeConfig config = NodeConfig.parse(List.of("cluster.id = 3", "node.id = 1",
+            "member.1 = 127.0.0.1:" + CommandLineTest.freePort() + " 127.0.0.1:" + CommandLineTest.freePort(),
+            "data.dir = " + dir.resolve("large"), "durability = NONE", "election.timeout.ms = 100-200", "heartbeat.ms = 20"),
+            "test", null, false);
+        try (RingraftNode node = RingraftNode.start(config); KvClient client = client(config))
+        {
+            final byte[] large = new byte[31_000];
+            large[30_999] = 42;
+            assertEquals(KvProtocol.OK, client.call(KvProtocol.PUT, "large", large, null, false).status());
+            assertEquals(42, client.call(KvProtocol.GET, "large", null, null, true).value()[30_999]);
+
+            final KvResponse tooLargeForTheLog = client.call(KvProtocol.PUT, "larger", new byte[32_000], null, false);
+            assertEquals(KvProtocol.BAD_REQUEST, tooLargeForTheLog.status(), tooLargeForTheLog.toString());
+            assertEquals("payload too large", tooLargeForTheLog.text());
+
+            final KvResponse tooLargeToSend = client.call(KvProtocol.PUT, "largest", new byte[40_000], null, false);
+            assertEquals(KvProtocol.BAD_REQUEST, tooLargeToSend.status(), tooLargeToSend.toString());
+            assertTrue(tooLargeToSend.text().contains("exceeds the largest message of 32768 bytes"), tooLargeToSend.text());
+        }
+    }
+
+    @Test
     void aDataDirectoryOfAnotherNodeIsRefused() throws IOException
     {
         final Path data = Files.createDirectories(dir.resolve("data"));

@@ -307,6 +307,16 @@ public final class KvClient implements AutoCloseable
         final ResponseHandler handler, final Target target, final boolean pinned)
     {
         final long requestId = nextRequestId++;
+        final int limit = ctx.termLength / 8;
+        final int estimate = KvProtocol.REQUEST_HEADER + 12 + replyEndpoint.length + KvProtocol.utf8(key).length +
+            (value == null ? 0 : value.length) + (expected == null ? 0 : expected.length);
+        if (estimate > limit)
+        {
+            final long now = System.nanoTime();
+            handler.onResponse(requestId, new KvResponse(KvProtocol.BAD_REQUEST, 0, null, "request of " + estimate +
+                " bytes exceeds the largest message of " + limit + " bytes", target.endpoint, 0, now, now));
+            return requestId;
+        }
         final int length = KvProtocol.encodeRequest(encodeBuffer, op, linearizable ? KvProtocol.FLAG_LINEARIZABLE : 0, ctx.clusterId,
             sessionId, requestId, replyEndpoint, KvProtocol.utf8(key), value, expected);
         final byte[] bytes = new byte[length];

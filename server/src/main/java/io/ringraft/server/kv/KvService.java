@@ -371,7 +371,8 @@ public final class KvService implements Agent
             freeSlots.addInt(slot);
             final int status = accepted == WriteStatus.PAYLOAD_TOO_LARGE ? KvProtocol.BAD_REQUEST :
                 accepted == WriteStatus.BACK_PRESSURED ? KvProtocol.BUSY : KvProtocol.ABORTED;
-            respond(session, request.requestId, status, 0, Vote.NO_NODE, null, 0, -1, WriteStatus.name(accepted));
+            respond(session, request.requestId, status, 0, Vote.NO_NODE, null, 0, -1,
+                accepted == WriteStatus.PAYLOAD_TOO_LARGE ? "payload too large" : WriteStatus.name(accepted));
         }
     }
 
