@@ -314,6 +314,29 @@ final class SimClusterTest
         assertTrue(cluster.adminOutcome(request).ok(), cluster.adminOutcome(request).toString());
     }
 
+    @Test
+    void aLearnerBecomesAVoterByJointConsensus()
+    {
+        final SimCluster cluster = SimCluster.builder().nodes(4).seed(14).initialVoters(1, 2, 3).build();
+        final long leader = cluster.awaitLeader(2_000);
+        assertNull(cluster.node(4).membership(), "node 4 starts outside the cluster");
+        final long add = cluster.addLearner(leader, 4);
+        assertTrue(cluster.runUntil(() -> cluster.adminOutcome(add) != null, 1_000));
+        assertTrue(cluster.adminOutcome(add).ok(), cluster.adminOutcome(add).toString());
+        final SimOp put = awaitDone(cluster, cluster.write("x", "1"));
+        assertTrue(cluster.runUntil(() -> cluster.node(4).appliedIndex() >= put.index(), 1_000), cluster.metrics().toString());
+        assertEquals("1", cluster.node(4).stateMachine().get("x"));
+
+        final long change = cluster.changeMembership(cluster.leader(), new long[] {1, 2, 3, 4}, false);
+        assertTrue(cluster.runUntil(() -> cluster.adminOutcome(change) != null, 2_000));
+        assertTrue(cluster.adminOutcome(change).ok(), cluster.adminOutcome(change).toString());
+        assertTrue(cluster.node(cluster.leader()).membership().isVoter(4));
+        // Four voters still commit with one of them down.
+        cluster.crash(cluster.leader() == 1 ? 2 : 1);
+        final SimOp afterOneCrash = awaitDone(cluster, cluster.write("x", "2"));
+        assertEquals(Operation.Status.OK, afterOneCrash.status());
+    }
+
     private static long otherLeader(final SimCluster cluster, final long excluded)
     {
         for (int id = 1; id <= cluster.size(); id++)
