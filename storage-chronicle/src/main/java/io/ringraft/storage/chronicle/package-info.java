@@ -78,8 +78,9 @@
  * on every append; a sync is {@code FileChannel.force(false)} (fdatasync) on each cycle file written
  * since the last sync — on Linux that writes the file's dirty mapped pages, data and Chronicle's
  * index pages alike — plus Chronicle's {@code metadata.cq4t} and an fsync of the directory when a
- * cycle file was created. {@code log.meta} and the vote are replaced with write, fsync, rename and
- * directory fsync ({@code NONE} skips the fsyncs for {@code log.meta}); the vote is always synced.
+ * cycle file was created. {@code log.meta} is replaced with write, fsync, rename and directory
+ * fsync ({@code NONE} skips the fsyncs); a vote save overwrites the older of its two slots and
+ * fsyncs under every policy, since a node must not forget a vote it gave.
  * {@code flush()} returns the last index once the policy's sync is done, so nothing is reported
  * durable beyond what the policy made durable. The bench module's README has the measured costs.
  *
