@@ -47,6 +47,7 @@ final class Demo
     private final boolean processes;
     private final long timeoutMs;
     private final boolean interactive;
+    private final long snapshotEvery;
 
     private final long[] lastSeenLeader = {0, 0};
     private final AtomicLong killedNode = new AtomicLong();
@@ -78,6 +79,7 @@ final class Demo
         }
         processes = a.has("processes");
         timeoutMs = a.durationMs("timeout", 1_000);
+        snapshotEvery = a.longValue("snapshot-every", 100_000, 0, Long.MAX_VALUE);
         interactive = System.console() != null && !a.has("plain");
         if (durationMs < 1_000)
         {
@@ -87,7 +89,8 @@ final class Demo
 
     static int run(final String[] args)
     {
-        final Args a = Args.parse("demo", args, Set.of("duration", "payload", "window", "nodes", "durability", "timeout"),
+        final Args a = Args.parse("demo", args, Set.of("duration", "payload", "window", "nodes", "durability", "timeout",
+            "snapshot-every"),
             Set.of("processes", "plain"));
         a.requirePositional(0, 0, "only flags");
         return new Demo(a, System.out).run();
@@ -106,7 +109,8 @@ final class Demo
         }
         out.printf("ringraft demo: %d nodes %s on 127.0.0.1 over Aeron UDP, Chronicle logs in %s (durability %s)%n", nodes,
             processes ? "as separate processes" : "in this process", base, durability);
-        try (LocalCluster cluster = new LocalCluster(nodes, CLUSTER_ID, base, durability, processes, Map.of(), true))
+        try (LocalCluster cluster = new LocalCluster(nodes, CLUSTER_ID, base, durability, processes,
+            Map.of("snapshot.every", Long.toString(snapshotEvery)), true))
         {
             cluster.startAll();
             final List<String> endpoints = new ArrayList<>(cluster.clientEndpoints().values());

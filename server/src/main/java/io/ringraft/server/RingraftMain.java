@@ -14,6 +14,7 @@ public final class RingraftMain
         "usage: ringraft <command> [args]",
         "commands:",
         "  demo [--duration 10s] [--payload 64] [--window 32] [--nodes 3] [--durability NONE|BATCH|ALWAYS] [--processes]",
+        "       [--snapshot-every 100000] [--timeout 1s]",
         "      a 3-node cluster on 127.0.0.1 over Aeron UDP with Chronicle logs: a key-value workload, the leader killed",
         "      and restarted halfway, then a summary and a check that every node applied the same sequence",
         "  node --config FILE [--id N]",
