@@ -22,9 +22,10 @@ class DemoTest
     }
 
     @Test
-    void oneProcessPerNodeDemoVerifies()
+    void oneProcessPerNodeWithSnapshotsDemoVerifies()
     {
-        runDemo("--duration", "3s", "--processes", "--durability", "NONE", "--window", "8", "--plain");
+        // Snapshots every 200 entries: the restarted node starts from its snapshot and the digests must still agree.
+        runDemo("--duration", "3s", "--processes", "--durability", "NONE", "--window", "8", "--snapshot-every", "200", "--plain");
     }
 
     private static void runDemo(final String... flags)
