@@ -224,7 +224,7 @@ public final class Simulation
          * @param enabled true to let half the seeds change the membership during the chaos phase (learners
          *                added, voters changed by joint consensus; 5-node runs may start with 3 voters).
          *                Off unless {@code -Dringraft.sim.membership=true}: a learner added to a cluster
-         *                that then takes no writes never receives the log (engine issue, e.g. seed 57 on 5 nodes)
+         *                that then takes no writes never receives the log (engine issue, e.g. seed 137 on 5 nodes)
          */
         public Options membershipChanges(final boolean enabled)
         {
