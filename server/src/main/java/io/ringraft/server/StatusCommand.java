@@ -17,8 +17,9 @@ import java.util.regex.Pattern;
  * {@code ringraft status [--config FILE]... [--data-dir DIR]...} (default {@code --config ringraft.conf}):
  * one line per local node, read from its counters file from outside the process:
  * <pre>
- * node=1 state=running pid=4242 role=LEADER term=3 leader=1 last=1520 committed=1520 applied=1520 lag.2=0 lag.3=1 dir=/data/node-1
+ * node=1 state=running pid=4242 role=LEADER term=3 leader=1 last=1520 committed=1520 applied=1520 errors=0 lag.2=0 lag.3=1 dir=/data/node-1
  * </pre>
+ * {@code errors} counts the errors the node's threads reported (non-zero: see the node's output).
  * {@code lag.N} (on a leader) is how many entries node N's log is behind the leader's last index.
  * A config whose {@code data.dir} holds {@code {id}} shows every member whose directory is on this
  * machine. {@code state} is running, or stopped (the values are then the last ones written).
@@ -101,6 +102,7 @@ final class StatusCommand
         long last = 0;
         long committed = 0;
         long applied = 0;
+        long errors = 0;
         final List<String> lags = new ArrayList<>();
         final List<long[]> matches = new ArrayList<>();
         for (final Map.Entry<String, Long> c : counters.entrySet())
@@ -141,6 +143,10 @@ final class StatusCommand
             {
                 applied = value;
             }
+            else if (label.endsWith(" errors"))
+            {
+                errors = value;
+            }
         }
         final Role r = role >= 0 && role < Role.values().length ? Role.values()[(int)role] : Role.FOLLOWER;
         if (r == Role.LEADER)
@@ -153,7 +159,7 @@ final class StatusCommand
         final RingraftNode.PidFile pid = RingraftNode.readPidFile(dataDir);
         final String state = pid != null && pid.alive() ? "running pid=" + pid.pid() : "stopped";
         return "node=" + node + " state=" + state + " role=" + r + " term=" + term + " leader=" + leader + " last=" + last +
-            " committed=" + committed + " applied=" + applied + (lags.isEmpty() ? "" : " " + String.join(" ", lags)) +
+            " committed=" + committed + " applied=" + applied + " errors=" + errors + (lags.isEmpty() ? "" : " " + String.join(" ", lags)) +
             " dir=" + dataDir;
     }
 }

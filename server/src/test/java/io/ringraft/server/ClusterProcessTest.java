@@ -95,6 +95,7 @@ class ClusterProcessTest
             assertTrue(node.get("state").startsWith("running"), node.toString());
             assertEquals(Long.toString(leader), node.get("leader"), node.toString());
             assertEquals(after.get(leader).get("term"), node.get("term"), node.toString());
+            assertEquals("0", node.get("errors"), node.toString());
         }
         assertTrue(after.get(leader).containsKey("lag." + follower), "the leader shows each follower's lag: " + after.get(leader));
         assertFalse(after.get(follower).containsKey("lag." + leader), "followers show no lag");
