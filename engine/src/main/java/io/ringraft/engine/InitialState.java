@@ -63,6 +63,7 @@ public final class InitialState
      */
     public static InitialState load(final RaftLogStorage storage, final SnapshotMeta snapshot, final LogId lastApplied)
     {
+        reconcileWithSnapshot(storage, snapshot);
         final Vote vote = storage.readVote();
         final LogId lastPurged = storage.lastPurgedLogId();
         final LogId lastLog = storage.lastLogId();
@@ -103,6 +104,36 @@ public final class InitialState
         final Membership snapshotMembership = snapshot == null ? null : snapshot.membership();
         return new InitialState(vote, lastPurged, lastLog, termStarts, membershipIds, memberships, snapshotMembership, lastApplied,
             snapshot);
+    }
+
+    /**
+     * A node may apply, and snapshot, entries that a quorum made durable before its own log did;
+     * after a crash its durable log can then end before the snapshot, or hold a stale entry where
+     * the snapshot has a committed one. The snapshot wins: the log keeps only what follows it.
+     */
+    private static void reconcileWithSnapshot(final RaftLogStorage storage, final SnapshotMeta snapshot)
+    {
+        if (snapshot == null)
+        {
+            return;
+        }
+        final LogId covered = snapshot.lastIncluded();
+        final LogId purged = storage.lastPurgedLogId();
+        final LogId last = storage.lastLogId();
+        if (covered.index() <= purged.index())
+        {
+            return;
+        }
+        final boolean logHoldsIt = covered.index() <= last.index() && storage.entry(covered.index()).term() == covered.term();
+        if (!logHoldsIt)
+        {
+            if (last.index() > purged.index())
+            {
+                storage.truncateSuffix(purged.index() + 1);
+            }
+            storage.purgePrefix(covered);
+            storage.flush();
+        }
     }
 
     /** @return the persisted vote */

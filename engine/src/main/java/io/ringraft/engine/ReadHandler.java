@@ -138,7 +138,8 @@ final class ReadHandler
      */
     long leaseRead()
     {
-        if (engine.role != Role.LEADER || engine.transferHandler.transferring() ||
+        // Without check-quorum, voters do not honour leases (they vote whenever asked), so none holds.
+        if (!engine.config.checkQuorum() || engine.role != Role.LEADER || engine.transferHandler.transferring() ||
             engine.committedIndex < engine.leaderHandler.termStartIndex())
         {
             return -1;

@@ -54,8 +54,9 @@ final class ReplicationHandler
             Progress p = find(node);
             if (p == null)
             {
+                // Probe from the membership entry that adds the node: it holds nothing of it yet.
                 p = new Progress(node, engine.config.maxInflightAppends());
-                p.reset(engine.log.lastIndex() + 1, engine.nowNanos);
+                p.reset(Math.max(engine.log.purgedIndex() + 1, engine.log.lastIndex()), engine.nowNanos);
             }
             next[n++] = p;
         }
@@ -193,6 +194,12 @@ final class ReplicationHandler
                 syncPeers(); // a removed node now holds the entry that removes it
                 return;
             }
+        }
+        else if (!p.pipelining && p.inflight() == 0 && p.nextIndex > p.matchIndex + 1)
+        {
+            // Probing with nothing in flight, and the follower holds no more than its match:
+            // whatever was sent beyond it was lost, so probe again from there.
+            p.nextIndex = p.matchIndex + 1;
         }
         sendAppends(p);
     }

@@ -157,6 +157,10 @@ final class SnapshotHandler
     private void install(final SnapshotMeta meta)
     {
         final LogId last = meta.lastIncluded();
+        if (latest == null || last.index() > latest.lastIncluded().index())
+        {
+            latest = meta; // stored as the newest snapshot, whether installed or not
+        }
         if (last.index() <= engine.appliedIndex)
         {
             return; // the state machine is already there
@@ -172,10 +176,6 @@ final class SnapshotHandler
         engine.committedIndex = Math.max(engine.committedIndex, last.index());
         engine.appliedIndex = Math.max(engine.appliedIndex, last.index());
         engine.flushedIndex = Math.max(engine.flushedIndex, Math.min(last.index(), engine.log.lastIndex()));
-        if (latest == null || last.index() > latest.lastIncluded().index())
-        {
-            latest = meta;
-        }
         engine.onMembershipReplaced();
     }
 }

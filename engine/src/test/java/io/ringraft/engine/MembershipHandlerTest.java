@@ -185,4 +185,21 @@ class MembershipHandlerTest
         f.engine.handle(ack(2, 2, 3));
         assertEquals(List.of(new AdminResult(6, AdminStatus.OK, 3, Vote.NO_NODE)), f.out.take(AdminResult.class));
     }
+
+    @Test
+    void learnerAddedToAnIdleClusterIsProbedFromItsMembershipEntry()
+    {
+        final EngineFixture f = leader(config(1), 2, Membership.of(1, 2, 3));
+        f.engine.handle(ack(2, 2, 2));
+        f.engine.onLogFlushed(f.engine.lastLogId());
+        f.out.take();
+        f.engine.addLearner(1, 4, null, TIMEOUT);
+        final List<RecordingOutput.Replicate> toLearner = f.out.take(RecordingOutput.Replicate.class).stream()
+            .filter(r -> r.peer() == 4).toList();
+        assertEquals(List.of(new RecordingOutput.Replicate(4, 2, new io.ringraft.LogId(2, 2), 3, 4, 2, 0)), toLearner);
+        f.engine.handle(new AppendEntriesResponse(4, 1, 2, false, 2, 0, 1, 0));
+        final List<RecordingOutput.Replicate> fromStart = f.out.take(RecordingOutput.Replicate.class).stream()
+            .filter(r -> r.peer() == 4).toList();
+        assertEquals(1, fromStart.get(0).fromIndex(), "the empty learner gets the whole log");
+    }
 }

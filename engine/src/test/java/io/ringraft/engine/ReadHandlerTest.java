@@ -148,4 +148,15 @@ class ReadHandlerTest
         final List<Object> cmds = f.out.take();
         assertTrue(cmds.contains(new Send(new VoteResponse(2, 3, 4, true, true))), cmds.toString());
     }
+
+    @Test
+    void withoutCheckQuorumNoLeaseHolds()
+    {
+        // Voters that do not check quorum vote whenever asked, so a lease would protect nothing.
+        final EngineFixture f = leader(config(1).checkQuorum(false), 6, THREE, 3, 5);
+        f.engine.tick(f.engine.nowNanos + HEARTBEAT);
+        final long seq = f.out.take(Replicate.class).get(0).seq();
+        f.engine.handle(ack(2, 6, 4, seq));
+        assertEquals(-1, f.engine.leaseRead());
+    }
 }

@@ -155,4 +155,20 @@ class SnapshotHandlerTest
         f.engine.handle(new AppendEntriesResponse(3, 1, 3, false, 6, 0, 2, 0));
         assertEquals(List.of(new SnapshotChunk(3, 3, rebuilt, 0)), f.out.take(SnapshotChunk.class));
     }
+
+    @Test
+    void receivedSnapshotThatIsNotInstalledStillBecomesTheLatestToSend()
+    {
+        // The store keeps only its newest snapshot: one received and committed there replaces this
+        // node's own even when the state machine is already past it.
+        final EngineFixture f = leader(config(1).logRetainEntries(0), 3, THREE, 2, 2, 2, 2, 2);
+        f.engine.handle(ack(2, 3, 7));
+        f.engine.onSnapshotBuilt(meta(2, 5));
+        final SnapshotMeta received = meta(2, 6);
+        f.engine.handle(new AppendEntriesResponse(2, 1, 9, false, 0, 0, 0, 0)); // deposed
+        f.engine.handle(new InstallSnapshotRequest(2, 1, 9, received, 0, new byte[300], true));
+        f.engine.onSnapshotChunkStored(2, received, 300, true);
+        assertEquals(received, f.engine.latestSnapshot());
+        assertEquals(List.of(), f.out.take(InstallSnapshot.class), "applied past it: nothing to install");
+    }
 }
