@@ -50,6 +50,8 @@ public final class ChronicleLogStorage implements RaftLogStorage
     /** Entry header: raft index (8), term (8), type (1), reserved (3), payload length (4). */
     static final int HEADER_LENGTH = 24;
     static final int CRC_LENGTH = 4;
+    /** At most this many entries per frame, so a random read walks a bounded frame. */
+    static final int MAX_FRAME_ENTRIES = 256;
     static final RollCycle ROLL_CYCLE = RollCycles.FAST_HOURLY;
     static final String QUEUE_DIRECTORY = "log";
     static final String LOCK_FILE = "lock";
@@ -70,13 +72,33 @@ public final class ChronicleLogStorage implements RaftLogStorage
     private final int maxPayloadLength;
     private final SetTimeProvider clock = new SetTimeProvider(0L);
     private final CRC32C crc = new CRC32C();
-    private final UnsafeBuffer writeBuffer = new UnsafeBuffer(new byte[256]);
-    private final UnsafeBuffer readBuffer = new UnsafeBuffer(new byte[256]);
+    private final UnsafeBuffer readBuffer = new UnsafeBuffer(new byte[4096]);
+
+    // The frame being filled: entries appended since the last frame was written.
+    private final UnsafeBuffer frame;
+    private final int maxFrameBytes;
+    private int frameLength;
+    private int pendingCount;
+    private long pendingFirst;
+    private long pendingCursorNext = -1;
+    private int pendingCursorOffset;
+
+    // The frame table: frameFirst[f] is the first index of frame f; segment s's frames start at segmentFrame[s].
+    private long[] frameFirst = new long[1024];
+    private int frameCount;
+    private int[] segmentFrame = new int[16];
+    private long framesInCurrentCycle;
+
+    // The read cursor over the frame in readBuffer, and where the last located entry is.
+    private long cursorNext = -1;
+    private int cursorOffset;
+    private int cursorLength;
+    private UnsafeBuffer entryBuffer;
+    private int entryOffset;
 
     private SingleChronicleQueue queue;
     private ExcerptAppender appender;
     private ExcerptTailer tailer;
-    private long tailerNext = -1;
     private FileChannel syncChannel;
     private int syncChannelCycle = -1;
 
@@ -96,6 +118,7 @@ public final class ChronicleLogStorage implements RaftLogStorage
     private boolean newFileSinceSync;
     private boolean cutTornTail;
     private boolean closed;
+    private boolean failed;
 
     /** Fault injection for tests: told when a truncation or purge reaches a named step; may throw to stop it there. */
     interface CrashPoints
@@ -117,6 +140,8 @@ public final class ChronicleLogStorage implements RaftLogStorage
         this.durable = ctx.durability() != DurabilityPolicy.NONE;
         this.indexCount = ctx.indexCount();
         this.maxPayloadLength = ctx.maxPayloadLength();
+        this.maxFrameBytes = ctx.maxFrameBytes();
+        this.frame = new UnsafeBuffer(new byte[maxFrameBytes]);
         this.votes = FileVoteStore.open(ctx.directory().resolve(FileVoteStore.FILE_NAME));
     }
 
@@ -207,54 +232,70 @@ public final class ChronicleLogStorage implements RaftLogStorage
         {
             throw new IllegalArgumentException("payload length " + length + " at index " + index + " outside [0, " + maxPayloadLength + "]");
         }
+        final int total = HEADER_LENGTH + length + CRC_LENGTH;
         if (currentCycleEntries >= ctx.segmentEntries())
         {
+            writeFrame();
             currentCycle++;
             currentCycleEntries = 0;
+            framesInCurrentCycle = 0;
             setClock(currentCycle);
+        }
+        else if (pendingCount > 0 && frameLength + total > maxFrameBytes)
+        {
+            writeFrame();
         }
         if (currentCycleEntries == 0)
         {
             addSegment(currentCycle, index);
             newFileSinceSync = true;
         }
+        if (pendingCount == 0)
+        {
+            pendingFirst = index;
+        }
 
-        final int total = HEADER_LENGTH + length + CRC_LENGTH;
-        ensureCapacity(writeBuffer, total);
-        writeBuffer.putLong(0, index, ORDER);
-        writeBuffer.putLong(8, term, ORDER);
-        writeBuffer.putInt(16, type.code(), ORDER);
-        writeBuffer.putInt(20, length, ORDER);
-        payload.getBytes(offset, writeBuffer, HEADER_LENGTH, length);
+        final int base = frameLength;
+        growFrame(base + total);
+        frame.putLong(base, index, ORDER);
+        frame.putLong(base + 8, term, ORDER);
+        frame.putInt(base + 16, type.code(), ORDER);
+        frame.putInt(base + 20, length, ORDER);
+        payload.getBytes(offset, frame, base + HEADER_LENGTH, length);
         crc.reset();
-        crc.update(writeBuffer.byteArray(), 0, HEADER_LENGTH + length);
-        writeBuffer.putInt(HEADER_LENGTH + length, (int)crc.getValue(), ORDER);
-        writeDocument(writeBuffer, total, currentCycle, currentCycleEntries);
-
+        crc.update(frame.byteArray(), base, HEADER_LENGTH + length);
+        frame.putInt(base + HEADER_LENGTH + length, (int)crc.getValue(), ORDER);
+        frameLength = base + total;
+        pendingCount++;
         currentCycleEntries++;
         lastIndex = index;
         lastTerm = term;
-        if (firstUnsyncedCycle < 0)
-        {
-            firstUnsyncedCycle = currentCycle;
-        }
+
         if (ctx.durability() == DurabilityPolicy.ALWAYS)
         {
+            writeFrame();
             sync();
+        }
+        else if (pendingCount >= MAX_FRAME_ENTRIES || frameLength >= maxFrameBytes)
+        {
+            writeFrame();
         }
     }
 
     /**
      * {@inheritDoc}
      * <p>
-     * {@code BATCH} fsyncs the cycle files written since the last flush; {@code ALWAYS} synced on
-     * every append; {@code NONE} leaves the entries in the page cache. Truncations and purges are
-     * made durable (under {@code BATCH} and {@code ALWAYS}) before they return.
+     * Writes the entries appended since the last frame as one frame (one excerpt) into the page
+     * cache, then {@code BATCH} fdatasyncs the cycle files written since the last flush;
+     * {@code ALWAYS} already synced on every append; {@code NONE} stops at the page cache.
+     * Truncations and purges are made durable (under {@code BATCH} and {@code ALWAYS}) before they
+     * return.
      */
     @Override
     public LogId flush()
     {
         ensureOpen();
+        writeFrame();
         if (ctx.durability() == DurabilityPolicy.BATCH)
         {
             sync();
@@ -275,8 +316,30 @@ public final class ChronicleLogStorage implements RaftLogStorage
             return;
         }
         final long newLastTerm = fromIndex - 1 == lastPurged.index() ? lastPurged.term() : termAt(fromIndex - 1);
-        final int segment = segmentOf(fromIndex);
-        rewriteSegment(segment, fromIndex - segmentFirst[segment]);
+        if (pendingCount > 0 && fromIndex > pendingFirst)
+        {
+            // Only entries not yet written go: cut the pending frame.
+            int at = 0;
+            for (long i = pendingFirst; i < fromIndex; i++)
+            {
+                at += entryLength(frame, at);
+            }
+            final long removed = lastIndex - fromIndex + 1;
+            frameLength = at;
+            pendingCount -= (int)removed;
+            currentCycleEntries -= removed;
+            pendingCursorNext = -1;
+        }
+        else
+        {
+            final long lastWritten = pendingCount > 0 ? pendingFirst - 1 : lastIndex;
+            discardPending();
+            if (fromIndex <= lastWritten)
+            {
+                final int segment = segmentOf(fromIndex);
+                rewriteSegment(segment, fromIndex - segmentFirst[segment]);
+            }
+        }
         lastIndex = fromIndex - 1;
         lastTerm = newLastTerm;
     }
@@ -288,6 +351,10 @@ public final class ChronicleLogStorage implements RaftLogStorage
         if (upTo.index() <= lastPurged.index())
         {
             return;
+        }
+        if (upTo.index() >= lastIndex)
+        {
+            discardPending();
         }
         int purgeable = 0;
         while (purgeable < segmentCount && segmentLast(purgeable) <= upTo.index())
@@ -320,10 +387,12 @@ public final class ChronicleLogStorage implements RaftLogStorage
         int count = 0;
         for (long i = fromIndex; i < end; i++)
         {
-            final int length = readEntry(i);
+            locate(i);
+            final UnsafeBuffer buffer = entryBuffer;
+            final int at = entryOffset;
             count++;
-            final boolean more = reader.onEntry(readBuffer.getLong(8, ORDER), i, EntryType.fromCode(readBuffer.getInt(16, ORDER)),
-                readBuffer, HEADER_LENGTH, length - HEADER_LENGTH - CRC_LENGTH);
+            final boolean more = reader.onEntry(buffer.getLong(at + 8, ORDER), i, EntryType.fromCode(buffer.getInt(at + 16, ORDER)),
+                buffer, at + HEADER_LENGTH, buffer.getInt(at + 20, ORDER));
             if (!more)
             {
                 break;
@@ -339,7 +408,17 @@ public final class ChronicleLogStorage implements RaftLogStorage
         {
             return;
         }
-        closed = true;
+        try
+        {
+            if (queue != null && !failed)
+            {
+                writeFrame();
+            }
+        }
+        finally
+        {
+            closed = true;
+        }
         try
         {
             closeQueue();
@@ -556,13 +635,13 @@ public final class ChronicleLogStorage implements RaftLogStorage
         long previousSequence = -1;
         String badReason = null;
         long badIndex = -1;
+        long badFrameFirst = -1;
         int badCycle = -1;
-        long badSequence = -1;
         tailer.toStart();
         while (true)
         {
             final long queueIndex;
-            String problem;
+            final int length;
             try (DocumentContext dc = tailer.readingDocument())
             {
                 if (!dc.isPresent())
@@ -574,7 +653,7 @@ public final class ChronicleLogStorage implements RaftLogStorage
                 {
                     throw corrupt(badIndex, cycleFiles.fileFor(badCycle), badReason + ", and valid entries follow it");
                 }
-                problem = copyAndValidate(dc.wire().bytes());
+                length = copyFrame(dc.wire().bytes());
             }
             catch (final RaftStorageException ex)
             {
@@ -586,65 +665,65 @@ public final class ChronicleLogStorage implements RaftLogStorage
             }
             final int docCycle = ROLL_CYCLE.toCycle(queueIndex);
             final long sequence = ROLL_CYCLE.toSequenceNumber(queueIndex);
-            final long index = readBuffer.getLong(0, ORDER);
-            final long term = readBuffer.getLong(8, ORDER);
             final boolean newCycle = docCycle != cycle;
             final long want = expected < 0 ? lastPurged.index() + 1 : expected;
+            String problem = null;
+            if (length < 0)
+            {
+                problem = "frame length " + (-length) + " is impossible";
+            }
+            else if (newCycle && sequence != 0)
+            {
+                problem = "cycle starts at sequence " + sequence;
+            }
+            else if (!newCycle && sequence != previousSequence + 1)
+            {
+                problem = "sequence " + sequence + " follows " + previousSequence;
+            }
+            long first = want;
             if (problem == null)
             {
-                if (newCycle && sequence != 0)
-                {
-                    problem = "cycle starts at sequence " + sequence;
-                }
-                else if (!newCycle && sequence != previousSequence + 1)
-                {
-                    problem = "sequence " + sequence + " follows " + previousSequence;
-                }
-                else if (expected < 0 && index > lastPurged.index() + 1)
+                first = readBuffer.getLong(0, ORDER);
+                if (expected < 0 && first > lastPurged.index() + 1)
                 {
                     throw corrupt(lastPurged.index() + 1, cycleFiles.fileFor(docCycle),
-                        "the log starts at index " + index + " but the last purged index is " + lastPurged.index() + ": entries are missing");
+                        "the log starts at index " + first + " but the last purged index is " + lastPurged.index() + ": entries are missing");
                 }
-                else if (expected >= 0 && index != expected)
-                {
-                    problem = "holds index " + index;
-                }
-                else if (term < lastTerm && index > lastPurged.index())
-                {
-                    problem = "term " + term + " after term " + lastTerm;
-                }
+                problem = validateFrame(length, expected < 0 ? first : expected, first > lastPurged.index() ? lastTerm : 0);
             }
             if (problem != null)
             {
                 badReason = problem;
-                badIndex = want;
+                badIndex = problem.equals(lastFrameProblem) ? lastFrameBadIndex : want;
+                badFrameFirst = want;
                 badCycle = docCycle;
-                badSequence = sequence;
                 continue;
             }
             if (newCycle)
             {
-                addSegment(docCycle, index);
+                addSegment(docCycle, first);
                 cycle = docCycle;
             }
+            addFrame(first);
             previousSequence = sequence;
-            expected = index + 1;
-            if (index > lastPurged.index())
+            expected = first + lastFrameEntries;
+            if (expected - 1 > lastPurged.index())
             {
-                lastIndex = index;
-                lastTerm = term;
+                lastIndex = expected - 1;
+                lastTerm = lastFrameLastTerm;
             }
         }
 
         if (badReason != null)
         {
-            // A torn tail: the last entry did not reach the disk whole. Cut it.
+            // A torn tail: the last frame did not reach the disk whole. Cut it: its entries were
+            // written together by one flush, which a power loss interrupted.
             final boolean ownSegment = segmentCount > 0 && segmentCycles[segmentCount - 1] == badCycle;
             if (!ownSegment)
             {
-                addSegment(badCycle, badIndex);
+                addSegment(badCycle, badFrameFirst);
             }
-            rewriteSegment(segmentCount - 1, ownSegment ? badSequence : 0);
+            rewriteSegment(segmentCount - 1, badFrameFirst - segmentFirst[segmentCount - 1]);
             cutTornTail = true;
         }
 
@@ -662,12 +741,13 @@ public final class ChronicleLogStorage implements RaftLogStorage
         deleteLeadingSegments(purgeable, dropsCurrent);
         currentCycleEntries = segmentCount > 0 && segmentCycles[segmentCount - 1] == currentCycle ?
             lastIndex - segmentFirst[segmentCount - 1] + 1 : 0;
+        framesInCurrentCycle = 0;
         firstUnsyncedCycle = -1;
         newFileSinceSync = false;
     }
 
     // ---------------------------------------------------------------------------------------------
-    // Segments
+    // Segments and frames
 
     private void addSegment(final int cycle, final long firstIndex)
     {
@@ -675,15 +755,31 @@ public final class ChronicleLogStorage implements RaftLogStorage
         {
             segmentCycles = Arrays.copyOf(segmentCycles, segmentCount * 2);
             segmentFirst = Arrays.copyOf(segmentFirst, segmentCount * 2);
+            segmentFrame = Arrays.copyOf(segmentFrame, segmentCount * 2);
         }
         segmentCycles[segmentCount] = cycle;
         segmentFirst[segmentCount] = firstIndex;
+        segmentFrame[segmentCount] = frameCount;
         segmentCount++;
+    }
+
+    private void addFrame(final long firstIndex)
+    {
+        if (frameCount == frameFirst.length)
+        {
+            frameFirst = Arrays.copyOf(frameFirst, frameCount * 2);
+        }
+        frameFirst[frameCount++] = firstIndex;
     }
 
     private long segmentLast(final int segment)
     {
         return segment + 1 < segmentCount ? segmentFirst[segment + 1] - 1 : lastIndex;
+    }
+
+    private int segmentFrameEnd(final int segment)
+    {
+        return segment + 1 < segmentCount ? segmentFrame[segment + 1] : frameCount;
     }
 
     /** @return the segment holding {@code index}, which must be in the log */
@@ -706,6 +802,72 @@ public final class ChronicleLogStorage implements RaftLogStorage
         return low;
     }
 
+    /** @return the written frame of {@code segment} holding {@code index} */
+    private int frameOf(final int segment, final long index)
+    {
+        int low = segmentFrame[segment];
+        int high = segmentFrameEnd(segment) - 1;
+        while (low < high)
+        {
+            final int mid = (low + high + 1) >>> 1;
+            if (frameFirst[mid] <= index)
+            {
+                low = mid;
+            }
+            else
+            {
+                high = mid - 1;
+            }
+        }
+        return low;
+    }
+
+    /** Writes the pending entries as one frame: one excerpt, at the next sequence of the current cycle. */
+    private void writeFrame()
+    {
+        if (pendingCount == 0)
+        {
+            return;
+        }
+        writeDocument(frame, frameLength, currentCycle, framesInCurrentCycle);
+        addFrame(pendingFirst);
+        framesInCurrentCycle++;
+        pendingCount = 0;
+        frameLength = 0;
+        pendingCursorNext = -1;
+        if (firstUnsyncedCycle < 0)
+        {
+            firstUnsyncedCycle = currentCycle;
+        }
+    }
+
+    /** Forgets the entries not yet written, and the segment they opened if they were all it had. */
+    private void discardPending()
+    {
+        if (pendingCount == 0)
+        {
+            return;
+        }
+        currentCycleEntries -= pendingCount;
+        pendingCount = 0;
+        frameLength = 0;
+        pendingCursorNext = -1;
+        if (currentCycleEntries == 0 && segmentCount > 0 && segmentCycles[segmentCount - 1] == currentCycle &&
+            segmentFrame[segmentCount - 1] == frameCount)
+        {
+            segmentCount--;
+        }
+    }
+
+    private void growFrame(final int length)
+    {
+        if (frame.capacity() < length)
+        {
+            final byte[] bigger = Arrays.copyOf(frame.byteArray(), Math.max(length, frame.capacity() * 2));
+            frame.wrap(bigger);
+        }
+    }
+
     /**
      * Keeps the first {@code keep} entries of a segment and drops everything after them: copies
      * them into a fresh cycle, commits that in the metadata, then deletes the superseded cycles.
@@ -714,17 +876,24 @@ public final class ChronicleLogStorage implements RaftLogStorage
     {
         final int from = segmentCycles[segment];
         final long first = segmentFirst[segment];
+        final long cut = first + keep;
         final int target = Math.max(meta.maxCycle(), currentCycle) + 1;
+        int written = 0;
         if (keep > 0)
         {
             meta = meta.withRewrite(target);
             meta.write(metaFile, durable);
             crashPoints.reached("rewrite.intent");
             setClock(target);
-            for (long i = 0; i < keep; i++)
+            for (int f = segmentFrame[segment]; f < segmentFrameEnd(segment) && frameFirst[f] < cut; f++)
             {
-                final int length = readEntry(first + i);
-                writeDocument(readBuffer, length, target, i);
+                final int length = loadFrame(segment, f);
+                int keepLength = 0;
+                for (long i = frameFirst[f]; i < cut && keepLength < length; i++)
+                {
+                    keepLength += entryLength(readBuffer, keepLength);
+                }
+                writeDocument(readBuffer, keepLength, target, written++);
             }
             if (durable)
             {
@@ -748,12 +917,16 @@ public final class ChronicleLogStorage implements RaftLogStorage
         currentCycle = target + 1;
         setClock(currentCycle);
         openQueue();
+        final int firstFrame = segmentFrame[segment];
         segmentCount = segment;
+        frameCount = firstFrame;
         if (keep > 0)
         {
             addSegment(target, first);
+            frameCount = firstFrame + written;
         }
         currentCycleEntries = 0;
+        framesInCurrentCycle = 0;
         firstUnsyncedCycle = -1;
         newFileSinceSync = false;
     }
@@ -777,13 +950,22 @@ public final class ChronicleLogStorage implements RaftLogStorage
         {
             AtomicFiles.delete(cycleFiles.fileFor(segmentCycles[i]));
         }
+        final int droppedFrames = count < segmentCount ? segmentFrame[count] : frameCount;
+        System.arraycopy(frameFirst, droppedFrames, frameFirst, 0, frameCount - droppedFrames);
+        frameCount -= droppedFrames;
         System.arraycopy(segmentCycles, count, segmentCycles, 0, segmentCount - count);
         System.arraycopy(segmentFirst, count, segmentFirst, 0, segmentCount - count);
+        System.arraycopy(segmentFrame, count, segmentFrame, 0, segmentCount - count);
         segmentCount -= count;
+        for (int i = 0; i < segmentCount; i++)
+        {
+            segmentFrame[i] -= droppedFrames;
+        }
         if (dropsCurrent)
         {
             currentCycle++;
             currentCycleEntries = 0;
+            framesInCurrentCycle = 0;
             setClock(currentCycle);
             openQueue();
             firstUnsyncedCycle = -1;
@@ -808,109 +990,220 @@ public final class ChronicleLogStorage implements RaftLogStorage
         final long expectedQueueIndex = ROLL_CYCLE.toIndex(cycle, sequence);
         if (appender.lastIndexAppended() != expectedQueueIndex)
         {
-            throw new RaftStorageException("log entry landed at queue index " + Long.toHexString(appender.lastIndexAppended()) +
+            throw new RaftStorageException("log frame landed at queue index " + Long.toHexString(appender.lastIndexAppended()) +
                 " instead of " + Long.toHexString(expectedQueueIndex) + " in " + cycleFiles.fileFor(cycle) +
                 ": the queue directory was changed by someone else");
         }
     }
 
-    /** Reads the entry at {@code index} into {@link #readBuffer}, checked; @return its excerpt length. */
-    private int readEntry(final long index)
+    /** Points {@link #entryBuffer} and {@link #entryOffset} at the entry {@code index}, which is in the log. */
+    private void locate(final long index)
     {
-        if (tailerNext != index)
+        if (pendingCount > 0 && index >= pendingFirst)
         {
-            seek(index);
-        }
-        int length = readCurrent(index);
-        if (length < 0)
-        {
-            // The sequential tailer lost its place (e.g. a roll while it sat at the end): look it up.
-            seek(index);
-            length = readCurrent(index);
-            if (length < 0)
+            int at = 0;
+            long i = pendingFirst;
+            if (pendingCursorNext >= pendingFirst && pendingCursorNext <= index)
             {
-                tailerNext = -1;
-                throw corrupt(index, cycleFiles.fileFor(segmentCycles[segmentOf(index)]), "the entry is missing");
+                at = pendingCursorOffset;
+                i = pendingCursorNext;
             }
+            for (; i < index; i++)
+            {
+                at += entryLength(frame, at);
+            }
+            entryBuffer = frame;
+            entryOffset = at;
+            pendingCursorNext = index + 1;
+            pendingCursorOffset = at + entryLength(frame, at);
+            return;
         }
-        tailerNext = index + 1;
-        return length;
-    }
-
-    private void seek(final long index)
-    {
-        final int segment = segmentOf(index);
-        final long queueIndex = ROLL_CYCLE.toIndex(segmentCycles[segment], index - segmentFirst[segment]);
-        if (!tailer.moveToIndex(queueIndex))
+        if (index != cursorNext || (cursorOffset >= cursorLength && !loadNextFrame(index)))
         {
-            tailerNext = -1;
-            throw corrupt(index, cycleFiles.fileFor(segmentCycles[segment]),
-                "queue index " + Long.toHexString(queueIndex) + " is missing");
+            seekFrame(index);
         }
+        entryBuffer = readBuffer;
+        entryOffset = cursorOffset;
+        cursorOffset += entryLength(readBuffer, cursorOffset);
+        cursorNext = index + 1;
     }
 
-    /** @return the excerpt length, or -1 if the tailer is not on {@code index} */
-    private int readCurrent(final long index)
+    /** Reads the tailer's next frame, if it starts at {@code index}. */
+    private boolean loadNextFrame(final long index)
     {
-        final String problem;
+        final int length;
         try (DocumentContext dc = tailer.readingDocument())
         {
             if (!dc.isPresent())
             {
-                return -1;
+                return false;
             }
-            problem = copyAndValidate(dc.wire().bytes());
+            length = copyFrame(dc.wire().bytes());
         }
-        if (problem != null)
+        if (length < 0 || readBuffer.getLong(0, ORDER) != index)
         {
-            tailerNext = -1;
-            throw corrupt(index, cycleFiles.fileFor(segmentCycles[segmentOf(index)]), problem);
+            return false;
         }
-        return readBuffer.getLong(0, ORDER) == index ? HEADER_LENGTH + readBuffer.getInt(20, ORDER) + CRC_LENGTH : -1;
+        checkFrame(length, index);
+        cursorLength = length;
+        cursorOffset = 0;
+        return true;
     }
 
-    /** Copies the excerpt into {@link #readBuffer} and checks it; @return null if sound, else what is wrong. */
-    private String copyAndValidate(final Bytes<?> bytes)
+    /** Loads the frame holding {@code index} and sets the cursor on that entry. */
+    private void seekFrame(final long index)
+    {
+        final int segment = segmentOf(index);
+        final int f = frameOf(segment, index);
+        final int length = loadFrame(segment, f);
+        int at = 0;
+        for (long i = frameFirst[f]; i < index; i++)
+        {
+            at += entryLength(readBuffer, at);
+        }
+        if (at >= length)
+        {
+            throw corrupt(index, cycleFiles.fileFor(segmentCycles[segment]), "the entry is missing from its frame");
+        }
+        cursorLength = length;
+        cursorOffset = at;
+        cursorNext = index;
+    }
+
+    /** Reads written frame {@code f} of {@code segment} into {@link #readBuffer}, checked; @return its length. */
+    private int loadFrame(final int segment, final int f)
+    {
+        cursorNext = -1;
+        final long queueIndex = ROLL_CYCLE.toIndex(segmentCycles[segment], f - segmentFrame[segment]);
+        final Path file = cycleFiles.fileFor(segmentCycles[segment]);
+        if (!tailer.moveToIndex(queueIndex))
+        {
+            throw corrupt(frameFirst[f], file, "queue index " + Long.toHexString(queueIndex) + " is missing");
+        }
+        final int length;
+        try (DocumentContext dc = tailer.readingDocument())
+        {
+            if (!dc.isPresent())
+            {
+                throw corrupt(frameFirst[f], file, "queue index " + Long.toHexString(queueIndex) + " is missing");
+            }
+            length = copyFrame(dc.wire().bytes());
+        }
+        if (length < 0)
+        {
+            throw corrupt(frameFirst[f], file, "frame length " + (-length) + " is impossible");
+        }
+        if (readBuffer.getLong(0, ORDER) != frameFirst[f])
+        {
+            throw corrupt(frameFirst[f], file, "the frame holds index " + readBuffer.getLong(0, ORDER));
+        }
+        checkFrame(length, frameFirst[f]);
+        return length;
+    }
+
+    private void checkFrame(final int length, final long first)
+    {
+        final String problem = validateFrame(length, first, 0);
+        if (problem != null)
+        {
+            throw corrupt(lastFrameBadIndex, cycleFiles.fileFor(segmentCycles[segmentOf(first)]), problem);
+        }
+    }
+
+    /** Copies the excerpt into {@link #readBuffer}; @return its length, or minus it if it cannot be a frame. */
+    private int copyFrame(final Bytes<?> bytes)
     {
         final long remaining = bytes.readRemaining();
-        if (remaining < HEADER_LENGTH + CRC_LENGTH || remaining > maxPayloadLength + HEADER_LENGTH + CRC_LENGTH)
+        if (remaining < HEADER_LENGTH + CRC_LENGTH || remaining > Math.max(maxFrameBytes, maxPayloadLength + HEADER_LENGTH + CRC_LENGTH))
         {
-            return "excerpt length " + remaining + " is impossible";
+            return (int)-Math.min(remaining, Integer.MAX_VALUE);
         }
         final int total = (int)remaining;
-        ensureCapacity(readBuffer, total);
+        if (readBuffer.capacity() < total)
+        {
+            readBuffer.wrap(new byte[Math.max(total, readBuffer.capacity() * 2)]);
+        }
         bytes.read(readBuffer.byteArray(), 0, total);
-        final int payloadLength = readBuffer.getInt(20, ORDER);
-        if (payloadLength != total - HEADER_LENGTH - CRC_LENGTH)
+        return total;
+    }
+
+    // What the last validateFrame found: how many entries, the last term, and where it went wrong.
+    private int lastFrameEntries;
+    private long lastFrameLastTerm;
+    private long lastFrameBadIndex;
+    private String lastFrameProblem;
+
+    /**
+     * Checks every entry of the frame in {@link #readBuffer}: lengths, CRC32C, type, indexes
+     * from {@code first} on, terms never below {@code minTerm} nor decreasing.
+     *
+     * @return null if sound, else what is wrong (and {@link #lastFrameBadIndex} says where)
+     */
+    private String validateFrame(final int length, final long first, final long minTerm)
+    {
+        int at = 0;
+        long index = first;
+        long term = minTerm;
+        int entries = 0;
+        String problem = null;
+        while (at < length && problem == null)
         {
-            return "payload length " + payloadLength + " does not fit the excerpt length " + total;
+            if (length - at < HEADER_LENGTH + CRC_LENGTH)
+            {
+                problem = "a frame ends in the middle of an entry header";
+                break;
+            }
+            final int payloadLength = readBuffer.getInt(at + 20, ORDER);
+            if (payloadLength < 0 || payloadLength > length - at - HEADER_LENGTH - CRC_LENGTH)
+            {
+                problem = "payload length " + payloadLength + " does not fit its frame";
+                break;
+            }
+            crc.reset();
+            crc.update(readBuffer.byteArray(), at, HEADER_LENGTH + payloadLength);
+            final int type = readBuffer.getInt(at + 16, ORDER);
+            final long entryIndex = readBuffer.getLong(at, ORDER);
+            final long entryTerm = readBuffer.getLong(at + 8, ORDER);
+            if ((int)crc.getValue() != readBuffer.getInt(at + HEADER_LENGTH + payloadLength, ORDER))
+            {
+                problem = "CRC32C mismatch";
+            }
+            else if (type <= 0 || type > EntryType.values().length)
+            {
+                problem = "unknown entry type " + type;
+            }
+            else if (entryIndex != index)
+            {
+                problem = "holds index " + entryIndex;
+            }
+            else if (entryTerm < term)
+            {
+                problem = "term " + entryTerm + " after term " + term;
+            }
+            else
+            {
+                term = entryTerm;
+                index++;
+                entries++;
+                at += HEADER_LENGTH + payloadLength + CRC_LENGTH;
+            }
         }
-        crc.reset();
-        crc.update(readBuffer.byteArray(), 0, total - CRC_LENGTH);
-        if ((int)crc.getValue() != readBuffer.getInt(total - CRC_LENGTH, ORDER))
-        {
-            return "CRC32C mismatch";
-        }
-        final int type = readBuffer.getInt(16, ORDER);
-        if (type <= 0 || type > EntryType.values().length)
-        {
-            return "unknown entry type " + type;
-        }
-        return null;
+        lastFrameEntries = entries;
+        lastFrameLastTerm = term;
+        lastFrameBadIndex = index;
+        lastFrameProblem = problem;
+        return problem;
+    }
+
+    private static int entryLength(final UnsafeBuffer buffer, final int at)
+    {
+        return HEADER_LENGTH + buffer.getInt(at + 20, ORDER) + CRC_LENGTH;
     }
 
     private long termAt(final long index)
     {
-        readEntry(index);
-        return readBuffer.getLong(8, ORDER);
-    }
-
-    private static void ensureCapacity(final UnsafeBuffer buffer, final int length)
-    {
-        if (buffer.capacity() < length)
-        {
-            buffer.wrap(new byte[Math.max(length, buffer.capacity() * 2)]);
-        }
+        locate(index);
+        return entryBuffer.getLong(entryOffset + 8, ORDER);
     }
 
     private RaftStorageException corrupt(final long index, final Path file, final String problem)
@@ -1006,7 +1299,7 @@ public final class ChronicleLogStorage implements RaftLogStorage
         appender.singleThreadedCheckDisabled(true);
         tailer = queue.createTailer();
         tailer.singleThreadedCheckDisabled(true);
-        tailerNext = -1;
+        cursorNext = -1;
     }
 
     private void closeTailer()
@@ -1016,7 +1309,7 @@ public final class ChronicleLogStorage implements RaftLogStorage
             tailer.close();
             tailer = null;
         }
-        tailerNext = -1;
+        cursorNext = -1;
     }
 
     private void closeQueue()
@@ -1047,6 +1340,7 @@ public final class ChronicleLogStorage implements RaftLogStorage
 
     private void closeQuietly()
     {
+        failed = true;
         try
         {
             close();

@@ -135,6 +135,12 @@ public final class ChronicleStorageContext
         return count;
     }
 
+    /** @return the largest frame of small entries: Chronicle holds an excerpt of up to a quarter block */
+    int maxFrameBytes()
+    {
+        return (int)Math.min(64 << 10, blockSize / 4);
+    }
+
     /** @return the largest payload this block size can hold */
     int maxPayloadLength()
     {

@@ -94,7 +94,8 @@ class ChronicleLogStorageTest
         final Path file;
         try (ChronicleLogStorage storage = open())
         {
-            append(storage, 1, 40, 1);
+            append(storage, 1, 39, 1);
+            append(storage, 40, 40, 1); // its own frame: a flush writes one frame
             file = storage.fileOf(40);
         }
         corrupt(file, 40);
