@@ -265,6 +265,15 @@ public final class Raft implements AutoCloseable
         return runtime.doWork();
     }
 
+    /**
+     * @return the failure that stopped this node's core (a storage error, a broken invariant), or
+     *         null while it runs; a failed node refuses work until closed
+     */
+    public Throwable failure()
+    {
+        return runtime.failure();
+    }
+
     /** @return this node's id */
     public long nodeId()
     {
