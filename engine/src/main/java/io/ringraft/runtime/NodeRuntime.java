@@ -140,7 +140,7 @@ public final class NodeRuntime
         {
             return WriteStatus.PAYLOAD_TOO_LARGE;
         }
-        if (closed)
+        if (closed || core.failure() != null)
         {
             return WriteStatus.SHUT_DOWN;
         }
@@ -168,9 +168,10 @@ public final class NodeRuntime
     public CompletableFuture<Long> ensureLinearizable(final ReadPolicy policy)
     {
         final CompletableFuture<Long> future = new CompletableFuture<>();
-        if (closed)
+        if (closed || core.failure() != null)
         {
-            future.completeExceptionally(new RaftException(WriteStatus.SHUT_DOWN, Vote.NO_NODE, "node " + config.nodeId() + " is shut down"));
+            future.completeExceptionally(new RaftException(WriteStatus.SHUT_DOWN, Vote.NO_NODE, "node " + config.nodeId() + " is shut down" +
+                (core.failure() != null ? " after a failure: " + core.failure() : "")));
             return future;
         }
         final long seq;
