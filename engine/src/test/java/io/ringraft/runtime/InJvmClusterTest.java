@@ -346,4 +346,36 @@ class InJvmClusterTest
         assertTrue(hb.getMessage().contains("heartbeatIntervalNanos"), hb.getMessage());
         assertNotEquals(Vote.NO_NODE, 1);
     }
+
+    @Test
+    void storageFailureStopsTheNodeWhichThenRefusesWork()
+    {
+        final InMemoryLogStorage failing = new InMemoryLogStorage()
+        {
+            @Override
+            public io.ringraft.LogId flush()
+            {
+                if (lastLogId().index() > 3)
+                {
+                    throw new io.ringraft.storage.RaftStorageException("disk gone at index " + lastLogId().index());
+                }
+                return super.flush();
+            }
+        };
+        final Raft node = Raft.start(config(1).threadingMode(ThreadingMode.INVOKER), failing, network.endpoint(1),
+            new RecordingStateMachine(), Membership.of(1));
+        nodes.add(node);
+        final AtomicLong answered = new AtomicLong();
+        final UnsafeBuffer payload = new UnsafeBuffer(new byte[8]);
+        for (int i = 0; i < 10 && node.failure() == null; i++)
+        {
+            node.clientWrite(payload, 0, 8, i, (c, status, index, leader, response, offset, length) -> answered.incrementAndGet());
+            for (int j = 0; j < 1000 && node.failure() == null; j++)
+            {
+                node.doWork();
+            }
+        }
+        assertTrue(node.failure() instanceof io.ringraft.storage.RaftStorageException, "failure: " + node.failure());
+        assertEquals(WriteStatus.SHUT_DOWN, node.clientWrite(payload, 0, 8, 99, (c, s2, i, l, r, o, n) -> { }));
+    }
 }
