@@ -348,7 +348,7 @@ class InJvmClusterTest
     }
 
     @Test
-    void storageFailureStopsTheNodeWhichThenRefusesWork()
+    void storageFailureStopsTheNodeWhichThenRefusesWork() throws Exception
     {
         final InMemoryLogStorage failing = new InMemoryLogStorage()
         {
@@ -365,6 +365,7 @@ class InJvmClusterTest
         final Raft node = Raft.start(config(1).threadingMode(ThreadingMode.INVOKER), failing, network.endpoint(1),
             new RecordingStateMachine(), Membership.of(1));
         nodes.add(node);
+        node.waitFor(RaftMetrics::isLeader, Duration.ofSeconds(5));
         final AtomicLong answered = new AtomicLong();
         final UnsafeBuffer payload = new UnsafeBuffer(new byte[8]);
         for (int i = 0; i < 10 && node.failure() == null; i++)
