@@ -10,21 +10,27 @@
  * lock        held with a file lock while the storage is open, so one process owns the directory
  * </pre>
  *
- * <h2>Entries</h2>
- * Every Raft entry is exactly one Chronicle excerpt, nothing else is ever appended, and the
- * excerpt is self-describing: {@code index(8) term(8) type(4) length(4) payload CRC32C(4)}, little
- * endian, the CRC32C covering header and payload. An append encodes into a reused heap buffer,
- * computes the CRC and writes the bytes through the one reused appender: no allocation.
+ * <h2>Entries and frames</h2>
+ * An entry is self-describing: {@code index(8) term(8) type(4) length(4) payload CRC32C(4)}, little
+ * endian, the CRC32C covering header and payload. Entries are written in <em>frames</em>: an append
+ * encodes the entry into a reused heap buffer, and {@code flush()} (or 256 entries, or 64 KiB, or
+ * the end of a segment) writes the buffered entries as one Chronicle excerpt through the one
+ * reused appender. So a group commit costs one excerpt, not one per entry, and nothing is
+ * allocated. Under {@code ALWAYS} every entry is its own frame. Entries appended but not yet in a
+ * frame are read from the buffer, and reach the page cache at the next {@code flush()} (or
+ * {@code close()}), as the SPI allows.
  *
  * <h2>Segments and the Raft index → queue index mapping</h2>
  * Chronicle rolls files by time only, so the storage drives Chronicle's clock itself
  * ({@code SetTimeProvider}, {@code FAST_HOURLY} cycles): a segment is one cycle, and when it holds
  * {@code segmentEntries} entries the clock moves to the next cycle. Within a cycle, queue sequence
- * numbers are contiguous from 0, so a small in-memory segment table (cycle, first Raft index), one
- * pair per segment, maps any index: {@code queueIndex = rollCycle.toIndex(cycle, index - first)}.
- * A random read is a binary search in that table plus {@code moveToIndex}; sequential reads
- * (replication, apply) reuse the tailer's position and skip the lookup. Every append checks that
- * the queue index Chronicle assigned is the computed one.
+ * numbers are contiguous from 0, one per frame. Two small in-memory tables map any index: the
+ * segment table (cycle, first index, first frame) per segment, and the frame table (first index)
+ * per frame, 8 bytes each. A random read is a binary search in each, a {@code moveToIndex} to
+ * {@code rollCycle.toIndex(cycle, frame - segment's first frame)}, and a walk of at most 256 entries
+ * in the frame; sequential reads (replication, apply) keep the current frame and the tailer's
+ * position and skip the lookups. Every frame written checks that the queue index Chronicle
+ * assigned is the computed one.
  * <p>
  * The clock never goes back: {@code log.meta} records the highest cycle ever used, and every
  * rewrite or purge that removes the newest cycle continues in a fresh cycle above it. A cycle
@@ -40,10 +46,14 @@
  * <ol>
  * <li>record the intent in {@code log.meta}: "cycle {@code n} is being written" ({@code n} = the
  *     highest cycle ever used + 1);</li>
- * <li>copy entries {@code f..k-1} (already checked) into cycle {@code n}, and sync it;</li>
+ * <li>copy the frames holding {@code f..k-1} (already checked) into cycle {@code n}: whole frames,
+ *     and the part of {@code k}'s frame before {@code k} (entries are self-contained, so a prefix
+ *     of a frame is a frame); sync it;</li>
  * <li>commit in {@code log.meta}: "cycles {@code c..n-1} are superseded" — the commit point;</li>
- * <li>close the queue, delete the superseded cycle files, reopen it with the clock at {@code n}.</li>
+ * <li>close the queue, delete the superseded cycle files, reopen it; appends go on in cycle
+ *     {@code n + 1}.</li>
  * </ol>
+ * A truncation that only reaches entries not yet written just shortens the frame buffer.
  * A crash before step 3 leaves the old log: recovery deletes cycle {@code n}. A crash after it
  * leaves the new one: recovery deletes whatever is left of {@code c..n-1}. The cost is bounded by
  * a segment (truncations are rare: a follower's conflicting suffix).
@@ -65,11 +75,12 @@
  * <li>Interrupted steps recorded in {@code log.meta} are finished or undone (above); a newest cycle
  *     file that a kill left without its header (Chronicle creates the file, then writes its header)
  *     is deleted, since a tailer would wait for it for ever.</li>
- * <li>Every excerpt is read and checked: CRC32C, lengths, type, contiguous indexes and sequence
- *     numbers, terms that never decrease. This rebuilds the segment table.</li>
- * <li>A bad excerpt that is the last one is a torn tail: it is cut with the truncation above. A bad
- *     excerpt followed by good ones stops start-up with a {@code RaftStorageException} naming the
- *     file and the index.</li>
+ * <li>Every frame and every entry is read and checked: CRC32C, lengths, type, contiguous indexes
+ *     and sequence numbers, terms that never decrease. This rebuilds the segment and frame
+ *     tables.</li>
+ * <li>A bad last frame is a torn tail: it is cut whole (its entries were written by one flush that
+ *     did not complete) with the truncation above. A bad entry followed by good frames stops
+ *     start-up with a {@code RaftStorageException} naming the file and the index.</li>
  * </ol>
  *
  * <h2>Durability</h2>
