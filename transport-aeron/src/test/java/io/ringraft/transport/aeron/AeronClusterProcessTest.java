@@ -49,6 +49,10 @@ import static org.junit.jupiter.api.Assertions.fail;
  * every node has applied the same sequence, which holds every acknowledged write at its acknowledged
  * index, no refused or aborted write, nothing that was never submitted, and nothing twice.
  * <p>
+ * A second scenario pauses the leader with SIGSTOP under load instead: the others elect a leader and
+ * write on; resumed, the old leader answers every write it had accepted (OK for those its successor
+ * committed, ABORTED for those it overwrote, NOT_LEADER), and the same end-state checks hold.
+ * <p>
  * Each child's output is kept in {@code node-<id>-<incarnation>.out} in the temporary directory
  * and printed on failure.
  */
