@@ -275,6 +275,26 @@ public abstract class LogStorageConformance
     }
 
     @Test
+    void truncatesEntriesNotYetFlushed()
+    {
+        appendRange(1, 10, 1);
+        storage.flush();
+        appendRange(11, 20, 1);
+        assertEquals(expected(12, 13, 1), readAll(12, 14), "unflushed entries read back");
+        storage.truncateSuffix(15);
+        assertLog(LogId.ZERO, expected(1, 14, 1), "truncated among unflushed entries");
+        appendRange(15, 17, 2);
+        storage.truncateSuffix(11);
+        appendRange(11, 12, 3);
+        assertEquals(new LogId(3, 12), storage.flush());
+        final List<Entry> want = expected(1, 10, 1);
+        want.addAll(expected(11, 12, 3));
+        assertLog(LogId.ZERO, want, "truncated at the first unflushed entry");
+        reopen();
+        assertLog(LogId.ZERO, want, "reopened");
+    }
+
+    @Test
     void truncatesAtTheFirstIndex()
     {
         appendRange(1, 40, 1);
