@@ -547,15 +547,33 @@ public final class Engine
         }
     }
 
-    /** Removes the log suffix from {@code fromIndex}; never a committed entry. */
+    /** Removes the log suffix from {@code fromIndex}: entries that conflict with the leader's, never a committed one. */
     void truncate(final long fromIndex)
+    {
+        truncate(fromIndex, false);
+    }
+
+    /**
+     * Removes the log suffix from {@code fromIndex}, never below the commit index.
+     *
+     * @param bySnapshot true if a snapshot replaces the suffix (some of it may be committed), false
+     *                   if it conflicts with the leader's log (none of it is)
+     */
+    void truncate(final long fromIndex, final boolean bySnapshot)
     {
         if (fromIndex <= committedIndex)
         {
             throw new IllegalStateException("node " + self + ": refusing to truncate committed entries from " + fromIndex +
                 " (committed " + committedIndex + ")");
         }
-        output.truncateLog(fromIndex);
+        if (bySnapshot)
+        {
+            output.discardLog(fromIndex);
+        }
+        else
+        {
+            output.truncateLog(fromIndex);
+        }
         log.truncate(fromIndex);
         flushedIndex = Math.min(flushedIndex, fromIndex - 1);
         final Membership before = memberships.effective();

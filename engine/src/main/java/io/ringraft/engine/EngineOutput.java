@@ -45,11 +45,25 @@ public interface EngineOutput
     void appendClientEntries(long term, long firstIndex, int count);
 
     /**
-     * Remove the log suffix from {@code fromIndex} on (a follower's conflicting entries).
+     * Remove the log suffix from {@code fromIndex} on: a follower's entries that conflict with
+     * the leader's log. They are definitely not committed (the leader holds every committed
+     * entry, and holds other entries there), so writes waiting on them failed for certain.
      *
      * @param fromIndex the first index to remove
      */
     void truncateLog(long fromIndex);
+
+    /**
+     * Remove the log suffix from {@code fromIndex} on because an installed snapshot replaces it.
+     * Unlike {@link #truncateLog}, some of these entries may be committed (the snapshot holds
+     * them): writes waiting on them have an unknown outcome, never a certain failure.
+     *
+     * @param fromIndex the first index to remove
+     */
+    default void discardLog(final long fromIndex)
+    {
+        truncateLog(fromIndex);
+    }
 
     /**
      * Send a message that the engine built (votes, responses, timeout-now).

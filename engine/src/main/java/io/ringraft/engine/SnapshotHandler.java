@@ -167,8 +167,9 @@ final class SnapshotHandler
         }
         if (engine.log.termAt(last.index()) != last.term() && engine.log.lastIndex() > engine.committedIndex)
         {
-            // The log diverges from the snapshot after what is committed: drop that suffix.
-            engine.truncate(engine.committedIndex + 1);
+            // The log does not hold the snapshot's last entry: the snapshot replaces everything after
+            // what is known committed here (some of it may be committed elsewhere: outcome unknown).
+            engine.truncate(engine.committedIndex + 1, true);
         }
         engine.output.installSnapshot(meta);
         engine.log.purge(last);

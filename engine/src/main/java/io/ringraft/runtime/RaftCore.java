@@ -335,6 +335,20 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     }
 
     @Override
+    public void discardLog(final long fromIndex)
+    {
+        storage.truncateSuffix(fromIndex);
+        appended = true;
+        PendingWrites.Pending p;
+        while ((p = pending.removeFrom(fromIndex)) != null)
+        {
+            // Replaced by a snapshot that may hold it: whether it committed is unknown here.
+            p.handler.onWriteResult(p.correlationId, WriteStatus.TIMED_OUT, p.index, engine.leaderId(), EMPTY, 0, 0);
+            pending.release(p);
+        }
+    }
+
+    @Override
     public void send(final RaftMessage message)
     {
         peer(message.to()).send(message);

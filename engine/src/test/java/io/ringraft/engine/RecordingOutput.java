@@ -17,6 +17,7 @@ final class RecordingOutput implements EngineOutput
     record Append(List<Entry> entries) {}
     record AppendClient(long term, long firstIndex, int count) {}
     record Truncate(long fromIndex) {}
+    record Discard(long fromIndex) {}
     record Send(RaftMessage message) {}
     record Replicate(long peer, long term, LogId prevLogId, long fromIndex, long toIndexExclusive, long leaderCommit, long seq) {}
     record Apply(long fromIndex, long toIndex) {}
@@ -53,6 +54,12 @@ final class RecordingOutput implements EngineOutput
     public void truncateLog(final long fromIndex)
     {
         commands.add(new Truncate(fromIndex));
+    }
+
+    @Override
+    public void discardLog(final long fromIndex)
+    {
+        commands.add(new Discard(fromIndex));
     }
 
     @Override

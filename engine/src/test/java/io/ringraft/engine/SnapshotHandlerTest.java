@@ -11,7 +11,6 @@ import io.ringraft.engine.RecordingOutput.Replicate;
 import io.ringraft.engine.RecordingOutput.Send;
 import io.ringraft.engine.RecordingOutput.SnapshotChunk;
 import io.ringraft.engine.RecordingOutput.StoreChunk;
-import io.ringraft.engine.RecordingOutput.Truncate;
 import io.ringraft.network.AppendEntriesRequest;
 import io.ringraft.network.AppendEntriesResponse;
 import io.ringraft.network.InstallSnapshotRequest;
@@ -104,7 +103,7 @@ class SnapshotHandlerTest
         assertEquals(new StoreChunk(chunk), f.out.take().get(1));
         f.engine.onSnapshotChunkStored(1, meta(2, 6), 300, true);
         assertEquals(List.of(
-            new Truncate(1),
+            new RecordingOutput.Discard(1),
             new InstallSnapshot(meta(2, 6)),
             new Send(new InstallSnapshotResponse(2, 1, 3, "snap-2-6", 300, true))), f.out.take());
         assertEquals(new LogId(2, 6), f.engine.lastLogId());

@@ -199,6 +199,12 @@ class ClusterAdminTest
             }
         });
         load.start();
+        final long loadDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (okWrites.get() < 10 && System.nanoTime() < loadDeadline)
+        {
+            Thread.sleep(1);
+        }
+        assertTrue(okWrites.get() >= 10, "the load is running");
         final AdminResult learner = leader.addLearner(4, null, Duration.ofSeconds(10)).get(15, TimeUnit.SECONDS);
         assertTrue(learner.isOk(), learner.toString());
         assertEquals(Role.LEARNER, node4.waitFor(m -> m.role() == Role.LEARNER, Duration.ofSeconds(5)).role());
@@ -207,7 +213,6 @@ class ClusterAdminTest
         assertTrue(change.isOk(), change.toString());
         stop.set(true);
         load.join();
-        assertTrue(okWrites.get() > 0);
         assertEquals(Membership.of(voters), leader.metrics().membership());
         node4.waitFor(m -> m.role() == Role.FOLLOWER, Duration.ofSeconds(5));
         nodes.get(removed).waitFor(m -> m.role() == Role.LEARNER, Duration.ofSeconds(5));
