@@ -100,16 +100,9 @@ class AeronClusterProcessTest
     void leaderKilledUnderLoadAndRestartedNothingAcknowledgedLost() throws Exception
     {
         endpoints = LoopbackPorts.endpoints(1, 2, 3);
-        for (long id = 1; id <= 3; id++)
-        {
-            start(id, true);
-        }
-        for (final Node node : nodes.values())
-        {
-            node.awaitLine("ready", STEP_TIMEOUT);
-        }
         try
         {
+            startCluster();
             final Node first = awaitLeader(0, Set.of(1L, 2L, 3L));
 
             writeUntilAcked(100_000, Set.of(1L, 2L, 3L));
@@ -161,16 +154,9 @@ class AeronClusterProcessTest
     void leaderPausedUnderLoadIsDeposedAndItsPendingWritesGetHonestOutcomes() throws Exception
     {
         endpoints = LoopbackPorts.endpoints(1, 2, 3);
-        for (long id = 1; id <= 3; id++)
-        {
-            start(id, true);
-        }
-        for (final Node node : nodes.values())
-        {
-            node.awaitLine("ready", STEP_TIMEOUT);
-        }
         try
         {
+            startCluster();
             final Node first = awaitLeader(0, Set.of(1L, 2L, 3L));
             writeUntilAcked(20_000, Set.of(1L, 2L, 3L));
 
@@ -214,6 +200,18 @@ class AeronClusterProcessTest
             counts.merge(outcome, 1, Integer::sum);
         }
         return counts;
+    }
+
+    private void startCluster() throws IOException, InterruptedException
+    {
+        for (long id = 1; id <= 3; id++)
+        {
+            start(id, true);
+        }
+        for (final Node node : nodes.values())
+        {
+            node.awaitLine("ready", STEP_TIMEOUT);
+        }
     }
 
     /** Loads writes on whichever node leads, in chunks, until {@code target} writes are acknowledged. */
@@ -422,8 +420,14 @@ class AeronClusterProcessTest
             try
             {
                 final List<String> lines = Files.readAllLines(node.output);
-                System.out.println("---- " + node.output.getFileName() + " (" + lines.size() + " lines; without ack/status lines) ----");
-                lines.stream().filter(l -> !l.startsWith("ack ") && !l.startsWith("status ")).limit(300).forEach(System.out::println);
+                System.out.println("---- " + node.output.getFileName() + " (" + lines.size() + " lines; ack, fail and status lines summarized) ----");
+                lines.stream().filter(l -> !l.startsWith("ack ") && !l.startsWith("status ") && !l.startsWith("fail "))
+                    .limit(300).forEach(System.out::println);
+                final Map<String, List<String>> fails = new TreeMap<>();
+                lines.stream().filter(l -> l.startsWith("fail ")).forEach(l -> fails.computeIfAbsent(l.split(" ")[2], k -> new ArrayList<>()).add(l));
+                fails.forEach((status, list) -> System.out.println(list.size() + " x " + status + ", first '" + list.get(0) + "', last '" +
+                    list.get(list.size() - 1) + "'"));
+                System.out.println(lines.stream().filter(l -> l.startsWith("ack ")).count() + " ack lines");
                 final List<String> statusLines = lines.stream().filter(l -> l.startsWith("status ")).toList();
                 statusLines.subList(Math.max(0, statusLines.size() - 5), statusLines.size()).forEach(System.out::println);
             }
