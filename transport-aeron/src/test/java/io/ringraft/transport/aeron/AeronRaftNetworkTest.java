@@ -278,7 +278,7 @@ class AeronRaftNetworkTest
         awaitMessage(two, new TimeoutNow(1, 2, 99));
     }
 
-    private static int junkOrValid(
+    static int junkOrValid(
         final Random random, final RandomMessages messages, final WireEncoder encoder, final UnsafeBuffer frame, final int max)
     {
         final int length = encoder.encode(messages.next(random.nextBoolean() ? 1 : 3, 2), frame, 0);

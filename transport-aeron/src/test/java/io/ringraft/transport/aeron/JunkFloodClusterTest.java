@@ -1,0 +1,201 @@
+package io.ringraft.transport.aeron;
+
+import io.aeron.Aeron;
+import io.aeron.ChannelUriStringBuilder;
+import io.aeron.ExclusivePublication;
+import io.aeron.Publication;
+import io.ringraft.Membership;
+import io.ringraft.Raft;
+import io.ringraft.RaftConfig;
+import io.ringraft.RaftMetrics;
+import io.ringraft.WriteResult;
+import io.ringraft.engine.Role;
+import io.ringraft.statemachine.RaftStateMachine;
+import io.ringraft.storage.InMemoryLogStorage;
+import io.ringraft.storage.SnapshotMeta;
+import io.ringraft.storage.SnapshotReader;
+import io.ringraft.storage.SnapshotWriter;
+import io.ringraft.LogId;
+import org.agrona.CloseHelper;
+import org.agrona.DirectBuffer;
+import org.agrona.MutableDirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A million random and mutated frames at a live node of a three-node cluster over Aeron UDP: the
+ * node drops and counts them all and keeps working, and afterwards the cluster still elects a
+ * leader and commits writes.
+ */
+class JunkFloodClusterTest
+{
+    private static final int CLUSTER = 23;
+    private static final int FRAMES = 1_000_000;
+
+    private final List<Raft> nodes = new ArrayList<>();
+    private final List<AutoCloseable> closeables = new ArrayList<>();
+
+    @AfterEach
+    void closeAll()
+    {
+        nodes.forEach(Raft::close);
+        closeables.forEach(CloseHelper::quietClose);
+    }
+
+    /** Counts applied commands. */
+    private static final class Counter implements RaftStateMachine
+    {
+        final AtomicLong applied = new AtomicLong();
+
+        @Override
+        public LogId lastApplied()
+        {
+            return LogId.ZERO;
+        }
+
+        @Override
+        public int apply(final long index, final long term, final DirectBuffer payload, final int offset, final int length,
+            final MutableDirectBuffer response)
+        {
+            applied.incrementAndGet();
+            return 0;
+        }
+
+        @Override
+        public void buildSnapshot(final SnapshotWriter writer)
+        {
+            final UnsafeBuffer buffer = new UnsafeBuffer(new byte[8]);
+            buffer.putLong(0, applied.get());
+            writer.write(buffer, 0, 8);
+        }
+
+        @Override
+        public void installSnapshot(final SnapshotMeta meta, final SnapshotReader reader)
+        {
+            final UnsafeBuffer buffer = new UnsafeBuffer(new byte[8]);
+            reader.read(0, buffer, 0, 8);
+            applied.set(buffer.getLong(0));
+        }
+    }
+
+    private Raft leader() throws InterruptedException
+    {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (System.nanoTime() < deadline)
+        {
+            for (final Raft n : nodes)
+            {
+                final RaftMetrics m = n.metrics();
+                if (m.role() == Role.LEADER)
+                {
+                    return n;
+                }
+            }
+            Thread.sleep(5);
+        }
+        throw new AssertionError("no leader within 20 s");
+    }
+
+    @Test
+    void aMillionJunkFramesAtALiveNodeAreDroppedAndCountedAndTheClusterStillElectsAndCommits() throws Exception
+    {
+        final long seed = System.nanoTime();
+        final Random random = new Random(seed);
+        final Map<Long, String> endpoints = LoopbackPorts.endpoints(1, 2, 3);
+        final List<AeronRaftNetwork> networks = new ArrayList<>();
+        for (long id = 1; id <= 3; id++)
+        {
+            final AeronRaftNetwork network = new AeronRaftNetwork(new AeronTransportConfig()
+                .nodeId(id).clusterId(CLUSTER).endpoints(endpoints).termLength(256 * 1024).embeddedDriver(true));
+            networks.add(network);
+            nodes.add(Raft.start(new RaftConfig().nodeId(id).randomSeed(seed + id).electionTimeout(300, 600, TimeUnit.MILLISECONDS)
+                .maxPayloadLength(16 * 1024),
+                new InMemoryLogStorage(), network, new Counter(), Membership.of(1, 2, 3)));
+        }
+        final AeronRaftNetwork target = networks.get(0);
+
+        // The intruder writes raw frames through node 1's driver, over UDP, to node 1's endpoint.
+        final Aeron intruder = Aeron.connect(new Aeron.Context().aeronDirectoryName(target.aeronDirectoryName()));
+        closeables.add(intruder);
+        final ExclusivePublication raw = intruder.addExclusivePublication(
+            new ChannelUriStringBuilder().media("udp").endpoint(endpoints.get(1L)).termLength(256 * 1024).build(),
+            target.config().streamId());
+        final int max = target.maxMessageLength();
+        final WireEncoder encoder = new WireEncoder(CLUSTER, max);
+        final WireDecoder reference = new WireDecoder(CLUSTER, 1, id -> id == 2 || id == 3, max);
+        final RandomMessages messages = new RandomMessages(random);
+        final UnsafeBuffer frame = new UnsafeBuffer(new byte[max]);
+
+        final long droppedBefore = target.counters().droppedTotal();
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        int sent = 0;
+        while (sent < FRAMES)
+        {
+            final int length = AeronRaftNetworkTest.junkOrValid(random, messages, encoder, frame, max);
+            if (reference.decode(frame, 0, length) != null)
+            {
+                continue; // only frames the node must drop: valid ones with random terms would just be protocol noise
+            }
+            long result;
+            while ((result = raw.offer(frame, 0, length)) < 0)
+            {
+                assertTrue(result == Publication.BACK_PRESSURED || result == Publication.NOT_CONNECTED ||
+                    result == Publication.ADMIN_ACTION, "offer result " + result + " (seed " + seed + ")");
+                LockSupport.parkNanos(10_000);
+                assertTrue(System.nanoTime() < deadline, "intruder stuck at frame " + sent + " (seed " + seed + ")");
+            }
+            sent++;
+        }
+        final long expected = droppedBefore + FRAMES;
+        while (target.counters().droppedTotal() < expected && System.nanoTime() < deadline)
+        {
+            Thread.sleep(10);
+        }
+        assertEquals(expected, target.counters().droppedTotal(), "every junk frame dropped and counted (seed " + seed + ")");
+
+        // The cluster still elects: a new election, stood by the flooded node, produces a leader of a
+        // newer term; and it commits.
+        final long termBefore = leader().metrics().term();
+        nodes.get(0).triggerElection();
+        Raft leader = leader();
+        final long electionDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (leader.metrics().term() <= termBefore && System.nanoTime() < electionDeadline)
+        {
+            Thread.sleep(5);
+            leader = leader();
+        }
+        assertTrue(leader.metrics().term() > termBefore, "a new election was won (seed " + seed + ")");
+        int committed = 0;
+        while (committed < 1000)
+        {
+            final WriteResult result = leader.clientWrite(new byte[64]).get(20, TimeUnit.SECONDS);
+            if (result.isOk())
+            {
+                committed++;
+            }
+            else
+            {
+                leader = leader(); // leadership moved under the writes: go on with the new leader
+                assertTrue(System.nanoTime() < deadline, "no progress: " + result + " (seed " + seed + ")");
+            }
+        }
+        final long last = leader.metrics().lastLogIndex();
+        for (final Raft n : nodes)
+        {
+            n.waitFor(m -> m.appliedIndex() >= last, Duration.ofSeconds(20));
+        }
+    }
+}
