@@ -1,0 +1,97 @@
+package io.ringraft.bench.core;
+
+import io.ringraft.Membership;
+import io.ringraft.Raft;
+import io.ringraft.RaftConfig;
+import io.ringraft.ThreadingMode;
+import io.ringraft.engine.Role;
+import io.ringraft.network.InJvmNetwork;
+import io.ringraft.storage.InMemoryLogStorage;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.BusySpinIdleStrategy;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Three real nodes (RaftCore, rings, state-machine worker) in one JVM over the in-JVM network
+ * with in-memory logs, for benchmarks. In {@link ThreadingMode#INVOKER} the caller's thread drives
+ * all three nodes through {@link #drive()}; in the threaded modes each node has its own threads.
+ */
+final class InProcessCluster implements AutoCloseable
+{
+    final Raft[] nodes;
+    final Raft leader;
+    private final boolean invoker;
+
+    InProcessCluster(final ThreadingMode mode, final boolean busySpin, final int window)
+    {
+        invoker = mode == ThreadingMode.INVOKER;
+        final InJvmNetwork network = new InJvmNetwork(65_536);
+        final Membership members = Membership.of(1, 2, 3);
+        nodes = new Raft[3];
+        for (int i = 0; i < 3; i++)
+        {
+            final long id = i + 1;
+            final RaftConfig config = new RaftConfig().nodeId(id).threadingMode(mode).randomSeed(id)
+                .electionTimeout(500, 1000, TimeUnit.MILLISECONDS)
+                .heartbeatInterval(10, TimeUnit.MILLISECONDS)
+                .ingressRingSize(Math.max(1024, Integer.highestOneBit(window) * 4))
+                .applyRingSize(16_384).replicationWindow(256).maxEntriesPerAppend(4096).maxWritesPerBatch(4096)
+                .snapshotEveryEntries(500_000).logRetainEntries(1024);
+            if (busySpin)
+            {
+                config.coreIdleStrategy(BusySpinIdleStrategy::new).stateMachineIdleStrategy(BusySpinIdleStrategy::new);
+            }
+            else
+            {
+                config.coreIdleStrategy(() -> new BackoffIdleStrategy(100, 10, 1_000, 100_000));
+            }
+            nodes[i] = Raft.start(config, new InMemoryLogStorage(), network.endpoint(id), new CountingStateMachine(), members);
+        }
+        // Node 1 stands at once; the long timeouts keep a starved thread from costing the leadership.
+        nodes[0].triggerElection();
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        Raft found = null;
+        while (found == null)
+        {
+            if (System.nanoTime() > deadline)
+            {
+                throw new IllegalStateException("no leader elected within 30 s");
+            }
+            drive();
+            for (final Raft n : nodes)
+            {
+                if (n.metrics().role() == Role.LEADER)
+                {
+                    found = n;
+                }
+            }
+        }
+        leader = found;
+    }
+
+    /** One duty cycle of every node when the caller drives them; otherwise a pause for the node threads. */
+    void drive()
+    {
+        if (invoker)
+        {
+            for (final Raft n : nodes)
+            {
+                n.doWork();
+            }
+        }
+        else
+        {
+            Thread.onSpinWait();
+        }
+    }
+
+    @Override
+    public void close()
+    {
+        for (final Raft n : nodes)
+        {
+            n.close();
+        }
+    }
+}
