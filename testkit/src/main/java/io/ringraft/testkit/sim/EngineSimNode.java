@@ -291,8 +291,10 @@ public final class EngineSimNode implements SimNode
         if (readIndex < 0)
         {
             readIndex(callback, simNanos);
+            return;
         }
-        else if (readIndex <= applied)
+        cluster.onLeaseReadServed();
+        if (readIndex <= applied)
         {
             callback.ready(stateMachine);
         }
@@ -317,11 +319,11 @@ public final class EngineSimNode implements SimNode
     }
 
     @Override
-    public long transferLeader(final long target, final long simNanos)
+    public long transferLeader(final long target, final long timeoutNanos, final long simNanos)
     {
         tick(simNanos);
         final long requestId = cluster.nextRequestId();
-        engine.transferLeader(requestId, target, 10 * config.electionTimeoutMaxNanos());
+        engine.transferLeader(requestId, target, timeoutNanos);
         return requestId;
     }
 

@@ -1,6 +1,7 @@
 package io.ringraft.testkit.sim;
 
 import io.ringraft.Vote;
+import io.ringraft.engine.Role;
 import io.ringraft.testkit.history.OpKind;
 import io.ringraft.testkit.history.Operation;
 import io.ringraft.testkit.kv.KvCommand;
@@ -51,6 +52,16 @@ public final class SimClient
         return this;
     }
 
+    /**
+     * @param node the node to send the next operation to, as if it had named itself leader
+     * @return this
+     */
+    public SimClient target(final long node)
+    {
+        this.leaderHint = cluster.node(node).id();
+        return this;
+    }
+
     /** @return the node the client sends to next, or {@link Vote#NO_NODE} if it has no idea */
     public long leaderHint()
     {
@@ -66,46 +77,56 @@ public final class SimClient
     /** @return a PUT of {@code value} at {@code key}, through the log */
     public SimOp put(final String key, final String value)
     {
-        return start(OpKind.PUT, key, value, null, false, false);
+        return start(OpKind.PUT, key, value, null, false, false, false);
     }
 
     /** @return a compare-and-set of {@code key} from {@code expected} (null = absent) to {@code value}, through the log */
     public SimOp cas(final String key, final String expected, final String value)
     {
-        return start(OpKind.CAS, key, value, expected, false, false);
+        return start(OpKind.CAS, key, value, expected, false, false, false);
     }
 
     /** @return a DELETE of {@code key}, through the log */
     public SimOp delete(final String key)
     {
-        return start(OpKind.DELETE, key, null, null, false, false);
+        return start(OpKind.DELETE, key, null, null, false, false, false);
     }
 
     /** @return a GET of {@code key} as a command through the log */
     public SimOp get(final String key)
     {
-        return start(OpKind.GET, key, null, null, false, false);
+        return start(OpKind.GET, key, null, null, false, false, false);
     }
 
     /** @return a linearizable GET of {@code key} through ReadIndex, read from the serving node's state */
     public SimOp read(final String key)
     {
-        return start(OpKind.GET, key, null, null, true, false);
+        return start(OpKind.GET, key, null, null, true, false, false);
+    }
+
+    /**
+     * @return a linearizable GET of {@code key} through ReadIndex on a node other than the one the client
+     *         takes for the leader (a follower, which asks the leader for the read index), read from that
+     *         node's state once it has applied the index
+     */
+    public SimOp followerRead(final String key)
+    {
+        return start(OpKind.GET, key, null, null, true, false, true);
     }
 
     /** @return a linearizable GET of {@code key} served by the leader's lease when it holds, else through ReadIndex */
     public SimOp leaseRead(final String key)
     {
-        return start(OpKind.GET, key, null, null, true, true);
+        return start(OpKind.GET, key, null, null, true, true, false);
     }
 
     private SimOp start(final OpKind kind, final String key, final String value, final String expected, final boolean readIndex,
-        final boolean lease)
+        final boolean lease, final boolean follower)
     {
         final long now = cluster.nowNanos();
         final int opId = cluster.history().invoke(id, kind, key, value, expected, now);
         final byte[] payload = readIndex ? null : new KvCommand(kind, id, opId, key, value, expected).encode();
-        final SimOp op = new SimOp(opId, kind, key, value, expected, readIndex, lease, payload, now + timeoutNanos);
+        final SimOp op = new SimOp(opId, kind, key, value, expected, readIndex, lease, follower, payload, now + timeoutNanos);
         ops++;
         cluster.trace(0, "client" + id + "-invoke", op.toString());
         cluster.schedule(now, () -> attempt(op));
@@ -124,7 +145,8 @@ public final class SimClient
             expire(op);
             return;
         }
-        final long target = leaderHint != Vote.NO_NODE ? leaderHint : 1 + cluster.random().nextInt(cluster.size());
+        final long target = op.isFollowerRead() ? notTheLeader() :
+            leaderHint != Vote.NO_NODE ? leaderHint : 1 + cluster.random().nextInt(cluster.size());
         final SimNode node = cluster.node(target);
         op.attempt(target);
         if (!node.isUp())
@@ -140,6 +162,10 @@ public final class SimClient
                 @Override
                 public void ready(final KvStateMachine stateMachine)
                 {
+                    if (!op.isDone() && node.role() != Role.LEADER)
+                    {
+                        cluster.onFollowerRead();
+                    }
                     complete(op, Operation.Status.OK, stateMachine.get(op.key()));
                 }
 
@@ -195,13 +221,27 @@ public final class SimClient
         }
     }
 
+    /** A node other than the leader the client knows (any node if there is no other): where a follower read goes. */
+    private long notTheLeader()
+    {
+        final int size = cluster.size();
+        if (leaderHint == Vote.NO_NODE || size == 1)
+        {
+            return 1 + cluster.random().nextInt(size);
+        }
+        return 1 + (leaderHint + cluster.random().nextInt(size - 1)) % size;
+    }
+
     private void refused(final SimOp op, final long target, final long leaderId)
     {
         if (op.isDone())
         {
             return;
         }
-        leaderHint = leaderId != target ? leaderId : Vote.NO_NODE;
+        if (!op.isFollowerRead() || leaderId != Vote.NO_NODE)
+        {
+            leaderHint = leaderId != target ? leaderId : Vote.NO_NODE;
+        }
         retryLater(op);
     }
 

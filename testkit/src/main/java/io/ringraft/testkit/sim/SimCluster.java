@@ -66,6 +66,8 @@ public final class SimCluster
     private long maxAcknowledgedIndex;
     private int acknowledged;
     private long truncatedEntries;
+    private long leaseReadsServed;
+    private long followerReads;
     private SimulationFailure failure;
 
     private SimCluster(final Builder builder)
@@ -214,6 +216,18 @@ public final class SimCluster
     public long truncatedEntries()
     {
         return truncatedEntries;
+    }
+
+    /** @return how many lease reads a leader served from its lease, without a round trip */
+    public long leaseReadsServed()
+    {
+        return leaseReadsServed;
+    }
+
+    /** @return how many ReadIndex reads completed OK on a node that was not the leader (follower reads) */
+    public long followerReads()
+    {
+        return followerReads;
     }
 
     /** @return the largest election timeout of the nodes' configs */
@@ -449,10 +463,26 @@ public final class SimCluster
     public long transferLeader(final long id, final long target)
     {
         trace(id, "transferLeader", "to " + target);
+        return transfer(id, target, 10 * electionTimeoutMaxNanos);
+    }
+
+    /**
+     * Asks a leader to hand leadership to {@code target}, giving up after {@code timeoutMillis}.
+     *
+     * @return the request id, whose outcome {@link #adminOutcome(long)} gives once known
+     */
+    public long transferLeader(final long id, final long target, final long timeoutMillis)
+    {
+        trace(id, "transferLeader", "to " + target + " within " + timeoutMillis + "ms");
+        return transfer(id, target, TimeUnit.MILLISECONDS.toNanos(timeoutMillis));
+    }
+
+    private long transfer(final long id, final long target, final long timeoutNanos)
+    {
         final long[] requestId = new long[1];
         guarded(() ->
         {
-            requestId[0] = node(id).transferLeader(target, now);
+            requestId[0] = node(id).transferLeader(target, timeoutNanos, now);
             checker.afterStep();
             scheduleWakeups();
         });
@@ -712,6 +742,16 @@ public final class SimCluster
     void countTruncation(final long entries)
     {
         truncatedEntries += Math.max(0, entries);
+    }
+
+    void onLeaseReadServed()
+    {
+        leaseReadsServed++;
+    }
+
+    void onFollowerRead()
+    {
+        followerReads++;
     }
 
     void onAdminOutcome(final AdminOutcome outcome)

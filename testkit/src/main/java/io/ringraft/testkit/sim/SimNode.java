@@ -112,11 +112,12 @@ public interface SimNode
      * Asks the leader to hand leadership to {@code target}; the outcome reaches
      * {@link SimCluster#adminOutcome(long)}.
      *
-     * @param target   the node to lead next
-     * @param simNanos the simulated time
+     * @param target       the node to lead next
+     * @param timeoutNanos how long the leader tries before it gives up and takes writes again
+     * @param simNanos     the simulated time
      * @return the request id
      */
-    long transferLeader(long target, long simNanos);
+    long transferLeader(long target, long timeoutNanos, long simNanos);
 
     /**
      * Builds a snapshot of the state machine at its applied point, if newer than the latest,

@@ -21,6 +21,7 @@ public final class SimOp
     private final String expected;
     private final boolean linearizableRead;
     private final boolean leaseRead;
+    private final boolean followerRead;
     private final byte[] payload;
     private final long deadline;
     private final List<Runnable> listeners = new ArrayList<>(1);
@@ -32,9 +33,11 @@ public final class SimOp
     private int attempts;
 
     SimOp(final int opId, final OpKind kind, final String key, final String value, final String expected,
-        final boolean linearizableRead, final boolean leaseRead, final byte[] payload, final long deadline)
+        final boolean linearizableRead, final boolean leaseRead, final boolean followerRead, final byte[] payload,
+        final long deadline)
     {
         this.leaseRead = leaseRead;
+        this.followerRead = followerRead;
         this.opId = opId;
         this.kind = kind;
         this.key = key;
@@ -85,6 +88,12 @@ public final class SimOp
     public boolean isLeaseRead()
     {
         return leaseRead;
+    }
+
+    /** @return true for a GET served by ReadIndex on a node other than the one the client takes for the leader */
+    public boolean isFollowerRead()
+    {
+        return followerRead;
     }
 
     /** @return the status so far */
@@ -138,7 +147,8 @@ public final class SimOp
     @Override
     public String toString()
     {
-        return "op#" + opId + " " + kind + (leaseRead ? "(lease)" : linearizableRead ? "(readIndex)" : "") + " " + key + " " + status +
+        return "op#" + opId + " " + kind + (leaseRead ? "(lease)" : followerRead ? "(followerRead)" :
+            linearizableRead ? "(readIndex)" : "") + " " + key + " " + status +
             (result != null ? " -> " + result : "") + (index >= 0 ? " @" + index + " on N" + node : "");
     }
 

@@ -1,5 +1,6 @@
 package io.ringraft.testkit.sim;
 
+import io.ringraft.AdminStatus;
 import io.ringraft.Membership;
 import io.ringraft.Vote;
 import io.ringraft.engine.EngineConfig;
@@ -69,9 +70,19 @@ public final class Simulation
         final long snapshotEvery = options.varyEngineConfig ? new long[] {0, 0, 8, 20, 50}[profile.nextInt(5)] : 0;
         final long logRetain = new long[] {0, 1, 4, 16}[profile.nextInt(4)];
         final int chunkBytes = new int[] {16, 64, 4096}[profile.nextInt(3)];
-        final boolean membershipChanges = options.membershipChanges && profile.nextBoolean();
+        final boolean membershipChanges = options.membershipChanges &&
+            (options.adminWorkload ? profile.nextInt(4) != 0 : profile.nextBoolean());
         final long[] initialVoters = membershipChanges && options.nodes >= 5 && profile.nextBoolean() ?
             new long[] {1, 2, 3} : LongStream.rangeClosed(1, options.nodes).toArray();
+        // Clocks drift apart by at most the configured bound over an election timeout, so leases stay sound (the
+        // engine's lease assumes it); a seed picks how fast clocks drift and how much margin the bound leaves.
+        final double driftShare = new double[] {0, 0.5, 1, 1}[profile.nextInt(4)];
+        final double clockDrift = options.maxClockDrift * (options.adminWorkload ? driftShare : 1);
+        final long driftMarginNanos = new long[] {500_000L, 2_000_000L, 10_000_000L}[profile.nextInt(3)];
+        final EngineConfig probe = new EngineConfig();
+        options.engineConfig.accept(probe);
+        final long maxClockDriftNanos = options.adminWorkload ? Math.min(probe.electionTimeoutMinNanos() - 1,
+            leaseDriftBound(probe.electionTimeoutMinNanos(), clockDrift) + driftMarginNanos) : probe.maxClockDriftNanos();
         final SimCluster cluster = SimCluster.builder()
             .nodes(options.nodes)
             .seed(seed)
@@ -82,32 +93,69 @@ public final class Simulation
                     config.maxEntriesPerAppend(maxEntriesPerAppend).maxInflightAppends(maxInflightAppends)
                         .preVote(preVote).checkQuorum(checkQuorum).logRetainEntries(logRetain);
                 }
+                config.maxClockDriftNanos(maxClockDriftNanos);
                 options.engineConfig.accept(config);
+                if (leaseDriftBound(config.electionTimeoutMinNanos(), clockDrift) > config.maxClockDriftNanos())
+                {
+                    throw new IllegalArgumentException("clock drift " + clockDrift + " exceeds the lease bound maxClockDriftNanos=" +
+                        config.maxClockDriftNanos() + " over an election timeout of " + config.electionTimeoutMinNanos() + " ns");
+                }
             })
-            .maxClockDrift(options.maxClockDrift)
+            .maxClockDrift(clockDrift)
             .clientTimeoutMillis(options.clientTimeoutMillis)
             .traceCapacity(options.traceCapacity)
             .snapshotEvery(snapshotEvery)
             .snapshotChunkBytes(chunkBytes)
             .initialVoters(initialVoters)
             .build();
+        final boolean leaseReads = !options.varyEngineConfig || checkQuorum || !options.adminWorkload;
         return new Run(cluster, "maxEntriesPerAppend=" + maxEntriesPerAppend + " maxInflightAppends=" + maxInflightAppends +
             " preVote=" + preVote + " checkQuorum=" + checkQuorum + " snapshotEvery=" + snapshotEvery + " logRetain=" + logRetain +
             " chunkBytes=" + chunkBytes + " membershipChanges=" + membershipChanges + " initialVoters=" +
-            Arrays.toString(initialVoters), membershipChanges).execute();
+            Arrays.toString(initialVoters) + " clockDrift=" + clockDrift + " maxClockDriftNanos=" + maxClockDriftNanos +
+            " leaseReads=" + leaseReads, membershipChanges, leaseReads).execute();
+    }
+
+    /**
+     * @param electionTimeoutMinNanos the shortest election timeout
+     * @param drift                   the most a clock runs fast or slow
+     * @return the smallest maxClockDriftNanos under which a lease measured on a clock running slow by
+     *         {@code drift} ends before a follower whose clock runs fast by {@code drift} times out
+     */
+    static long leaseDriftBound(final long electionTimeoutMinNanos, final double drift)
+    {
+        return (long)Math.ceil(electionTimeoutMinNanos * 2 * drift / (1 + drift));
     }
 
     /** What one passing run did. */
     public record Result(long seed, int nodes, long events, long invariantChecks, long simulatedNanos, int ops, int okOps,
         int unknownOps, int acknowledgedWrites, int crashes, int leaderTerms, long truncatedEntries,
-        long messagesDropped, int snapshotsInstalled, CheckResult.Outcome linearizability,
-        String linearizabilityDetail, long traceDigest)
+        long messagesDropped, int snapshotsInstalled, Admin admin, long leaseReadsServed, long followerReads,
+        CheckResult.Outcome linearizability, String linearizabilityDetail, long traceDigest)
     {
         /** @return true if the linearizability check ran out of budget */
         public boolean undecided()
         {
             return linearizability == CheckResult.Outcome.UNDECIDED;
         }
+    }
+
+    /**
+     * The administration a run asked for, and how it ended, as the leaders reported it.
+     *
+     * @param learnersAdded     learners added (OK)
+     * @param changesDone       voter changes by joint consensus that completed (OK)
+     * @param promotions        of those, changes that made a learner a voter
+     * @param leaderRemovals    of those, changes that removed the leader that ran them
+     * @param changesFailed     membership requests that ended otherwise (refused, timed out, leader changed)
+     * @param churnCycles       times the voters grew to every node and shrank back to the minimum (3 of 5, 2 of 3)
+     * @param transfers         leader transfers asked for (to up-to-date, lagging and dead targets)
+     * @param transfersDone     transfers that handed over leadership (OK)
+     * @param transfersTimedOut transfers whose target did not take over in time
+     */
+    public record Admin(int learnersAdded, int changesDone, int promotions, int leaderRemovals, int changesFailed, int churnCycles,
+        int transfers, int transfersDone, int transfersTimedOut)
+    {
     }
 
     /** The shape of the runs; fluent setters. */
@@ -125,7 +173,8 @@ public final class Simulation
         private int livenessElectionTimeouts = 10;
         private int traceCapacity = 200;
         private boolean varyEngineConfig = true;
-        private boolean membershipChanges = Boolean.getBoolean("ringraft.sim.membership");
+        private boolean membershipChanges = Boolean.parseBoolean(System.getProperty("ringraft.sim.membership", "true"));
+        private boolean adminWorkload = true;
         private Consumer<EngineConfig> engineConfig = config -> { };
 
         /** @param count cluster size */
@@ -221,14 +270,27 @@ public final class Simulation
         }
 
         /**
-         * @param enabled true to let half the seeds change the membership during the chaos phase (learners
-         *                added, voters changed by joint consensus; 5-node runs may start with 3 voters).
-         *                Off unless {@code -Dringraft.sim.membership=true}: a learner added to a cluster
-         *                that then takes no writes never receives the log (engine issue, e.g. seed 137 on 5 nodes)
+         * @param enabled true (the default, unless {@code -Dringraft.sim.membership=false}) to let three
+         *                seeds in four change the membership during the chaos phase: learners added and
+         *                promoted, voters removed (the leader among them), 5-node runs going 3 -> 5 -> 3 voters,
+         *                besides random voter sets
          */
         public Options membershipChanges(final boolean enabled)
         {
             this.membershipChanges = enabled;
+            return this;
+        }
+
+        /**
+         * @param enabled true (the default) for the full workload: a leader transfer every few hundred
+         *                milliseconds to an up-to-date, lagging or dead voter, membership churn, follower
+         *                reads, lease reads only with check-quorum, and per-seed clock drift within the
+         *                configured lease bound; false for the workload before these, whose seeds replay the
+         *                runs they named then (a regression seed found with it stays a regression test)
+         */
+        public Options adminWorkload(final boolean enabled)
+        {
+            this.adminWorkload = enabled;
             return this;
         }
 
@@ -253,17 +315,25 @@ public final class Simulation
         private final SimCluster cluster;
         private final String profile;
         private final boolean membershipChanges;
+        private final boolean leaseReads;
         private final SplittableRandom random;
         private final String[] keys;
         private final List<String> recentValues = new ArrayList<>();
+        private final List<AdminRequest> adminRequests = new ArrayList<>();
+        private final int minVoters;
         private boolean quiet;
+        private boolean growing;
+        private boolean reachedAll;
+        private int churnCycles;
         private long values;
 
-        private Run(final SimCluster cluster, final String profile, final boolean membershipChanges)
+        private Run(final SimCluster cluster, final String profile, final boolean membershipChanges, final boolean leaseReads)
         {
             this.cluster = cluster;
             this.profile = profile;
             this.membershipChanges = membershipChanges;
+            this.leaseReads = leaseReads;
+            this.minVoters = cluster.size() >= 5 ? 3 : Math.max(1, cluster.size() - 1);
             cluster.trace(0, "profile", profile);
             this.random = cluster.random();
             this.keys = new String[options.minKeys + random.nextInt(options.maxKeys - options.minKeys + 1)];
@@ -284,6 +354,15 @@ public final class Simulation
             {
                 cluster.schedule(cluster.nowNanos() + random.nextLong(50_000_000L, 300_000_000L), this::fault);
                 cluster.onLeaderElected(this::disturbNewLeader);
+            }
+            if (options.faults && options.adminWorkload)
+            {
+                cluster.schedule(cluster.nowNanos() + random.nextLong(200_000_000L, 800_000_000L), this::transferStep);
+            }
+            if (membershipChanges && options.faults && options.adminWorkload)
+            {
+                growing = cluster.node(1).membership().voters().length < cluster.size();
+                cluster.schedule(cluster.nowNanos() + random.nextLong(100_000_000L, 400_000_000L), this::membershipStep);
             }
             cluster.advance(options.chaosMillis);
 
@@ -346,7 +425,48 @@ public final class Simulation
             }
             return new Result(cluster.seed(), cluster.size(), cluster.events(), cluster.checker().checks(), cluster.nowNanos(),
                 cluster.history().size(), ok, unknown, cluster.acknowledgedWrites(), crashes, cluster.checker().leaderTerms(),
-                cluster.truncatedEntries(), cluster.network().dropped(), installed, check.outcome(), check.explanation(), cluster.trace().digest());
+                cluster.truncatedEntries(), cluster.network().dropped(), installed, tallyAdmin(), cluster.leaseReadsServed(),
+                cluster.followerReads(), check.outcome(), check.explanation(), cluster.trace().digest());
+        }
+
+        private Admin tallyAdmin()
+        {
+            int learners = 0;
+            int changes = 0;
+            int promotions = 0;
+            int leaderRemovals = 0;
+            int changesFailed = 0;
+            int transfers = 0;
+            int transfersDone = 0;
+            int transfersTimedOut = 0;
+            for (final AdminRequest request : adminRequests)
+            {
+                final AdminOutcome outcome = cluster.adminOutcome(request.requestId);
+                final boolean ok = outcome != null && outcome.ok();
+                switch (request.kind)
+                {
+                    case ADD_LEARNER ->
+                    {
+                        learners += ok ? 1 : 0;
+                        changesFailed += outcome != null && !ok ? 1 : 0;
+                    }
+                    case CHANGE ->
+                    {
+                        changes += ok ? 1 : 0;
+                        promotions += ok && request.promotes ? 1 : 0;
+                        leaderRemovals += ok && request.removesLeader ? 1 : 0;
+                        changesFailed += outcome != null && !ok ? 1 : 0;
+                    }
+                    default ->
+                    {
+                        transfers++;
+                        transfersDone += ok ? 1 : 0;
+                        transfersTimedOut += outcome != null && outcome.status() == AdminStatus.TIMED_OUT ? 1 : 0;
+                    }
+                }
+            }
+            return new Admin(learners, changes, promotions, leaderRemovals, changesFailed, churnCycles, transfers, transfersDone,
+                transfersTimedOut);
         }
 
         /**
@@ -413,13 +533,17 @@ public final class Simulation
             {
                 op = client.delete(key);
             }
-            else if (dice < 77)
+            else if (dice < (options.adminWorkload ? 75 : 77))
             {
                 op = client.get(key);
             }
-            else if (dice < 89)
+            else if (dice < (options.adminWorkload ? 84 : 89))
             {
                 op = client.read(key);
+            }
+            else if (options.adminWorkload && (dice < 92 || !leaseReads))
+            {
+                op = client.followerRead(key);
             }
             else
             {
@@ -484,6 +608,10 @@ public final class Simulation
             else if (dice < 80)
             {
                 changeLinkQuality();
+            }
+            else if (dice < 82 && options.adminWorkload)
+            {
+                transferLeadership();
             }
             else if (dice < 82)
             {
@@ -591,30 +719,202 @@ public final class Simulation
             final long[] outsiders = LongStream.rangeClosed(1, n).filter(id -> !current.contains(id)).toArray();
             if (outsiders.length > 0 && random.nextBoolean())
             {
-                cluster.addLearner(leader, outsiders[random.nextInt(outsiders.length)]);
+                addLearner(leader, outsiders[random.nextInt(outsiders.length)]);
                 return;
             }
-            final long[] shuffled = members.clone();
-            for (int i = shuffled.length - 1; i > 0; i--)
+            final long[] shuffled = shuffled(members);
+            final int size = 1 + random.nextInt(shuffled.length);
+            changeVoters(leader, current, Arrays.copyOf(shuffled, size), random.nextBoolean());
+        }
+
+        /**
+         * Membership churn: grows the voters to every node (adding learners, then promoting them), then
+         * shrinks them back to the minimum (removing voters, the leader among them now and then), and again,
+         * every few hundred milliseconds of the chaos phase; on 5 nodes that is 3 -> 5 -> 3 voters.
+         */
+        private void membershipStep()
+        {
+            if (quiet)
+            {
+                return;
+            }
+            cluster.schedule(cluster.nowNanos() + random.nextLong(50_000_000L, 400_000_000L), this::membershipStep);
+            final long leader = cluster.leader();
+            if (leader == Vote.NO_NODE)
+            {
+                return;
+            }
+            final Membership current = cluster.node(leader).membership();
+            if (current == null || current.isJoint())
+            {
+                return;
+            }
+            final long[] voters = current.voters();
+            final long[] learners = current.learners();
+            final long[] outsiders = LongStream.rangeClosed(1, cluster.size()).filter(id -> !current.contains(id)).toArray();
+            if (growing && voters.length >= cluster.size())
+            {
+                growing = false;
+                reachedAll = true;
+            }
+            else if (!growing && voters.length <= minVoters)
+            {
+                growing = true;
+                churnCycles += reachedAll ? 1 : 0;
+                reachedAll = false;
+            }
+            if (growing)
+            {
+                if (learners.length > 0 && (outsiders.length == 0 || random.nextBoolean()))
+                {
+                    final long[] promoted = random.nextBoolean() ? learners : new long[] {learners[random.nextInt(learners.length)]};
+                    changeVoters(leader, current, LongStream.concat(Arrays.stream(voters), Arrays.stream(promoted)).toArray(), false);
+                }
+                else if (outsiders.length > 0)
+                {
+                    addLearner(leader, outsiders[random.nextInt(outsiders.length)]);
+                }
+                return;
+            }
+            final int remove = Math.min(voters.length - minVoters, 1 + random.nextInt(2));
+            final long[] order = shuffled(voters);
+            if (random.nextInt(3) == 0)
+            {
+                // Put the leader first among those removed.
+                for (int i = 0; i < order.length; i++)
+                {
+                    if (order[i] == leader)
+                    {
+                        order[i] = order[0];
+                        order[0] = leader;
+                    }
+                }
+            }
+            changeVoters(leader, current, Arrays.copyOfRange(order, remove, order.length), random.nextBoolean());
+        }
+
+        /** Every few hundred milliseconds of the chaos phase, a leader transfer half the time. */
+        private void transferStep()
+        {
+            if (quiet)
+            {
+                return;
+            }
+            cluster.schedule(cluster.nowNanos() + random.nextLong(200_000_000L, 800_000_000L), this::transferStep);
+            if (random.nextBoolean())
+            {
+                transferLeadership();
+            }
+        }
+
+        private void addLearner(final long leader, final long learner)
+        {
+            adminRequests.add(new AdminRequest(cluster.addLearner(leader, learner), AdminKind.ADD_LEARNER, false, false));
+        }
+
+        private void changeVoters(final long leader, final Membership current, final long[] newVoters, final boolean retain)
+        {
+            final boolean removesLeader = Arrays.stream(newVoters).noneMatch(id -> id == leader);
+            final boolean promotes = Arrays.stream(newVoters).anyMatch(current::isLearner);
+            adminRequests.add(new AdminRequest(cluster.changeMembership(leader, newVoters, retain), AdminKind.CHANGE, removesLeader,
+                promotes));
+        }
+
+        /**
+         * Asks the leader to hand over to a voter that is up to date, lagging (its appends held back for a
+         * while) or down, with a timeout of one to four election timeouts.
+         */
+        private void transferLeadership()
+        {
+            final long leader = cluster.leader();
+            if (leader == Vote.NO_NODE)
+            {
+                return;
+            }
+            final NodeMetrics metrics = cluster.metrics(leader);
+            final long[] others = Arrays.stream(metrics.membership().voters()).filter(id -> id != leader).toArray();
+            if (others.length == 0)
+            {
+                return;
+            }
+            final long timeoutMillis = TimeUnit.NANOSECONDS.toMillis(cluster.electionTimeoutMaxNanos()) * (1 + random.nextInt(4));
+            final int kind = random.nextInt(3);
+            long target = others[random.nextInt(others.length)];
+            if (kind == 0)
+            {
+                // The most up-to-date voter.
+                for (final long id : others)
+                {
+                    if (metrics.matched().getOrDefault(id, 0L) > metrics.matched().getOrDefault(target, 0L))
+                    {
+                        target = id;
+                    }
+                }
+            }
+            else if (kind == 1)
+            {
+                final long lagging = target;
+                final Predicate<RaftMessage> filter = m -> m.to() == lagging && m instanceof AppendEntriesRequest;
+                cluster.trace(lagging, "hold", "appends, to transfer to a lagging voter");
+                cluster.network().hold(filter);
+                cluster.schedule(cluster.nowNanos() + random.nextLong(20_000_000L, 2 * cluster.electionTimeoutMaxNanos()), () ->
+                {
+                    cluster.network().removeFilter(filter);
+                    cluster.trace(lagging, "release", cluster.network().heldCount());
+                    cluster.network().releaseHeld();
+                });
+            }
+            else
+            {
+                final long[] down = Arrays.stream(others).filter(id -> !cluster.node(id).isUp()).toArray();
+                if (down.length > 0)
+                {
+                    target = down[random.nextInt(down.length)];
+                }
+                else if (downCount() + 1 < (cluster.size() + 1) / 2)
+                {
+                    cluster.crash(target);
+                    final long restarted = target;
+                    cluster.schedule(cluster.nowNanos() + random.nextLong(50_000_000L, 400_000_000L), () ->
+                    {
+                        if (!quiet && !cluster.node(restarted).isUp())
+                        {
+                            cluster.restart(restarted);
+                        }
+                    });
+                }
+            }
+            adminRequests.add(new AdminRequest(cluster.transferLeader(leader, target, timeoutMillis), AdminKind.TRANSFER, false,
+                false));
+        }
+
+        private int downCount()
+        {
+            int down = 0;
+            for (int id = 1; id <= cluster.size(); id++)
+            {
+                down += cluster.node(id).isUp() ? 0 : 1;
+            }
+            return down;
+        }
+
+        private long[] shuffled(final long[] ids)
+        {
+            final long[] order = ids.clone();
+            for (int i = order.length - 1; i > 0; i--)
             {
                 final int j = random.nextInt(i + 1);
-                final long t = shuffled[i];
-                shuffled[i] = shuffled[j];
-                shuffled[j] = t;
+                final long t = order[i];
+                order[i] = order[j];
+                order[j] = t;
             }
-            final int size = 1 + random.nextInt(shuffled.length);
-            cluster.changeMembership(leader, Arrays.copyOf(shuffled, size), random.nextBoolean());
+            return order;
         }
 
         private void crashSomeNode(final int n)
         {
-            int down = 0;
-            for (int id = 1; id <= n; id++)
-            {
-                down += cluster.node(id).isUp() ? 0 : 1;
-            }
             final long id = 1 + random.nextInt(n);
-            if (!cluster.node(id).isUp() || down >= (n + 1) / 2)
+            if (!cluster.node(id).isUp() || downCount() >= (n + 1) / 2)
             {
                 return;
             }
@@ -666,19 +966,16 @@ public final class Simulation
 
         private long[] shuffledIds(final int n)
         {
-            final long[] ids = new long[n];
-            for (int i = 0; i < n; i++)
-            {
-                ids[i] = i + 1;
-            }
-            for (int i = n - 1; i > 0; i--)
-            {
-                final int j = random.nextInt(i + 1);
-                final long t = ids[i];
-                ids[i] = ids[j];
-                ids[j] = t;
-            }
-            return ids;
+            return shuffled(LongStream.rangeClosed(1, n).toArray());
         }
+
+        private record AdminRequest(long requestId, AdminKind kind, boolean removesLeader, boolean promotes)
+        {
+        }
+    }
+
+    private enum AdminKind
+    {
+        ADD_LEARNER, CHANGE, TRANSFER
     }
 }

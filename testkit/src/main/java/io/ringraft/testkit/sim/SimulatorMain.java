@@ -9,9 +9,11 @@ import java.util.Locale;
  * {@code SimulatorMain <seeds> [clusterSize] [startSeed] [plantedBug]}. Prints a progress line
  * now and then and a summary; exits with status 1 at the first failing seed (printing the seed,
  * the node states and the last events) or if more than 2% of the seeds left the
- * linearizability check undecided. {@code -Dringraft.sim.membership=true} adds membership changes
- * to the faults (see {@link Simulation.Options#membershipChanges}); {@code -Dringraft.sim.keepGoing=true}
- * runs every seed and lists each failing one.
+ * linearizability check undecided. {@code -Dringraft.sim.membership=false} leaves out membership
+ * changes (see {@link Simulation.Options#membershipChanges}); {@code -Dringraft.sim.legacyWorkload=true}
+ * runs the workload from before leader transfers to chosen targets, membership churn and follower reads
+ * (see {@link Simulation.Options#adminWorkload}), to replay a seed found then;
+ * {@code -Dringraft.sim.keepGoing=true} runs every seed and lists each failing one.
  */
 public final class SimulatorMain
 {
@@ -33,7 +35,8 @@ public final class SimulatorMain
         final int nodes = args.length > 1 ? Integer.parseInt(args[1]) : 3;
         final long startSeed = args.length > 2 ? Long.parseLong(args[2]) : 1;
         final PlantedBug bug = args.length > 3 ? PlantedBug.valueOf(args[3]) : PlantedBug.NONE;
-        final Simulation simulation = new Simulation(new Simulation.Options().nodes(nodes).engineConfig(c -> c.plantedBug(bug)));
+        final Simulation simulation = new Simulation(new Simulation.Options().nodes(nodes).engineConfig(c -> c.plantedBug(bug))
+            .adminWorkload(!Boolean.getBoolean("ringraft.sim.legacyWorkload")));
         final SimulationStats stats = new SimulationStats();
         final boolean keepGoing = Boolean.getBoolean("ringraft.sim.keepGoing");
         int failures = 0;

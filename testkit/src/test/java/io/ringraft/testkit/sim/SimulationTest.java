@@ -14,14 +14,19 @@ import static org.junit.jupiter.api.Assertions.fail;
  * each checked for Raft's safety invariants after every event, for liveness after the faults
  * stop, and for linearizability of the client history.
  * <p>
+ * The workload includes membership churn (learners added and promoted, voters removed, the leader
+ * among them), leader transfers to up-to-date, lagging and dead voters, snapshot installs, lease reads
+ * and follower reads; with enough seeds the run must show each of them happening.
+ * <p>
  * {@code -Dringraft.sim.seeds=N} runs N seeds per cluster size instead of the default;
- * {@code -Dringraft.sim.startSeed=S} starts from seed S; {@code -Dringraft.sim.membership=true}
- * adds membership changes to the faults.
+ * {@code -Dringraft.sim.startSeed=S} starts from seed S; {@code -Dringraft.sim.membership=false}
+ * leaves out membership changes.
  */
 final class SimulationTest
 {
     private static final int DEFAULT_SEEDS_PER_SIZE = 1000;
     private static final double MAX_UNDECIDED_FRACTION = 0.02;
+    private static final int SEEDS_TO_SHOW_COVERAGE = 200;
 
     @ParameterizedTest(name = "{0} nodes")
     @ValueSource(ints = {3, 5})
@@ -49,6 +54,24 @@ final class SimulationTest
         assertTrue(stats.ops() > seeds * 20L, "the clients ran too few operations to mean anything: " + stats.ops());
         assertTrue(stats.undecidedWithinLimit(MAX_UNDECIDED_FRACTION), "linearizability undecided on " + stats.undecided() +
             " of " + seeds + " seeds (first: seed " + stats.firstUndecidedSeed() + ")");
+        if (seeds >= SEEDS_TO_SHOW_COVERAGE)
+        {
+            assertCoverage(stats);
+        }
+    }
+
+    private static void assertCoverage(final SimulationStats stats)
+    {
+        final String summary = stats.summary(1);
+        assertTrue(stats.learnersAdded() > 0, "no learner added: " + summary);
+        assertTrue(stats.promotions() > 0, "no learner promoted: " + summary);
+        assertTrue(stats.leaderRemovals() > 0, "no leader removed itself: " + summary);
+        assertTrue(stats.churnCycles() > 0, "the voters never went to every node and back: " + summary);
+        assertTrue(stats.transfersDone() > 0, "no leader transfer handed over: " + summary);
+        assertTrue(stats.transfersTimedOut() > 0, "no leader transfer timed out: " + summary);
+        assertTrue(stats.snapshotsInstalled() > 0, "no follower installed a snapshot: " + summary);
+        assertTrue(stats.leaseReadsServed() > 0, "no read served by a lease: " + summary);
+        assertTrue(stats.followerReads() > 0, "no read served by a follower: " + summary);
     }
 
     @Test
