@@ -116,23 +116,33 @@ public final class ClusterNodeMain
 
         final AeronRaftNetwork network = new AeronRaftNetwork(new AeronTransportConfig()
             .nodeId(self).clusterId(clusterId).endpoints(endpoints).termLength(128 * 1024).embeddedDriver(true));
-        out.add("driver " + network.aeronDirectoryName());
-        final ChronicleLogStorage log = ChronicleLogStorage.open(new ChronicleStorageContext()
-            .directory(dataDir.resolve("log")).durability(DurabilityPolicy.BATCH));
-        final FileSnapshotStore snapshots = FileSnapshotStore.open(dataDir.resolve("snapshots"));
-        final SnapshotMeta latest = snapshots.latest();
-        out.add("recovered " + log.lastLogId().index() + " " + log.lastPurgedLogId().index() + " " +
-            (latest == null ? 0 : latest.lastIncluded().index()));
-        final long[] voters = endpoints.keySet().stream().mapToLong(Long::longValue).toArray();
-        final RaftConfig config = new RaftConfig()
-            .nodeId(self)
-            .threadingMode(ThreadingMode.SHARED)
-            .electionTimeout(500, 1000, TimeUnit.MILLISECONDS)
-            .heartbeatInterval(50, TimeUnit.MILLISECONDS)
-            .maxPayloadLength(1024)
-            .snapshotEveryEntries(snapshotEvery)
-            .randomSeed(System.nanoTime() ^ self);
-        raft = Raft.start(config, log, snapshots, network, commands, init ? Membership.of(voters) : null);
+        // Printed at once, not queued: the parent deletes this directory if the node dies.
+        System.out.println("driver " + network.aeronDirectoryName());
+        System.out.flush();
+        try
+        {
+            final ChronicleLogStorage log = ChronicleLogStorage.open(new ChronicleStorageContext()
+                .directory(dataDir.resolve("log")).durability(DurabilityPolicy.BATCH));
+            final FileSnapshotStore snapshots = FileSnapshotStore.open(dataDir.resolve("snapshots"));
+            final SnapshotMeta latest = snapshots.latest();
+            out.add("recovered " + log.lastLogId().index() + " " + log.lastPurgedLogId().index() + " " +
+                (latest == null ? 0 : latest.lastIncluded().index()));
+            final long[] voters = endpoints.keySet().stream().mapToLong(Long::longValue).toArray();
+            final RaftConfig config = new RaftConfig()
+                .nodeId(self)
+                .threadingMode(ThreadingMode.SHARED)
+                .electionTimeout(500, 1000, TimeUnit.MILLISECONDS)
+                .heartbeatInterval(50, TimeUnit.MILLISECONDS)
+                .maxPayloadLength(1024)
+                .snapshotEveryEntries(snapshotEvery)
+                .randomSeed(System.nanoTime() ^ self);
+            raft = Raft.start(config, log, snapshots, network, commands, init ? Membership.of(voters) : null);
+        }
+        catch (final RuntimeException | Error ex)
+        {
+            network.close();
+            throw ex;
+        }
         out.add("ready");
 
         final Thread status = new Thread(this::statusLoop, "status");
