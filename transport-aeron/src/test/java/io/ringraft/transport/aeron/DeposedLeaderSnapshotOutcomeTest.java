@@ -31,22 +31,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The in-JVM reduction of what {@link AeronClusterProcessTest}'s paused-leader scenario found: a
- * deposed leader that catches up through InstallSnapshot reports {@link WriteStatus#ABORTED}
+ * deposed leader that catches up through InstallSnapshot must not report {@link WriteStatus#ABORTED}
  * ("definitely not committed") for writes that its successor committed and that every state
  * machine applied.
  * <p>
  * The leader's writes reach both followers but their acknowledgements never come back, so it
  * does not learn they committed; it is cut off; the followers elect a leader, which commits them,
  * writes on, snapshots and purges its log; the old leader returns with a log that ends before the
- * purge point and is sent the snapshot. Installing it, the engine truncates the old leader's log
- * after its own commit index (the snapshot's last entry is not in its log), and the runtime answers
- * every pending write in the truncated range ABORTED, though the writes up to the snapshot's last
- * index are committed, some of them with exactly the entries the old leader holds.
+ * purge point and is sent the snapshot. Installing it replaces the old leader's log suffix after its
+ * own commit index, which holds committed writes (up to the snapshot's last index) as well as
+ * possibly uncommitted ones: their outcome is unknown to the old leader, never ABORTED. Before
+ * commit bbb87ab the engine truncated that suffix like a conflict and the runtime answered every
+ * pending write in it ABORTED.
  * <p>
  * Not transport code: it lives here, with the process test that found it, because the engine module
- * is not this module's to edit. Engine: {@code SnapshotHandler.install} (truncate to
- * {@code committedIndex + 1}) and {@code RaftCore.truncateLog} (every truncated pending write is
- * ABORTED).
+ * is not this module's to edit.
  */
 class DeposedLeaderSnapshotOutcomeTest
 {
