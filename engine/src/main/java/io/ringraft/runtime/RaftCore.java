@@ -96,6 +96,8 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     private boolean appended;
     private long applyTarget;
     private long publishedIndex;
+    /** The next apply-ring slot to fill in the batch being published. */
+    private long claimCursor;
     private ArrayList<CompletableFuture<Long>> collectingReads;
     private long nextReadId;
     private long nowNanos;
@@ -631,9 +633,19 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
             pendingInstall = null;
         }
         final long before = publishedIndex;
-        if (publishedIndex < applyTarget)
+        final int count = (int)Math.min(applyTarget - publishedIndex, applyRing.remainingCapacity());
+        if (count > 0)
         {
-            storage.read(publishedIndex + 1, applyTarget + 1, applyPublisher);
+            // Claim the slots for the whole batch, fill them from the log, publish them at once.
+            final long hi = applyRing.next(count);
+            claimCursor = hi - count + 1;
+            final int delivered = storage.read(publishedIndex + 1, publishedIndex + 1 + count, applyPublisher);
+            if (delivered != count)
+            {
+                throw new IllegalStateException("log read " + delivered + " of " + count + " committed entries from " +
+                    (before + 1) + " (log " + storage.lastPurgedLogId() + ".." + storage.lastLogId() + ")");
+            }
+            applyRing.publish(hi - count + 1, hi);
         }
         int work = (int)(publishedIndex - before);
         while (!readyReads.isEmpty() && readyReads.peekFirst().index() <= publishedIndex)
@@ -661,16 +673,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     private boolean publishEntry(final long term, final long index, final EntryType type, final DirectBuffer buffer, final int offset,
         final int length)
     {
-        final long seq;
-        try
-        {
-            seq = applyRing.tryNext();
-        }
-        catch (final InsufficientCapacityException ex)
-        {
-            return false;
-        }
-        final ApplyEvent event = applyRing.get(seq);
+        final ApplyEvent event = applyRing.get(claimCursor++);
         event.type = ApplyEvent.ENTRY;
         event.index = index;
         event.term = term;
@@ -691,7 +694,6 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
             }
             pending.release(p);
         }
-        applyRing.publish(seq);
         publishedIndex = index;
         return true;
     }
