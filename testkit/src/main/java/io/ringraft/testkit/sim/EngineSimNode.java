@@ -84,11 +84,8 @@ public final class EngineSimNode implements SimNode
         this.clockRate = clockRate;
     }
 
-    /**
-     * Starts the node for the first time; with a membership, initializes it as a founding member
-     * and makes the initial membership entry durable at once.
-     */
-    void startPristine(final Membership membership, final long simNanos)
+    @Override
+    public void start(final Membership membership, final long simNanos)
     {
         stateMachine = new KvStateMachine();
         engine = new Engine(config, InitialState.pristine(), new SplittableRandom(cluster.random().nextLong()), output);

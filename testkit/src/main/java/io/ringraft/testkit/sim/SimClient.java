@@ -190,6 +190,11 @@ public final class SimClient
             @Override
             public void applied(final long index, final String result)
             {
+                if (!op.isDone())
+                {
+                    // A runtime tells the index only with the outcome.
+                    op.accepted(index);
+                }
                 complete(op, Operation.Status.OK, result);
             }
 

@@ -90,7 +90,10 @@ public final class SimCluster
             electionMax = Math.max(electionMax, config.electionTimeoutMaxNanos());
             final double drift = builder.maxClockDrift == 0 ? 0 : (random.nextDouble() * 2 - 1) * builder.maxClockDrift;
             final long offset = random.nextLong(1L << 40);
-            nodes[id] = new EngineSimNode(this, id, config, offset, 1 + drift, builder.snapshotEvery, builder.snapshotChunkBytes);
+            nodes[id] = builder.runtime ?
+                new RuntimeSimNode(this, id, config, offset, 1 + drift, builder.snapshotEvery, builder.snapshotChunkBytes,
+                    builder.runtimeAckBeforeDurable) :
+                new EngineSimNode(this, id, config, offset, 1 + drift, builder.snapshotEvery, builder.snapshotChunkBytes);
             wakeupAt[id] = Long.MAX_VALUE;
         }
         this.electionTimeoutMaxNanos = electionMax;
@@ -108,8 +111,9 @@ public final class SimCluster
             {
                 final boolean founder = builder.initialize && membership.contains(id);
                 trace(id, "start", founder ? membership.toString() : "uninitialized");
-                ((EngineSimNode)nodes[id]).startPristine(founder ? membership : null, now);
+                nodes[id].start(founder ? membership : null, now);
             }
+            scheduleWakeups();
         });
     }
 
@@ -876,6 +880,8 @@ public final class SimCluster
         private long snapshotEvery;
         private int snapshotChunkBytes = 256;
         private long[] initialVoters;
+        private boolean runtime;
+        private boolean runtimeAckBeforeDurable;
 
         private Builder()
         {
@@ -1011,6 +1017,27 @@ public final class SimCluster
                 throw new IllegalArgumentException("snapshotChunkBytes must be positive: " + bytes);
             }
             this.snapshotChunkBytes = bytes;
+            return this;
+        }
+
+        /**
+         * @param realRuntime true to run each node as the real runtime ({@link RuntimeSimNode}: {@code Raft}
+         *                    in INVOKER mode) instead of the bare engine ({@link EngineSimNode}); a planted bug
+         *                    cannot be planted in the runtime
+         */
+        public Builder runtime(final boolean realRuntime)
+        {
+            this.runtime = realRuntime;
+            return this;
+        }
+
+        /**
+         * Plants a storage bug under the runtime: its log flush reports everything appended as durable at
+         * once, though a crash still loses it (for a test that the checks catch it).
+         */
+        Builder runtimeAckBeforeDurable()
+        {
+            this.runtimeAckBeforeDurable = true;
             return this;
         }
 

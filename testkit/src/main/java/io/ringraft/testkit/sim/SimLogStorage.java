@@ -244,6 +244,21 @@ public final class SimLogStorage implements RaftLogStorage
         return durableEntries.isEmpty() ? durableLastPurged : durableEntries.get(durableEntries.size() - 1).logId();
     }
 
+    /**
+     * @return the last log id up to which the current image is known to equal the durable one: what a
+     *         crash now would keep of the current log
+     */
+    public LogId durablePrefixLogId()
+    {
+        return commonPrefix == 0 ? lastPurged : entries.get(commonPrefix - 1).logId();
+    }
+
+    /** @return true if an append or truncation since the last {@link #flush()} would be lost by a crash now */
+    public boolean hasUnflushedChanges()
+    {
+        return commonPrefix != entries.size() || commonPrefix != durableEntries.size();
+    }
+
     /** @return how many times the log was flushed */
     public long flushes()
     {

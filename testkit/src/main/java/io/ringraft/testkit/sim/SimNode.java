@@ -10,15 +10,23 @@ import io.ringraft.testkit.kv.KvStateMachine;
  * One node of a {@link SimCluster}, as the cluster drives it: inputs in simulated time, crash and
  * restart, client requests, and read access to its state for metrics and invariant checks.
  * <p>
- * The implementation today drives the bare {@link io.ringraft.engine.Engine}
- * ({@link EngineSimNode}); one that drives {@code RaftCore} in {@code INVOKER} mode implements the
- * same interface. Every method runs on the simulator's one thread; callbacks never re-enter the
+ * {@link EngineSimNode} drives the bare {@link io.ringraft.engine.Engine}; {@link RuntimeSimNode} runs the
+ * real runtime ({@link io.ringraft.Raft} in {@code INVOKER} mode). Every method runs on the simulator's one thread; callbacks never re-enter the
  * node (a client reacts by scheduling an event).
  */
 public interface SimNode
 {
     /** @return the node id, positive */
     long id();
+
+    /**
+     * Starts the node for the first time; with a membership, as a founding member (its initial
+     * membership entry durable at once), else uninitialized, to be added later.
+     *
+     * @param membership the founding membership, or null
+     * @param simNanos   the simulated time
+     */
+    void start(Membership membership, long simNanos);
 
     /** @return false while crashed */
     boolean isUp();
@@ -76,7 +84,8 @@ public interface SimNode
      * @param payload  the encoded command
      * @param callback told how it ends; only if the returned index is positive
      * @param simNanos the simulated time
-     * @return the log index it was appended at, or a negative code of {@link io.ringraft.engine.Engine}
+     * @return the log index it was appended at, 0 if accepted but its index is not known yet (the runtime
+     *         tells it with the outcome), or a negative code: refused, not written
      */
     long submit(byte[] payload, WriteCallback callback, long simNanos);
 

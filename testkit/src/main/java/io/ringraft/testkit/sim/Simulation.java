@@ -107,6 +107,7 @@ public final class Simulation
             .snapshotEvery(snapshotEvery)
             .snapshotChunkBytes(chunkBytes)
             .initialVoters(initialVoters)
+            .runtime(options.runtime)
             .build();
         final boolean leaseReads = !options.varyEngineConfig || checkQuorum || !options.adminWorkload;
         return new Run(cluster, "maxEntriesPerAppend=" + maxEntriesPerAppend + " maxInflightAppends=" + maxInflightAppends +
@@ -175,6 +176,7 @@ public final class Simulation
         private boolean varyEngineConfig = true;
         private boolean membershipChanges = Boolean.parseBoolean(System.getProperty("ringraft.sim.membership", "true"));
         private boolean adminWorkload = true;
+        private boolean runtime = Boolean.getBoolean("ringraft.sim.runtime");
         private Consumer<EngineConfig> engineConfig = config -> { };
 
         /** @param count cluster size */
@@ -294,6 +296,16 @@ public final class Simulation
             return this;
         }
 
+        /**
+         * @param realRuntime true to run the real runtime ({@link RuntimeSimNode}: {@code Raft} in INVOKER mode)
+         *                    instead of the bare engine; default from {@code -Dringraft.sim.runtime}
+         */
+        public Options runtime(final boolean realRuntime)
+        {
+            this.runtime = realRuntime;
+            return this;
+        }
+
         /** @param customizer adjusts every node's engine config, e.g. to plant a bug */
         public Options engineConfig(final Consumer<EngineConfig> customizer)
         {
@@ -305,7 +317,7 @@ public final class Simulation
         public String toString()
         {
             return "nodes=" + nodes + " chaos=" + chaosMillis + "ms clients=" + clients + " keys=" + minKeys + ".." + maxKeys +
-                " faults=" + faults;
+                " faults=" + faults + (runtime ? " runtime=RaftCore/INVOKER" : " runtime=bare engine");
         }
     }
 

@@ -13,6 +13,7 @@ import java.util.Locale;
  * changes (see {@link Simulation.Options#membershipChanges}); {@code -Dringraft.sim.legacyWorkload=true}
  * runs the workload from before leader transfers to chosen targets, membership churn and follower reads
  * (see {@link Simulation.Options#adminWorkload}), to replay a seed found then;
+ * {@code -Dringraft.sim.runtime=true} runs the real runtime ({@link RuntimeSimNode}) instead of the bare engine;
  * {@code -Dringraft.sim.keepGoing=true} runs every seed and lists each failing one.
  */
 public final class SimulatorMain

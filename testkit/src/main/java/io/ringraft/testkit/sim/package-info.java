@@ -12,7 +12,9 @@
  *     <li>{@link io.ringraft.testkit.sim.SimulatorMain}: many seeds from the command line.</li>
  * </ul>
  * A node is a {@link io.ringraft.testkit.sim.SimNode}; {@link io.ringraft.testkit.sim.EngineSimNode}
- * drives the bare engine through its output port, with a {@link io.ringraft.testkit.sim.SimLogStorage}
- * that keeps a durable image beside the current one.
+ * drives the bare engine through its output port, and {@link io.ringraft.testkit.sim.RuntimeSimNode} runs
+ * the real runtime ({@code Raft} with {@code RaftCore} in INVOKER mode, on the simulated clock and
+ * network: {@code SimCluster.builder().runtime(true)}, {@code -Dringraft.sim.runtime=true}); both log
+ * to a {@link io.ringraft.testkit.sim.SimLogStorage} that keeps a durable image beside the current one.
  */
 package io.ringraft.testkit.sim;
