@@ -322,7 +322,9 @@ public final class InvariantChecker
      * An entry is committed only once a quorum holds it durably, so it survives any crashes a
      * quorum outlives. The quorum is that of the configuration the committing leader used, which
      * the checker cannot see; it accepts a quorum of any configuration the recording node knows
-     * for that index or now (with no membership change, all of them are the initial voters).
+     * for that index, for its commit index (committing a later entry by a quorum of the
+     * configuration there commits this one too), or now (with no membership change, all of them are
+     * the initial voters).
      */
     private void checkDurableOnQuorum(final SimNode node, final long index, final long term, final String how)
     {
@@ -337,13 +339,17 @@ public final class InvariantChecker
         }
         final Membership atIndex = node.membershipAt(index);
         final Membership now = node.membership();
+        final long commitPoint = node.committedIndex();
+        final Membership atCommit = commitPoint > index ? node.membershipAt(commitPoint) : null;
         final LongPredicate durable = id -> id > 0 && id < nodes.length && holds[(int)id];
-        if (atIndex == null && now == null || atIndex != null && atIndex.isQuorum(durable) || now != null && now.isQuorum(durable))
+        if (atIndex == null && now == null || atIndex != null && atIndex.isQuorum(durable) || now != null && now.isQuorum(durable) ||
+            atCommit != null && atCommit.isQuorum(durable))
         {
             return;
         }
         throw new InvariantViolation("durability: node " + node.id() + " " + how + " " + term + "-" + index +
-            " while no quorum holds it durably:" + where + " (membership there " + atIndex + ", now " + now + ")");
+            " while no quorum holds it durably:" + where + " (membership there " + atIndex + ", at the commit index " + commitPoint +
+            " " + atCommit + ", now " + now + ")");
     }
 
     private void recordCommitted(final SimNode node, final long index, final long term, final long hash, final String how)

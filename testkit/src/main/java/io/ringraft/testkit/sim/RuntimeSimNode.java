@@ -88,6 +88,8 @@ public final class RuntimeSimNode implements SimNode
     private int snapshotsInstalled;
     private Role lastRole;
     private long lastLeaderTerm;
+    /** A check that failed inside a duty cycle, where the runtime's error handler would swallow it. */
+    private InvariantViolation violation;
 
     RuntimeSimNode(final SimCluster cluster, final long id, final EngineConfig engineConfig, final long clockOffset,
         final double clockRate, final long snapshotEvery, final int snapshotChunkBytes, final boolean ackBeforeDurable)
@@ -495,6 +497,10 @@ public final class RuntimeSimNode implements SimNode
         if (up)
         {
             raft.doWork();
+            if (violation != null)
+            {
+                throw violation;
+            }
             final Throwable failure = raft.failure();
             if (failure != null)
             {
@@ -520,6 +526,23 @@ public final class RuntimeSimNode implements SimNode
             cluster.trace(id, "role", m.role() + " t" + m.term() + " leader=" + m.leaderId());
         }
         lastRole = m.role();
+    }
+
+    /** Runs a check from inside a duty cycle: a violation is kept to be thrown once the cycle returns. */
+    private void check(final Runnable check)
+    {
+        try
+        {
+            check.run();
+        }
+        catch (final InvariantViolation ex)
+        {
+            if (violation == null)
+            {
+                violation = ex;
+            }
+            throw ex;
+        }
     }
 
     private void deliverOutcomes()
@@ -607,7 +630,7 @@ public final class RuntimeSimNode implements SimNode
         {
             live();
             cluster.trace(id, "append", entry.logId());
-            cluster.checker().onAppend(RuntimeSimNode.this, entry);
+            check(() -> cluster.checker().onAppend(RuntimeSimNode.this, entry));
             storage.append(entry);
         }
 
@@ -641,7 +664,7 @@ public final class RuntimeSimNode implements SimNode
             cluster.countTruncation(storage.lastLogId().index() - fromIndex + 1);
             // A snapshot the node holds covers the committed prefix it replaces (Raft §7).
             final SnapshotMeta latest = snapshots.latest();
-            cluster.checker().onTruncate(RuntimeSimNode.this, fromIndex, latest == null ? 0 : latest.lastIncluded().index());
+            check(() -> cluster.checker().onTruncate(RuntimeSimNode.this, fromIndex, latest == null ? 0 : latest.lastIncluded().index()));
             storage.truncateSuffix(fromIndex);
         }
 
@@ -771,7 +794,7 @@ public final class RuntimeSimNode implements SimNode
         {
             final byte[] bytes = new byte[length];
             payload.getBytes(offset, bytes);
-            cluster.checker().onApply(RuntimeSimNode.this, new Entry(term, index, EntryType.NORMAL, bytes));
+            check(() -> cluster.checker().onApply(RuntimeSimNode.this, new Entry(term, index, EntryType.NORMAL, bytes)));
             return stateMachine.apply(index, term, payload, offset, length, response);
         }
 
@@ -795,7 +818,7 @@ public final class RuntimeSimNode implements SimNode
             cluster.trace(id, "installSnapshot", meta.lastIncluded());
             if (!owner.starting)
             {
-                cluster.checker().onInstallSnapshot(RuntimeSimNode.this, meta);
+                check(() -> cluster.checker().onInstallSnapshot(RuntimeSimNode.this, meta));
                 snapshotsInstalled++;
             }
             stateMachine.installSnapshot(meta, reader);
