@@ -19,6 +19,7 @@ import io.ringraft.engine.PlantedBug;
 import io.ringraft.engine.Role;
 import io.ringraft.network.RaftMessage;
 import io.ringraft.network.RaftNetwork;
+import io.ringraft.statemachine.RaftStateMachine;
 import io.ringraft.storage.EntryReader;
 import io.ringraft.storage.InMemorySnapshotStore;
 import io.ringraft.storage.RaftLogStorage;
@@ -418,6 +419,8 @@ public final class RuntimeSimNode implements SimNode
     {
         final CompletableFuture<Long> future = raft.ensureLinearizable(policy);
         final Incarnation current = incarnation;
+        // Served in the duty cycle that took it: a lease read confirmed without a round trip.
+        final boolean[] atOnce = {true};
         future.whenComplete((index, error) -> outcomes.addLast(() ->
         {
             if (error == null)
@@ -427,7 +430,7 @@ public final class RuntimeSimNode implements SimNode
                     callback.failed(Vote.NO_NODE);
                     return;
                 }
-                if (policy == ReadPolicy.LEASE && current.servingAtOnce)
+                if (policy == ReadPolicy.LEASE && atOnce[0])
                 {
                     cluster.onLeaseReadServed();
                 }
@@ -441,9 +444,8 @@ public final class RuntimeSimNode implements SimNode
                 callback.failed(cause instanceof RaftException raftError ? raftError.leaderId() : Vote.NO_NODE);
             }
         }));
-        current.servingAtOnce = true;
         work(simNanos);
-        current.servingAtOnce = false;
+        atOnce[0] = false;
     }
 
     private long admin(final CompletableFuture<AdminResult> future, final long simNanos)
@@ -577,7 +579,6 @@ public final class RuntimeSimNode implements SimNode
         private boolean starting;
         private boolean closed;
         private boolean flushScheduled;
-        private boolean servingAtOnce;
     }
 
     /** The node's {@link SimLogStorage} as the runtime sees it, with the invariant checker told of each change. */
@@ -773,7 +774,7 @@ public final class RuntimeSimNode implements SimNode
     }
 
     /** The KV state machine, with the invariant checker told of each apply and each installed snapshot. */
-    private final class StateMachine implements io.ringraft.statemachine.RaftStateMachine
+    private final class StateMachine implements RaftStateMachine
     {
         private final Incarnation owner;
 
