@@ -85,6 +85,25 @@ final class SimulationTest
         assertTrue(first.events() > 1_000, "a run should be more than a handful of events: " + first.events());
     }
 
+    /**
+     * The lease bound a seed configures covers its clock drift: a lease timed on the slowest clock ends
+     * (in real time) before the election timeout of a follower on the fastest clock.
+     */
+    @Test
+    void theConfiguredLeaseBoundCoversTheClockDrift()
+    {
+        final long electionTimeoutMin = 150_000_000L;
+        for (final double drift : new double[] {0, 0.001, 0.01, 0.05})
+        {
+            final long bound = Simulation.leaseDriftBound(electionTimeoutMin, drift);
+            final double leaseEndsAt = (electionTimeoutMin - bound) / (1 - drift);
+            final double followerTimesOutAt = electionTimeoutMin / (1 + drift);
+            assertTrue(leaseEndsAt <= followerTimesOutAt, "drift " + drift + ": bound " + bound);
+            final double oneLess = (electionTimeoutMin - bound + 1_000) / (1 - drift);
+            assertTrue(drift == 0 || oneLess > followerTimesOutAt, "drift " + drift + ": the bound is not tight: " + bound);
+        }
+    }
+
     @Test
     void differentSeedsMakeDifferentRuns()
     {
