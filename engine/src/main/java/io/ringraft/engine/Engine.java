@@ -403,7 +403,7 @@ public final class Engine
     public void triggerElection()
     {
         ensureStarted();
-        if (isVoter() && role != Role.LEADER)
+        if (canStand() && role != Role.LEADER)
         {
             voteHandler.startElection(false);
         }
@@ -428,14 +428,30 @@ public final class Engine
         return m != null && m.isVoter(self);
     }
 
+    /**
+     * @return true if this node may stand for election: a voter of its latest configuration, or of
+     *         the last committed one while a newer configuration that removes it is not committed
+     *         (Raft §6: it takes part until the change is committed; without it, a cluster whose
+     *         only up-to-date nodes are being removed could never elect a leader to finish the change)
+     */
+    boolean canStand()
+    {
+        if (isVoter())
+        {
+            return true;
+        }
+        final Membership committed = memberships.at(committedIndex);
+        return committed != null && committed != memberships.effective() && committed.isVoter(self);
+    }
+
     Role baseRole()
     {
-        return isVoter() || memberships.effective() == null ? Role.FOLLOWER : Role.LEARNER;
+        return canStand() || memberships.effective() == null ? Role.FOLLOWER : Role.LEARNER;
     }
 
     void resetElectionTimer()
     {
-        if (isVoter())
+        if (canStand())
         {
             final long min = config.electionTimeoutMinNanos();
             final long max = config.electionTimeoutMaxNanos();
@@ -504,7 +520,13 @@ public final class Engine
         {
             lastLeaderContactNanos = nowNanos;
         }
-        resetElectionTimer();
+        if (before == Role.LEADER || electionDeadlineNanos == Long.MAX_VALUE || newLeader != Vote.NO_NODE)
+        {
+            // Only a new leader heard from (or a node that had no timer) restarts the timer: a
+            // higher term alone must not (Raft §5.2), or a candidate that can never win keeps
+            // the nodes that could from standing.
+            resetElectionTimer();
+        }
         if (before != role || beforeLeader != leaderId || beforeTerm != vote.term())
         {
             output.roleChanged(role, vote.term(), leaderId);
@@ -618,6 +640,13 @@ public final class Engine
         {
             committedIndex = index;
             applyCommitted();
+            if ((role == Role.FOLLOWER || role == Role.LEARNER) && baseRole() != role)
+            {
+                // A committed membership settled whether this node may stand.
+                role = baseRole();
+                resetElectionTimer();
+                output.roleChanged(role, vote.term(), leaderId);
+            }
         }
     }
 

@@ -133,6 +133,7 @@ final class LeaderHandler
             (engine.log.termAt(quorumIndex) == engine.vote.term() || engine.bug == PlantedBug.COMMIT_OLD_TERM_BY_COUNTING))
         {
             engine.commitTo(quorumIndex);
+            engine.replicationHandler.onCommit();
             engine.membershipHandler.check();
             final Membership committed = engine.memberships.at(engine.committedIndex);
             if (engine.role == Role.LEADER && committed == m && !m.isVoter(engine.self))
@@ -154,7 +155,7 @@ final class LeaderHandler
 
     void onMembershipChanged()
     {
-        engine.replicationHandler.syncPeers();
+        engine.replicationHandler.onMembershipChanged();
         advanceCommit();
     }
 }

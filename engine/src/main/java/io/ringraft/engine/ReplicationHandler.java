@@ -16,6 +16,8 @@ final class ReplicationHandler
 {
     private final Engine engine;
     private Progress[] peers = new Progress[0];
+    /** A removed node is dropped once it answered this round, the first to carry the commit of its removal. */
+    private long removalCommitSeq = Long.MAX_VALUE;
 
     ReplicationHandler(final Engine engine)
     {
@@ -62,12 +64,33 @@ final class ReplicationHandler
         }
         for (final Progress p : peers)
         {
-            if (!m.contains(p.nodeId) && p.matchIndex < removalIndex)
+            if (!m.contains(p.nodeId) && !removalKnown(p, removalIndex))
             {
                 next[n++] = p;
             }
         }
         peers = Arrays.copyOf(next, n);
+    }
+
+    /** The membership changed: removed nodes are kept until they know their removal committed. */
+    void onMembershipChanged()
+    {
+        removalCommitSeq = Long.MAX_VALUE;
+        syncPeers();
+    }
+
+    /** The commit index advanced: if it covers the membership entry, the next round tells removed nodes. */
+    void onCommit()
+    {
+        if (removalCommitSeq == Long.MAX_VALUE && engine.committedIndex >= engine.memberships.effectiveIndex())
+        {
+            removalCommitSeq = engine.leaderHandler.seq + 1;
+        }
+    }
+
+    private boolean removalKnown(final Progress p, final long removalIndex)
+    {
+        return p.matchIndex >= removalIndex && p.ackedSeq >= removalCommitSeq;
     }
 
     void clear()
@@ -189,13 +212,13 @@ final class ReplicationHandler
             {
                 return;
             }
-            if (!engine.memberships.effective().contains(p.nodeId))
-            {
-                syncPeers(); // a removed node now holds the entry that removes it
-                return;
-            }
         }
-        else if (!p.pipelining && p.inflight() == 0 && p.nextIndex > p.matchIndex + 1)
+        if (!engine.memberships.effective().contains(p.nodeId) && removalKnown(p, engine.memberships.effectiveIndex()))
+        {
+            syncPeers(); // the removed node knows its removal committed: stop replicating to it
+            return;
+        }
+        if (!p.pipelining && p.inflight() == 0 && p.nextIndex > p.matchIndex + 1)
         {
             // Probing with nothing in flight, and the follower holds no more than its match:
             // whatever was sent beyond it was lost, so probe again from there.

@@ -25,7 +25,7 @@ final class VoteHandler
 
     void onElectionTimeout()
     {
-        if (!engine.isVoter())
+        if (!engine.canStand())
         {
             engine.resetElectionTimer();
             return;
@@ -170,7 +170,7 @@ final class VoteHandler
     /** Leader transfer (thesis §3.10): the leader says "stand now", and voters grant despite the lease. */
     void onTimeoutNow(final TimeoutNow message)
     {
-        if (message.term() == engine.vote.term() && message.from() == engine.leaderId && engine.isVoter() &&
+        if (message.term() == engine.vote.term() && message.from() == engine.leaderId && engine.canStand() &&
             engine.role == Role.FOLLOWER)
         {
             startElection(true);

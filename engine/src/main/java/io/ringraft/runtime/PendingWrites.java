@@ -33,13 +33,13 @@ final class PendingWrites
     /** Adds a write at {@code index}, which must be above every pending one. */
     void add(final long index, final long term, final long correlationId, final WriteHandler handler, final long deadlineNanos)
     {
-        if (index < limit)
-        {
-            throw new IllegalStateException("pending write at index " + index + " below the highest pending " + (limit - 1));
-        }
         if (count == 0)
         {
-            base = index;
+            base = index; // empty: a new leadership may reuse indexes answered before (truncated)
+        }
+        else if (index < limit)
+        {
+            throw new IllegalStateException("pending write at index " + index + " below the highest pending " + (limit - 1));
         }
         while (index - base >= ring.length)
         {

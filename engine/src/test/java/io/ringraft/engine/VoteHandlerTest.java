@@ -23,6 +23,7 @@ import static io.ringraft.engine.EngineFixture.config;
 import static io.ringraft.engine.EngineFixture.follower;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Elections: Raft §5.2 (leader election), §5.4.1 (election restriction), thesis §9.6 (pre-vote) and §4.2.3 (disruptive servers). */
 class VoteHandlerTest
@@ -221,5 +222,40 @@ class VoteHandlerTest
     {
         final EngineFixture f = follower(config(2), Vote.INITIAL, THREE);
         assertThrows(IllegalArgumentException.class, () -> f.engine.handle(new VoteRequest(1, 3, 1, LogId.ZERO, false, false)));
+    }
+
+    @Test
+    void higherTermWithoutAGrantedVoteDoesNotRestartTheElectionTimer()
+    {
+        // Raft §5.2: the timer restarts on granting a vote or hearing from the leader, not on a
+        // term alone; else a candidate that cannot win keeps the up-to-date nodes from standing.
+        final EngineFixture f = follower(config(2), new Vote(5, Vote.NO_NODE, false), THREE, 3, 5, 5);
+        final long deadline = f.engine.nextDeadlineNanos();
+        f.engine.tick(deadline - 1);
+        f.engine.handle(new VoteRequest(1, 2, 6, new LogId(3, 2), false, false));
+        assertEquals(6, f.engine.currentTerm());
+        assertEquals(deadline, f.engine.nextDeadlineNanos(), "refused: the timer runs on");
+        f.engine.tick(deadline);
+        assertEquals(Role.PRE_CANDIDATE, f.engine.role());
+    }
+
+    @Test
+    void nodeRemovedByAnUncommittedConfigurationStillStandsUntilItCommits()
+    {
+        // Raft §6: a node takes part until the configuration that removes it is committed.
+        final Membership joint = Membership.of(new long[]{1, 2, 3}, new long[]{2}, new long[0], java.util.Map.of());
+        final io.ringraft.storage.InMemoryLogStorage storage = new io.ringraft.storage.InMemoryLogStorage();
+        storage.saveVote(new Vote(5, Vote.NO_NODE, false));
+        storage.append(Entry.membership(0, 1, joint));
+        storage.append(Entry.membership(5, 2, Membership.of(2)));
+        final RecordingOutput out = new RecordingOutput();
+        final Engine engine = new Engine(config(1), InitialState.load(storage, null, new LogId(0, 1)), new java.util.SplittableRandom(3), out);
+        engine.start(0);
+        assertEquals(Role.FOLLOWER, engine.role(), "the joint configuration it votes in is the last committed one");
+        assertTrue(engine.nextDeadlineNanos() < Long.MAX_VALUE);
+        engine.triggerElection();
+        assertEquals(Role.CANDIDATE, engine.role());
+        engine.handle(new VoteResponse(2, 1, 6, true, false));
+        assertEquals(Role.LEADER, engine.role(), "node 2 alone is a quorum of the latest configuration");
     }
 }

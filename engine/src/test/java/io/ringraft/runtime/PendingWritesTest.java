@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class PendingWritesTest
 {
@@ -47,5 +48,22 @@ class PendingWritesTest
             pending.add(5, 1, 1, HANDLER, 0);
             pending.add(4, 1, 1, HANDLER, 0);
         });
+    }
+
+    @Test
+    void aNewLeadershipMayReuseIndexesThatWereTruncated()
+    {
+        final PendingWrites pending = new PendingWrites();
+        for (long i = 15; i <= 18; i++)
+        {
+            pending.add(i, 4, i, HANDLER, 0);
+        }
+        while (pending.removeFrom(15) != null)
+        {
+            assertTrue(pending.size() >= 0);
+        }
+        assertEquals(0, pending.size());
+        pending.add(17, 6, 1, HANDLER, 0);
+        assertEquals(6, pending.remove(17).term);
     }
 }
