@@ -140,7 +140,7 @@ public final class NodeRuntime
         {
             return WriteStatus.PAYLOAD_TOO_LARGE;
         }
-        if (closed || core.failure() != null)
+        if (closed || failure() != null)
         {
             return WriteStatus.SHUT_DOWN;
         }
@@ -168,10 +168,10 @@ public final class NodeRuntime
     public CompletableFuture<Long> ensureLinearizable(final ReadPolicy policy)
     {
         final CompletableFuture<Long> future = new CompletableFuture<>();
-        if (closed || core.failure() != null)
+        if (closed || failure() != null)
         {
             future.completeExceptionally(new RaftException(WriteStatus.SHUT_DOWN, Vote.NO_NODE, "node " + config.nodeId() + " is shut down" +
-                (core.failure() != null ? " after a failure: " + core.failure() : "")));
+                (failure() != null ? " after a failure: " + failure() : "")));
             return future;
         }
         final long seq;
@@ -330,7 +330,8 @@ public final class NodeRuntime
     /** @return the failure that stopped the node, or null */
     public Throwable failure()
     {
-        return core.failure();
+        final Throwable coreFailure = core.failure();
+        return coreFailure != null ? coreFailure : worker.failure();
     }
 
     /** @return the node's counters */

@@ -38,6 +38,7 @@ public final class StateMachineWorker implements Agent, EventPoller.Handler<Appl
     private long lastTerm;
     private long lastIndex;
     private long snapshotSequence;
+    private volatile Throwable failure;
 
     StateMachineWorker(final long nodeId, final RaftStateMachine stateMachine, final RaftSnapshotStore snapshots,
         final RingBuffer<ApplyEvent> ring, final AtomicCounter applied, final LogId startApplied,
@@ -59,8 +60,23 @@ public final class StateMachineWorker implements Agent, EventPoller.Handler<Appl
     public int doWork() throws Exception
     {
         final long before = poller.getSequence().get();
-        poller.poll(this);
+        try
+        {
+            poller.poll(this);
+        }
+        catch (final RuntimeException | Error ex)
+        {
+            // The state machine cannot skip an entry: a failure to apply stops the node.
+            failure = ex;
+            throw new org.agrona.concurrent.AgentTerminationException(ex);
+        }
         return (int)(poller.getSequence().get() - before);
+    }
+
+    /** @return the failure that stopped the worker, or null */
+    Throwable failure()
+    {
+        return failure;
     }
 
     @Override

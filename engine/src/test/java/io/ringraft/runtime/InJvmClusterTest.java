@@ -379,4 +379,30 @@ class InJvmClusterTest
         assertTrue(node.failure() instanceof io.ringraft.storage.RaftStorageException, "failure: " + node.failure());
         assertEquals(WriteStatus.SHUT_DOWN, node.clientWrite(payload, 0, 8, 99, (c, s2, i, l, r, o, n) -> { }));
     }
+
+    @Test
+    void stateMachineFailureStopsTheNode() throws Exception
+    {
+        final RecordingStateMachine throwing = new RecordingStateMachine()
+        {
+            @Override
+            public int apply(final long index, final long term, final org.agrona.DirectBuffer payload, final int offset, final int length,
+                final org.agrona.MutableDirectBuffer response)
+            {
+                throw new IllegalStateException("cannot apply " + index);
+            }
+        };
+        final Raft node = Raft.start(config(1).threadingMode(ThreadingMode.INVOKER), new InMemoryLogStorage(), network.endpoint(1),
+            throwing, Membership.of(1));
+        nodes.add(node);
+        node.waitFor(RaftMetrics::isLeader, Duration.ofSeconds(5));
+        final UnsafeBuffer payload = new UnsafeBuffer(new byte[8]);
+        node.clientWrite(payload, 0, 8, 1, (c, s2, i, l, r, o, n) -> { });
+        for (int j = 0; j < 10_000 && node.failure() == null; j++)
+        {
+            node.doWork();
+        }
+        assertTrue(node.failure() != null && node.failure().getMessage().contains("cannot apply"), "failure: " + node.failure());
+        assertEquals(WriteStatus.SHUT_DOWN, node.clientWrite(payload, 0, 8, 2, (c, s2, i, l, r, o, n) -> { }));
+    }
 }

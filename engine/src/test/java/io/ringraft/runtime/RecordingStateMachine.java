@@ -13,7 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** A state machine that records every command it applies (as a long) and answers with the index. */
-final class RecordingStateMachine implements RaftStateMachine
+class RecordingStateMachine implements RaftStateMachine
 {
     private final List<Long> applied = new ArrayList<>();
     private volatile long lastApplied;
