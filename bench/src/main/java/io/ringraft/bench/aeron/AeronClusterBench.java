@@ -1,6 +1,5 @@
 package io.ringraft.bench.aeron;
 
-import io.ringraft.LogId;
 import io.ringraft.Membership;
 import io.ringraft.Raft;
 import io.ringraft.RaftConfig;
@@ -8,13 +7,10 @@ import io.ringraft.RaftMetrics;
 import io.ringraft.ThreadingMode;
 import io.ringraft.WriteHandler;
 import io.ringraft.WriteStatus;
-import io.ringraft.statemachine.RaftStateMachine;
+import io.ringraft.bench.core.CountingStateMachine;
 import io.ringraft.storage.DurabilityPolicy;
 import io.ringraft.storage.InMemoryLogStorage;
 import io.ringraft.storage.RaftLogStorage;
-import io.ringraft.storage.SnapshotMeta;
-import io.ringraft.storage.SnapshotReader;
-import io.ringraft.storage.SnapshotWriter;
 import io.ringraft.storage.chronicle.ChronicleLogStorage;
 import io.ringraft.storage.chronicle.ChronicleStorageContext;
 import io.ringraft.transport.aeron.AeronRaftNetwork;
@@ -22,7 +18,6 @@ import io.ringraft.transport.aeron.AeronTransportConfig;
 import org.HdrHistogram.Histogram;
 import org.agrona.DirectBuffer;
 import org.agrona.IoUtil;
-import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -357,38 +352,4 @@ public final class AeronClusterBench
         }
     }
 
-    /** The cheapest state machine that still reads each command: sums their first longs. */
-    private static final class CountingStateMachine implements RaftStateMachine
-    {
-        private final UnsafeBuffer snapshot = new UnsafeBuffer(new byte[8]);
-        private long sum;
-
-        @Override
-        public LogId lastApplied()
-        {
-            return LogId.ZERO;
-        }
-
-        @Override
-        public int apply(final long index, final long term, final DirectBuffer payload, final int offset, final int length,
-            final MutableDirectBuffer response)
-        {
-            sum += payload.getLong(offset);
-            return 0;
-        }
-
-        @Override
-        public void buildSnapshot(final SnapshotWriter writer)
-        {
-            snapshot.putLong(0, sum);
-            writer.write(snapshot, 0, 8);
-        }
-
-        @Override
-        public void installSnapshot(final SnapshotMeta meta, final SnapshotReader reader)
-        {
-            reader.read(0, snapshot, 0, 8);
-            sum = snapshot.getLong(0);
-        }
-    }
 }

@@ -9,8 +9,8 @@ import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
-/** The cheapest state machine that still does something: sums the first long of each command. */
-final class CountingStateMachine implements RaftStateMachine
+/** The cheapest state machine that still reads each command: sums the first long of each. For benchmarks. */
+public final class CountingStateMachine implements RaftStateMachine
 {
     private final UnsafeBuffer snapshotBuffer = new UnsafeBuffer(new byte[16]);
     private long count;
