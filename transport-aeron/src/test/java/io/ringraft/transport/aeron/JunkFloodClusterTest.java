@@ -166,10 +166,11 @@ class JunkFloodClusterTest
         }
         assertEquals(expected, target.counters().droppedTotal(), "every junk frame dropped and counted (seed " + seed + ")");
 
-        // The cluster still elects: a new election, stood by the flooded node, produces a leader of a
-        // newer term; and it commits.
-        final long termBefore = leader().metrics().term();
-        nodes.get(0).triggerElection();
+        // The cluster still elects: an election triggered on a follower brings a newer term, in which
+        // a leader is elected (the flooded node takes part); and it commits.
+        final Raft before = leader();
+        final long termBefore = before.metrics().term();
+        nodes.stream().filter(n -> n != before).findFirst().orElseThrow().triggerElection();
         Raft leader = leader();
         final long electionDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (leader.metrics().term() <= termBefore && System.nanoTime() < electionDeadline)
