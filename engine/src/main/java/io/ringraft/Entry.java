@@ -46,21 +46,25 @@ public final class Entry
         return new Entry(term, index, EntryType.MEMBERSHIP, membership.encode());
     }
 
+    /** @return the term the entry was created in */
     public long term()
     {
         return term;
     }
 
+    /** @return the entry's position in the log */
     public long index()
     {
         return index;
     }
 
+    /** @return the entry's (term, index) */
     public LogId logId()
     {
         return new LogId(term, index);
     }
 
+    /** @return what the entry carries */
     public EntryType type()
     {
         return type;

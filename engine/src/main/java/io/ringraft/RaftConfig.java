@@ -53,6 +53,7 @@ public final class RaftConfig
         return this;
     }
 
+    /** @return the {@code nodeId} setting */
     public long nodeId()
     {
         return nodeId;
@@ -66,11 +67,13 @@ public final class RaftConfig
         return this;
     }
 
+    /** @return the {@code electionTimeoutMinNanos} setting */
     public long electionTimeoutMinNanos()
     {
         return electionTimeoutMinNanos;
     }
 
+    /** @return the {@code electionTimeoutMaxNanos} setting */
     public long electionTimeoutMaxNanos()
     {
         return electionTimeoutMaxNanos;
@@ -83,6 +86,7 @@ public final class RaftConfig
         return this;
     }
 
+    /** @return the {@code heartbeatIntervalNanos} setting */
     public long heartbeatIntervalNanos()
     {
         return heartbeatIntervalNanos;
@@ -95,6 +99,7 @@ public final class RaftConfig
         return this;
     }
 
+    /** @return the {@code ingressRingSize} setting */
     public int ingressRingSize()
     {
         return ingressRingSize;
@@ -107,6 +112,7 @@ public final class RaftConfig
         return this;
     }
 
+    /** @return the {@code applyRingSize} setting */
     public int applyRingSize()
     {
         return applyRingSize;
@@ -119,6 +125,7 @@ public final class RaftConfig
         return this;
     }
 
+    /** @return the {@code maxPayloadLength} setting */
     public int maxPayloadLength()
     {
         return maxPayloadLength;
@@ -131,6 +138,7 @@ public final class RaftConfig
         return this;
     }
 
+    /** @return the {@code replicationWindow} setting */
     public int replicationWindow()
     {
         return replicationWindow;
@@ -143,6 +151,7 @@ public final class RaftConfig
         return this;
     }
 
+    /** @return the {@code maxEntriesPerAppend} setting */
     public int maxEntriesPerAppend()
     {
         return maxEntriesPerAppend;
@@ -155,6 +164,7 @@ public final class RaftConfig
         return this;
     }
 
+    /** @return the {@code maxWritesPerBatch} setting */
     public int maxWritesPerBatch()
     {
         return maxWritesPerBatch;
@@ -167,6 +177,7 @@ public final class RaftConfig
         return this;
     }
 
+    /** @return the {@code sendQueueCapacity} setting */
     public int sendQueueCapacity()
     {
         return sendQueueCapacity;
@@ -179,6 +190,7 @@ public final class RaftConfig
         return this;
     }
 
+    /** @return the {@code clientTimeoutNanos} setting */
     public long clientTimeoutNanos()
     {
         return clientTimeoutNanos;
@@ -205,6 +217,7 @@ public final class RaftConfig
         return this;
     }
 
+    /** @return the {@code threadingMode} setting */
     public ThreadingMode threadingMode()
     {
         return threadingMode;
@@ -217,6 +230,7 @@ public final class RaftConfig
         return this;
     }
 
+    /** @return the {@code coreIdleStrategy} setting */
     public Supplier<IdleStrategy> coreIdleStrategy()
     {
         return coreIdleStrategy;
@@ -229,6 +243,7 @@ public final class RaftConfig
         return this;
     }
 
+    /** @return the {@code stateMachineIdleStrategy} setting */
     public Supplier<IdleStrategy> stateMachineIdleStrategy()
     {
         return stateMachineIdleStrategy;
@@ -241,6 +256,7 @@ public final class RaftConfig
         return this;
     }
 
+    /** @return the {@code nanoClock} setting */
     public NanoClock nanoClock()
     {
         return nanoClock;
@@ -253,6 +269,7 @@ public final class RaftConfig
         return this;
     }
 
+    /** @return the {@code randomSeed} setting */
     public long randomSeed()
     {
         return randomSeed;
@@ -265,6 +282,7 @@ public final class RaftConfig
         return this;
     }
 
+    /** @return the {@code snapshotEveryEntries} setting */
     public long snapshotEveryEntries()
     {
         return snapshotEveryEntries;
@@ -277,6 +295,7 @@ public final class RaftConfig
         return this;
     }
 
+    /** @return the {@code snapshotChunkSize} setting */
     public int snapshotChunkSize()
     {
         return snapshotChunkSize;
@@ -309,6 +328,7 @@ public final class RaftConfig
         return this;
     }
 
+    /** @return the {@code countersFile} setting */
     public java.nio.file.Path countersFile()
     {
         return countersFile;

@@ -33,6 +33,7 @@ public final class EngineConfig
         return this;
     }
 
+    /** @return the {@code electionTimeoutMinNanos} setting */
     public long electionTimeoutMinNanos()
     {
         return electionTimeoutMinNanos;
@@ -45,6 +46,7 @@ public final class EngineConfig
         return this;
     }
 
+    /** @return the {@code electionTimeoutMaxNanos} setting */
     public long electionTimeoutMaxNanos()
     {
         return electionTimeoutMaxNanos;
@@ -57,6 +59,7 @@ public final class EngineConfig
         return this;
     }
 
+    /** @return the {@code heartbeatIntervalNanos} setting */
     public long heartbeatIntervalNanos()
     {
         return heartbeatIntervalNanos;
@@ -69,6 +72,7 @@ public final class EngineConfig
         return this;
     }
 
+    /** @return the {@code maxInflightAppends} setting */
     public int maxInflightAppends()
     {
         return maxInflightAppends;
@@ -81,6 +85,7 @@ public final class EngineConfig
         return this;
     }
 
+    /** @return the {@code maxEntriesPerAppend} setting */
     public int maxEntriesPerAppend()
     {
         return maxEntriesPerAppend;
@@ -93,6 +98,7 @@ public final class EngineConfig
         return this;
     }
 
+    /** @return the {@code preVote} setting */
     public boolean preVote()
     {
         return preVote;
@@ -105,6 +111,7 @@ public final class EngineConfig
         return this;
     }
 
+    /** @return the {@code checkQuorum} setting */
     public boolean checkQuorum()
     {
         return checkQuorum;
@@ -117,6 +124,7 @@ public final class EngineConfig
         return this;
     }
 
+    /** @return the {@code logRetainEntries} setting */
     public long logRetainEntries()
     {
         return logRetainEntries;
@@ -129,6 +137,7 @@ public final class EngineConfig
         return this;
     }
 
+    /** @return the {@code maxClockDriftNanos} setting */
     public long maxClockDriftNanos()
     {
         return maxClockDriftNanos;
@@ -144,6 +153,7 @@ public final class EngineConfig
         return this;
     }
 
+    /** @return the {@code plantedBug} setting */
     public PlantedBug plantedBug()
     {
         return plantedBug;

@@ -165,6 +165,7 @@ public final class NodeRuntime
         return WriteStatus.OK;
     }
 
+    /** Publishes a read barrier; see {@link io.ringraft.Raft#ensureLinearizable(ReadPolicy)}. */
     public CompletableFuture<Long> ensureLinearizable(final ReadPolicy policy)
     {
         final CompletableFuture<Long> future = new CompletableFuture<>();
@@ -195,6 +196,7 @@ public final class NodeRuntime
         return future;
     }
 
+    /** See {@link io.ringraft.Raft#changeMembership}. */
     public CompletableFuture<AdminResult> changeMembership(final long[] voters, final boolean retain, final long timeoutNanos)
     {
         final CompletableFuture<AdminResult> future = new CompletableFuture<>();
@@ -202,6 +204,7 @@ public final class NodeRuntime
         return future;
     }
 
+    /** See {@link io.ringraft.Raft#addLearner}. */
     public CompletableFuture<AdminResult> addLearner(final long node, final String endpoint, final long timeoutNanos)
     {
         final CompletableFuture<AdminResult> future = new CompletableFuture<>();
@@ -209,6 +212,7 @@ public final class NodeRuntime
         return future;
     }
 
+    /** See {@link io.ringraft.Raft#transferLeader}. */
     public CompletableFuture<AdminResult> transferLeader(final long target, final long timeoutNanos)
     {
         final CompletableFuture<AdminResult> future = new CompletableFuture<>();
@@ -216,6 +220,7 @@ public final class NodeRuntime
         return future;
     }
 
+    /** See {@link io.ringraft.Raft#triggerSnapshot}. */
     public CompletableFuture<SnapshotMeta> triggerSnapshot()
     {
         final CompletableFuture<SnapshotMeta> future = new CompletableFuture<>();
@@ -234,11 +239,13 @@ public final class NodeRuntime
         }
     }
 
+    /** See {@link io.ringraft.Raft#triggerElection}. */
     public void triggerElection()
     {
         control(RaftCore::triggerElection);
     }
 
+    /** See {@link io.ringraft.Raft#triggerHeartbeat}. */
     public void triggerHeartbeat()
     {
         control(RaftCore::triggerHeartbeat);
@@ -296,6 +303,7 @@ public final class NodeRuntime
         }
     }
 
+    /** @return a snapshot of the node's counters and membership */
     public RaftMetrics metrics()
     {
         final int roleOrdinal = (int)counters.role.get();
@@ -304,6 +312,7 @@ public final class NodeRuntime
             core.ingressOccupancy(), counters.backPressure.get(), counters.sendsRetried.get(), counters.sendsDropped.get());
     }
 
+    /** One duty cycle in {@link ThreadingMode#INVOKER}; see {@link io.ringraft.Raft#doWork}. */
     public int doWork()
     {
         if (invoker == null)
@@ -317,11 +326,13 @@ public final class NodeRuntime
         return invoker.invoke();
     }
 
+    /** @return true in {@link ThreadingMode#INVOKER} */
     public boolean isInvoker()
     {
         return invoker != null;
     }
 
+    /** @return the node's id */
     public long nodeId()
     {
         return config.nodeId();
@@ -340,6 +351,7 @@ public final class NodeRuntime
         return counters;
     }
 
+    /** See {@link io.ringraft.Raft#close}. */
     public void close()
     {
         synchronized (drainLock)
