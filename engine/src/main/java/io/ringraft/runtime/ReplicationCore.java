@@ -97,6 +97,7 @@ final class ReplicationCore
     {
         final int slot = enqueueSlot();
         kinds[slot] = REPLICATE;
+        messages[slot] = null;
         terms[slot] = term;
         prevs[slot] = prev;
         froms[slot] = from;
@@ -177,23 +178,32 @@ final class ReplicationCore
                 dropped.increment();
                 return true; // the log moved on (purged or truncated) since the engine asked
             }
-            final ArrayList<Entry> batch = new ArrayList<>();
-            long bytes = APPEND_OVERHEAD;
-            for (long i = from; i < to; i++)
+            // A batch built before and refused for back-pressure is retried as it is, not rebuilt.
+            AppendEntriesRequest request = (AppendEntriesRequest)messages[slot];
+            if (request == null)
             {
-                final Entry e = storage.entry(i);
-                bytes += ENTRY_OVERHEAD + e.payload().length;
-                if (!batch.isEmpty() && bytes > maxMessageLength)
+                final ArrayList<Entry> batch = new ArrayList<>();
+                long bytes = APPEND_OVERHEAD;
+                for (long i = from; i < to; i++)
                 {
-                    break;
+                    final Entry e = storage.entry(i);
+                    bytes += ENTRY_OVERHEAD + e.payload().length;
+                    if (!batch.isEmpty() && bytes > maxMessageLength)
+                    {
+                        break;
+                    }
+                    batch.add(e);
                 }
-                batch.add(e);
+                request = new AppendEntriesRequest(self, peer, terms[slot], prevs[slot], commits[slot], seqs[slot], batch);
             }
-            if (!trySend(new AppendEntriesRequest(self, peer, terms[slot], prevs[slot], commits[slot], seqs[slot], batch)))
+            if (!trySend(request))
             {
+                messages[slot] = request;
                 return false;
             }
-            final Entry last = batch.get(batch.size() - 1);
+            messages[slot] = null;
+            final List<Entry> sent = request.entries();
+            final Entry last = sent.get(sent.size() - 1);
             prevs[slot] = last.logId();
             froms[slot] = last.index() + 1;
         }
