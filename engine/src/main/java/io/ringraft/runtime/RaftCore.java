@@ -323,30 +323,35 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         appended = true;
     }
 
+    /** The conflicting entries are not in the leader's log: their writes failed for certain. */
     @Override
     public void truncateLog(final long fromIndex)
     {
-        storage.truncateSuffix(fromIndex);
-        appended = true;
-        PendingWrites.Pending p;
-        while ((p = pending.removeFrom(fromIndex)) != null)
-        {
-            p.handler.onWriteResult(p.correlationId, WriteStatus.ABORTED, p.index, engine.leaderId(), EMPTY, 0, 0);
-            pending.release(p);
-        }
+        dropSuffix(fromIndex, WriteStatus.ABORTED);
     }
 
+    /** A snapshot replaces the entries and may hold them: whether their writes committed is unknown here. */
     @Override
     public void discardLog(final long fromIndex)
+    {
+        dropSuffix(fromIndex, WriteStatus.TIMED_OUT);
+    }
+
+    /** Answers a pending write that gets no response from the state machine, and recycles it. */
+    private void answer(final PendingWrites.Pending p, final int status, final long leaderId)
+    {
+        p.handler.onWriteResult(p.correlationId, status, p.index, leaderId, EMPTY, 0, 0);
+        pending.release(p);
+    }
+
+    private void dropSuffix(final long fromIndex, final int pendingStatus)
     {
         storage.truncateSuffix(fromIndex);
         appended = true;
         PendingWrites.Pending p;
         while ((p = pending.removeFrom(fromIndex)) != null)
         {
-            // Replaced by a snapshot that may hold it: whether it committed is unknown here.
-            p.handler.onWriteResult(p.correlationId, WriteStatus.TIMED_OUT, p.index, engine.leaderId(), EMPTY, 0, 0);
-            pending.release(p);
+            answer(p, pendingStatus, engine.leaderId());
         }
     }
 
@@ -491,8 +496,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         while ((p = pending.pollUpTo(index)) != null)
         {
             // Applied through the snapshot: committed, but its response is not known here.
-            p.handler.onWriteResult(p.correlationId, WriteStatus.TIMED_OUT, p.index, engine.leaderId(), EMPTY, 0, 0);
-            pending.release(p);
+            answer(p, WriteStatus.TIMED_OUT, engine.leaderId());
         }
     }
 
@@ -687,12 +691,12 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
             {
                 event.handler = p.handler;
                 event.correlationId = p.correlationId;
+                pending.release(p);
             }
             else
             {
-                p.handler.onWriteResult(p.correlationId, WriteStatus.ABORTED, p.index, engine.leaderId(), EMPTY, 0, 0);
+                answer(p, WriteStatus.ABORTED, engine.leaderId()); // another leader's entry took its index
             }
-            pending.release(p);
         }
         publishedIndex = index;
         return true;
@@ -704,8 +708,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         PendingWrites.Pending p;
         while ((p = pending.pollExpired(nowNanos)) != null)
         {
-            p.handler.onWriteResult(p.correlationId, WriteStatus.TIMED_OUT, p.index, engine.leaderId(), EMPTY, 0, 0);
-            pending.release(p);
+            answer(p, WriteStatus.TIMED_OUT, engine.leaderId());
             work++;
         }
         return work;
@@ -830,8 +833,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         PendingWrites.Pending p;
         while ((p = pending.removeAny()) != null)
         {
-            p.handler.onWriteResult(p.correlationId, WriteStatus.SHUT_DOWN, p.index, Vote.NO_NODE, EMPTY, 0, 0);
-            pending.release(p);
+            answer(p, WriteStatus.SHUT_DOWN, Vote.NO_NODE);
         }
         final RaftException ex = shutDown();
         if (collectingReads != null)
