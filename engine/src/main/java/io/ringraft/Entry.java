@@ -34,6 +34,17 @@ public final class Entry
         this.payload = payload == null ? EMPTY : payload;
     }
 
+    /**
+     * @return an entry whose payload is a copy of {@code length} bytes of {@code buffer} at {@code offset}
+     */
+    public static Entry copyOf(final long term, final long index, final EntryType type, final org.agrona.DirectBuffer buffer,
+        final int offset, final int length)
+    {
+        final byte[] bytes = new byte[length];
+        buffer.getBytes(offset, bytes);
+        return new Entry(term, index, type, bytes);
+    }
+
     /** @return a blank entry, appended by a new leader */
     public static Entry blank(final long term, final long index)
     {

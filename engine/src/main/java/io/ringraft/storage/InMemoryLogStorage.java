@@ -51,9 +51,7 @@ public class InMemoryLogStorage implements RaftLogStorage
     @Override
     public void append(final long term, final long index, final EntryType type, final DirectBuffer payload, final int offset, final int length)
     {
-        final byte[] bytes = new byte[length];
-        payload.getBytes(offset, bytes);
-        append(new Entry(term, index, type, bytes));
+        append(Entry.copyOf(term, index, type, payload, offset, length));
     }
 
     @Override
@@ -61,14 +59,7 @@ public class InMemoryLogStorage implements RaftLogStorage
     {
         ensureOpen();
         final LogId last = lastLogId();
-        if (entry.index() != last.index() + 1)
-        {
-            throw new IllegalArgumentException("append at index " + entry.index() + " but the next index is " + (last.index() + 1));
-        }
-        if (entry.term() < last.term())
-        {
-            throw new IllegalArgumentException("append of term " + entry.term() + " after term " + last.term() + " at index " + entry.index());
-        }
+        RaftLogStorage.requireNext(last.term(), last.index(), entry.term(), entry.index());
         entries.add(entry);
     }
 

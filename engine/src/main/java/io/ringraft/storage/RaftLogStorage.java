@@ -114,9 +114,7 @@ public interface RaftLogStorage extends AutoCloseable
         final Entry[] holder = new Entry[1];
         read(index, index + 1, (term, idx, type, buffer, offset, length) ->
         {
-            final byte[] bytes = new byte[length];
-            buffer.getBytes(offset, bytes);
-            holder[0] = new Entry(term, idx, type, bytes);
+            holder[0] = Entry.copyOf(term, idx, type, buffer, offset, length);
             return true;
         });
         if (holder[0] == null)
@@ -124,6 +122,27 @@ public interface RaftLogStorage extends AutoCloseable
             throw new IllegalArgumentException("no entry at index " + index + " (log is " + lastPurgedLogId() + ".." + lastLogId() + ")");
         }
         return holder[0];
+    }
+
+    /**
+     * The rule every {@link #append} enforces: entries are contiguous and terms never go back.
+     *
+     * @param lastTerm  the term of the log's last entry
+     * @param lastIndex the index of the log's last entry
+     * @param term      the term of the entry to append
+     * @param index     its index
+     * @throws IllegalArgumentException if the entry does not follow the last one
+     */
+    static void requireNext(final long lastTerm, final long lastIndex, final long term, final long index)
+    {
+        if (index != lastIndex + 1)
+        {
+            throw new IllegalArgumentException("append at index " + index + " but the next index is " + (lastIndex + 1));
+        }
+        if (term < lastTerm)
+        {
+            throw new IllegalArgumentException("append of term " + term + " after term " + lastTerm + " at index " + index);
+        }
     }
 
     /** Releases files and memory; the storage is unusable afterwards. */

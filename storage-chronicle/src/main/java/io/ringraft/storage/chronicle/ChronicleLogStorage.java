@@ -220,14 +220,7 @@ public final class ChronicleLogStorage implements RaftLogStorage
     public void append(final long term, final long index, final EntryType type, final DirectBuffer payload, final int offset, final int length)
     {
         ensureOpen();
-        if (index != lastIndex + 1)
-        {
-            throw new IllegalArgumentException("append at index " + index + " but the next index is " + (lastIndex + 1));
-        }
-        if (term < lastTerm)
-        {
-            throw new IllegalArgumentException("append of term " + term + " after term " + lastTerm + " at index " + index);
-        }
+        RaftLogStorage.requireNext(lastTerm, lastIndex, term, index);
         if (length < 0 || length > maxPayloadLength)
         {
             throw new IllegalArgumentException("payload length " + length + " at index " + index + " outside [0, " + maxPayloadLength + "]");

@@ -621,9 +621,7 @@ public final class RuntimeSimNode implements SimNode
         public void append(final long term, final long index, final EntryType type, final DirectBuffer payload, final int offset,
             final int length)
         {
-            final byte[] bytes = new byte[length];
-            payload.getBytes(offset, bytes);
-            append(new Entry(term, index, type, bytes));
+            append(Entry.copyOf(term, index, type, payload, offset, length));
         }
 
         @Override
@@ -793,9 +791,8 @@ public final class RuntimeSimNode implements SimNode
         public int apply(final long index, final long term, final DirectBuffer payload, final int offset, final int length,
             final MutableDirectBuffer response)
         {
-            final byte[] bytes = new byte[length];
-            payload.getBytes(offset, bytes);
-            check(() -> cluster.checker().onApply(RuntimeSimNode.this, new Entry(term, index, EntryType.NORMAL, bytes)));
+            final Entry applied = Entry.copyOf(term, index, EntryType.NORMAL, payload, offset, length);
+            check(() -> cluster.checker().onApply(RuntimeSimNode.this, applied));
             return stateMachine.apply(index, term, payload, offset, length, response);
         }
 
