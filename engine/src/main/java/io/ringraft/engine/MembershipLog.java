@@ -3,6 +3,7 @@ package io.ringraft.engine;
 import io.ringraft.Membership;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 
 /**
  * The memberships in the log. The effective one is the last appended, committed or not (Raft §6:
@@ -29,7 +30,7 @@ final class MembershipLog
     {
         if (memberships.size() == indexes.length)
         {
-            indexes = java.util.Arrays.copyOf(indexes, indexes.length * 2);
+            indexes = Arrays.copyOf(indexes, indexes.length * 2);
         }
         indexes[memberships.size()] = index;
         memberships.add(membership);

@@ -1,5 +1,7 @@
 package io.ringraft.engine;
 
+import io.ringraft.storage.SnapshotMeta;
+
 /**
  * What a leader knows of one follower's log (Raft Figure 2, "Volatile state on leaders"), plus
  * the flow control of the pipeline to it.
@@ -22,7 +24,7 @@ final class Progress
     long lastAckNanos;
     /** Sending a snapshot instead of entries: the follower needs purged ones. */
     boolean snapshotting;
-    io.ringraft.storage.SnapshotMeta snapshotMeta;
+    SnapshotMeta snapshotMeta;
     long snapshotOffset;
     long snapshotSentNanos;
 

@@ -2,6 +2,7 @@ package io.ringraft.runtime;
 
 import io.ringraft.EntryType;
 import io.ringraft.LogId;
+import io.ringraft.RaftException;
 import io.ringraft.Vote;
 import io.ringraft.WriteStatus;
 import io.ringraft.statemachine.RaftStateMachine;
@@ -181,7 +182,8 @@ public final class StateMachineWorker implements Agent, EventPoller.Handler<Appl
                 }
                 if (event.reads != null)
                 {
-                    event.reads.forEach(f -> f.completeExceptionally(new IllegalStateException("node " + nodeId + " shut down")));
+                    event.reads.forEach(f -> f.completeExceptionally(
+                        new RaftException(WriteStatus.SHUT_DOWN, Vote.NO_NODE, "node " + nodeId + " shut down")));
                 }
                 event.clear();
                 return true;
