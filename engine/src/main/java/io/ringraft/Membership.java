@@ -210,11 +210,21 @@ public final class Membership
             final long[] next = getLongs(buf);
             final long[] learners = getLongs(buf);
             final int endpointCount = buf.getInt();
+            if (endpointCount < 0 || endpointCount > buf.remaining() / 12)
+            {
+                throw new IllegalArgumentException("bad endpoint count " + endpointCount);
+            }
             final Map<Long, String> endpoints = new TreeMap<>();
             for (int i = 0; i < endpointCount; i++)
             {
                 final long node = buf.getLong();
-                final byte[] address = new byte[buf.getInt()];
+                final int length = buf.getInt();
+                // Lengths come from the wire: check them against the bytes there before allocating.
+                if (length < 0 || length > buf.remaining())
+                {
+                    throw new IllegalArgumentException("bad endpoint length " + length + " with " + buf.remaining() + " bytes left");
+                }
+                final byte[] address = new byte[length];
                 buf.get(address);
                 endpoints.put(node, new String(address, StandardCharsets.UTF_8));
             }

@@ -60,4 +60,16 @@ class MembershipTest
         assertThrows(IllegalArgumentException.class, () -> Membership.of(0, 1));
         assertThrows(IllegalArgumentException.class, () -> Membership.of(1, 2).withLearner(2, null));
     }
+
+    @Test
+    void lengthsFromAMalformedEncodingAreCheckedBeforeAllocating()
+    {
+        final byte[] good = Membership.of(new long[]{1}, new long[0], new long[0], Map.of(1L, "h:1")).encode();
+        final java.nio.ByteBuffer bad = java.nio.ByteBuffer.wrap(good.clone());
+        bad.putInt(1 + 4 + 8 + 4 + 4 + 4 + 8, Integer.MAX_VALUE); // the endpoint's length
+        assertThrows(IllegalArgumentException.class, () -> Membership.decode(bad.array()));
+        final java.nio.ByteBuffer badCount = java.nio.ByteBuffer.wrap(good.clone());
+        badCount.putInt(1 + 4 + 8 + 4 + 4, Integer.MAX_VALUE); // the endpoint count
+        assertThrows(IllegalArgumentException.class, () -> Membership.decode(badCount.array()));
+    }
 }
