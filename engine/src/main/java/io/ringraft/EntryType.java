@@ -26,6 +26,15 @@ public enum EntryType
     }
 
     /**
+     * @param code a type code
+     * @return true if this version knows the code
+     */
+    public static boolean isKnown(final int code)
+    {
+        return code > 0 && code < BY_CODE.length;
+    }
+
+    /**
      * @param code a code from {@link #code()}
      * @return the type with that code
      * @throws IllegalArgumentException for an unknown code

@@ -273,16 +273,39 @@ public final class Membership
         return count > set.length / 2;
     }
 
+    /**
+     * The value reached by a majority: the (n/2+1)-th largest. Quadratic in the (small) number of
+     * voters so that the leader's commit rule, run on every acknowledgement, allocates nothing.
+     */
     private static long majorityValue(final long[] set, final LongUnaryOperator matched)
     {
-        final long[] values = new long[set.length];
-        for (int i = 0; i < set.length; i++)
+        if (set.length == 0)
         {
-            values[i] = matched.applyAsLong(set[i]);
+            throw new IllegalStateException("no voters to form a majority");
         }
-        Arrays.sort(values);
-        // The value reached by a majority: the (n/2+1)-th largest.
-        return values[(values.length - 1) / 2];
+        final int majority = set.length / 2 + 1;
+        long best = Long.MIN_VALUE;
+        for (final long candidate : set)
+        {
+            final long value = matched.applyAsLong(candidate);
+            if (value <= best)
+            {
+                continue;
+            }
+            int reached = 0;
+            for (final long other : set)
+            {
+                if (matched.applyAsLong(other) >= value)
+                {
+                    reached++;
+                }
+            }
+            if (reached >= majority)
+            {
+                best = value;
+            }
+        }
+        return best;
     }
 
     private static boolean contains(final long[] sorted, final long node)

@@ -1,6 +1,7 @@
 package io.ringraft.engine;
 
 import io.ringraft.Entry;
+import io.ringraft.EntryBatch;
 import io.ringraft.EntryType;
 import io.ringraft.LogId;
 import io.ringraft.Membership;
@@ -273,16 +274,16 @@ public final class Engine
     }
 
     /**
-     * Reports what the log storage made durable. A stale report (for an entry since truncated)
-     * is ignored.
+     * Reports what the log storage made durable: the index up to which the log as it now is
+     * (after any truncation) is durable, as the storage's flush returns it.
      *
-     * @param durable the last durable log id, as returned by the storage's flush
+     * @param durableIndex the last durable index
      */
-    public void onLogFlushed(final LogId durable)
+    public void onLogFlushed(final long durableIndex)
     {
         ensureStarted();
-        final long index = Math.min(durable.index(), log.lastIndex());
-        if (index <= flushedIndex || log.termAt(durable.index()) != durable.term())
+        final long index = Math.min(durableIndex, log.lastIndex());
+        if (index <= flushedIndex)
         {
             return;
         }
@@ -542,24 +543,30 @@ public final class Engine
     /** Appends entries the engine made or accepted, tracking term starts and memberships. */
     void appendEntries(final List<Entry> entries)
     {
-        if (entries.isEmpty())
+        appendEntries(EntryBatch.of(entries), 0);
+    }
+
+    /** Appends {@code entries} from position {@code from} on, which must follow the last entry. */
+    void appendEntries(final EntryBatch entries, final int from)
+    {
+        final int n = entries.size();
+        if (from >= n)
         {
             return;
         }
         final long expected = log.lastIndex() + 1;
-        if (entries.get(0).index() != expected)
+        if (entries.index(from) != expected)
         {
-            throw new IllegalStateException("node " + self + ": append at " + entries.get(0).index() + ", expected " + expected);
+            throw new IllegalStateException("node " + self + ": append at " + entries.index(from) + ", expected " + expected);
         }
-        output.appendEntries(entries);
+        output.appendEntries(entries, from);
         boolean membershipChanged = false;
-        for (int i = 0; i < entries.size(); i++)
+        for (int i = from; i < n; i++)
         {
-            final Entry e = entries.get(i);
-            log.append(e.term(), 1);
-            if (e.type() == EntryType.MEMBERSHIP)
+            log.append(entries.term(i), 1);
+            if (entries.type(i) == EntryType.MEMBERSHIP)
             {
-                memberships.append(e.index(), e.membership());
+                memberships.append(entries.index(i), entries.get(i).membership());
                 membershipChanged = true;
             }
         }
@@ -707,7 +714,13 @@ public final class Engine
         return log.lastLogId();
     }
 
-    /** @return the last log id that is durable */
+    /** @return the index of the last entry ({@code lastLogId().index()}, without allocating) */
+    public long lastLogIndex()
+    {
+        return log.lastIndex();
+    }
+
+    /** @return the id of the last entry the storage reported durable */
     public LogId flushedLogId()
     {
         return new LogId(log.termAt(flushedIndex) < 0 ? 0 : log.termAt(flushedIndex), flushedIndex);

@@ -1,13 +1,12 @@
 package io.ringraft.engine;
 
-import io.ringraft.Entry;
+import io.ringraft.EntryBatch;
 import io.ringraft.LogId;
 import io.ringraft.Vote;
 import io.ringraft.network.InstallSnapshotRequest;
 import io.ringraft.network.RaftMessage;
 import io.ringraft.storage.SnapshotMeta;
 
-import java.util.List;
 
 /**
  * The one port through which the {@link Engine} acts on the world. The runtime and the simulator
@@ -28,11 +27,13 @@ public interface EngineOutput
     /**
      * Append entries the engine made or received (a leader's blank or membership entry, a
      * follower's replicated entries). Durability is reported later through
-     * {@link Engine#onLogFlushed(LogId)}.
+     * {@link Engine#onLogFlushed(long)}.
      *
-     * @param entries contiguous entries following the current last entry
+     * @param entries contiguous entries; a view valid only during the call (copy what is kept)
+     * @param from    the position in {@code entries} of the first one to append, which follows
+     *                the current last entry; those before it are already in the log
      */
-    void appendEntries(List<Entry> entries);
+    void appendEntries(EntryBatch entries, int from);
 
     /**
      * Append the {@code count} client payloads handed to the {@link Engine#clientWrite(int)}
@@ -78,13 +79,14 @@ public interface EngineOutput
      *
      * @param peer             the follower
      * @param term             the leader's term
-     * @param prevLogId        the entry before {@code fromIndex}
+     * @param prevLogTerm      the term of the entry before {@code fromIndex}
+     * @param prevLogIndex     {@code fromIndex - 1}
      * @param fromIndex        the first index to carry
      * @param toIndexExclusive one past the last
      * @param leaderCommit     the leader's commit index
      * @param seq              the broadcast round to echo
      */
-    void replicate(long peer, long term, LogId prevLogId, long fromIndex, long toIndexExclusive, long leaderCommit, long seq);
+    void replicate(long peer, long term, long prevLogTerm, long prevLogIndex, long fromIndex, long toIndexExclusive, long leaderCommit, long seq);
 
     /**
      * Entries up to {@code toIndex} are committed: apply those after the last applied one, in

@@ -1,12 +1,9 @@
 package io.ringraft.engine;
 
-import io.ringraft.Entry;
-import io.ringraft.LogId;
+import io.ringraft.EntryBatch;
 import io.ringraft.Vote;
 import io.ringraft.network.AppendEntriesRequest;
 import io.ringraft.network.AppendEntriesResponse;
-
-import java.util.List;
 
 /**
  * AppendEntries on a follower (Raft §5.3): the consistency check on the previous entry, the
@@ -17,6 +14,8 @@ import java.util.List;
 final class FollowingHandler
 {
     private final Engine engine;
+    // Reused for every response: an output keeps a copy if it keeps one at all.
+    private final AppendEntriesResponse response = new AppendEntriesResponse();
 
     // The acknowledgement owed to the leader once the log is durable far enough.
     private long pendingAckLeader = Vote.NO_NODE;
@@ -34,51 +33,55 @@ final class FollowingHandler
         if (request.term() < engine.vote.term())
         {
             // A stale leader: the reply's term tells it to step down (§5.1).
-            respond(request, false, request.prevLogId().index(), 0, 0);
+            respond(request, false, request.prevLogIndex(), 0, 0);
             return;
         }
         acceptLeader(request.term(), request.from());
 
-        final LogId prev = request.prevLogId();
+        final long prevIndex = request.prevLogIndex();
         final LogIdList log = engine.log;
-        if (prev.index() > log.lastIndex())
+        if (prevIndex > log.lastIndex())
         {
-            respond(request, false, prev.index(), 0, log.lastIndex() + 1);
+            respond(request, false, prevIndex, 0, log.lastIndex() + 1);
             return;
         }
-        if (prev.index() >= log.purgedIndex())
+        if (prevIndex >= log.purgedIndex())
         {
-            final long localTerm = log.termAt(prev.index());
-            if (localTerm != prev.term())
+            final long localTerm = log.termAt(prevIndex);
+            if (localTerm != request.prevLogTerm())
             {
                 final long first = log.firstIndexOf(localTerm);
-                respond(request, false, prev.index(), localTerm, Math.max(first, engine.committedIndex + 1));
+                respond(request, false, prevIndex, localTerm, Math.max(first, engine.committedIndex + 1));
                 return;
             }
         }
         // Entries at or below the purged point are covered by a snapshot, hence committed and identical.
-        final List<Entry> entries = request.entries();
+        final EntryBatch entries = request.entries();
         final int n = entries.size();
         for (int i = 0; i < n; i++)
         {
-            final Entry e = entries.get(i);
-            final long index = e.index();
+            final long index = entries.index(i);
+            if (index != prevIndex + 1 + i)
+            {
+                throw new IllegalArgumentException("AppendEntries from node " + request.from() + " carries index " + index +
+                    " at position " + i + " after prevLogIndex " + prevIndex);
+            }
             if (index <= log.purgedIndex())
             {
                 continue;
             }
             if (index <= log.lastIndex())
             {
-                if (log.termAt(index) == e.term())
+                if (log.termAt(index) == entries.term(i))
                 {
                     continue;
                 }
                 engine.truncate(index);
             }
-            engine.appendEntries(i == 0 ? entries : entries.subList(i, n));
+            engine.appendEntries(entries, i);
             break;
         }
-        final long matched = prev.index() + n;
+        final long matched = prevIndex + n;
         engine.commitTo(Math.min(request.leaderCommit(), matched));
         if (engine.flushedIndex >= matched || engine.bug == PlantedBug.ACK_BEFORE_DURABLE)
         {
@@ -150,13 +153,13 @@ final class FollowingHandler
     private void ack(final long leader, final long matched, final long seq)
     {
         ackedIndex = Math.max(ackedIndex, matched);
-        engine.output.send(new AppendEntriesResponse(engine.self, leader, engine.vote.term(), true, matched, 0, 0, seq));
+        engine.output.send(response.set(engine.self, leader, engine.vote.term(), true, matched, 0, 0, seq));
     }
 
     private void respond(final AppendEntriesRequest request, final boolean success, final long rejectedPrev,
         final long conflictTerm, final long conflictIndex)
     {
-        engine.output.send(new AppendEntriesResponse(engine.self, request.from(), engine.vote.term(), success, rejectedPrev,
+        engine.output.send(response.set(engine.self, request.from(), engine.vote.term(), success, rejectedPrev,
             conflictTerm, conflictIndex, request.seq()));
     }
 }

@@ -5,6 +5,7 @@ import io.ringraft.Membership;
 import io.ringraft.Vote;
 
 import java.util.List;
+import java.util.function.LongUnaryOperator;
 
 /**
  * What a leader does besides replicating: take client writes, commit by the rule of Raft §5.4.2
@@ -14,6 +15,9 @@ import java.util.List;
  */
 final class LeaderHandler
 {
+    // One function object, not a capturing lambda per acknowledgement.
+    private final LongUnaryOperator durableOn;
+
     private final Engine engine;
 
     private long heartbeatDeadlineNanos;
@@ -27,6 +31,7 @@ final class LeaderHandler
     LeaderHandler(final Engine engine)
     {
         this.engine = engine;
+        this.durableOn = node -> node == engine.self ? engine.flushedIndex : engine.replicationHandler.matchIndex(node);
     }
 
     /** Won the election (§5.2): take over, append the blank entry (§8), replicate. */
@@ -128,7 +133,7 @@ final class LeaderHandler
             return;
         }
         final Membership m = engine.memberships.effective();
-        final long quorumIndex = m.quorumIndex(node -> node == engine.self ? engine.flushedIndex : engine.replicationHandler.matchIndex(node));
+        final long quorumIndex = m.quorumIndex(durableOn);
         if (quorumIndex > engine.committedIndex &&
             (engine.log.termAt(quorumIndex) == engine.vote.term() || engine.bug == PlantedBug.COMMIT_OLD_TERM_BY_COUNTING))
         {

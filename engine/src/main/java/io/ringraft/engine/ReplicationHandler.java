@@ -1,6 +1,5 @@
 package io.ringraft.engine;
 
-import io.ringraft.LogId;
 import io.ringraft.Membership;
 import io.ringraft.Vote;
 import io.ringraft.network.AppendEntriesResponse;
@@ -124,7 +123,7 @@ final class ReplicationHandler
                 p.nextIndex = p.matchIndex + 1;
             }
             final long prevIndex = Math.max(p.matchIndex, engine.log.purgedIndex());
-            engine.output.replicate(p.nodeId, engine.vote.term(), new LogId(engine.log.termAt(prevIndex), prevIndex),
+            engine.output.replicate(p.nodeId, engine.vote.term(), engine.log.termAt(prevIndex), prevIndex,
                 prevIndex + 1, prevIndex + 1, engine.committedIndex, engine.leaderHandler.seq);
             engine.snapshotHandler.onHeartbeat(p);
             sendAppends(p);
@@ -150,7 +149,7 @@ final class ReplicationHandler
             final long from = p.nextIndex;
             final long to = Math.min(last + 1, from + maxEntries);
             final long prevIndex = from - 1;
-            engine.output.replicate(p.nodeId, engine.vote.term(), new LogId(engine.log.termAt(prevIndex), prevIndex),
+            engine.output.replicate(p.nodeId, engine.vote.term(), engine.log.termAt(prevIndex), prevIndex,
                 from, to, engine.committedIndex, engine.leaderHandler.seq);
             p.addInflight(to - 1, engine.nowNanos);
             p.nextIndex = to;

@@ -17,4 +17,16 @@ public sealed interface RaftMessage
 
     /** @return the sender's term */
     long term();
+
+    /**
+     * Messages the runtime reuses (AppendEntries and its response, which travel on every write)
+     * are valid only during the call that hands them over: a receiver or an output that keeps one
+     * keeps this copy instead.
+     *
+     * @return a message that stays valid; an immutable message returns itself
+     */
+    default RaftMessage copy()
+    {
+        return this;
+    }
 }

@@ -2,7 +2,7 @@ package io.ringraft.runtime;
 
 import io.ringraft.AdminResult;
 import io.ringraft.AdminStatus;
-import io.ringraft.Entry;
+import io.ringraft.EntryBatch;
 import io.ringraft.EntryType;
 import io.ringraft.LogId;
 import io.ringraft.Membership;
@@ -70,6 +70,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     private final IngressEvent[] batch;
     private final Long2ObjectHashMap<ReplicationCore> peers = new Long2ObjectHashMap<>();
     private final ArrayList<ReplicationCore> peerList = new ArrayList<>();
+    private final ArrayList<AtomicCounter> peerMatchCounters = new ArrayList<>(); // parallel to peerList
     private final Long2ObjectHashMap<List<CompletableFuture<Long>>> readGroups = new Long2ObjectHashMap<>();
     private final ArrayDeque<ReadyReads> readyReads = new ArrayDeque<>();
     private final EntryReader applyPublisher = this::publishEntry;
@@ -158,8 +159,8 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
             {
                 // One flush per duty cycle: a group commit of everything appended in it. A storage
                 // that completes durability asynchronously reports less; ask again next cycle.
-                final LogId durable = storage.flush();
-                appended = durable.index() < storage.lastLogId().index();
+                final long durable = storage.flush();
+                appended = durable < storage.lastLogIndex();
                 engine.onLogFlushed(durable);
                 work++;
             }
@@ -301,11 +302,12 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     }
 
     @Override
-    public void appendEntries(final List<Entry> entries)
+    public void appendEntries(final EntryBatch entries, final int from)
     {
-        for (int i = 0; i < entries.size(); i++)
+        final DirectBuffer buffer = entries.buffer();
+        for (int i = from, n = entries.size(); i < n; i++)
         {
-            storage.append(entries.get(i));
+            storage.append(entries.term(i), entries.index(i), entries.type(i), buffer, entries.payloadOffset(i), entries.payloadLength(i));
         }
         appended = true;
     }
@@ -362,10 +364,10 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     }
 
     @Override
-    public void replicate(final long peer, final long term, final LogId prevLogId, final long fromIndex, final long toIndexExclusive,
-        final long leaderCommit, final long seq)
+    public void replicate(final long peer, final long term, final long prevLogTerm, final long prevLogIndex, final long fromIndex,
+        final long toIndexExclusive, final long leaderCommit, final long seq)
     {
-        peer(peer).replicate(term, prevLogId, fromIndex, toIndexExclusive, leaderCommit, seq);
+        peer(peer).replicate(term, prevLogTerm, prevLogIndex, fromIndex, toIndexExclusive, leaderCommit, seq);
     }
 
     @Override
@@ -726,8 +728,10 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
                 counters.sendsRetried, counters.sendsDropped);
             peers.put(peerId, core);
             peerList.add(core);
+            final AtomicCounter matchCounter = counters.newCounter("ringraft node " + self + " match index of node " + peerId);
+            peerMatchCounters.add(matchCounter);
             final Map<Long, AtomicCounter> next = new HashMap<>(matchCounters);
-            next.put(peerId, counters.newCounter("ringraft node " + self + " match index of node " + peerId));
+            next.put(peerId, matchCounter);
             matchCounters = Collections.unmodifiableMap(next);
         }
         return core;
@@ -735,7 +739,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
 
     private void updateCounters()
     {
-        counters.lastLogIndex.setOrdered(engine.lastLogId().index());
+        counters.lastLogIndex.setOrdered(engine.lastLogIndex());
         counters.committed.setOrdered(engine.committedIndex());
         final Membership m = engine.membership();
         if (m != lastMembership)
@@ -745,9 +749,9 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         }
         if (engine.role() == Role.LEADER)
         {
-            for (final Map.Entry<Long, AtomicCounter> e : matchCounters.entrySet())
+            for (int i = 0; i < peerList.size(); i++)
             {
-                e.getValue().setOrdered(engine.matchIndex(e.getKey()));
+                peerMatchCounters.get(i).setOrdered(engine.matchIndex(peerList.get(i).peer()));
             }
         }
     }

@@ -1,27 +1,31 @@
 package io.ringraft.runtime;
 
-import io.ringraft.Entry;
-import io.ringraft.LogId;
+import io.ringraft.EntryBatch;
+import io.ringraft.EntryType;
 import io.ringraft.network.AppendEntriesRequest;
 import io.ringraft.network.InstallSnapshotRequest;
 import io.ringraft.network.RaftMessage;
 import io.ringraft.network.RaftNetwork;
+import io.ringraft.storage.EntryReader;
 import io.ringraft.storage.RaftLogStorage;
 import io.ringraft.storage.RaftSnapshotStore;
 import io.ringraft.storage.RaftStorageException;
 import io.ringraft.storage.SnapshotMeta;
 import io.ringraft.storage.SnapshotReader;
+import org.agrona.DirectBuffer;
+import org.agrona.ExpandableArrayBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.status.AtomicCounter;
-
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * The sending side of one peer, driven by {@link RaftCore}'s duty cycle: AppendEntries the
  * engine asked for are built from the log when they go out, split to fit the network's largest
  * message, and whatever the network refuses for back-pressure waits in a bounded queue for a
  * later duty cycle, never blocking {@code RaftCore}.
+ * <p>
+ * Allocation-free in steady state: a batch is copied from the log into one reused buffer in the
+ * encoded entry layout ({@link EntryBatch}) and sent through one reused request; a message that
+ * must wait is copied ({@link RaftMessage#copy()}), since the engine reuses its messages.
  * <p>
  * A peer that is not connected loses the message (the protocol retransmits); a full queue loses
  * the oldest queued send, never silently: both are counted.
@@ -49,13 +53,23 @@ final class ReplicationCore
     private final int[] kinds;
     private final RaftMessage[] messages;
     private final long[] terms;
-    private final LogId[] prevs;
+    private final long[] prevTerms;
+    private final long[] prevIndexes;
     private final long[] froms;
     private final long[] tos;
     private final long[] commits;
     private final long[] seqs;
     private int head;
     private int size;
+
+    // The batch being sent for the queue's head: built once, retried as built when back-pressured.
+    private final AppendEntriesRequest outgoing = new AppendEntriesRequest();
+    private final ExpandableArrayBuffer batchBuffer = new ExpandableArrayBuffer(64 * 1024);
+    private final EntryReader batchWriter = this::addToBatch;
+    private boolean built;
+    private int batchCount;
+    private int batchLength;
+    private long batchBytes;
 
     ReplicationCore(final long self, final long peer, final RaftNetwork network, final RaftLogStorage storage,
         final RaftSnapshotStore snapshots, final int snapshotChunkSize, final int capacity, final AtomicCounter retried,
@@ -73,7 +87,8 @@ final class ReplicationCore
         kinds = new int[capacity];
         messages = new RaftMessage[capacity];
         terms = new long[capacity];
-        prevs = new LogId[capacity];
+        prevTerms = new long[capacity];
+        prevIndexes = new long[capacity];
         froms = new long[capacity];
         tos = new long[capacity];
         commits = new long[capacity];
@@ -85,21 +100,32 @@ final class ReplicationCore
         return peer;
     }
 
+    /** Sends {@code message} now, or a copy of it once the network takes it. */
     void send(final RaftMessage message)
     {
-        final int slot = enqueueSlot();
-        kinds[slot] = MESSAGE;
-        messages[slot] = message;
-        doWork();
+        final boolean gone = size == 0 && trySend(message);
+        if (!gone)
+        {
+            final boolean waiting = size > 0;
+            final int slot = enqueueSlot();
+            kinds[slot] = MESSAGE;
+            messages[slot] = message.copy();
+            if (waiting)
+            {
+                doWork();
+            }
+        }
     }
 
-    void replicate(final long term, final LogId prev, final long from, final long to, final long commit, final long seq)
+    void replicate(final long term, final long prevTerm, final long prevIndex, final long from, final long to, final long commit,
+        final long seq)
     {
         final int slot = enqueueSlot();
         kinds[slot] = REPLICATE;
         messages[slot] = null;
         terms[slot] = term;
-        prevs[slot] = prev;
+        prevTerms[slot] = prevTerm;
+        prevIndexes[slot] = prevIndex;
         froms[slot] = from;
         tos[slot] = to;
         commits[slot] = commit;
@@ -149,7 +175,6 @@ final class ReplicationCore
                 break;
             }
             messages[slot] = null;
-            prevs[slot] = null;
             head = (head + 1) % kinds.length;
             size--;
             work++;
@@ -168,45 +193,54 @@ final class ReplicationCore
         final long to = tos[slot];
         if (froms[slot] >= to)
         {
-            return trySend(new AppendEntriesRequest(self, peer, terms[slot], prevs[slot], commits[slot], seqs[slot], List.of()));
+            outgoing.set(self, peer, terms[slot], prevTerms[slot], prevIndexes[slot], commits[slot], seqs[slot]).entries().clear();
+            return trySend(outgoing);
         }
         while (froms[slot] < to)
         {
             final long from = froms[slot];
-            if (from <= storage.lastPurgedLogId().index() || to - 1 > storage.lastLogId().index())
+            if (from <= storage.lastPurgedIndex() || to - 1 > storage.lastLogIndex())
             {
+                built = false;
                 dropped.increment();
                 return true; // the log moved on (purged or truncated) since the engine asked
             }
-            // A batch built before and refused for back-pressure is retried as it is, not rebuilt.
-            AppendEntriesRequest request = (AppendEntriesRequest)messages[slot];
-            if (request == null)
+            if (!built)
             {
-                final ArrayList<Entry> batch = new ArrayList<>();
-                long bytes = APPEND_OVERHEAD;
-                for (long i = from; i < to; i++)
-                {
-                    final Entry e = storage.entry(i);
-                    bytes += ENTRY_OVERHEAD + e.payload().length;
-                    if (!batch.isEmpty() && bytes > maxMessageLength)
-                    {
-                        break;
-                    }
-                    batch.add(e);
-                }
-                request = new AppendEntriesRequest(self, peer, terms[slot], prevs[slot], commits[slot], seqs[slot], batch);
+                batchCount = 0;
+                batchLength = 0;
+                batchBytes = APPEND_OVERHEAD;
+                storage.read(from, to, batchWriter);
+                outgoing.set(self, peer, terms[slot], prevTerms[slot], prevIndexes[slot], commits[slot], seqs[slot])
+                    .entries().wrap(batchBuffer, 0, batchCount, EntryBatch.ENTRY_HEADER_LENGTH);
+                built = true;
             }
-            if (!trySend(request))
+            if (!trySend(outgoing))
             {
-                messages[slot] = request;
                 return false;
             }
-            messages[slot] = null;
-            final List<Entry> sent = request.entries();
-            final Entry last = sent.get(sent.size() - 1);
-            prevs[slot] = last.logId();
-            froms[slot] = last.index() + 1;
+            built = false;
+            final EntryBatch sent = outgoing.entries();
+            final int last = sent.size() - 1;
+            prevTerms[slot] = sent.term(last);
+            prevIndexes[slot] = sent.index(last);
+            froms[slot] = prevIndexes[slot] + 1;
         }
+        return true;
+    }
+
+    /** Adds one entry read from the log to the batch while it fits the network's largest message. */
+    private boolean addToBatch(final long term, final long index, final EntryType type,
+        final DirectBuffer buffer, final int offset, final int length)
+    {
+        final long bytes = batchBytes + ENTRY_OVERHEAD + length;
+        if (batchCount > 0 && bytes > maxMessageLength)
+        {
+            return false;
+        }
+        batchBytes = bytes;
+        batchLength += EntryBatch.write(batchBuffer, batchLength, term, index, type, buffer, offset, length);
+        batchCount++;
         return true;
     }
 
@@ -228,9 +262,9 @@ final class ReplicationCore
         for (int i = kept; i < size; i++)
         {
             messages[(head + i) % kinds.length] = null;
-            prevs[(head + i) % kinds.length] = null;
         }
         size = kept;
+        built = false;
     }
 
     int queued()
@@ -276,7 +310,7 @@ final class ReplicationCore
             // Full: lose the oldest; the engine's retransmission covers lost messages.
             dropped.increment();
             messages[head] = null;
-            prevs[head] = null;
+            built = false;
             head = (head + 1) % kinds.length;
             size--;
         }

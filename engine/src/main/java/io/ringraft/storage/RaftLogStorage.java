@@ -43,6 +43,21 @@ public interface RaftLogStorage extends AutoCloseable
     LogId lastLogId();
 
     /**
+     * @return {@code lastLogId().index()}, without making a {@link LogId}: the runtime asks on
+     *         every duty cycle, so implementations should answer from a field
+     */
+    default long lastLogIndex()
+    {
+        return lastLogId().index();
+    }
+
+    /** @return {@code lastPurgedLogId().index()}, without making a {@link LogId} */
+    default long lastPurgedIndex()
+    {
+        return lastPurgedLogId().index();
+    }
+
+    /**
      * Appends one entry at {@code lastLogId().index() + 1}.
      *
      * @param term    its term, {@code >=} the last entry's term
@@ -69,10 +84,12 @@ public interface RaftLogStorage extends AutoCloseable
     /**
      * Makes all appended entries and truncations as durable as the policy promises.
      *
-     * @return the id of the last entry that is now durable ({@link #lastLogId()} once it returns,
-     *         for every policy, since entries reach at least the page cache on append)
+     * @return the index up to which the log as it now is (after any truncation) is durable
+     *         ({@link #lastLogIndex()} once it
+     *         returns, for every policy, since entries reach at least the page cache on append); an
+     *         index, not a {@link LogId}, so that a flush per duty cycle allocates nothing
      */
-    LogId flush();
+    long flush();
 
     /**
      * Removes the entries from {@code fromIndex} to the end: a follower's conflicting suffix.

@@ -80,7 +80,7 @@ final class EngineFixture
         {
             throw new IllegalStateException("fixture failed to elect node " + config.nodeId() + " in term " + term + ": " + f.engine);
         }
-        f.engine.onLogFlushed(f.engine.lastLogId());
+        f.engine.onLogFlushed(f.engine.lastLogIndex());
         f.out.commands.clear();
         return f;
     }

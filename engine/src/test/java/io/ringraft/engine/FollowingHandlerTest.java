@@ -94,20 +94,22 @@ class FollowingHandlerTest
         f.engine.handle(append(5, new LogId(5, 2), 0, e(5, 3), e(5, 4)));
         assertEquals(List.of(new RoleChanged(Role.FOLLOWER, 5, 1), new Append(List.of(e(5, 3), e(5, 4))), reply(5, true, 2, 0, 0)),
             f.out.take(), "only the matched prefix that is already durable");
-        f.engine.onLogFlushed(new LogId(5, 3));
+        f.engine.onLogFlushed(3);
         assertEquals(List.of(reply(5, true, 3, 0, 0)), f.out.take(), "what is durable so far");
-        f.engine.onLogFlushed(new LogId(5, 4));
+        f.engine.onLogFlushed(4);
         assertEquals(List.of(reply(5, true, 4, 0, 0)), f.out.take());
     }
 
     @Test
-    void staleFlushReportForTruncatedEntryIsIgnored()
+    void flushReportBelowAReplacedEntryAcknowledgesNothingNew()
     {
         final EngineFixture f = follower(config(2), new Vote(5, 1, false), THREE, 3);
         f.engine.handle(append(5, new LogId(3, 2), 0, e(3, 3)));
+        f.engine.onLogFlushed(3);
         f.engine.handle(append(5, new LogId(3, 2), 0, e(5, 3)));
         f.out.take();
-        f.engine.onLogFlushed(new LogId(3, 3));
+        // The storage made e(3,3) durable, but the log as it now is (with e(5,3)) only up to 2.
+        f.engine.onLogFlushed(2);
         assertEquals(List.of(), f.out.take());
         assertEquals(new LogId(3, 2), f.engine.flushedLogId());
     }

@@ -89,7 +89,7 @@ class LeaderHandlerTest
         f.engine.clientWrite(1);
         f.engine.handle(ack(2, 6, 5, 0));
         assertEquals(4, f.engine.committedIndex(), "index 5 is durable on node 2 only: the leader's copy is not yet");
-        f.engine.onLogFlushed(new LogId(6, 5));
+        f.engine.onLogFlushed(5);
         assertEquals(5, f.engine.committedIndex());
     }
 

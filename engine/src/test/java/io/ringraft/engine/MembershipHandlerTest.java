@@ -44,7 +44,7 @@ class MembershipHandlerTest
         {
             f.engine.handle(ack(n, 2, 2));
         }
-        f.engine.onLogFlushed(f.engine.lastLogId());
+        f.engine.onLogFlushed(f.engine.lastLogId().index());
         f.out.take();
         return f;
     }
@@ -57,7 +57,7 @@ class MembershipHandlerTest
         f.out.take();
         f.engine.addLearner(7, 4, "h4:1", TIMEOUT);
         assertEquals(List.of(Membership.of(1, 2, 3).withLearner(4, "h4:1")), appendedMemberships(f.out));
-        f.engine.onLogFlushed(f.engine.lastLogId());
+        f.engine.onLogFlushed(f.engine.lastLogId().index());
         f.engine.handle(ack(4, 2, 3));
         assertEquals(2, f.engine.committedIndex(), "a learner's copy does not count");
         f.engine.handle(ack(2, 2, 3));
@@ -77,14 +77,14 @@ class MembershipHandlerTest
         final Membership joint = Membership.of(new long[]{1, 2, 3}, new long[]{1, 2, 4}, new long[0], Map.of(4L, "h4:1"));
         assertEquals(List.of(joint), appendedMemberships(f.out));
         assertTrue(f.engine.membership().isJoint(), "a configuration takes effect when appended");
-        f.engine.onLogFlushed(f.engine.lastLogId());
+        f.engine.onLogFlushed(f.engine.lastLogId().index());
         f.engine.handle(ack(3, 2, 3));
         assertEquals(2, f.engine.committedIndex(), "joint: {1,3} is a majority of the old voters but not of the new");
         f.engine.handle(ack(4, 2, 3));
         assertEquals(3, f.engine.committedIndex(), "{1,3,4}: a majority of both");
         final Membership fin = Membership.of(new long[]{1, 2, 4}, new long[0], new long[0], Map.of(4L, "h4:1"));
         assertEquals(List.of(fin), appendedMemberships(f.out));
-        f.engine.onLogFlushed(f.engine.lastLogId());
+        f.engine.onLogFlushed(f.engine.lastLogId().index());
         f.engine.handle(ack(4, 2, 4));
         assertEquals(List.of(new AdminResult(8, AdminStatus.OK, 4, Vote.NO_NODE)), f.out.take(AdminResult.class));
         assertEquals(fin, f.engine.committedMembership());
@@ -95,7 +95,7 @@ class MembershipHandlerTest
     {
         final EngineFixture f = leaderWithLearner();
         f.engine.changeMembership(1, new long[]{1, 2, 4}, true, TIMEOUT);
-        f.engine.onLogFlushed(f.engine.lastLogId());
+        f.engine.onLogFlushed(f.engine.lastLogId().index());
         f.engine.handle(ack(2, 2, 3));
         f.engine.handle(ack(4, 2, 3));
         final List<Membership> appended = appendedMemberships(f.out);
@@ -149,13 +149,13 @@ class MembershipHandlerTest
     {
         final EngineFixture f = leaderWithLearner();
         f.engine.changeMembership(1, new long[]{2, 3, 4}, false, TIMEOUT);
-        f.engine.onLogFlushed(f.engine.lastLogId());
+        f.engine.onLogFlushed(f.engine.lastLogId().index());
         for (long n = 2; n <= 4; n++)
         {
             f.engine.handle(ack(n, 2, 3));
         }
         assertEquals(Role.LEADER, f.engine.role(), "it leads through the joint phase");
-        f.engine.onLogFlushed(f.engine.lastLogId());
+        f.engine.onLogFlushed(f.engine.lastLogId().index());
         f.engine.handle(ack(2, 2, 4));
         f.engine.handle(ack(3, 2, 4));
         assertEquals(4, f.engine.committedIndex(), "the final configuration commits with the new voters alone");
@@ -181,7 +181,7 @@ class MembershipHandlerTest
         assertEquals(List.of(), appendedMemberships(f.out), "the entry at index 1 is not committed yet");
         f.engine.handle(ack(2, 2, 2));
         assertEquals(List.of(Membership.of(1, 2, 3).withLearner(4, null)), appendedMemberships(f.out));
-        f.engine.onLogFlushed(f.engine.lastLogId());
+        f.engine.onLogFlushed(f.engine.lastLogId().index());
         f.engine.handle(ack(2, 2, 3));
         assertEquals(List.of(new AdminResult(6, AdminStatus.OK, 3, Vote.NO_NODE)), f.out.take(AdminResult.class));
     }
@@ -191,7 +191,7 @@ class MembershipHandlerTest
     {
         final EngineFixture f = leader(config(1), 2, Membership.of(1, 2, 3));
         f.engine.handle(ack(2, 2, 2));
-        f.engine.onLogFlushed(f.engine.lastLogId());
+        f.engine.onLogFlushed(f.engine.lastLogId().index());
         f.out.take();
         f.engine.addLearner(1, 4, null, TIMEOUT);
         final List<RecordingOutput.Replicate> toLearner = f.out.take(RecordingOutput.Replicate.class).stream()

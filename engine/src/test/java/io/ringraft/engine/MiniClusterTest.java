@@ -1,6 +1,7 @@
 package io.ringraft.engine;
 
 import io.ringraft.Entry;
+import io.ringraft.EntryBatch;
 import io.ringraft.EntryType;
 import io.ringraft.LogId;
 import io.ringraft.Membership;
@@ -58,9 +59,9 @@ class MiniClusterTest
         }
 
         @Override
-        public void appendEntries(final List<Entry> entries)
+        public void appendEntries(final EntryBatch entries, final int from)
         {
-            entries.forEach(log::append);
+            entries.toList().subList(from, entries.size()).forEach(log::append);
         }
 
         @Override
@@ -81,19 +82,19 @@ class MiniClusterTest
         @Override
         public void send(final RaftMessage message)
         {
-            network.add(message);
+            network.add(message.copy());
         }
 
         @Override
-        public void replicate(final long peer, final long term, final LogId prevLogId, final long fromIndex, final long toIndexExclusive,
-            final long leaderCommit, final long seq)
+        public void replicate(final long peer, final long term, final long prevLogTerm, final long prevLogIndex, final long fromIndex,
+            final long toIndexExclusive, final long leaderCommit, final long seq)
         {
             final List<Entry> entries = new ArrayList<>();
             for (long i = fromIndex; i < toIndexExclusive; i++)
             {
                 entries.add(log.entry(i));
             }
-            network.add(new AppendEntriesRequest(id, peer, term, prevLogId, leaderCommit, seq, entries));
+            network.add(new AppendEntriesRequest(id, peer, term, new LogId(prevLogTerm, prevLogIndex), leaderCommit, seq, entries));
         }
 
         @Override

@@ -1,6 +1,7 @@
 package io.ringraft.engine;
 
 import io.ringraft.Entry;
+import io.ringraft.EntryBatch;
 import io.ringraft.LogId;
 import io.ringraft.Vote;
 import io.ringraft.network.InstallSnapshotRequest;
@@ -39,9 +40,9 @@ final class RecordingOutput implements EngineOutput
     }
 
     @Override
-    public void appendEntries(final List<Entry> entries)
+    public void appendEntries(final EntryBatch entries, final int from)
     {
-        commands.add(new Append(List.copyOf(entries)));
+        commands.add(new Append(entries.toList().subList(from, entries.size())));
     }
 
     @Override
@@ -65,14 +66,14 @@ final class RecordingOutput implements EngineOutput
     @Override
     public void send(final RaftMessage message)
     {
-        commands.add(new Send(message));
+        commands.add(new Send(message.copy()));
     }
 
     @Override
-    public void replicate(final long peer, final long term, final LogId prevLogId, final long fromIndex, final long toIndexExclusive,
-        final long leaderCommit, final long seq)
+    public void replicate(final long peer, final long term, final long prevLogTerm, final long prevLogIndex, final long fromIndex,
+        final long toIndexExclusive, final long leaderCommit, final long seq)
     {
-        commands.add(new Replicate(peer, term, prevLogId, fromIndex, toIndexExclusive, leaderCommit, seq));
+        commands.add(new Replicate(peer, term, new LogId(prevLogTerm, prevLogIndex), fromIndex, toIndexExclusive, leaderCommit, seq));
     }
 
     @Override

@@ -353,7 +353,7 @@ class InJvmClusterTest
         final InMemoryLogStorage failing = new InMemoryLogStorage()
         {
             @Override
-            public io.ringraft.LogId flush()
+            public long flush()
             {
                 if (lastLogId().index() > 3)
                 {

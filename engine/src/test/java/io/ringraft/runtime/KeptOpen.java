@@ -50,7 +50,7 @@ final class KeptOpen
                 log.append(term, index, type, payload, offset, length);
             }
 
-            public LogId flush()
+            public long flush()
             {
                 return log.flush();
             }

@@ -1,7 +1,6 @@
 package io.ringraft.bench.storage;
 
 import io.ringraft.EntryType;
-import io.ringraft.LogId;
 import io.ringraft.storage.DurabilityPolicy;
 import io.ringraft.storage.chronicle.ChronicleLogStorage;
 import io.ringraft.storage.chronicle.ChronicleStorageContext;
@@ -54,7 +53,7 @@ public class AppendBenchmark
         BenchDirs.delete(dir);
     }
 
-    private LogId appendAndFlush(final int count)
+    private long appendAndFlush(final int count)
     {
         for (int i = 0; i < count; i++)
         {
@@ -65,21 +64,21 @@ public class AppendBenchmark
     }
 
     @Benchmark
-    public LogId single()
+    public long single()
     {
         return appendAndFlush(1);
     }
 
     @Benchmark
     @OperationsPerInvocation(16)
-    public LogId batch16()
+    public long batch16()
     {
         return appendAndFlush(16);
     }
 
     @Benchmark
     @OperationsPerInvocation(256)
-    public LogId batch256()
+    public long batch256()
     {
         return appendAndFlush(256);
     }

@@ -205,6 +205,18 @@ public final class ChronicleLogStorage implements RaftLogStorage
     }
 
     @Override
+    public long lastLogIndex()
+    {
+        return lastIndex;
+    }
+
+    @Override
+    public long lastPurgedIndex()
+    {
+        return lastPurged.index();
+    }
+
+    @Override
     public LogId lastLogId()
     {
         LogId id = lastLogId;
@@ -285,7 +297,7 @@ public final class ChronicleLogStorage implements RaftLogStorage
      * return.
      */
     @Override
-    public LogId flush()
+    public long flush()
     {
         ensureOpen();
         writeFrame();
@@ -293,7 +305,7 @@ public final class ChronicleLogStorage implements RaftLogStorage
         {
             sync();
         }
-        return lastLogId();
+        return lastIndex;
     }
 
     @Override

@@ -88,8 +88,8 @@ public final class CrashChild
                 {
                     storage.append(LogStorageConformance.entry(i, term));
                 }
-                final LogId durable = storage.flush();
-                report(out, "D " + term + " " + first + " " + durable.index());
+                final long durable = storage.flush();
+                report(out, "D " + term + " " + first + " " + durable);
             }
         }
     }

@@ -155,7 +155,7 @@ public abstract class LogStorageConformance
     {
         assertLog(LogId.ZERO, List.of(), "new");
         assertEquals(Vote.INITIAL, storage.readVote());
-        assertEquals(LogId.ZERO, storage.flush());
+        assertEquals(0, storage.flush());
         assertEquals(0, storage.read(1, 10, (t, i, type, b, o, l) -> true));
         reopen();
         assertLog(LogId.ZERO, List.of(), "reopened");
@@ -167,7 +167,7 @@ public abstract class LogStorageConformance
     {
         appendRange(1, 50, 1);
         appendRange(51, 100, 3);
-        assertEquals(new LogId(3, 100), storage.flush());
+        assertEquals(100, storage.flush());
         final List<Entry> all = expected(1, 50, 1);
         all.addAll(expected(51, 100, 3));
         assertLog(LogId.ZERO, all, "appended");
@@ -286,7 +286,7 @@ public abstract class LogStorageConformance
         appendRange(15, 17, 2);
         storage.truncateSuffix(11);
         appendRange(11, 12, 3);
-        assertEquals(new LogId(3, 12), storage.flush());
+        assertEquals(12, storage.flush());
         final List<Entry> want = expected(1, 10, 1);
         want.addAll(expected(11, 12, 3));
         assertLog(LogId.ZERO, want, "truncated at the first unflushed entry");

@@ -45,8 +45,12 @@ import static org.junit.jupiter.api.Assertions.fail;
  * than its limit and returns the number it delivered; nothing reaches a node it was not addressed
  * to; a burst far larger than any buffer arrives whole when the sender retries on
  * {@link RaftNetwork#BACK_PRESSURED} and the receiver keeps polling; a large AppendEntries batch
- * arrives whole; {@code close()} makes sends return {@link RaftNetwork#CLOSED}, polls deliver
+ * arrives whole; a sender may reuse a message as soon as {@code send} returns (the engine and
+ * the runtime do); {@code close()} makes sends return {@link RaftNetwork#CLOSED}, polls deliver
  * nothing, is idempotent and releases the endpoint's resources.
+ * <p>
+ * A delivered message is valid only during {@code onMessage} (transports decode AppendEntries
+ * into a reused instance): the suite keeps {@link RaftMessage#copy()}, as any receiver must.
  * <p>
  * Delivery may take time (a real network connects asynchronously): sends are retried while they
  * return {@link RaftNetwork#NOT_CONNECTED} or {@link RaftNetwork#BACK_PRESSURED} and receipt is
@@ -198,13 +202,13 @@ public abstract class RaftNetworkConformance
         final RaftNetwork receiver = net.endpoint(2);
         final List<RaftMessage> received = new ArrayList<>();
         final long deadline = System.nanoTime() + deliveryTimeout().toNanos();
-        assertEquals(0, receiver.poll(received::add, 0), "poll with limit 0");
+        assertEquals(0, receiver.poll(m -> received.add(m.copy()), 0), "poll with limit 0");
         assertEquals(0, received.size(), "poll with limit 0 delivered");
         while (received.size() < count && System.nanoTime() < deadline)
         {
             final int before = received.size();
             final int limit = 1 + received.size() % 3;
-            final int n = receiver.poll(received::add, limit);
+            final int n = receiver.poll(m -> received.add(m.copy()), limit);
             assertTrue(n <= limit, "poll(limit=" + limit + ") returned " + n);
             assertEquals(n, received.size() - before, "poll's return value is the number delivered");
             if (n == 0)
@@ -280,6 +284,27 @@ public abstract class RaftNetworkConformance
     }
 
     @Test
+    void senderMayReuseAMessageOnceSendReturns()
+    {
+        final Endpoints net = open(1, 2);
+        final AppendEntriesRequest request = new AppendEntriesRequest(1, 2, 4, new LogId(4, 9), 8, 1,
+            List.of(new Entry(4, 10, EntryType.NORMAL, new byte[] {1, 2, 3})));
+        final AppendEntriesResponse response = new AppendEntriesResponse(1, 2, 4, true, 10, 0, 0, 1);
+        final List<RaftMessage> expected = new ArrayList<>();
+        for (int round = 0; round < 3; round++)
+        {
+            sendUntilSent(net.endpoint(1), request);
+            expected.add(request.copy());
+            sendUntilSent(net.endpoint(1), response);
+            expected.add(response.copy());
+            // Overwrite both in place, as the runtime does with its reused messages.
+            request.set(1, 2, 4, 4, 9, 9 + round, 2 + round);
+            response.set(1, 2, 4, false, 0, 3, 5 + round, 2 + round);
+        }
+        assertSameMessages(expected, receive(net.endpoint(2), expected.size()));
+    }
+
+    @Test
     void largeAppendBatchArrivesWhole()
     {
         final Endpoints net = open(1, 2);
@@ -315,7 +340,7 @@ public abstract class RaftNetworkConformance
         assertEquals(RaftNetwork.CLOSED, closing.send(new TimeoutNow(1, 2, 3)));
         assertEquals(RaftNetwork.CLOSED, closing.send(new TimeoutNow(1, 99, 3)), "CLOSED comes before any peer check");
         final List<RaftMessage> after = new ArrayList<>();
-        assertEquals(0, closing.poll(after::add, 10), "poll after close");
+        assertEquals(0, closing.poll(m -> after.add(m.copy()), 10), "poll after close");
         assertEquals(List.of(), after);
         closing.close();
         assertReleased(net, 1, closing);
@@ -358,7 +383,7 @@ public abstract class RaftNetworkConformance
         final long deadline = System.nanoTime() + deliveryTimeout().toNanos();
         while (received.size() < count && System.nanoTime() < deadline)
         {
-            if (network.poll(received::add, count - received.size()) == 0)
+            if (network.poll(m -> received.add(m.copy()), count - received.size()) == 0)
             {
                 idle();
             }
@@ -378,7 +403,7 @@ public abstract class RaftNetworkConformance
         final long until = System.nanoTime() + Duration.ofMillis(200).toNanos();
         while (System.nanoTime() < until)
         {
-            network.poll(received::add, 100);
+            network.poll(m -> received.add(m.copy()), 100);
             idle();
         }
         assertEquals(List.of(), received, "unexpected messages");

@@ -1,6 +1,7 @@
 package io.ringraft.testkit.sim;
 
 import io.ringraft.Entry;
+import io.ringraft.EntryBatch;
 import io.ringraft.EntryType;
 import io.ringraft.LogId;
 import io.ringraft.Membership;
@@ -97,7 +98,7 @@ public final class EngineSimNode implements SimNode
         engine.start(localClock(simNanos));
         if (membership != null)
         {
-            final LogId durable = storage.flush();
+            final long durable = storage.flush();
             cluster.trace(id, "flush", durable);
             engine.onLogFlushed(durable);
         }
@@ -176,7 +177,7 @@ public final class EngineSimNode implements SimNode
     {
         flushScheduled = false;
         tick(simNanos);
-        final LogId durable = storage.flush();
+        final long durable = storage.flush();
         cluster.trace(id, "flush", durable);
         engine.onLogFlushed(durable);
     }
@@ -516,8 +517,9 @@ public final class EngineSimNode implements SimNode
         }
 
         @Override
-        public void appendEntries(final List<Entry> entries)
+        public void appendEntries(final EntryBatch batch, final int from)
         {
+            final List<Entry> entries = batch.toList().subList(from, batch.size());
             cluster.trace(id, "append", entries);
             for (final Entry entry : entries)
             {
@@ -563,9 +565,10 @@ public final class EngineSimNode implements SimNode
         }
 
         @Override
-        public void replicate(final long peer, final long term, final LogId prevLogId, final long fromIndex,
+        public void replicate(final long peer, final long term, final long prevLogTerm, final long prevLogIndex, final long fromIndex,
             final long toIndexExclusive, final long leaderCommit, final long seq)
         {
+            final LogId prevLogId = new LogId(prevLogTerm, prevLogIndex);
             if (fromIndex != prevLogId.index() + 1 || toIndexExclusive < fromIndex)
             {
                 throw new InvariantViolation("node " + id + ": replicate to " + peer + " with prev " + prevLogId + " and range [" +

@@ -163,7 +163,7 @@ public final class RuntimeSimNode implements SimNode
     public void flush(final long simNanos)
     {
         incarnation.flushScheduled = false;
-        final LogId durable = storage.flush();
+        final long durable = storage.flush();
         cluster.trace(id, "flush", durable);
         work(simNanos);
     }
@@ -634,7 +634,7 @@ public final class RuntimeSimNode implements SimNode
         }
 
         @Override
-        public LogId flush()
+        public long flush()
         {
             live();
             if (owner.starting)
@@ -644,7 +644,7 @@ public final class RuntimeSimNode implements SimNode
             }
             if (!storage.hasUnflushedChanges())
             {
-                return storage.lastLogId();
+                return storage.lastLogIndex();
             }
             if (!owner.flushScheduled)
             {
@@ -652,7 +652,7 @@ public final class RuntimeSimNode implements SimNode
                 cluster.scheduleFlush(RuntimeSimNode.this);
             }
             // A planted storage bug, for the test that shows the checks bite through the runtime.
-            return ackBeforeDurable ? storage.lastLogId() : storage.durablePrefixLogId();
+            return ackBeforeDurable ? storage.lastLogIndex() : storage.durablePrefixLogId().index();
         }
 
         @Override

@@ -72,13 +72,13 @@ public final class SimLogStorage implements RaftLogStorage
     }
 
     @Override
-    public LogId flush()
+    public long flush()
     {
         flushes++;
         durableEntries.subList(commonPrefix, durableEntries.size()).clear();
         durableEntries.addAll(entries.subList(commonPrefix, entries.size()));
         commonPrefix = entries.size();
-        return lastLogId();
+        return lastLogIndex();
     }
 
     /**

@@ -211,8 +211,10 @@ public final class SimNetwork
         return duplicated;
     }
 
-    void send(final RaftMessage message)
+    void send(final RaftMessage sentMessage)
     {
+        // Senders reuse their messages; the network keeps, delays and duplicates its own copy.
+        final RaftMessage message = sentMessage.copy();
         sent++;
         cluster.trace(message.from(), "send", message);
         if (cut[(int)message.from()][(int)message.to()] || matches(dropFilters, message))
@@ -235,7 +237,7 @@ public final class SimNetwork
         if (partialAppendRate > 0 && message instanceof AppendEntriesRequest append && append.entries().size() > 1 &&
             random.nextDouble() < partialAppendRate)
         {
-            final List<Entry> prefix = append.entries().subList(0, random.nextInt(1, append.entries().size()));
+            final List<Entry> prefix = append.entries().toList().subList(0, random.nextInt(1, append.entries().size()));
             toSend = new AppendEntriesRequest(append.from(), append.to(), append.term(), append.prevLogId(),
                 append.leaderCommit(), append.seq(), List.copyOf(prefix));
         }

@@ -173,9 +173,9 @@ public final class SimTrace
             long h = mix(mix(mix(1, m.from()), m.to()), m.term());
             h = mix(mix(h, digestOf(m.prevLogId())), m.leaderCommit());
             h = mix(mix(h, m.seq()), m.entries().size());
-            for (final Entry e : m.entries())
+            for (int i = 0; i < m.entries().size(); i++)
             {
-                h = mix(mix(h, e.term()), e.index());
+                h = mix(mix(h, m.entries().term(i)), m.entries().index(i));
             }
             return h;
         }

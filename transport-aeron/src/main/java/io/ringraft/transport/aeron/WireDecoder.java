@@ -1,6 +1,5 @@
 package io.ringraft.transport.aeron;
 
-import io.ringraft.Entry;
 import io.ringraft.EntryType;
 import io.ringraft.LogId;
 import io.ringraft.Membership;
@@ -19,9 +18,6 @@ import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.Collections;
-import java.util.List;
 import java.util.function.LongPredicate;
 
 import static java.nio.ByteOrder.LITTLE_ENDIAN;
@@ -35,6 +31,11 @@ import static io.ringraft.transport.aeron.WireFormat.VAR_LENGTH_PREFIX;
  * Checks and decodes received frames into {@link RaftMessage}s. A frame that fails a check is not
  * delivered: {@link #decode} returns null and {@link #lastDropReason()} says why. Never throws for
  * any content of the frame. One decoder per receiving thread.
+ * <p>
+ * AppendEntries and its response, the messages of every write, decode without allocating into
+ * one instance of each that the decoder reuses, the entries read where they lie in the frame:
+ * such a message is valid until the next decode and while the frame's buffer is; keep
+ * {@link RaftMessage#copy()}.
  */
 public final class WireDecoder
 {
@@ -65,6 +66,10 @@ public final class WireDecoder
     private final InstallSnapshotResponseFlyweight snapshotResponse = new InstallSnapshotResponseFlyweight();
     private final ReadIndexRequestFlyweight readIndexRequest = new ReadIndexRequestFlyweight();
     private final ReadIndexResponseFlyweight readIndexResponse = new ReadIndexResponseFlyweight();
+
+    // Reused for every AppendEntries and response decoded: valid until the next decode.
+    private final AppendEntriesRequest appendEntries = new AppendEntriesRequest();
+    private final AppendEntriesResponse appendEntriesResponse = new AppendEntriesResponse();
 
     private DropReason lastDropReason;
     private int cursor;
@@ -174,7 +179,7 @@ public final class WireDecoder
 
             case WireFormat.TYPE_APPEND_ENTRIES_RESPONSE:
                 appendResponse.wrap(frame, body);
-                return new AppendEntriesResponse(from, selfId, term, appendResponse.success(), appendResponse.matchIndex(),
+                return appendEntriesResponse.set(from, selfId, term, appendResponse.success(), appendResponse.matchIndex(),
                     appendResponse.conflictTerm(), appendResponse.conflictIndex(), appendResponse.seq());
 
             case WireFormat.TYPE_INSTALL_SNAPSHOT_REQUEST:
@@ -220,7 +225,7 @@ public final class WireDecoder
         {
             return null;
         }
-        final List<Entry> entries = new ArrayList<>(count);
+        final int first = cursor;
         for (int i = 0; i < count; i++)
         {
             if (cursor + entryBlockLength > end)
@@ -238,13 +243,12 @@ public final class WireDecoder
             {
                 return null;
             }
-            final byte[] payload = new byte[payloadLength];
-            frame.getBytes(cursor, payload);
             cursor += payloadLength;
-            entries.add(new Entry(entryTerm, entryIndex, EntryType.fromCode(typeCode), payload));
         }
-        return new AppendEntriesRequest(from, selfId, term, new LogId(prevTerm, prevIndex),
-            appendRequest.leaderCommit(), appendRequest.seq(), Collections.unmodifiableList(entries));
+        // Checked: the request reads its entries where they lie in the frame.
+        appendEntries.set(from, selfId, term, prevTerm, prevIndex, appendRequest.leaderCommit(), appendRequest.seq())
+            .entries().wrap(frame, first, count, entryBlockLength);
+        return appendEntries;
     }
 
     private RaftMessage decodeInstallSnapshot(final long from, final long term, final int end)

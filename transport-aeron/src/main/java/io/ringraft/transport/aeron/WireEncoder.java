@@ -1,6 +1,6 @@
 package io.ringraft.transport.aeron;
 
-import io.ringraft.Entry;
+import io.ringraft.EntryBatch;
 import io.ringraft.LogId;
 import io.ringraft.Membership;
 import io.ringraft.network.AppendEntriesRequest;
@@ -17,12 +17,10 @@ import io.ringraft.storage.SnapshotMeta;
 import org.agrona.MutableDirectBuffer;
 
 import java.nio.charset.StandardCharsets;
-import java.util.List;
 import java.util.Objects;
 
 import static java.nio.ByteOrder.LITTLE_ENDIAN;
 import static io.ringraft.transport.aeron.WireFormat.BLOCK_LENGTH;
-import static io.ringraft.transport.aeron.WireFormat.ENTRY_BLOCK_LENGTH;
 import static io.ringraft.transport.aeron.WireFormat.ENTRY_GROUP_HEADER_LENGTH;
 import static io.ringraft.transport.aeron.WireFormat.HEADER_LENGTH;
 import static io.ringraft.transport.aeron.WireFormat.VAR_LENGTH_PREFIX;
@@ -42,7 +40,6 @@ public final class WireEncoder
     private final VoteResponseFlyweight voteResponse = new VoteResponseFlyweight();
     private final AppendEntriesRequestFlyweight appendRequest = new AppendEntriesRequestFlyweight();
     private final EntryGroupFlyweight entryGroup = new EntryGroupFlyweight();
-    private final EntryFlyweight entry = new EntryFlyweight();
     private final AppendEntriesResponseFlyweight appendResponse = new AppendEntriesResponseFlyweight();
     private final InstallSnapshotRequestFlyweight snapshotRequest = new InstallSnapshotRequestFlyweight();
     private final InstallSnapshotResponseFlyweight snapshotResponse = new InstallSnapshotResponseFlyweight();
@@ -87,12 +84,8 @@ public final class WireEncoder
         long length = HEADER_LENGTH + BLOCK_LENGTH[type];
         if (message instanceof AppendEntriesRequest r)
         {
-            final List<Entry> entries = r.entries();
-            long payloadBytes = 0;
-            for (int i = 0, n = entries.size(); i < n; i++)
-            {
-                payloadBytes += entries.get(i).payload().length;
-            }
+            final EntryBatch entries = r.entries();
+            final long payloadBytes = entries.encodedLength() - (long)entries.size() * EntryBatch.ENTRY_HEADER_LENGTH;
             length = WireFormat.appendEntriesLength(entries.size(), payloadBytes);
         }
         else if (message instanceof InstallSnapshotRequest r)
@@ -182,26 +175,12 @@ public final class WireEncoder
 
     private void encodeAppendEntries(final AppendEntriesRequest r, final MutableDirectBuffer buffer, final int body)
     {
-        final LogId prev = requireLogId(r.prevLogId(), r);
-        appendRequest.wrap(buffer, body).write(prev.term(), prev.index(), r.leaderCommit(), r.seq());
-        final List<Entry> entries = r.entries();
-        final int count = entries.size();
-        int cursor = body + BLOCK_LENGTH[WireFormat.TYPE_APPEND_ENTRIES_REQUEST];
-        entryGroup.wrap(buffer, cursor).write(count);
-        cursor += ENTRY_GROUP_HEADER_LENGTH;
-        for (int i = 0; i < count; i++)
-        {
-            final Entry e = entries.get(i);
-            final byte[] payload = e.payload();
-            if (e.type() == null)
-            {
-                throw new IllegalArgumentException("entry without a type: " + e);
-            }
-            entry.wrap(buffer, cursor).write(e.term(), e.index(), payload.length, e.type().code());
-            cursor += ENTRY_BLOCK_LENGTH;
-            buffer.putBytes(cursor, payload);
-            cursor += payload.length;
-        }
+        appendRequest.wrap(buffer, body).write(r.prevLogTerm(), r.prevLogIndex(), r.leaderCommit(), r.seq());
+        final EntryBatch entries = r.entries();
+        final int cursor = body + BLOCK_LENGTH[WireFormat.TYPE_APPEND_ENTRIES_REQUEST];
+        entryGroup.wrap(buffer, cursor).write(entries.size());
+        // The wire's entry blocks are EntryBatch's layout: one copy of the whole batch.
+        entries.copyTo(buffer, cursor + ENTRY_GROUP_HEADER_LENGTH);
     }
 
     private static int putVar(final MutableDirectBuffer buffer, final int cursor, final byte[] bytes)

@@ -37,8 +37,11 @@ public final class WireFormat
 
     /** The length of the entry group header of an AppendEntries body. */
     public static final int ENTRY_GROUP_HEADER_LENGTH = 8;
-    /** The fixed part of each entry in an AppendEntries body; its payload follows. */
-    public static final int ENTRY_BLOCK_LENGTH = 21;
+    /**
+     * The fixed part of each entry in an AppendEntries body; its payload follows. The entries are
+     * {@link io.ringraft.EntryBatch}'s layout, so batches go on and come off the wire in place.
+     */
+    public static final int ENTRY_BLOCK_LENGTH = io.ringraft.EntryBatch.ENTRY_HEADER_LENGTH;
     /** The length prefix of a variable-length field. */
     public static final int VAR_LENGTH_PREFIX = 4;
 

@@ -154,8 +154,8 @@ class AeronRaftNetworkTest
         final List<RaftMessage> received = new ArrayList<>();
         awaitTrue(() ->
         {
-            one.poll(received::add, 10);
-            two.poll(received::add, 10);
+            one.poll(m -> received.add(m.copy()), 10);
+            two.poll(m -> received.add(m.copy()), 10);
             return !received.isEmpty();
         }, "receive in invoker mode");
         assertEquals(List.of(new TimeoutNow(1, 2, 8)), received);
@@ -224,14 +224,14 @@ class AeronRaftNetworkTest
             }
             else
             {
-                expectedDelivered.add(decoded);
+                expectedDelivered.add(decoded.copy());
             }
             long result;
             while ((result = raw.offer(frame, 0, length)) < 0)
             {
                 assertTrue(result == Publication.BACK_PRESSURED || result == Publication.NOT_CONNECTED ||
                     result == Publication.ADMIN_ACTION, "offer result " + result);
-                if (two.poll(delivered::add, 100) == 0)
+                if (two.poll(m -> delivered.add(m.copy()), 100) == 0)
                 {
                     LockSupport.parkNanos(100_000);
                 }
@@ -244,7 +244,7 @@ class AeronRaftNetworkTest
         final long expectedDropTotal = expectedDrops.values().stream().mapToLong(Long::longValue).sum();
         awaitTrue(() ->
         {
-            two.poll(delivered::add, 1000);
+            two.poll(m -> delivered.add(m.copy()), 1000);
             return delivered.size() >= expectedDelivered.size() && two.counters().droppedTotal() >= expectedDropTotal;
         }, "all frames accounted for (seed " + seed + ")");
 
@@ -328,7 +328,7 @@ class AeronRaftNetworkTest
         final List<RaftMessage> received = new ArrayList<>();
         awaitTrue(() ->
         {
-            network.poll(received::add, 100);
+            network.poll(m -> received.add(m.copy()), 100);
             return received.stream().anyMatch(m -> RaftNetworkConformance.sameMessage(expected, m));
         }, "receive " + expected + "; got " + received);
     }

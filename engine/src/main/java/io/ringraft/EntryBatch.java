@@ -1,0 +1,326 @@
+package io.ringraft;
+
+import org.agrona.DirectBuffer;
+import org.agrona.MutableDirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static java.nio.ByteOrder.LITTLE_ENDIAN;
+
+/**
+ * Consecutive log entries in their encoded form, read in place: what an AppendEntries carries.
+ * <p>
+ * Each entry is a fixed block followed by its payload:
+ * <pre>
+ *   term          int64   little-endian
+ *   index         int64
+ *   payloadLength int32
+ *   type          int8    {@link EntryType#code()}
+ *   (fields a later version adds; the block length says how long the block is)
+ *   payload       payloadLength bytes
+ * </pre>
+ * The Aeron wire format carries the same blocks, so a received frame is read where it lies and a
+ * batch built from the log is sent with one copy.
+ * <p>
+ * An instance is a reusable view: {@link #wrap} points it at bytes someone else owns (a network
+ * frame, a replication buffer), valid only as long as they are. {@link #of(List)} and
+ * {@link #copy()} make batches that own their bytes. Not thread-safe.
+ */
+public final class EntryBatch
+{
+    /** Length of the fixed block of each entry this version writes. */
+    public static final int ENTRY_HEADER_LENGTH = 21;
+    private static final int TERM = 0;
+    private static final int INDEX = 8;
+    private static final int PAYLOAD_LENGTH = 16;
+    private static final int TYPE = 20;
+
+    private final UnsafeBuffer view = new UnsafeBuffer(0, 0);
+    private DirectBuffer buffer = view;
+    private int offset;
+    private int length;
+    private int count;
+    private int blockLength = ENTRY_HEADER_LENGTH;
+    private int[] positions = new int[16];
+
+    /** Makes an empty batch, to be pointed at entries with {@link #wrap}. */
+    public EntryBatch()
+    {
+    }
+
+    /**
+     * @param entries entries in object form, consecutive
+     * @return a batch that owns a copy of them in encoded form
+     * @throws IllegalArgumentException if the entries are not consecutive
+     */
+    public static EntryBatch of(final List<Entry> entries)
+    {
+        int bytes = 0;
+        for (int i = 0; i < entries.size(); i++)
+        {
+            final Entry e = entries.get(i);
+            if (i > 0 && e.index() != entries.get(i - 1).index() + 1)
+            {
+                throw new IllegalArgumentException("entries are not consecutive: " + entries.get(i - 1) + " then " + e);
+            }
+            bytes += encodedLength(e.payload().length);
+        }
+        final UnsafeBuffer out = new UnsafeBuffer(new byte[bytes]);
+        int at = 0;
+        final UnsafeBuffer payload = new UnsafeBuffer(0, 0);
+        for (int i = 0; i < entries.size(); i++)
+        {
+            final Entry e = entries.get(i);
+            payload.wrap(e.payload());
+            at += write(out, at, e.term(), e.index(), e.type(), payload, 0, e.payload().length);
+        }
+        return new EntryBatch().wrap(out, 0, entries.size(), ENTRY_HEADER_LENGTH);
+    }
+
+    /**
+     * @param payloadLength the length of an entry's payload
+     * @return the bytes the entry takes in a batch this version writes
+     */
+    public static int encodedLength(final int payloadLength)
+    {
+        return ENTRY_HEADER_LENGTH + payloadLength;
+    }
+
+    /**
+     * Writes one entry at {@code offset} of {@code out} in this version's layout.
+     *
+     * @return the bytes written, {@link #encodedLength(int) encodedLength(length)}
+     */
+    public static int write(final MutableDirectBuffer out, final int offset, final long term, final long index, final EntryType type,
+        final DirectBuffer payload, final int payloadOffset, final int length)
+    {
+        out.putLong(offset + TERM, term, LITTLE_ENDIAN);
+        out.putLong(offset + INDEX, index, LITTLE_ENDIAN);
+        out.putInt(offset + PAYLOAD_LENGTH, length, LITTLE_ENDIAN);
+        out.putByte(offset + TYPE, (byte)type.code());
+        out.putBytes(offset + ENTRY_HEADER_LENGTH, payload, payloadOffset, length);
+        return ENTRY_HEADER_LENGTH + length;
+    }
+
+    /**
+     * Points this batch at {@code count} encoded entries. The bytes stay where they are; the
+     * batch is valid while they do.
+     *
+     * @param buffer      holds the entries
+     * @param offset      where the first entry's block starts
+     * @param count       how many entries
+     * @param blockLength the length of each entry's fixed block, {@code >=} {@link #ENTRY_HEADER_LENGTH}
+     * @return this
+     * @throws IllegalArgumentException if an entry runs past the end of {@code buffer}, or the
+     *                                  block length or count is impossible
+     */
+    public EntryBatch wrap(final DirectBuffer buffer, final int offset, final int count, final int blockLength)
+    {
+        if (count < 0 || blockLength < ENTRY_HEADER_LENGTH)
+        {
+            throw new IllegalArgumentException("bad entry batch: count=" + count + " blockLength=" + blockLength);
+        }
+        if (positions.length < count)
+        {
+            positions = new int[Math.max(count, positions.length * 2)];
+        }
+        final int capacity = buffer.capacity();
+        int at = offset;
+        for (int i = 0; i < count; i++)
+        {
+            if (at < 0 || at > capacity - blockLength)
+            {
+                throw new IllegalArgumentException("entry " + i + " of " + count + " runs past the end of the buffer");
+            }
+            final int payloadLength = buffer.getInt(at + PAYLOAD_LENGTH, LITTLE_ENDIAN);
+            if (payloadLength < 0 || payloadLength > capacity - at - blockLength)
+            {
+                throw new IllegalArgumentException("entry " + i + " of " + count + " has a bad payload length " + payloadLength);
+            }
+            positions[i] = at;
+            at += blockLength + payloadLength;
+        }
+        this.buffer = buffer;
+        this.offset = offset;
+        this.length = at - offset;
+        this.count = count;
+        this.blockLength = blockLength;
+        return this;
+    }
+
+    /** Empties the batch (a heartbeat carries none). @return this */
+    public EntryBatch clear()
+    {
+        buffer = view;
+        offset = 0;
+        length = 0;
+        count = 0;
+        blockLength = ENTRY_HEADER_LENGTH;
+        return this;
+    }
+
+    /** @return how many entries */
+    public int size()
+    {
+        return count;
+    }
+
+    /** @return true if there are none */
+    public boolean isEmpty()
+    {
+        return count == 0;
+    }
+
+    /** @return the term of entry {@code i} (0-based) */
+    public long term(final int i)
+    {
+        return buffer.getLong(position(i) + TERM, LITTLE_ENDIAN);
+    }
+
+    /** @return the log index of entry {@code i} */
+    public long index(final int i)
+    {
+        return buffer.getLong(position(i) + INDEX, LITTLE_ENDIAN);
+    }
+
+    /** @return the type of entry {@code i}, or null for a code this version does not know */
+    public EntryType type(final int i)
+    {
+        final int code = buffer.getByte(position(i) + TYPE);
+        return EntryType.isKnown(code) ? EntryType.fromCode(code) : null;
+    }
+
+    /** @return the buffer that holds every payload (and the blocks) */
+    public DirectBuffer buffer()
+    {
+        return buffer;
+    }
+
+    /** @return where the payload of entry {@code i} starts in {@link #buffer()} */
+    public int payloadOffset(final int i)
+    {
+        return position(i) + blockLength;
+    }
+
+    /** @return the length of the payload of entry {@code i} */
+    public int payloadLength(final int i)
+    {
+        return buffer.getInt(position(i) + PAYLOAD_LENGTH, LITTLE_ENDIAN);
+    }
+
+    /** @return entry {@code i} in object form (copies the payload) */
+    public Entry get(final int i)
+    {
+        return Entry.copyOf(term(i), index(i), type(i), buffer, payloadOffset(i), payloadLength(i));
+    }
+
+    /** @return every entry in object form (copies) */
+    public List<Entry> toList()
+    {
+        final ArrayList<Entry> list = new ArrayList<>(count);
+        for (int i = 0; i < count; i++)
+        {
+            list.add(get(i));
+        }
+        return list;
+    }
+
+    /** @return the bytes {@link #copyTo} writes */
+    public int encodedLength()
+    {
+        return blockLength == ENTRY_HEADER_LENGTH ? length : length - count * (blockLength - ENTRY_HEADER_LENGTH);
+    }
+
+    /**
+     * Writes the entries in this version's layout (one copy when they are in it already).
+     *
+     * @return the bytes written, {@link #encodedLength()}
+     */
+    public int copyTo(final MutableDirectBuffer out, final int outOffset)
+    {
+        if (blockLength == ENTRY_HEADER_LENGTH)
+        {
+            out.putBytes(outOffset, buffer, offset, length);
+            return length;
+        }
+        int at = outOffset;
+        for (int i = 0; i < count; i++)
+        {
+            final EntryType type = type(i);
+            if (type == null)
+            {
+                throw new IllegalStateException("entry " + index(i) + " has an unknown type code");
+            }
+            at += write(out, at, term(i), index(i), type, buffer, payloadOffset(i), payloadLength(i));
+        }
+        return at - outOffset;
+    }
+
+    /** @return a batch that owns a copy of these entries */
+    public EntryBatch copy()
+    {
+        final UnsafeBuffer out = new UnsafeBuffer(new byte[encodedLength()]);
+        copyTo(out, 0);
+        return new EntryBatch().wrap(out, 0, count, ENTRY_HEADER_LENGTH);
+    }
+
+    private int position(final int i)
+    {
+        if (i < 0 || i >= count)
+        {
+            throw new IndexOutOfBoundsException("entry " + i + " of " + count);
+        }
+        return positions[i];
+    }
+
+    /** Same entries, same content. */
+    @Override
+    public boolean equals(final Object o)
+    {
+        if (this == o)
+        {
+            return true;
+        }
+        if (!(o instanceof EntryBatch))
+        {
+            return false;
+        }
+        final EntryBatch that = (EntryBatch)o;
+        if (count != that.count)
+        {
+            return false;
+        }
+        for (int i = 0; i < count; i++)
+        {
+            if (term(i) != that.term(i) || index(i) != that.index(i) || type(i) != that.type(i) ||
+                payloadLength(i) != that.payloadLength(i))
+            {
+                return false;
+            }
+            final int a = payloadOffset(i);
+            final int b = that.payloadOffset(i);
+            for (int j = 0, n = payloadLength(i); j < n; j++)
+            {
+                if (buffer.getByte(a + j) != that.buffer.getByte(b + j))
+                {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public int hashCode()
+    {
+        return count == 0 ? 0 : Long.hashCode(index(0)) * 31 + count;
+    }
+
+    @Override
+    public String toString()
+    {
+        return count == 0 ? "[]" : "[" + count + " entries " + term(0) + "-" + index(0) + ".." + term(count - 1) + "-" + index(count - 1) + "]";
+    }
+}
