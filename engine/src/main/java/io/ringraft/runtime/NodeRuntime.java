@@ -40,6 +40,8 @@ import java.util.function.Consumer;
  */
 public final class NodeRuntime
 {
+    private static final Role[] ROLES = Role.values();
+
     private final RaftConfig config;
     private final RaftLogStorage storage;
     private final RaftSnapshotStore snapshots;
@@ -120,7 +122,7 @@ public final class NodeRuntime
         {
             stateMachine.installSnapshot(latest, reader);
         }
-        stateMachine.onBatchEnd(latest.lastIncluded());
+        stateMachine.onBatchEnd(latest.lastIncluded().index(), latest.lastIncluded().term());
         return latest.lastIncluded();
     }
 
@@ -307,7 +309,7 @@ public final class NodeRuntime
     public RaftMetrics metrics()
     {
         final int roleOrdinal = (int)counters.role.get();
-        return new RaftMetrics(config.nodeId(), Role.values()[roleOrdinal], counters.term.get(), counters.leader.get(),
+        return new RaftMetrics(config.nodeId(), ROLES[roleOrdinal], counters.term.get(), counters.leader.get(),
             counters.lastLogIndex.get(), counters.committed.get(), counters.applied.get(), core.membership(), core.matchIndexes(),
             core.ingressOccupancy(), counters.backPressure.get(), counters.sendsRetried.get(), counters.sendsDropped.get());
     }

@@ -151,7 +151,7 @@ public final class StateMachineWorker implements Agent, EventPoller.Handler<Appl
         }
         lastIndex = meta.lastIncluded().index();
         lastTerm = meta.lastIncluded().term();
-        stateMachine.onBatchEnd(meta.lastIncluded());
+        stateMachine.onBatchEnd(lastIndex, lastTerm);
         applied.setOrdered(lastIndex);
     }
 
@@ -159,7 +159,7 @@ public final class StateMachineWorker implements Agent, EventPoller.Handler<Appl
     {
         if (lastIndex > applied.get())
         {
-            stateMachine.onBatchEnd(new LogId(lastTerm, lastIndex));
+            stateMachine.onBatchEnd(lastIndex, lastTerm);
             applied.setOrdered(lastIndex);
         }
     }

@@ -42,9 +42,11 @@ public interface RaftStateMachine
     /**
      * Ends a batch of applies; a place to group-commit durable state.
      *
-     * @param lastApplied the last entry now applied, including blank and membership entries
+     * @param lastAppliedIndex the index of the last entry now applied, including blank and
+     *                         membership entries
+     * @param lastAppliedTerm  its term
      */
-    default void onBatchEnd(final LogId lastApplied)
+    default void onBatchEnd(final long lastAppliedIndex, final long lastAppliedTerm)
     {
     }
 

@@ -26,12 +26,12 @@ public class InMemoryLogStorage implements RaftLogStorage
     private static final int INITIAL_CAPACITY = 1024;
 
     // The entry ring: entry i lives at slot (i & mask) while firstIndex <= i <= lastIndex.
-    private long[] terms = new long[INITIAL_CAPACITY];
-    private byte[] types = new byte[INITIAL_CAPACITY];
-    private long[] blockSeqs = new long[INITIAL_CAPACITY];
-    private int[] offsets = new int[INITIAL_CAPACITY];
-    private int[] lengths = new int[INITIAL_CAPACITY];
-    private int mask = INITIAL_CAPACITY - 1;
+    private long[] terms;
+    private byte[] types;
+    private long[] blockSeqs;
+    private int[] offsets;
+    private int[] lengths;
+    private int mask;
 
     // The arena: blocks.get(k) is block number firstBlockSeq + k; payloads never straddle blocks.
     private final ArrayList<byte[]> blocks = new ArrayList<>();
@@ -46,6 +46,40 @@ public class InMemoryLogStorage implements RaftLogStorage
     private long lastTerm;
     private LogId lastIdCache = LogId.ZERO;
     private boolean closed;
+
+    /** An empty log that grows as it needs. */
+    public InMemoryLogStorage()
+    {
+        this(INITIAL_CAPACITY, 0);
+    }
+
+    /**
+     * An empty log sized up front, so that it allocates nothing until it holds more: for
+     * embedders that know how long their log gets between snapshots.
+     *
+     * @param entries      how many entries it holds before its index ring grows
+     * @param payloadBytes how many payload bytes it holds before its arena grows
+     * @throws IllegalArgumentException if either is negative
+     */
+    public InMemoryLogStorage(final int entries, final long payloadBytes)
+    {
+        if (entries < 0 || payloadBytes < 0)
+        {
+            throw new IllegalArgumentException("entries and payloadBytes must be >= 0: entries=" + entries + " payloadBytes=" +
+                payloadBytes);
+        }
+        final int capacity = BitUtil.findNextPositivePowerOfTwo(Math.max(INITIAL_CAPACITY, entries));
+        terms = new long[capacity];
+        types = new byte[capacity];
+        blockSeqs = new long[capacity];
+        offsets = new int[capacity];
+        lengths = new int[capacity];
+        mask = capacity - 1;
+        for (long bytes = 0; bytes < payloadBytes; bytes += BLOCK_SIZE)
+        {
+            spareBlocks.add(new byte[BLOCK_SIZE]);
+        }
+    }
 
     @Override
     public Vote readVote()

@@ -38,9 +38,9 @@ class RecordingStateMachine implements RaftStateMachine
     }
 
     @Override
-    public void onBatchEnd(final LogId lastApplied)
+    public void onBatchEnd(final long lastAppliedIndex, final long lastAppliedTerm)
     {
-        this.lastApplied = lastApplied.index();
+        this.lastApplied = lastAppliedIndex;
     }
 
     @Override

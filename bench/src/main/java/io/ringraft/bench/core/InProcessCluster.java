@@ -26,7 +26,7 @@ final class InProcessCluster implements AutoCloseable
     InProcessCluster(final ThreadingMode mode, final boolean busySpin, final int window)
     {
         invoker = mode == ThreadingMode.INVOKER;
-        final InJvmNetwork network = new InJvmNetwork(65_536);
+        final InJvmNetwork network = new InJvmNetwork(1024, 8 * 1024 * 1024);
         final Membership members = Membership.of(1, 2, 3);
         nodes = new Raft[3];
         for (int i = 0; i < 3; i++)
@@ -37,7 +37,7 @@ final class InProcessCluster implements AutoCloseable
                 .heartbeatInterval(10, TimeUnit.MILLISECONDS)
                 .ingressRingSize(Math.max(1024, Integer.highestOneBit(window) * 4))
                 .applyRingSize(16_384).replicationWindow(256).maxEntriesPerAppend(4096).maxWritesPerBatch(4096)
-                .snapshotEveryEntries(500_000).logRetainEntries(1024);
+                .snapshotEveryEntries(100_000).logRetainEntries(1024);
             if (busySpin)
             {
                 config.coreIdleStrategy(BusySpinIdleStrategy::new).stateMachineIdleStrategy(BusySpinIdleStrategy::new);
@@ -46,7 +46,9 @@ final class InProcessCluster implements AutoCloseable
             {
                 config.coreIdleStrategy(() -> new BackoffIdleStrategy(100, 10, 1_000, 100_000));
             }
-            nodes[i] = Raft.start(config, new InMemoryLogStorage(), network.endpoint(id), new CountingStateMachine(), members);
+            // Sized for the longest log between two snapshots: no growth in the measurement.
+            final InMemoryLogStorage log = new InMemoryLogStorage(128 * 1024, 128L * 1024 * 72);
+            nodes[i] = Raft.start(config, log, network.endpoint(id), new CountingStateMachine(), members);
         }
         // Node 1 stands at once; the long timeouts keep a starved thread from costing the leadership.
         nodes[0].triggerElection();

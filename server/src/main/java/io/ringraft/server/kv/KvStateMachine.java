@@ -92,10 +92,10 @@ public final class KvStateMachine implements RaftStateMachine
     }
 
     @Override
-    public void onBatchEnd(final LogId lastApplied)
+    public void onBatchEnd(final long lastAppliedIndex, final long lastAppliedTerm)
     {
-        this.lastApplied = lastApplied;
-        digest = new KvDigest(lastApplied.index(), appliedCount, chainHash, map.size(), contentHash);
+        this.lastApplied = new LogId(lastAppliedTerm, lastAppliedIndex);
+        digest = new KvDigest(lastAppliedIndex, appliedCount, chainHash, map.size(), contentHash);
     }
 
     /**

@@ -49,7 +49,7 @@ class KvStateMachineTest
         assertEquals(KvProtocol.OK, apply(sm, KvProtocol.DELETE, "k", null, null));
         assertNull(sm.get("k"));
         assertEquals(KvProtocol.NOT_FOUND, apply(sm, KvProtocol.DELETE, "k", null, null));
-        sm.onBatchEnd(new LogId(1, index));
+        sm.onBatchEnd(index, 1);
         assertEquals(index, sm.digest().appliedIndex());
         assertEquals(1, sm.digest().size());
         assertEquals(KvStateMachine.entryHash("new", bytes("x")), sm.digest().contentHash());
@@ -71,9 +71,9 @@ class KvStateMachineTest
             // c applies the same commands, but two of them in the other order: same map, different history.
             apply(c, KvProtocol.PUT, "k" + (i % 7), "v" + (i == 50 ? 51 : i == 51 ? 50 : i), null);
         }
-        a.onBatchEnd(new LogId(1, index));
-        b.onBatchEnd(new LogId(1, index));
-        c.onBatchEnd(new LogId(1, index));
+        a.onBatchEnd(index, 1);
+        b.onBatchEnd(index, 1);
+        c.onBatchEnd(index, 1);
         assertTrue(a.digest().sameStateAs(b.digest()));
         assertFalse(a.digest().sameStateAs(c.digest()));
         assertEquals(a.digest().size(), c.digest().size());
@@ -89,7 +89,7 @@ class KvStateMachineTest
         }
         apply(sm, KvProtocol.DELETE, "key-7", null, null);
         final LogId last = new LogId(3, index);
-        sm.onBatchEnd(last);
+        sm.onBatchEnd(last.index(), last.term());
 
         final SnapshotMeta meta;
         try (FileSnapshotStore store = FileSnapshotStore.open(dir))
@@ -117,8 +117,8 @@ class KvStateMachineTest
             apply(sm, KvProtocol.PUT, "after", "1", null);
             index = at;
             apply(restored, KvProtocol.PUT, "after", "1", null);
-            sm.onBatchEnd(new LogId(3, index));
-            restored.onBatchEnd(new LogId(3, index));
+            sm.onBatchEnd(index, 3);
+            restored.onBatchEnd(index, 3);
             assertEquals(sm.digest(), restored.digest());
         }
     }

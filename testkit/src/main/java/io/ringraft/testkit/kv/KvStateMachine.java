@@ -96,8 +96,9 @@ public final class KvStateMachine implements RaftStateMachine
     }
 
     @Override
-    public void onBatchEnd(final LogId lastApplied)
+    public void onBatchEnd(final long lastAppliedIndex, final long lastAppliedTerm)
     {
+        final LogId lastApplied = new LogId(lastAppliedTerm, lastAppliedIndex);
         if (lastApplied.index() < this.lastApplied.index())
         {
             throw new IllegalStateException("KV applied point went back from " + this.lastApplied + " to " + lastApplied);

@@ -625,7 +625,7 @@ public final class EngineSimNode implements SimNode
                     }
                 }
             }
-            stateMachine.onBatchEnd(last.logId());
+            stateMachine.onBatchEnd(last.index(), last.term());
             serveParkedReads();
             final SnapshotMeta latest = snapshots.latest();
             final long snapshotted = latest == null ? 0 : latest.lastIncluded().index();

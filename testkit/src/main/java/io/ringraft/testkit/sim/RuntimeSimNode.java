@@ -797,10 +797,10 @@ public final class RuntimeSimNode implements SimNode
         }
 
         @Override
-        public void onBatchEnd(final LogId lastApplied)
+        public void onBatchEnd(final long lastAppliedIndex, final long lastAppliedTerm)
         {
-            cluster.trace(id, "apply", lastApplied);
-            stateMachine.onBatchEnd(lastApplied);
+            cluster.trace(id, "apply", new LogId(lastAppliedTerm, lastAppliedIndex));
+            stateMachine.onBatchEnd(lastAppliedIndex, lastAppliedTerm);
         }
 
         @Override

@@ -79,7 +79,7 @@ final class KvStateMachineTest
         apply(new KvCommand(OpKind.PUT, 1, 2, "b", "2", null));
         apply(new KvCommand(OpKind.PUT, 1, 3, "c", "3", null));
         apply(new KvCommand(OpKind.DELETE, 1, 4, "b", null, null));
-        kv.onBatchEnd(new LogId(1, 4));
+        kv.onBatchEnd(4, 1);
         try (InMemorySnapshotStore store = new InMemorySnapshotStore())
         {
             final SnapshotMeta meta;
