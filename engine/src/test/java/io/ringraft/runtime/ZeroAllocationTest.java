@@ -136,7 +136,7 @@ class ZeroAllocationTest
             final RaftConfig config = new RaftConfig().nodeId(id).threadingMode(ThreadingMode.INVOKER).randomSeed(id)
                 .electionTimeout(2, 4, TimeUnit.SECONDS).heartbeatInterval(50, TimeUnit.MILLISECONDS)
                 .ingressRingSize(Math.max(1024, Integer.highestOneBit(window) * 4)).applyRingSize(16_384)
-                .snapshotEveryEntries(20_000).logRetainEntries(1024);
+                .snapshotEveryEntries(40_000).logRetainEntries(1024);
             // Sized for the longest log between snapshots, so that no growth lands in the measurement.
             logs[i] = new InMemoryLogStorage(64 * 1024, 64L * 1024 * (PAYLOAD + 8));
             nodes[i] = Raft.start(config, logs[i], network.endpoint(id), new CountingMachine(), Membership.of(1, 2, 3));
