@@ -2,28 +2,33 @@ package io.ringraft.runtime;
 
 import io.ringraft.WriteHandler;
 
-import java.util.ArrayDeque;
+import java.util.Objects;
 
 /**
  * The writes this node accepted into its log and has not answered yet, by log index: a ring
  * indexed by log index (a leader's writes get increasing indexes, with gaps only for its own
  * blank and membership entries), so adding, answering and expiring are O(1) with no hashing.
- * Pooled: nothing is allocated per write in steady state.
+ * The ring is a structure of arrays (no object per write, no pointer to chase when answering in
+ * index order), and a removed write is handed out in one reused {@link Pending} view: nothing is
+ * allocated per write.
  */
 final class PendingWrites
 {
+    /** A removed write: valid until the next removal. */
     static final class Pending
     {
         long index;
         long term;
         long correlationId;
         WriteHandler handler;
-        long deadlineNanos;
     }
 
-    private final ArrayDeque<Pending> pool = new ArrayDeque<>();
-    private Pending[] ring = new Pending[1024];
-    private int mask = ring.length - 1;
+    private final Pending taken = new Pending();
+    private long[] terms = new long[1024];
+    private long[] correlationIds = new long[1024];
+    private long[] deadlines = new long[1024];
+    private WriteHandler[] handlers = new WriteHandler[1024];
+    private int mask = handlers.length - 1;
     /** No pending write below this index. */
     private long base;
     /** No pending write at or above this index. */
@@ -33,6 +38,7 @@ final class PendingWrites
     /** Adds a write at {@code index}, which must be above every pending one. */
     void add(final long index, final long term, final long correlationId, final WriteHandler handler, final long deadlineNanos)
     {
+        Objects.requireNonNull(handler, "handler");
         if (count == 0)
         {
             base = index; // empty: a new leadership may reuse indexes answered before (truncated)
@@ -41,26 +47,20 @@ final class PendingWrites
         {
             throw new IllegalStateException("pending write at index " + index + " below the highest pending " + (limit - 1));
         }
-        while (index - base >= ring.length)
+        while (index - base >= handlers.length)
         {
             grow();
         }
-        Pending p = pool.pollFirst();
-        if (p == null)
-        {
-            p = new Pending();
-        }
-        p.index = index;
-        p.term = term;
-        p.correlationId = correlationId;
-        p.handler = handler;
-        p.deadlineNanos = deadlineNanos;
-        ring[(int)(index & mask)] = p;
+        final int slot = (int)(index & mask);
+        terms[slot] = term;
+        correlationIds[slot] = correlationId;
+        deadlines[slot] = deadlineNanos;
+        handlers[slot] = handler;
         limit = index + 1;
         count++;
     }
 
-    /** @return the pending write at {@code index}, removed, or null; give it back with {@link #release} */
+    /** @return the pending write at {@code index}, removed, or null; valid until the next removal */
     Pending remove(final long index)
     {
         if (index < base || index >= limit)
@@ -68,12 +68,6 @@ final class PendingWrites
             return null;
         }
         return take(index);
-    }
-
-    void release(final Pending p)
-    {
-        p.handler = null;
-        pool.addFirst(p);
     }
 
     /**
@@ -86,8 +80,7 @@ final class PendingWrites
         {
             return null;
         }
-        final Pending oldest = ring[(int)(base & mask)];
-        return oldest.deadlineNanos <= nowNanos ? take(base) : null;
+        return deadlines[(int)(base & mask)] <= nowNanos ? take(base) : null;
     }
 
     /** @return a pending write at or after {@code fromIndex}, removed, or null */
@@ -95,7 +88,7 @@ final class PendingWrites
     {
         for (long i = Math.max(fromIndex, base); i < limit; i++)
         {
-            if (ring[(int)(i & mask)] != null)
+            if (handlers[(int)(i & mask)] != null)
             {
                 return take(i);
             }
@@ -124,12 +117,16 @@ final class PendingWrites
     private Pending take(final long index)
     {
         final int slot = (int)(index & mask);
-        final Pending p = ring[slot];
-        if (p == null)
+        final WriteHandler handler = handlers[slot];
+        if (handler == null)
         {
             return null;
         }
-        ring[slot] = null;
+        taken.index = index;
+        taken.term = terms[slot];
+        taken.correlationId = correlationIds[slot];
+        taken.handler = handler;
+        handlers[slot] = null;
         count--;
         if (count == 0)
         {
@@ -137,23 +134,35 @@ final class PendingWrites
         }
         else if (index == base)
         {
-            while (ring[(int)(base & mask)] == null)
+            while (handlers[(int)(base & mask)] == null)
             {
                 base++;
             }
         }
-        return p;
+        return taken;
     }
 
     private void grow()
     {
-        final Pending[] bigger = new Pending[ring.length * 2];
-        final int biggerMask = bigger.length - 1;
+        final int capacity = handlers.length * 2;
+        final int biggerMask = capacity - 1;
+        final long[] newTerms = new long[capacity];
+        final long[] newCorrelationIds = new long[capacity];
+        final long[] newDeadlines = new long[capacity];
+        final WriteHandler[] newHandlers = new WriteHandler[capacity];
         for (long i = base; i < limit; i++)
         {
-            bigger[(int)(i & biggerMask)] = ring[(int)(i & mask)];
+            final int from = (int)(i & mask);
+            final int to = (int)(i & biggerMask);
+            newTerms[to] = terms[from];
+            newCorrelationIds[to] = correlationIds[from];
+            newDeadlines[to] = deadlines[from];
+            newHandlers[to] = handlers[from];
         }
-        ring = bigger;
+        terms = newTerms;
+        correlationIds = newCorrelationIds;
+        deadlines = newDeadlines;
+        handlers = newHandlers;
         mask = biggerMask;
     }
 }

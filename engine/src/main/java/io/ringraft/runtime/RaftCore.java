@@ -339,11 +339,10 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         dropSuffix(fromIndex, WriteStatus.TIMED_OUT);
     }
 
-    /** Answers a pending write that gets no response from the state machine, and recycles it. */
-    private void answer(final PendingWrites.Pending p, final int status, final long leaderId)
+    /** Answers a pending write that gets no response from the state machine. */
+    private static void answer(final PendingWrites.Pending p, final int status, final long leaderId)
     {
         p.handler.onWriteResult(p.correlationId, status, p.index, leaderId, EMPTY, 0, 0);
-        pending.release(p);
     }
 
     private void dropSuffix(final long fromIndex, final int pendingStatus)
@@ -693,7 +692,6 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
             {
                 event.handler = p.handler;
                 event.correlationId = p.correlationId;
-                pending.release(p);
             }
             else
             {
