@@ -104,6 +104,24 @@ public final class EntryBatch
         return ENTRY_HEADER_LENGTH + length;
     }
 
+    /** @return the term of the entry whose fixed block starts at {@code entryOffset} of {@code buffer} */
+    public static long termAt(final DirectBuffer buffer, final int entryOffset)
+    {
+        return buffer.getLong(entryOffset + TERM, LITTLE_ENDIAN);
+    }
+
+    /** @return the payload length of the entry whose fixed block starts at {@code entryOffset} */
+    public static int payloadLengthAt(final DirectBuffer buffer, final int entryOffset)
+    {
+        return buffer.getInt(entryOffset + PAYLOAD_LENGTH, LITTLE_ENDIAN);
+    }
+
+    /** @return the type of the entry whose fixed block starts at {@code entryOffset} (of a known code) */
+    public static EntryType typeAt(final DirectBuffer buffer, final int entryOffset)
+    {
+        return EntryType.fromCode(buffer.getByte(entryOffset + TYPE));
+    }
+
     /**
      * Points this batch at {@code count} encoded entries. The bytes stay where they are; the
      * batch is valid while they do.
@@ -192,6 +210,18 @@ public final class EntryBatch
         return EntryType.isKnown(code) ? EntryType.fromCode(code) : null;
     }
 
+    /** @return the length of each entry's fixed block in this batch ({@link #ENTRY_HEADER_LENGTH} when built by this version) */
+    public int blockLength()
+    {
+        return blockLength;
+    }
+
+    /** @return where entry {@code i}'s fixed block starts in {@link #buffer()}; its payload follows the block */
+    public int entryOffset(final int i)
+    {
+        return position(i);
+    }
+
     /** @return the buffer that holds every payload (and the blocks) */
     public DirectBuffer buffer()
     {
@@ -264,6 +294,97 @@ public final class EntryBatch
         final UnsafeBuffer out = new UnsafeBuffer(new byte[encodedLength()]);
         copyTo(out, 0);
         return new EntryBatch().wrap(out, 0, count, ENTRY_HEADER_LENGTH);
+    }
+
+    /**
+     * Builds a batch in a buffer it owns and reuses, entry by entry ({@link #onEntry}, so a log can
+     * {@link io.ringraft.storage.RaftLogStorage#read read} into it) or by spans of entries already
+     * in this layout ({@link #appendEncoded}), up to a byte budget. Allocation-free once its
+     * buffer has grown to the largest batch.
+     */
+    public static final class Builder implements io.ringraft.storage.EntryReader
+    {
+        private final org.agrona.ExpandableArrayBuffer buffer;
+        private int length;
+        private int count;
+        private int maxBytes;
+
+        /** @param initialCapacity the buffer's first size, in bytes */
+        public Builder(final int initialCapacity)
+        {
+            buffer = new org.agrona.ExpandableArrayBuffer(initialCapacity);
+        }
+
+        /**
+         * Empties the builder.
+         *
+         * @param maxBytes the most bytes of entries to take; the first entry is taken whatever its size
+         * @return this
+         */
+        public Builder reset(final int maxBytes)
+        {
+            this.maxBytes = maxBytes;
+            length = 0;
+            count = 0;
+            return this;
+        }
+
+        /** @return how many entries are in */
+        public int count()
+        {
+            return count;
+        }
+
+        /** @return the bytes taken so far */
+        public int length()
+        {
+            return length;
+        }
+
+        /** @return how many more bytes the budget allows (never negative) */
+        public int room()
+        {
+            return Math.max(0, maxBytes - length);
+        }
+
+        /**
+         * Takes one entry if the budget allows it (or it is the first).
+         *
+         * @return true if taken, false once the budget is spent
+         */
+        @Override
+        public boolean onEntry(final long term, final long index, final EntryType type, final DirectBuffer payload, final int offset,
+            final int payloadLength)
+        {
+            if (count > 0 && length + ENTRY_HEADER_LENGTH + payloadLength > maxBytes)
+            {
+                return false;
+            }
+            length += write(buffer, length, term, index, type, payload, offset, payloadLength);
+            count++;
+            return true;
+        }
+
+        /**
+         * Takes {@code entries} consecutive entries already in this version's layout, copied as one
+         * span. The caller keeps to {@link #room()} (or takes a single first entry).
+         */
+        public void appendEncoded(final DirectBuffer source, final int offset, final int bytes, final int entries)
+        {
+            buffer.putBytes(length, source, offset, bytes);
+            length += bytes;
+            count += entries;
+        }
+
+        /**
+         * Points {@code batch} at the entries built so far; valid until this builder is reset.
+         *
+         * @return {@code batch}
+         */
+        public EntryBatch wrapInto(final EntryBatch batch)
+        {
+            return batch.wrap(buffer, 0, count, ENTRY_HEADER_LENGTH);
+        }
     }
 
     private int position(final int i)

@@ -304,11 +304,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     @Override
     public void appendEntries(final EntryBatch entries, final int from)
     {
-        final DirectBuffer buffer = entries.buffer();
-        for (int i = from, n = entries.size(); i < n; i++)
-        {
-            storage.append(entries.term(i), entries.index(i), entries.type(i), buffer, entries.payloadOffset(i), entries.payloadLength(i));
-        }
+        storage.append(entries, from);
         appended = true;
     }
 

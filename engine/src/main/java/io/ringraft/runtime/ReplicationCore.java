@@ -1,19 +1,15 @@
 package io.ringraft.runtime;
 
 import io.ringraft.EntryBatch;
-import io.ringraft.EntryType;
 import io.ringraft.network.AppendEntriesRequest;
 import io.ringraft.network.InstallSnapshotRequest;
 import io.ringraft.network.RaftMessage;
 import io.ringraft.network.RaftNetwork;
-import io.ringraft.storage.EntryReader;
 import io.ringraft.storage.RaftLogStorage;
 import io.ringraft.storage.RaftSnapshotStore;
 import io.ringraft.storage.RaftStorageException;
 import io.ringraft.storage.SnapshotMeta;
 import io.ringraft.storage.SnapshotReader;
-import org.agrona.DirectBuffer;
-import org.agrona.ExpandableArrayBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.status.AtomicCounter;
 
@@ -32,9 +28,11 @@ import org.agrona.concurrent.status.AtomicCounter;
  */
 final class ReplicationCore
 {
-    /** Bytes an AppendEntries needs besides its entries, and each entry besides its payload (generous for any codec). */
+    /**
+     * Bytes an AppendEntries needs besides its entries (generous for any codec); each entry takes
+     * {@link EntryBatch#ENTRY_HEADER_LENGTH} besides its payload, as every codec carries the batch's layout.
+     */
     static final int APPEND_OVERHEAD = 160;
-    static final int ENTRY_OVERHEAD = 32;
     private static final int MESSAGE = 1;
     private static final int REPLICATE = 2;
 
@@ -64,12 +62,8 @@ final class ReplicationCore
 
     // The batch being sent for the queue's head: built once, retried as built when back-pressured.
     private final AppendEntriesRequest outgoing = new AppendEntriesRequest();
-    private final ExpandableArrayBuffer batchBuffer = new ExpandableArrayBuffer(64 * 1024);
-    private final EntryReader batchWriter = this::addToBatch;
+    private final EntryBatch.Builder batch = new EntryBatch.Builder(64 * 1024);
     private boolean built;
-    private int batchCount;
-    private int batchLength;
-    private long batchBytes;
 
     ReplicationCore(final long self, final long peer, final RaftNetwork network, final RaftLogStorage storage,
         final RaftSnapshotStore snapshots, final int snapshotChunkSize, final int capacity, final AtomicCounter retried,
@@ -207,12 +201,9 @@ final class ReplicationCore
             }
             if (!built)
             {
-                batchCount = 0;
-                batchLength = 0;
-                batchBytes = APPEND_OVERHEAD;
-                storage.read(from, to, batchWriter);
-                outgoing.set(self, peer, terms[slot], prevTerms[slot], prevIndexes[slot], commits[slot], seqs[slot])
-                    .entries().wrap(batchBuffer, 0, batchCount, EntryBatch.ENTRY_HEADER_LENGTH);
+                storage.readEncoded(from, to, batch.reset(maxMessageLength - APPEND_OVERHEAD));
+                batch.wrapInto(outgoing.set(self, peer, terms[slot], prevTerms[slot], prevIndexes[slot], commits[slot], seqs[slot])
+                    .entries());
                 built = true;
             }
             if (!trySend(outgoing))
@@ -226,21 +217,6 @@ final class ReplicationCore
             prevIndexes[slot] = sent.index(last);
             froms[slot] = prevIndexes[slot] + 1;
         }
-        return true;
-    }
-
-    /** Adds one entry read from the log to the batch while it fits the network's largest message. */
-    private boolean addToBatch(final long term, final long index, final EntryType type,
-        final DirectBuffer buffer, final int offset, final int length)
-    {
-        final long bytes = batchBytes + ENTRY_OVERHEAD + length;
-        if (batchCount > 0 && bytes > maxMessageLength)
-        {
-            return false;
-        }
-        batchBytes = bytes;
-        batchLength += EntryBatch.write(batchBuffer, batchLength, term, index, type, buffer, offset, length);
-        batchCount++;
         return true;
     }
 

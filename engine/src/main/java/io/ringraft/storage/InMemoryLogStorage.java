@@ -1,5 +1,6 @@
 package io.ringraft.storage;
 
+import io.ringraft.EntryBatch;
 import io.ringraft.EntryType;
 import io.ringraft.LogId;
 import io.ringraft.Vote;
@@ -9,15 +10,19 @@ import org.agrona.concurrent.UnsafeBuffer;
 
 import java.util.ArrayList;
 
+import static io.ringraft.EntryBatch.ENTRY_HEADER_LENGTH;
+
 /**
  * A {@link RaftLogStorage} in the heap: nothing survives the process. For tests, the simulator,
  * benchmarks and embedders whose durability comes from elsewhere. {@link #flush()} reports every
  * entry durable at once.
  * <p>
- * Allocation-free in steady state: payloads are copied into blocks of an arena and each entry's
- * (term, type, block, offset, length) into a ring of primitive arrays indexed by log index.
- * Blocks freed by {@link #purgePrefix} and {@link #truncateSuffix} are kept for reuse, so a log
- * that snapshots purge regularly stops allocating once it has reached its largest size; the ring
+ * Entries are kept in {@link EntryBatch}'s layout (the layout AppendEntries carries) in the blocks
+ * of an arena, with each entry's block and offset in a ring of primitive arrays indexed by log
+ * index: a received batch is stored, and a batch for a follower is built, by copying spans.
+ * Allocation-free in steady state: blocks freed by {@link #purgePrefix} and
+ * {@link #truncateSuffix} are kept for reuse, so a log that snapshots purge regularly stops
+ * allocating once it has reached its largest size (or at once, when sized up front); the ring
  * doubles when the log outgrows it.
  */
 public class InMemoryLogStorage implements RaftLogStorage
@@ -25,21 +30,18 @@ public class InMemoryLogStorage implements RaftLogStorage
     private static final int BLOCK_SIZE = 256 * 1024;
     private static final int INITIAL_CAPACITY = 1024;
 
-    // The entry ring: entry i lives at slot (i & mask) while firstIndex <= i <= lastIndex.
-    private long[] terms;
-    private byte[] types;
+    // The entry ring: entry i lives at slot (i & mask) while lastPurged < i <= lastIndex.
     private long[] blockSeqs;
     private int[] offsets;
-    private int[] lengths;
     private int mask;
 
-    // The arena: blocks.get(k) is block number firstBlockSeq + k; payloads never straddle blocks.
-    private final ArrayList<byte[]> blocks = new ArrayList<>();
-    private final ArrayList<byte[]> spareBlocks = new ArrayList<>();
+    // The arena: blocks.get(k) is block number firstBlockSeq + k; entries never straddle blocks,
+    // and the entries of one block are consecutive and adjacent.
+    private final ArrayList<UnsafeBuffer> blocks = new ArrayList<>();
+    private final ArrayList<UnsafeBuffer> spareBlocks = new ArrayList<>();
     private long firstBlockSeq;
     private int blockPosition; // the free space in the last block starts here
 
-    private final UnsafeBuffer readBuffer = new UnsafeBuffer(new byte[0]);
     private Vote vote = Vote.INITIAL;
     private LogId lastPurged = LogId.ZERO;
     private long lastIndex;
@@ -69,15 +71,13 @@ public class InMemoryLogStorage implements RaftLogStorage
                 payloadBytes);
         }
         final int capacity = BitUtil.findNextPositivePowerOfTwo(Math.max(INITIAL_CAPACITY, entries));
-        terms = new long[capacity];
-        types = new byte[capacity];
         blockSeqs = new long[capacity];
         offsets = new int[capacity];
-        lengths = new int[capacity];
         mask = capacity - 1;
-        for (long bytes = 0; bytes < payloadBytes; bytes += BLOCK_SIZE)
+        final long arenaBytes = payloadBytes + (long)entries * ENTRY_HEADER_LENGTH;
+        for (long bytes = 0; bytes < arenaBytes; bytes += BLOCK_SIZE)
         {
-            spareBlocks.add(new byte[BLOCK_SIZE]);
+            spareBlocks.add(new UnsafeBuffer(new byte[BLOCK_SIZE]));
         }
     }
 
@@ -131,25 +131,64 @@ public class InMemoryLogStorage implements RaftLogStorage
     {
         ensureOpen();
         RaftLogStorage.requireNext(lastTerm, lastIndex, term, index);
-        if (index - lastPurged.index() > mask + 1L)
-        {
-            grow();
-        }
-        if (blocks.isEmpty() || length > blocks.get(blocks.size() - 1).length - blockPosition)
-        {
-            addBlock(length);
-        }
-        final byte[] block = blocks.get(blocks.size() - 1);
-        payload.getBytes(offset, block, blockPosition, length);
-        final int slot = (int)index & mask;
-        terms[slot] = term;
-        types[slot] = type.code();
-        blockSeqs[slot] = firstBlockSeq + blocks.size() - 1;
-        offsets[slot] = blockPosition;
-        lengths[slot] = length;
-        blockPosition += length;
+        ensureRing(index);
+        final UnsafeBuffer block = blockWithRoom(ENTRY_HEADER_LENGTH + length);
+        final int position = blockPosition;
+        blockPosition += EntryBatch.write(block, position, term, index, type, payload, offset, length);
+        record(index, position);
         lastIndex = index;
         lastTerm = term;
+    }
+
+    /** Copies the entries as spans, after checking every one, so that a bad batch changes nothing. */
+    @Override
+    public void append(final EntryBatch entries, final int from)
+    {
+        ensureOpen();
+        if (entries.blockLength() != ENTRY_HEADER_LENGTH)
+        {
+            RaftLogStorage.super.append(entries, from); // another version's layout: entry by entry
+            return;
+        }
+        final int n = entries.size();
+        long term = lastTerm;
+        long index = lastIndex;
+        for (int i = from; i < n; i++)
+        {
+            RaftLogStorage.requireNext(term, index, entries.term(i), entries.index(i));
+            if (entries.type(i) == null)
+            {
+                throw new IllegalArgumentException("entry " + entries.index(i) + " has a type this version does not know");
+            }
+            term = entries.term(i);
+            index = entries.index(i);
+        }
+        ensureRing(index);
+        int i = from;
+        while (i < n)
+        {
+            final UnsafeBuffer block = blockWithRoom(ENTRY_HEADER_LENGTH + entries.payloadLength(i));
+            final int position = blockPosition;
+            final int room = block.capacity() - position;
+            int bytes = 0;
+            int j = i;
+            while (j < n)
+            {
+                final int size = ENTRY_HEADER_LENGTH + entries.payloadLength(j);
+                if (bytes + size > room)
+                {
+                    break;
+                }
+                record(entries.index(j), position + bytes);
+                bytes += size;
+                j++;
+            }
+            block.putBytes(position, entries.buffer(), entries.entryOffset(i), bytes);
+            blockPosition = position + bytes;
+            i = j;
+        }
+        lastTerm = term;
+        lastIndex = index;
     }
 
     @Override
@@ -181,9 +220,11 @@ public class InMemoryLogStorage implements RaftLogStorage
         else
         {
             final int slot = (int)lastIndex & mask;
-            lastTerm = terms[slot];
+            final UnsafeBuffer block = block(blockSeqs[slot]);
+            final int offset = offsets[slot];
+            lastTerm = EntryBatch.termAt(block, offset);
             releaseBlocksAfter(blockSeqs[slot]);
-            blockPosition = offsets[slot] + lengths[slot];
+            blockPosition = offset + ENTRY_HEADER_LENGTH + EntryBatch.payloadLengthAt(block, offset);
         }
     }
 
@@ -220,23 +261,59 @@ public class InMemoryLogStorage implements RaftLogStorage
     public int read(final long fromIndex, final long toIndexExclusive, final EntryReader reader)
     {
         ensureOpen();
-        final long first = lastPurged.index() + 1;
-        if (fromIndex < first || fromIndex > lastIndex + 1)
-        {
-            throw new IllegalArgumentException("read from " + fromIndex + " outside the log " + first + ".." + lastIndex);
-        }
+        checkReadable(fromIndex);
         int count = 0;
         for (long i = fromIndex; i < toIndexExclusive && i <= lastIndex; i++)
         {
             final int slot = (int)i & mask;
-            readBuffer.wrap(blocks.get((int)(blockSeqs[slot] - firstBlockSeq)));
+            final UnsafeBuffer block = block(blockSeqs[slot]);
+            final int offset = offsets[slot];
             count++;
-            if (!reader.onEntry(terms[slot], i, EntryType.fromCode(types[slot]), readBuffer, offsets[slot], lengths[slot]))
+            if (!reader.onEntry(EntryBatch.termAt(block, offset), i, EntryBatch.typeAt(block, offset), block,
+                offset + ENTRY_HEADER_LENGTH, EntryBatch.payloadLengthAt(block, offset)))
             {
                 break;
             }
         }
         return count;
+    }
+
+    /** Copies the entries as spans: those of one block are adjacent, in the batch's layout already. */
+    @Override
+    public int readEncoded(final long fromIndex, final long toIndexExclusive, final EntryBatch.Builder batch)
+    {
+        ensureOpen();
+        checkReadable(fromIndex);
+        final long end = Math.min(toIndexExclusive, lastIndex + 1);
+        long i = fromIndex;
+        while (i < end)
+        {
+            final int slot = (int)i & mask;
+            final long seq = blockSeqs[slot];
+            final UnsafeBuffer block = block(seq);
+            final int start = offsets[slot];
+            final int room = batch.room();
+            final boolean firstOfBatch = batch.count() == 0;
+            int bytes = 0;
+            long j = i;
+            while (j < end && blockSeqs[(int)j & mask] == seq)
+            {
+                final int size = ENTRY_HEADER_LENGTH + EntryBatch.payloadLengthAt(block, start + bytes);
+                if (bytes + size > room && !(firstOfBatch && j == i))
+                {
+                    break;
+                }
+                bytes += size;
+                j++;
+            }
+            if (j == i)
+            {
+                break; // the byte budget is spent
+            }
+            batch.appendEncoded(block, start, bytes, (int)(j - i));
+            i = j;
+        }
+        return batch.count();
     }
 
     @Override
@@ -247,17 +324,46 @@ public class InMemoryLogStorage implements RaftLogStorage
         spareBlocks.clear();
     }
 
-    /** Starts a new block able to hold {@code length} bytes, reusing a spare one when it is large enough. */
-    private void addBlock(final int length)
+    private void checkReadable(final long fromIndex)
     {
-        byte[] block = null;
-        if (length <= BLOCK_SIZE && !spareBlocks.isEmpty())
+        final long first = lastPurged.index() + 1;
+        if (fromIndex < first || fromIndex > lastIndex + 1)
+        {
+            throw new IllegalArgumentException("read from " + fromIndex + " outside the log " + first + ".." + lastIndex);
+        }
+    }
+
+    private UnsafeBuffer block(final long seq)
+    {
+        return blocks.get((int)(seq - firstBlockSeq));
+    }
+
+    private void record(final long index, final int offset)
+    {
+        final int slot = (int)index & mask;
+        blockSeqs[slot] = firstBlockSeq + blocks.size() - 1;
+        offsets[slot] = offset;
+    }
+
+    /** @return the last block once it has {@code bytes} free, starting a new one when it has not */
+    private UnsafeBuffer blockWithRoom(final int bytes)
+    {
+        if (!blocks.isEmpty())
+        {
+            final UnsafeBuffer last = blocks.get(blocks.size() - 1);
+            if (last.capacity() - blockPosition >= bytes)
+            {
+                return last;
+            }
+        }
+        UnsafeBuffer block = null;
+        if (bytes <= BLOCK_SIZE && !spareBlocks.isEmpty())
         {
             block = spareBlocks.remove(spareBlocks.size() - 1);
         }
         if (block == null)
         {
-            block = new byte[Math.max(BLOCK_SIZE, length)];
+            block = new UnsafeBuffer(new byte[Math.max(BLOCK_SIZE, bytes)]);
         }
         if (blocks.isEmpty())
         {
@@ -265,6 +371,7 @@ public class InMemoryLogStorage implements RaftLogStorage
         }
         blocks.add(block);
         blockPosition = 0;
+        return block;
     }
 
     /** Releases the blocks after block number {@code lastKept}. */
@@ -276,39 +383,39 @@ public class InMemoryLogStorage implements RaftLogStorage
         }
     }
 
-    private void release(final byte[] block)
+    private void release(final UnsafeBuffer block)
     {
-        if (block.length == BLOCK_SIZE)
+        if (block.capacity() == BLOCK_SIZE)
         {
             spareBlocks.add(block);
+        }
+    }
+
+    /** Makes room in the ring for every index up to {@code index}. */
+    private void ensureRing(final long index)
+    {
+        while (index - lastPurged.index() > mask + 1L)
+        {
+            grow();
         }
     }
 
     /** Doubles the entry ring, moving every entry to its slot under the new mask. */
     private void grow()
     {
-        final int capacity = BitUtil.findNextPositivePowerOfTwo((mask + 1) * 2);
+        final int capacity = (mask + 1) * 2;
         final int newMask = capacity - 1;
-        final long[] newTerms = new long[capacity];
-        final byte[] newTypes = new byte[capacity];
         final long[] newBlockSeqs = new long[capacity];
         final int[] newOffsets = new int[capacity];
-        final int[] newLengths = new int[capacity];
         for (long i = lastPurged.index() + 1; i <= lastIndex; i++)
         {
             final int from = (int)i & mask;
             final int to = (int)i & newMask;
-            newTerms[to] = terms[from];
-            newTypes[to] = types[from];
             newBlockSeqs[to] = blockSeqs[from];
             newOffsets[to] = offsets[from];
-            newLengths[to] = lengths[from];
         }
-        terms = newTerms;
-        types = newTypes;
         blockSeqs = newBlockSeqs;
         offsets = newOffsets;
-        lengths = newLengths;
         mask = newMask;
     }
 

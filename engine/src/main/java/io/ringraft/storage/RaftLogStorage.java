@@ -1,6 +1,7 @@
 package io.ringraft.storage;
 
 import io.ringraft.Entry;
+import io.ringraft.EntryBatch;
 import io.ringraft.EntryType;
 import io.ringraft.LogId;
 import io.ringraft.Vote;
@@ -71,6 +72,29 @@ public interface RaftLogStorage extends AutoCloseable
     void append(long term, long index, EntryType type, DirectBuffer payload, int offset, int length);
 
     /**
+     * Appends {@code entries} from position {@code from} on, in order: what a follower received.
+     * The default appends them one by one; a storage that keeps entries in {@link EntryBatch}'s
+     * layout copies them as spans.
+     *
+     * @param entries consecutive entries, valid only during the call
+     * @param from    the position of the first to append, whose index must be the next one
+     * @throws IllegalArgumentException as {@link #append(long, long, EntryType, DirectBuffer, int, int)} does
+     */
+    default void append(final EntryBatch entries, final int from)
+    {
+        final DirectBuffer buffer = entries.buffer();
+        for (int i = from, n = entries.size(); i < n; i++)
+        {
+            final EntryType type = entries.type(i);
+            if (type == null)
+            {
+                throw new IllegalArgumentException("entry " + entries.index(i) + " has a type this version does not know");
+            }
+            append(entries.term(i), entries.index(i), type, buffer, entries.payloadOffset(i), entries.payloadLength(i));
+        }
+    }
+
+    /**
      * Appends an entry in object form; see {@link #append(long, long, EntryType, DirectBuffer, int, int)}.
      *
      * @param entry the entry to append
@@ -119,6 +143,21 @@ public interface RaftLogStorage extends AutoCloseable
      * @throws IllegalArgumentException if {@code fromIndex} is purged or beyond the last entry + 1
      */
     int read(long fromIndex, long toIndexExclusive, EntryReader reader);
+
+    /**
+     * Reads entries from {@code fromIndex} into {@code batch} while they are below
+     * {@code toIndexExclusive} and within its byte budget: how the leader builds an AppendEntries.
+     * The default goes through {@link #read}; a storage that keeps entries in
+     * {@link EntryBatch}'s layout copies them as spans.
+     *
+     * @return how many entries were taken
+     * @throws IllegalArgumentException as {@link #read} does
+     */
+    default int readEncoded(final long fromIndex, final long toIndexExclusive, final EntryBatch.Builder batch)
+    {
+        read(fromIndex, toIndexExclusive, batch);
+        return batch.count();
+    }
 
     /**
      * Reads one entry in object form (allocates; for tests and slow paths).

@@ -21,6 +21,13 @@ class ChronicleLogStorageConformanceTest extends LogStorageConformance
             .blockSize(64 << 10));
     }
 
+    /** The 64 KiB blocks take payloads up to about a quarter of that. */
+    @Override
+    protected int largestPayload()
+    {
+        return 16_000;
+    }
+
     @Override
     protected int entriesToCrossSegments()
     {

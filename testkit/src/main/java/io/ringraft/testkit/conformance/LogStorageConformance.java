@@ -1,6 +1,7 @@
 package io.ringraft.testkit.conformance;
 
 import io.ringraft.Entry;
+import io.ringraft.EntryBatch;
 import io.ringraft.EntryType;
 import io.ringraft.LogId;
 import io.ringraft.Membership;
@@ -22,6 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The behaviour every {@link RaftLogStorage} must show: extend it, implement {@link #open(Path)},
@@ -58,6 +60,12 @@ public abstract class LogStorageConformance
     protected boolean reopenable()
     {
         return true;
+    }
+
+    /** @return the largest payload the storage takes as configured by {@link #open}; some entries of the suite come close */
+    protected int largestPayload()
+    {
+        return 120_000;
     }
 
     /** @return enough entries to span several of the implementation's segments (files, cycles...) */
@@ -405,6 +413,55 @@ public abstract class LogStorageConformance
     }
 
     @Test
+    void batchAppendsAndEncodedReadsMatchEntryByEntry()
+    {
+        final Random random = new Random(7);
+        final List<Entry> entries = new ArrayList<>();
+        for (long i = 1; i <= 300; i++)
+        {
+            final boolean blank = i % 11 == 0;
+            final byte[] payload = new byte[blank ? 0 : i % 40 == 0 ? largestPayload() / 2 + random.nextInt(largestPayload() / 2) : random.nextInt(200)];
+            random.nextBytes(payload);
+            entries.add(new Entry(1 + i / 100, i, blank ? EntryType.BLANK : EntryType.NORMAL, payload));
+        }
+        storage.append(EntryBatch.of(entries.subList(0, 120)), 0);
+        storage.append(EntryBatch.of(entries.subList(100, 300)), 20); // the first 20 are in the log already
+        storage.flush();
+        assertLog(LogId.ZERO, entries, "after batch appends");
+        reopen();
+        assertLog(LogId.ZERO, entries, "after reopen");
+
+        final EntryBatch got = new EntryBatch();
+        for (int trial = 0; trial < 200; trial++)
+        {
+            final long from = 1 + random.nextInt(300);
+            final long to = from + random.nextInt(80);
+            final int budget = random.nextInt(3 * largestPayload());
+            final EntryBatch.Builder builder = new EntryBatch.Builder(1024).reset(budget);
+            final int n = storage.readEncoded(from, to, builder);
+            final String at = "readEncoded(" + from + ", " + to + ") within " + budget + " bytes";
+            builder.wrapInto(got);
+            assertEquals(n, got.size(), at);
+            assertEquals(readAll(from, from + n), got.toList(), at);
+            final long available = Math.min(to, 301) - from;
+            assertTrue(n <= available && (n > 0 || available == 0), at + " took " + n);
+            assertTrue(n <= 1 || builder.length() <= budget, at + ": " + builder.length() + " bytes");
+            if (n < available)
+            {
+                final int next = EntryBatch.ENTRY_HEADER_LENGTH + entries.get((int)(from + n - 1)).payload().length;
+                assertTrue(builder.length() + next > budget, at + ": stopped at " + n + " though the next entry fits");
+            }
+        }
+        assertThrows(IllegalArgumentException.class,
+            () -> storage.append(EntryBatch.of(List.of(new Entry(1, 301, EntryType.NORMAL, new byte[1]))), 0),
+            "a batch whose term goes back");
+        assertThrows(IllegalArgumentException.class,
+            () -> storage.append(EntryBatch.of(List.of(new Entry(9, 303, EntryType.NORMAL, new byte[1]))), 0),
+            "a batch that leaves a gap");
+        assertEquals(new LogId(4, 300), storage.lastLogId(), "refused batches leave the log as it was");
+    }
+
+    @Test
     void randomMixMatchesAModel()
     {
         final long seed = System.nanoTime();
@@ -427,10 +484,25 @@ public abstract class LogStorageConformance
                 {
                     term++;
                 }
-                for (long i = last + 1; i <= last + count; i++)
+                if (random.nextBoolean() || model.isEmpty())
                 {
-                    storage.append(entry(i, term));
-                    model.add(entry(i, term));
+                    for (long i = last + 1; i <= last + count; i++)
+                    {
+                        storage.append(entry(i, term));
+                        model.add(entry(i, term));
+                    }
+                }
+                else
+                {
+                    // As a follower receives them: a batch that starts with entries the log has.
+                    final int overlap = Math.min(model.size(), random.nextInt(4));
+                    final List<Entry> batch = new ArrayList<>(model.subList(model.size() - overlap, model.size()));
+                    for (long i = last + 1; i <= last + count; i++)
+                    {
+                        batch.add(entry(i, term));
+                        model.add(entry(i, term));
+                    }
+                    storage.append(EntryBatch.of(batch), overlap);
                 }
                 storage.flush();
             }
