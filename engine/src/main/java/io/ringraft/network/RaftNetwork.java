@@ -7,6 +7,14 @@ package io.ringraft.network;
  * Delivery is unreliable by contract: messages may be lost, delayed, duplicated or reordered;
  * the protocol tolerates all of it. A send that cannot go now reports it and the caller retries
  * on a later duty cycle.
+ * <p>
+ * Messages are not handed over for keeps, so that the write path allocates nothing: the sender
+ * reuses its {@link AppendEntriesRequest} and {@link AppendEntriesResponse} as soon as
+ * {@link #send} returns (an implementation copies or encodes the message before returning), and
+ * a message delivered by {@link #poll} is valid only during {@link MessageHandler#onMessage} (an
+ * implementation may decode into one reused instance, the entries read in place). A receiver
+ * that keeps a message keeps {@link RaftMessage#copy()}. The testkit's conformance suite checks
+ * both.
  */
 public interface RaftNetwork extends AutoCloseable
 {
@@ -50,7 +58,7 @@ public interface RaftNetwork extends AutoCloseable
     @FunctionalInterface
     interface MessageHandler
     {
-        /** @param message a message addressed to this node */
+        /** @param message a message addressed to this node, valid only during this call */
         void onMessage(RaftMessage message);
     }
 }

@@ -26,6 +26,15 @@ final class InProcessCluster implements AutoCloseable
 
     InProcessCluster(final ThreadingMode mode, final boolean busySpin, final int window)
     {
+        this(mode, busySpin, window, 500);
+    }
+
+    /**
+     * @param electionTimeoutMillis the least election timeout (the most is twice it): long enough
+     *                              that a stalled JVM does not move the leadership mid-run
+     */
+    InProcessCluster(final ThreadingMode mode, final boolean busySpin, final int window, final long electionTimeoutMillis)
+    {
         invoker = mode == ThreadingMode.INVOKER;
         final InJvmNetwork network = new InJvmNetwork(1024, 8 * 1024 * 1024);
         final Membership members = Membership.of(1, 2, 3);
@@ -34,10 +43,10 @@ final class InProcessCluster implements AutoCloseable
         {
             final long id = i + 1;
             final RaftConfig config = new RaftConfig().nodeId(id).threadingMode(mode).randomSeed(id)
-                .electionTimeout(500, 1000, TimeUnit.MILLISECONDS)
+                .electionTimeout(electionTimeoutMillis, 2 * electionTimeoutMillis, TimeUnit.MILLISECONDS)
                 .heartbeatInterval(10, TimeUnit.MILLISECONDS)
                 .ingressRingSize(Math.max(1024, Integer.highestOneBit(window) * 4))
-                .applyRingSize(16_384).replicationWindow(256).maxEntriesPerAppend(4096).maxWritesPerBatch(4096)
+                .applyRingSize(16_384).replicationWindow(256).maxEntriesPerAppend(512).maxWritesPerBatch(256)
                 .snapshotEveryEntries(100_000).logRetainEntries(1024);
             if (busySpin)
             {
