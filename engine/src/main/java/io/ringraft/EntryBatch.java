@@ -43,7 +43,12 @@ public final class EntryBatch
     private int length;
     private int count;
     private int blockLength = ENTRY_HEADER_LENGTH;
-    private int[] positions = new int[16];
+    private int[] positions = new int[17]; // one past the last entry too
+    // What the one pass of wrap learnt, so that no consumer walks the entries again to check them.
+    private boolean consecutive = true;
+    private boolean termsOrdered = true;
+    private boolean typesKnown = true;
+    private boolean hasMembership;
 
     /** Makes an empty batch, to be pointed at entries with {@link #wrap}. */
     public EntryBatch()
@@ -140,11 +145,17 @@ public final class EntryBatch
         {
             throw new IllegalArgumentException("bad entry batch: count=" + count + " blockLength=" + blockLength);
         }
-        if (positions.length < count)
+        if (positions.length <= count)
         {
-            positions = new int[Math.max(count, positions.length * 2)];
+            positions = new int[Math.max(count + 1, positions.length * 2)];
         }
         final int capacity = buffer.capacity();
+        boolean isConsecutive = true;
+        boolean isOrdered = true;
+        boolean isKnown = true;
+        boolean membership = false;
+        long firstIndex = 0;
+        long previousTerm = Long.MIN_VALUE;
         int at = offset;
         for (int i = 0; i < count; i++)
         {
@@ -157,9 +168,26 @@ public final class EntryBatch
             {
                 throw new IllegalArgumentException("entry " + i + " of " + count + " has a bad payload length " + payloadLength);
             }
+            final long term = buffer.getLong(at + TERM, LITTLE_ENDIAN);
+            final long index = buffer.getLong(at + INDEX, LITTLE_ENDIAN);
+            final int code = buffer.getByte(at + TYPE);
+            if (i == 0)
+            {
+                firstIndex = index;
+            }
+            isConsecutive &= index == firstIndex + i;
+            isOrdered &= term >= previousTerm;
+            isKnown &= EntryType.isKnown(code);
+            membership |= code == EntryType.MEMBERSHIP.code();
+            previousTerm = term;
             positions[i] = at;
             at += blockLength + payloadLength;
         }
+        positions[count] = at;
+        this.consecutive = isConsecutive;
+        this.termsOrdered = isOrdered;
+        this.typesKnown = isKnown;
+        this.hasMembership = membership;
         this.buffer = buffer;
         this.offset = offset;
         this.length = at - offset;
@@ -176,7 +204,45 @@ public final class EntryBatch
         length = 0;
         count = 0;
         blockLength = ENTRY_HEADER_LENGTH;
+        consecutive = true;
+        termsOrdered = true;
+        typesKnown = true;
+        hasMembership = false;
         return this;
+    }
+
+    /**
+     * @return true if the entries are well formed for a log: consecutive indexes, terms that never
+     *         go back, and types this version knows (checked once, by {@link #wrap})
+     */
+    public boolean wellFormed()
+    {
+        return consecutive && termsOrdered && typesKnown;
+    }
+
+    /** @return true if some entry is a {@link EntryType#MEMBERSHIP} entry */
+    public boolean hasMembership()
+    {
+        return hasMembership;
+    }
+
+    /** @return the term of the last entry; the batch must not be empty */
+    public long lastTerm()
+    {
+        return term(count - 1);
+    }
+
+    /**
+     * @return the bytes from the start of entry {@code from} to the end of entry {@code to - 1}:
+     *         the span that holds entries {@code [from, to)}
+     */
+    public int spanLength(final int from, final int to)
+    {
+        if (from < 0 || to > count || from > to)
+        {
+            throw new IndexOutOfBoundsException("span [" + from + ", " + to + ") of " + count);
+        }
+        return positions[to] - positions[from];
     }
 
     /** @return how many entries */

@@ -560,10 +560,21 @@ public final class Engine
             throw new IllegalStateException("node " + self + ": append at " + entries.index(from) + ", expected " + expected);
         }
         output.appendEntries(entries, from);
-        boolean membershipChanged = false;
-        for (int i = from; i < n; i++)
+        final long term = entries.term(from);
+        if (entries.wellFormed() && term == entries.lastTerm())
         {
-            log.append(entries.term(i), 1);
+            log.append(term, n - from); // one term: the usual batch
+        }
+        else
+        {
+            for (int i = from; i < n; i++)
+            {
+                log.append(entries.term(i), 1);
+            }
+        }
+        boolean membershipChanged = false;
+        for (int i = from; entries.hasMembership() && i < n; i++)
+        {
             if (entries.type(i) == EntryType.MEMBERSHIP)
             {
                 memberships.append(entries.index(i), entries.get(i).membership());

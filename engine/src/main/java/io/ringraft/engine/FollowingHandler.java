@@ -30,6 +30,14 @@ final class FollowingHandler
 
     void onAppendEntries(final AppendEntriesRequest request)
     {
+        final EntryBatch entries = request.entries();
+        final int n = entries.size();
+        if (n > 0 && (!entries.wellFormed() || entries.index(0) != request.prevLogIndex() + 1))
+        {
+            // No leader sends this: corrupt input that passed the transport's checks. Dropped, as the
+            // transport drops a frame it cannot read; the leader retransmits what was lost.
+            return;
+        }
         if (request.term() < engine.vote.term())
         {
             // A stale leader: the reply's term tells it to step down (§5.1).
@@ -56,16 +64,9 @@ final class FollowingHandler
             }
         }
         // Entries at or below the purged point are covered by a snapshot, hence committed and identical.
-        final EntryBatch entries = request.entries();
-        final int n = entries.size();
         for (int i = 0; i < n; i++)
         {
-            final long index = entries.index(i);
-            if (index != prevIndex + 1 + i)
-            {
-                throw new IllegalArgumentException("AppendEntries from node " + request.from() + " carries index " + index +
-                    " at position " + i + " after prevLogIndex " + prevIndex);
-            }
+            final long index = prevIndex + 1 + i;
             if (index <= log.purgedIndex())
             {
                 continue;

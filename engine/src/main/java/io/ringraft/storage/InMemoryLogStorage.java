@@ -151,17 +151,31 @@ public class InMemoryLogStorage implements RaftLogStorage
             return;
         }
         final int n = entries.size();
+        if (from >= n)
+        {
+            return;
+        }
         long term = lastTerm;
         long index = lastIndex;
-        for (int i = from; i < n; i++)
+        if (entries.wellFormed())
         {
-            RaftLogStorage.requireNext(term, index, entries.term(i), entries.index(i));
-            if (entries.type(i) == null)
+            // Consecutive, ordered terms, known types (checked when the batch was wrapped): the first must follow the log.
+            RaftLogStorage.requireNext(term, index, entries.term(from), entries.index(from));
+            term = entries.lastTerm();
+            index = entries.index(n - 1);
+        }
+        else
+        {
+            for (int i = from; i < n; i++)
             {
-                throw new IllegalArgumentException("entry " + entries.index(i) + " has a type this version does not know");
+                RaftLogStorage.requireNext(term, index, entries.term(i), entries.index(i));
+                if (entries.type(i) == null)
+                {
+                    throw new IllegalArgumentException("entry " + entries.index(i) + " has a type this version does not know");
+                }
+                term = entries.term(i);
+                index = entries.index(i);
             }
-            term = entries.term(i);
-            index = entries.index(i);
         }
         ensureRing(index);
         int i = from;
@@ -172,14 +186,15 @@ public class InMemoryLogStorage implements RaftLogStorage
             final int room = block.capacity() - position;
             int bytes = 0;
             int j = i;
+            long entryIndex = entries.index(i);
             while (j < n)
             {
-                final int size = ENTRY_HEADER_LENGTH + entries.payloadLength(j);
+                final int size = entries.spanLength(j, j + 1);
                 if (bytes + size > room)
                 {
                     break;
                 }
-                record(entries.index(j), position + bytes);
+                record(entryIndex++, position + bytes);
                 bytes += size;
                 j++;
             }

@@ -88,6 +88,19 @@ class FollowingHandlerTest
     }
 
     @Test
+    void appendEntriesWhoseEntriesDoNotFollowTheirPreviousEntryIsDropped()
+    {
+        final EngineFixture f = follower(config(2), new Vote(5, 1, false), THREE, 5);
+        final LogId before = f.engine.lastLogId();
+        f.engine.handle(append(5, new LogId(5, 2), 0, e(5, 4), e(5, 5)));
+        assertEquals(List.of(), f.out.take(), "no leader sends entries that skip index 3: nothing appended, nothing answered");
+        assertEquals(before, f.engine.lastLogId());
+        f.engine.handle(append(5, new LogId(5, 2), 0, e(5, 3)));
+        assertEquals(List.of(new RoleChanged(Role.FOLLOWER, 5, 1), new Append(List.of(e(5, 3))), reply(5, true, 2, 0, 0)),
+            f.out.take(), "a well-formed one that follows is taken");
+    }
+
+    @Test
     void acknowledgesOnlyOnceTheEntriesAreDurable()
     {
         final EngineFixture f = follower(config(2), new Vote(5, 1, false), THREE, 5);
