@@ -36,7 +36,7 @@ final class InProcessCluster implements AutoCloseable
     InProcessCluster(final ThreadingMode mode, final boolean busySpin, final int window, final long electionTimeoutMillis)
     {
         invoker = mode == ThreadingMode.INVOKER;
-        final InJvmNetwork network = new InJvmNetwork(1024, 8 * 1024 * 1024);
+        final InJvmNetwork network = new InJvmNetwork(1024, 1024 * 1024);
         final Membership members = Membership.of(1, 2, 3);
         nodes = new Raft[3];
         for (int i = 0; i < 3; i++)
@@ -45,8 +45,8 @@ final class InProcessCluster implements AutoCloseable
             final RaftConfig config = new RaftConfig().nodeId(id).threadingMode(mode).randomSeed(id)
                 .electionTimeout(electionTimeoutMillis, 2 * electionTimeoutMillis, TimeUnit.MILLISECONDS)
                 .heartbeatInterval(10, TimeUnit.MILLISECONDS)
-                .ingressRingSize(Math.max(1024, Integer.highestOneBit(window) * 4))
-                .applyRingSize(16_384).replicationWindow(256).maxEntriesPerAppend(512).maxWritesPerBatch(256)
+                .ingressRingSize(Math.max(1024, Integer.highestOneBit(window)))
+                .applyRingSize(2048).replicationWindow(256).maxEntriesPerAppend(512).maxWritesPerBatch(256)
                 .snapshotEveryEntries(100_000).logRetainEntries(1024);
             if (busySpin)
             {
