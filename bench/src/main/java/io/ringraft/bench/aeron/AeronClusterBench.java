@@ -147,7 +147,7 @@ public final class AeronClusterBench
                 .maxEntriesPerAppend(Integer.parseInt(settings.get("maxEntriesPerAppend")))
                 .maxWritesPerBatch(Integer.parseInt(settings.get("maxWritesPerBatch")))
                 .sendQueueCapacity(Integer.parseInt(settings.get("sendQueue")))
-                .snapshotEveryEntries(1_000_000).logRetainEntries(1024);
+                .snapshotEveryEntries(200_000).logRetainEntries(1024);
             if (!single)
             {
                 config.coreIdleStrategy(() -> new BackoffIdleStrategy(100, 10, 1_000, 100_000));
@@ -198,7 +198,8 @@ public final class AeronClusterBench
     {
         if ("memory".equals(settings.get("log")))
         {
-            return new InMemoryLogStorage();
+            // Sized for the longest log between two snapshots: the measurement sees no growth.
+            return new InMemoryLogStorage(256 * 1024, 256L * 1024 * 72);
         }
         final Path parent = Paths.get(System.getProperty("ringraft.bench.dir", System.getProperty("java.io.tmpdir")));
         final Path dir = Files.createTempDirectory(parent, "aeron-cluster-" + id + "-");
@@ -241,6 +242,7 @@ public final class AeronClusterBench
         measureEnd = end;
         long seq = 0;
         long measureStartTime = 0;
+        long allocatedAtStart = 0;
         long now;
         while ((now = System.nanoTime()) < end)
         {
@@ -248,6 +250,7 @@ public final class AeronClusterBench
             {
                 firstMeasured = seq;
                 measureStartTime = now;
+                allocatedAtStart = allocatedBytes();
             }
             int submitted = 0;
             while (inFlight.get() < window)
@@ -278,6 +281,7 @@ public final class AeronClusterBench
         }
         lastMeasured = seq;
         final long elapsed = System.nanoTime() - measureStartTime;
+        final long allocated = allocatedBytes() - allocatedAtStart;
         final long drainDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (inFlight.get() > 0)
         {
@@ -297,6 +301,12 @@ public final class AeronClusterBench
         if (measureNanos > 0)
         {
             System.out.println(Report.row(label, h, measured.get() * 1e9 / elapsed));
+            if (single)
+            {
+                // Every node, driver and the load run on this thread: its allocation is the whole path's.
+                System.out.printf("#   %s: %.2f bytes allocated per write on the driving thread%n", label,
+                    (double)allocated / Math.max(1, lastMeasured - firstMeasured));
+            }
         }
         firstMeasured = Long.MAX_VALUE;
         lastMeasured = Long.MAX_VALUE;
@@ -320,6 +330,12 @@ public final class AeronClusterBench
             }
         }
         inFlight.decrementAndGet();
+    }
+
+    private static long allocatedBytes()
+    {
+        return ((com.sun.management.ThreadMXBean)java.lang.management.ManagementFactory.getThreadMXBean())
+            .getThreadAllocatedBytes(Thread.currentThread().getId());
     }
 
     private void drive()
