@@ -69,7 +69,9 @@ public interface EngineOutput
     /**
      * Send a message that the engine built (votes, responses, timeout-now).
      *
-     * @param message the message
+     * @param message the message; the engine reuses its {@link io.ringraft.network.AppendEntriesResponse},
+     *                so an executor that keeps the message (to send later, to deliver in a
+     *                simulation) keeps {@link RaftMessage#copy()}
      */
     void send(RaftMessage message);
 
