@@ -365,15 +365,19 @@ public final class EntryBatch
     /**
      * Builds a batch in a buffer it owns and reuses, entry by entry ({@link #onEntry}, so a log can
      * {@link io.ringraft.storage.RaftLogStorage#read read} into it) or by spans of entries already
-     * in this layout ({@link #appendEncoded}), up to a byte budget. Allocation-free once its
-     * buffer has grown to the largest batch.
+     * in this layout ({@link #appendEncoded}), up to a byte budget. It notes where each entry
+     * starts as it goes, so {@link #wrapInto} hands over a batch without a second pass over it.
+     * For entries read from a log, which holds them consecutive with terms in order: that is not
+     * checked again. Allocation-free once its buffers have grown to the largest batch.
      */
     public static final class Builder implements io.ringraft.storage.EntryReader
     {
         private final org.agrona.ExpandableArrayBuffer buffer;
+        private int[] starts = new int[64];
         private int length;
         private int count;
         private int maxBytes;
+        private boolean membership;
 
         /** @param initialCapacity the buffer's first size, in bytes */
         public Builder(final int initialCapacity)
@@ -392,6 +396,7 @@ public final class EntryBatch
             this.maxBytes = maxBytes;
             length = 0;
             count = 0;
+            membership = false;
             return this;
         }
 
@@ -426,20 +431,41 @@ public final class EntryBatch
             {
                 return false;
             }
+            noteStart(length, type == EntryType.MEMBERSHIP);
             length += write(buffer, length, term, index, type, payload, offset, payloadLength);
-            count++;
             return true;
         }
 
         /**
          * Takes {@code entries} consecutive entries already in this version's layout, copied as one
          * span. The caller keeps to {@link #room()} (or takes a single first entry).
+         *
+         * @throws IllegalArgumentException if the span does not hold exactly {@code entries} entries
          */
         public void appendEncoded(final DirectBuffer source, final int offset, final int bytes, final int entries)
         {
             buffer.putBytes(length, source, offset, bytes);
-            length += bytes;
+            if (starts.length < count + entries)
+            {
+                starts = java.util.Arrays.copyOf(starts, Math.max(count + entries, starts.length * 2));
+            }
+            final int end = length + bytes;
+            int at = length;
+            int k = 0;
+            boolean anyMembership = false;
+            while (k < entries && at >= 0 && at <= end - ENTRY_HEADER_LENGTH)
+            {
+                starts[count + k++] = at;
+                anyMembership |= buffer.getByte(at + TYPE) == EntryType.MEMBERSHIP.code();
+                at += ENTRY_HEADER_LENGTH + buffer.getInt(at + PAYLOAD_LENGTH, LITTLE_ENDIAN);
+            }
+            if (k != entries || at != end)
+            {
+                throw new IllegalArgumentException("a span of " + bytes + " bytes does not hold " + entries + " entries");
+            }
             count += entries;
+            membership |= anyMembership;
+            length = end;
         }
 
         /**
@@ -449,7 +475,32 @@ public final class EntryBatch
          */
         public EntryBatch wrapInto(final EntryBatch batch)
         {
-            return batch.wrap(buffer, 0, count, ENTRY_HEADER_LENGTH);
+            if (batch.positions.length <= count)
+            {
+                batch.positions = new int[Math.max(count + 1, batch.positions.length * 2)];
+            }
+            System.arraycopy(starts, 0, batch.positions, 0, count);
+            batch.positions[count] = length;
+            batch.buffer = buffer;
+            batch.offset = 0;
+            batch.length = length;
+            batch.count = count;
+            batch.blockLength = ENTRY_HEADER_LENGTH;
+            batch.consecutive = true;
+            batch.termsOrdered = true;
+            batch.typesKnown = true;
+            batch.hasMembership = membership;
+            return batch;
+        }
+
+        private void noteStart(final int start, final boolean isMembership)
+        {
+            if (count == starts.length)
+            {
+                starts = java.util.Arrays.copyOf(starts, count * 2);
+            }
+            starts[count++] = start;
+            membership |= isMembership;
         }
     }
 

@@ -148,6 +148,14 @@ class EntryBatchTest
 
         builder.reset(1 << 20);
         builder.appendEncoded(source.buffer(), source.entryOffset(1), source.spanLength(1, 4), 3);
-        assertEquals(ENTRIES.subList(1, 4), builder.wrapInto(new EntryBatch()).toList());
+        final EntryBatch built = builder.wrapInto(new EntryBatch());
+        assertEquals(ENTRIES.subList(1, 4), built.toList());
+        assertTrue(built.hasMembership() && built.wellFormed());
+        assertEquals(new EntryBatch().wrap(built.buffer(), 0, 3, EntryBatch.ENTRY_HEADER_LENGTH), built, "what a full pass finds");
+        assertEquals(built.spanLength(0, 3), source.spanLength(1, 4));
+
+        builder.reset(1 << 20);
+        assertThrows(IllegalArgumentException.class,
+            () -> builder.appendEncoded(source.buffer(), source.entryOffset(0), source.spanLength(0, 2), 3), "two entries, not three");
     }
 }
