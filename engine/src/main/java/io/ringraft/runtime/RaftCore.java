@@ -341,8 +341,18 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         p.handler.onWriteResult(p.correlationId, status, p.index, leaderId, EMPTY, 0, 0);
     }
 
+    /** The log changed under the batches the peers built: none may be sent from again. */
+    private void forgetBuiltBatches()
+    {
+        for (int i = 0; i < peerList.size(); i++)
+        {
+            peerList.get(i).forgetBuilt();
+        }
+    }
+
     private void dropSuffix(final long fromIndex, final int pendingStatus)
     {
+        forgetBuiltBatches();
         storage.truncateSuffix(fromIndex);
         appended = true;
         PendingWrites.Pending p;
@@ -396,6 +406,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     @Override
     public void roleChanged(final Role role, final long term, final long leaderId)
     {
+        forgetBuiltBatches();
         if (role != Role.LEADER)
         {
             for (int i = 0; i < peerList.size(); i++)
@@ -484,6 +495,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     public void installSnapshot(final SnapshotMeta meta)
     {
         final long index = meta.lastIncluded().index();
+        forgetBuiltBatches();
         storage.purgePrefix(meta.lastIncluded());
         appended = true;
         pendingInstall = meta;
@@ -719,7 +731,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         if (core == null)
         {
             core = new ReplicationCore(self, peerId, network, storage, snapshots, config.snapshotChunkSize(), config.sendQueueCapacity(),
-                counters.sendsRetried, counters.sendsDropped);
+                counters.sendsRetried, counters.sendsDropped, peerList);
             peers.put(peerId, core);
             peerList.add(core);
             final AtomicCounter matchCounter = counters.newCounter("ringraft node " + self + " match index of node " + peerId);

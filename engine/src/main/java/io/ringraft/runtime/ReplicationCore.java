@@ -13,6 +13,8 @@ import io.ringraft.storage.SnapshotReader;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.status.AtomicCounter;
 
+import java.util.List;
+
 /**
  * The sending side of one peer, driven by {@link RaftCore}'s duty cycle: AppendEntries the
  * engine asked for are built from the log when they go out, split to fit the network's largest
@@ -64,11 +66,18 @@ final class ReplicationCore
     private final AppendEntriesRequest outgoing = new AppendEntriesRequest();
     private final EntryBatch.Builder batch = new EntryBatch.Builder(64 * 1024);
     private boolean built;
+    private boolean borrowed;
+    // The request the builder last built for, whose entries it holds until it builds again: a
+    // sibling that wants the same range sends from it instead of copying the entries once more.
+    private long builtFrom = -1;
+    private long builtTo = -1;
+    private final List<ReplicationCore> siblings;
 
     ReplicationCore(final long self, final long peer, final RaftNetwork network, final RaftLogStorage storage,
         final RaftSnapshotStore snapshots, final int snapshotChunkSize, final int capacity, final AtomicCounter retried,
-        final AtomicCounter dropped)
+        final AtomicCounter dropped, final List<ReplicationCore> siblings)
     {
+        this.siblings = siblings;
         this.self = self;
         this.peer = peer;
         this.network = network;
@@ -201,13 +210,27 @@ final class ReplicationCore
             }
             if (!built)
             {
-                storage.readEncoded(from, to, batch.reset(maxMessageLength - APPEND_OVERHEAD));
-                batch.wrapInto(outgoing.set(self, peer, terms[slot], prevTerms[slot], prevIndexes[slot], commits[slot], seqs[slot])
-                    .entries());
+                outgoing.set(self, peer, terms[slot], prevTerms[slot], prevIndexes[slot], commits[slot], seqs[slot]);
+                final ReplicationCore holder = holderOf(from, to);
+                if (holder != null)
+                {
+                    holder.batch.wrapInto(outgoing.entries());
+                    borrowed = holder != this;
+                }
+                else
+                {
+                    storage.readEncoded(from, to, batch.reset(maxMessageLength - APPEND_OVERHEAD));
+                    builtFrom = from;
+                    builtTo = to;
+                    batch.wrapInto(outgoing.entries());
+                    borrowed = false;
+                }
                 built = true;
             }
             if (!trySend(outgoing))
             {
+                // A borrowed batch may be rebuilt by its owner before the next try: borrow again then.
+                built = !borrowed;
                 return false;
             }
             built = false;
@@ -218,6 +241,31 @@ final class ReplicationCore
             froms[slot] = prevIndexes[slot] + 1;
         }
         return true;
+    }
+
+    /** @return a peer's core (this one included) whose builder holds the batch for {@code [from, to)}, or null */
+    private ReplicationCore holderOf(final long from, final long to)
+    {
+        for (int i = 0; i < siblings.size(); i++)
+        {
+            final ReplicationCore sibling = siblings.get(i);
+            if (sibling.builtFrom == from && sibling.builtTo == to && sibling.maxMessageLength == maxMessageLength)
+            {
+                return sibling;
+            }
+        }
+        return null;
+    }
+
+    /** Forgets the batch the builder holds: the log changed under it (truncation, snapshot, a new term). */
+    void forgetBuilt()
+    {
+        builtFrom = -1;
+        builtTo = -1;
+        if (borrowed)
+        {
+            built = false;
+        }
     }
 
     /** Forgets queued appends: this node no longer leads the term they belong to. */
