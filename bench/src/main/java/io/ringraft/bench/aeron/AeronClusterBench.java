@@ -7,6 +7,7 @@ import io.ringraft.RaftMetrics;
 import io.ringraft.ThreadingMode;
 import io.ringraft.WriteHandler;
 import io.ringraft.WriteStatus;
+import io.ringraft.bench.BenchClusters;
 import io.ringraft.bench.core.CountingStateMachine;
 import io.ringraft.storage.DurabilityPolicy;
 import io.ringraft.storage.InMemoryLogStorage;
@@ -156,42 +157,10 @@ public final class AeronClusterBench
         }
         // Node 1 stands at once, so the load starts soon; every node keeps the same (long) timeouts.
         nodes[0].triggerElection();
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (leader == null || !allFollow())
-        {
-            if (System.nanoTime() > deadline)
-            {
-                throw new IllegalStateException("no leader that every node follows within 30 s");
-            }
-            drive();
-            for (final Raft node : nodes)
-            {
-                if (node.isLeader())
-                {
-                    leader = node;
-                }
-            }
-        }
+        leader = BenchClusters.awaitStableLeader(nodes, this::drive, 30, TimeUnit.SECONDS);
         System.out.println("# settings " + settings + " leader=" + leader.nodeId() + " term=" + leader.metrics().term() + " maxMessageLength=" +
             AeronTransportConfig.aeronMaxMessageLength(term) + " ingressRing=16384 applyRing=16384 electionTimeout=500..1000ms heartbeat=20ms " +
             (single ? "threads: 1 (INVOKER nodes and drivers, busy loop)" : "threads: 3 node threads (SHARED, backoff 100/10/1us..100us) + 1 load thread"));
-    }
-
-    private boolean allFollow()
-    {
-        if (leader == null)
-        {
-            return false;
-        }
-        final RaftMetrics m = leader.metrics();
-        for (final Raft node : nodes)
-        {
-            if (node.metrics().leaderId() != m.leaderId() || node.metrics().appliedIndex() < m.committedIndex())
-            {
-                return false;
-            }
-        }
-        return true;
     }
 
     private RaftLogStorage storage(final long id) throws IOException
@@ -250,7 +219,7 @@ public final class AeronClusterBench
             {
                 firstMeasured = seq;
                 measureStartTime = now;
-                allocatedAtStart = allocatedBytes();
+                allocatedAtStart = BenchClusters.threadAllocatedBytes();
             }
             int submitted = 0;
             while (inFlight.get() < window)
@@ -281,7 +250,7 @@ public final class AeronClusterBench
         }
         lastMeasured = seq;
         final long elapsed = System.nanoTime() - measureStartTime;
-        final long allocated = allocatedBytes() - allocatedAtStart;
+        final long allocated = BenchClusters.threadAllocatedBytes() - allocatedAtStart;
         final long drainDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (inFlight.get() > 0)
         {
@@ -330,12 +299,6 @@ public final class AeronClusterBench
             }
         }
         inFlight.decrementAndGet();
-    }
-
-    private static long allocatedBytes()
-    {
-        return ((com.sun.management.ThreadMXBean)java.lang.management.ManagementFactory.getThreadMXBean())
-            .getThreadAllocatedBytes(Thread.currentThread().getId());
     }
 
     private void drive()

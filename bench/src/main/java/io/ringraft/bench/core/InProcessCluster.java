@@ -3,9 +3,8 @@ package io.ringraft.bench.core;
 import io.ringraft.Membership;
 import io.ringraft.Raft;
 import io.ringraft.RaftConfig;
-import io.ringraft.RaftMetrics;
 import io.ringraft.ThreadingMode;
-import io.ringraft.engine.Role;
+import io.ringraft.bench.BenchClusters;
 import io.ringraft.network.InJvmNetwork;
 import io.ringraft.storage.InMemoryLogStorage;
 import org.agrona.concurrent.BackoffIdleStrategy;
@@ -62,71 +61,7 @@ final class InProcessCluster implements AutoCloseable
         }
         // Node 1 stands at once; the long timeouts keep a starved thread from costing the leadership.
         nodes[0].triggerElection();
-        leader = awaitStableLeader();
-    }
-
-    /**
-     * Waits for a leader that every node follows, that has committed its term's first entry, and
-     * that still leads the same term 200 ms later: another node's election timer may have fired
-     * while the JVM warmed up, and a leadership that changes under the benchmark fails its writes.
-     */
-    private Raft awaitStableLeader()
-    {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        Raft candidate = null;
-        long candidateTerm = -1;
-        long stableSince = 0;
-        while (true)
-        {
-            if (System.nanoTime() > deadline)
-            {
-                throw new IllegalStateException("no stable leader within 30 s");
-            }
-            drive();
-            final Raft agreed = agreedLeader();
-            final long term = agreed == null ? -1 : agreed.metrics().term();
-            if (agreed == null || agreed != candidate || term != candidateTerm)
-            {
-                candidate = agreed;
-                candidateTerm = term;
-                stableSince = System.nanoTime();
-            }
-            else if (System.nanoTime() - stableSince > TimeUnit.MILLISECONDS.toNanos(200))
-            {
-                return candidate;
-            }
-        }
-    }
-
-    /** @return the leader all nodes follow in one term, with its log committed, or null */
-    private Raft agreedLeader()
-    {
-        Raft leaderNode = null;
-        for (final Raft n : nodes)
-        {
-            if (n.metrics().role() == Role.LEADER)
-            {
-                leaderNode = n;
-            }
-        }
-        if (leaderNode == null)
-        {
-            return null;
-        }
-        final RaftMetrics lm = leaderNode.metrics();
-        if (lm.committedIndex() < lm.lastLogIndex())
-        {
-            return null;
-        }
-        for (final Raft n : nodes)
-        {
-            final RaftMetrics m = n.metrics();
-            if (m.term() != lm.term() || m.leaderId() != lm.nodeId())
-            {
-                return null;
-            }
-        }
-        return leaderNode;
+        leader = BenchClusters.awaitStableLeader(nodes, this::drive, 30, TimeUnit.SECONDS);
     }
 
     /** One duty cycle of every node when the caller drives them; otherwise a pause for the node threads. */

@@ -4,12 +4,12 @@ import io.ringraft.Raft;
 import io.ringraft.ThreadingMode;
 import io.ringraft.WriteHandler;
 import io.ringraft.WriteStatus;
+import io.ringraft.bench.BenchClusters;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.lang.management.ManagementFactory;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -60,11 +60,9 @@ class ZeroAllocationTest
         final int measured = window == 1 ? 100_000 : 300_000;
         write(window, warmup);
 
-        final com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean)ManagementFactory.getThreadMXBean();
-        final long thread = Thread.currentThread().getId();
-        final long before = threads.getThreadAllocatedBytes(thread);
+        final long before = BenchClusters.threadAllocatedBytes();
         write(window, measured);
-        final long allocated = threads.getThreadAllocatedBytes(thread) - before;
+        final long allocated = BenchClusters.threadAllocatedBytes() - before;
 
         assertEquals(0, failed, "failed writes");
         final double perWrite = (double)allocated / measured;
