@@ -280,10 +280,55 @@ public final class Raft implements AutoCloseable
         return runtime.nodeId();
     }
 
-    /** @return true if this node believes it is the leader */
+    /**
+     * @return true if this node believes it is the leader; reads a counter, allocates nothing, and
+     *         may be called from any thread
+     */
     public boolean isLeader()
     {
-        return metrics().role() == Role.LEADER;
+        return runtime.role() == Role.LEADER;
+    }
+
+    /**
+     * The accessors below read the node's counters: they allocate nothing, may be called from any
+     * thread at any rate, and see the value of the core's last duty cycle (a value an instant old,
+     * never a torn one). {@link #metrics()} gives all of them together.
+     *
+     * @return the node's role
+     */
+    public Role role()
+    {
+        return runtime.role();
+    }
+
+    /** @return the leader this node knows of, or {@link Vote#NO_NODE}; see {@link #role()} */
+    public long leaderId()
+    {
+        return runtime.leaderId();
+    }
+
+    /** @return the node's current term; see {@link #role()} */
+    public long term()
+    {
+        return runtime.term();
+    }
+
+    /** @return the commit index this node knows; see {@link #role()} */
+    public long commitIndex()
+    {
+        return runtime.commitIndex();
+    }
+
+    /** @return the last index this node's state machine applied; see {@link #role()} */
+    public long appliedIndex()
+    {
+        return runtime.appliedIndex();
+    }
+
+    /** @return the index of the last entry in this node's log; see {@link #role()} */
+    public long lastLogIndex()
+    {
+        return runtime.lastLogIndex();
     }
 
     /**

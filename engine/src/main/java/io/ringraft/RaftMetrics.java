@@ -20,11 +20,22 @@ import java.util.Map;
  * @param backPressureEvents how many writes were refused because the ingress ring was full
  * @param sendsRetried       how many sends the network refused for back-pressure and were retried later
  * @param sendsDropped       how many protocol messages could not be sent (peer not connected, queue full)
+ * @param vote               its persisted vote (term, voted for, committed)
+ * @param lastLogTerm        the term of the last entry in its log, 0 for an empty log
+ * @param flushedIndex       the last index its log storage reported durable
+ * @param snapshotIndex      the last index covered by its latest snapshot, 0 if none
+ * @param purgedIndex        the last index purged from its log behind a snapshot, 0 if none
  */
 public record RaftMetrics(long nodeId, Role role, long term, long leaderId, long lastLogIndex, long committedIndex, long appliedIndex,
     Membership membership, Map<Long, Long> matchIndex, long ingressOccupancy, long backPressureEvents, long sendsRetried,
-    long sendsDropped)
+    long sendsDropped, Vote vote, long lastLogTerm, long flushedIndex, long snapshotIndex, long purgedIndex)
 {
+    /** @return the id (term, index) of the last entry in the log */
+    public LogId lastLogId()
+    {
+        return new LogId(lastLogTerm, lastLogIndex);
+    }
+
     /** @return true if this node is the leader */
     public boolean isLeader()
     {

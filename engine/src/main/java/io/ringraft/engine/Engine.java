@@ -731,6 +731,32 @@ public final class Engine
         return log.lastIndex();
     }
 
+    /** @return the term of the last entry, 0 for an empty log (without allocating) */
+    public long lastLogTerm()
+    {
+        final long term = log.termAt(log.lastIndex());
+        return term < 0 ? 0 : term;
+    }
+
+    /** @return the index of the last entry the storage reported durable (without allocating) */
+    public long flushedIndex()
+    {
+        return flushedIndex;
+    }
+
+    /** @return the index of the last entry purged behind a snapshot, 0 if none (without allocating) */
+    public long purgedIndex()
+    {
+        return log.purgedIndex();
+    }
+
+    /** @return the last index covered by the latest snapshot known to the engine, 0 if none */
+    public long snapshotIndex()
+    {
+        final SnapshotMeta latest = snapshotHandler.latest();
+        return latest == null ? 0 : latest.lastIncluded().index();
+    }
+
     /** @return the id of the last entry the storage reported durable */
     public LogId flushedLogId()
     {

@@ -311,7 +311,45 @@ public final class NodeRuntime
         final int roleOrdinal = (int)counters.role.get();
         return new RaftMetrics(config.nodeId(), ROLES[roleOrdinal], counters.term.get(), counters.leader.get(),
             counters.lastLogIndex.get(), counters.committed.get(), counters.applied.get(), core.membership(), core.matchIndexes(),
-            core.ingressOccupancy(), counters.backPressure.get(), counters.sendsRetried.get(), counters.sendsDropped.get());
+            core.ingressOccupancy(), counters.backPressure.get(), counters.sendsRetried.get(), counters.sendsDropped.get(),
+            new Vote(counters.term.get(), counters.votedFor.get(), counters.voteCommitted.get() != 0), counters.lastLogTerm.get(),
+            counters.flushed.get(), counters.snapshotIndex.get(), counters.purgedIndex.get());
+    }
+
+    /** @return the node's role, read from its counters without allocating */
+    public Role role()
+    {
+        return ROLES[(int)counters.role.get()];
+    }
+
+    /** @return the known leader, or {@link Vote#NO_NODE}, without allocating */
+    public long leaderId()
+    {
+        return counters.leader.get();
+    }
+
+    /** @return the current term, without allocating */
+    public long term()
+    {
+        return counters.term.get();
+    }
+
+    /** @return the commit index the node knows, without allocating */
+    public long commitIndex()
+    {
+        return counters.committed.get();
+    }
+
+    /** @return the last index the state machine applied, without allocating */
+    public long appliedIndex()
+    {
+        return counters.applied.get();
+    }
+
+    /** @return the last index in the node's log, without allocating */
+    public long lastLogIndex()
+    {
+        return counters.lastLogIndex.get();
     }
 
     /** One duty cycle in {@link ThreadingMode#INVOKER}; see {@link io.ringraft.Raft#doWork}. */

@@ -746,7 +746,15 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     private void updateCounters()
     {
         counters.lastLogIndex.setOrdered(engine.lastLogIndex());
+        counters.lastLogTerm.setOrdered(engine.lastLogTerm());
         counters.committed.setOrdered(engine.committedIndex());
+        counters.flushed.setOrdered(engine.flushedIndex());
+        counters.snapshotIndex.setOrdered(engine.snapshotIndex());
+        counters.purgedIndex.setOrdered(engine.purgedIndex());
+        final Vote vote = engine.vote();
+        counters.term.setOrdered(vote.term());
+        counters.votedFor.setOrdered(vote.votedFor());
+        counters.voteCommitted.setOrdered(vote.committed() ? 1 : 0);
         final Membership m = engine.membership();
         if (m != lastMembership)
         {

@@ -36,6 +36,12 @@ public final class RaftCounters implements AutoCloseable
     final AtomicCounter role;
     final AtomicCounter leader;
     final AtomicCounter lastLogIndex;
+    final AtomicCounter lastLogTerm;
+    final AtomicCounter votedFor;
+    final AtomicCounter voteCommitted;
+    final AtomicCounter flushed;
+    final AtomicCounter snapshotIndex;
+    final AtomicCounter purgedIndex;
     final AtomicCounter committed;
     final AtomicCounter applied;
     final AtomicCounter backPressure;
@@ -86,6 +92,12 @@ public final class RaftCounters implements AutoCloseable
         role = manager.newCounter(prefix + "role", TYPE_ID);
         leader = manager.newCounter(prefix + "leader", TYPE_ID);
         lastLogIndex = manager.newCounter(prefix + "last log index", TYPE_ID);
+        lastLogTerm = manager.newCounter(prefix + "last log term", TYPE_ID);
+        votedFor = manager.newCounter(prefix + "voted for", TYPE_ID);
+        voteCommitted = manager.newCounter(prefix + "vote committed", TYPE_ID);
+        flushed = manager.newCounter(prefix + "flushed index", TYPE_ID);
+        snapshotIndex = manager.newCounter(prefix + "snapshot index", TYPE_ID);
+        purgedIndex = manager.newCounter(prefix + "purged index", TYPE_ID);
         committed = manager.newCounter(prefix + "committed index", TYPE_ID);
         applied = manager.newCounter(prefix + "applied index", TYPE_ID);
         backPressure = manager.newCounter(prefix + "ingress back-pressure events", TYPE_ID);

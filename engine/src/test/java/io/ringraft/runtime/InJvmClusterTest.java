@@ -405,4 +405,67 @@ class InJvmClusterTest
         assertTrue(node.failure() != null && node.failure().getMessage().contains("cannot apply"), "failure: " + node.failure());
         assertEquals(WriteStatus.SHUT_DOWN, node.clientWrite(payload, 0, 8, 2, (c, s2, i, l, r, o, n) -> { }));
     }
+
+    @Test
+    void metricsAndTheAllocationFreeAccessorsReportVoteLogFlushSnapshotAndPurge() throws Exception
+    {
+        final long[] ids = {1, 2, 3};
+        for (final long id : ids)
+        {
+            final RecordingStateMachine sm = new RecordingStateMachine();
+            machines.add(sm);
+            nodes.add(Raft.start(config(id).snapshotEveryEntries(200).logRetainEntries(50), new InMemoryLogStorage(), network.endpoint(id),
+                sm, Membership.of(ids)));
+        }
+        final Raft leader = awaitLeader();
+        for (int i = 0; i < 500; i++)
+        {
+            assertEquals(WriteStatus.OK, leader.clientWrite(command(i)).get(5, TimeUnit.SECONDS).status());
+        }
+        final RaftMetrics m = leader.waitFor(x -> x.snapshotIndex() >= 400 && x.purgedIndex() > 0, Duration.ofSeconds(10));
+        assertEquals(m.term(), m.vote().term());
+        assertEquals(leader.nodeId(), m.vote().votedFor(), "a leader voted for itself");
+        assertTrue(m.vote().committed(), "a leader's vote is committed");
+        assertEquals(m.term(), m.lastLogTerm(), "the leader's last entry is of its own term");
+        assertEquals(m.lastLogIndex(), m.lastLogId().index());
+        assertTrue(m.flushedIndex() >= m.committedIndex() && m.flushedIndex() <= m.lastLogIndex(), m.toString());
+        assertTrue(m.snapshotIndex() <= m.appliedIndex(), m.toString());
+        assertTrue(m.purgedIndex() <= m.snapshotIndex(), "the log is purged only behind a snapshot: " + m);
+
+        assertEquals(Role.LEADER, leader.role());
+        assertTrue(leader.isLeader());
+        assertEquals(leader.nodeId(), leader.leaderId());
+        assertEquals(m.term(), leader.term());
+        assertTrue(leader.commitIndex() >= 500 && leader.appliedIndex() >= 500 && leader.lastLogIndex() >= leader.commitIndex());
+        final com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean)java.lang.management.ManagementFactory.getThreadMXBean();
+        long sink = 0;
+        for (int round = 0; round < 2; round++) // the first round warms up
+        {
+            final long before = threads.getCurrentThreadAllocatedBytes();
+            for (int i = 0; i < 100_000; i++)
+            {
+                sink += leader.role().ordinal() + leader.leaderId() + leader.term() + leader.commitIndex() + leader.appliedIndex() +
+                    leader.lastLogIndex() + (leader.isLeader() ? 1 : 0);
+            }
+            final long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+            if (round == 1)
+            {
+                assertTrue(allocated < 1_000, "700,000 accessor calls allocated " + allocated + " bytes");
+            }
+        }
+        assertTrue(sink > 0);
+        for (final Raft n : nodes)
+        {
+            if (n != leader)
+            {
+                final RaftMetrics f = n.waitFor(x -> x.appliedIndex() >= m.committedIndex(), Duration.ofSeconds(10));
+                assertEquals(Role.FOLLOWER, n.role());
+                assertFalse(n.isLeader());
+                assertEquals(leader.nodeId(), n.leaderId());
+                assertEquals(m.term(), n.term());
+                assertEquals(m.term(), f.vote().term());
+                assertTrue(f.flushedIndex() >= f.committedIndex() || f.flushedIndex() == f.lastLogIndex(), f.toString());
+            }
+        }
+    }
 }
