@@ -192,16 +192,20 @@ public final class Engine
         {
             leaderHandler.onTick();
         }
-        else if (nowNanos >= electionDeadlineNanos)
+        else
         {
-            voteHandler.onElectionTimeout();
+            readHandler.onTick();
+            if (nowNanos >= electionDeadlineNanos)
+            {
+                voteHandler.onElectionTimeout();
+            }
         }
     }
 
     /** @return the time of the next timer due; the caller must {@link #tick} by then */
     public long nextDeadlineNanos()
     {
-        return role == Role.LEADER ? leaderHandler.nextDeadlineNanos() : electionDeadlineNanos;
+        return role == Role.LEADER ? leaderHandler.nextDeadlineNanos() : Math.min(electionDeadlineNanos, readHandler.nextDeadlineNanos());
     }
 
     /**

@@ -41,6 +41,7 @@ final class LeaderHandler
         engine.saveVote(new Vote(vote.term(), engine.self, true));
         engine.role = Role.LEADER;
         engine.leaderId = engine.self;
+        engine.readHandler.onLeaderChanged();
         engine.electionDeadlineNanos = Long.MAX_VALUE;
         seq = 0;
         engine.readHandler.onRoundStart(0);

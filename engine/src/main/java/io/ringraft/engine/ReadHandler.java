@@ -20,6 +20,10 @@ import org.agrona.collections.LongArrayQueue;
  * voter grants another candidate a vote within a minimum election timeout of hearing from it —
  * nor within one after restarting.</li>
  * </ul>
+ * A read forwarded to the leader is sent again if no answer came within the maximum election
+ * timeout (the request or its answer may have been lost, e.g. while the connection to the leader
+ * was being set up), and fails if the second attempt gets no answer either; it fails at once when
+ * the leader this node knows changes, including when this node stands for election or wins one.
  */
 final class ReadHandler
 {
@@ -33,6 +37,11 @@ final class ReadHandler
     private final LongArrayQueue requesters = new LongArrayQueue(64, Long.MIN_VALUE);
     // Follower side: reads forwarded to a leader, by read id.
     private final Long2LongHashMap forwarded = new Long2LongHashMap(Vote.NO_NODE);
+    // Their deadlines, in the order sent (one timeout for all, so the deadlines ascend); a read
+    // answered or failed meanwhile is skipped when its turn comes.
+    private final LongArrayQueue forwardIds = new LongArrayQueue(64, Long.MIN_VALUE);
+    private final LongArrayQueue forwardDeadlines = new LongArrayQueue(64, Long.MIN_VALUE);
+    private final LongArrayQueue forwardAttempts = new LongArrayQueue(64, Long.MIN_VALUE);
     // When each recent broadcast round started, for the lease.
     private final long[] roundStartNanos = new long[ROUNDS];
 
@@ -49,13 +58,58 @@ final class ReadHandler
         }
         else if (engine.leaderId != Vote.NO_NODE && engine.leaderId != engine.self)
         {
-            forwarded.put(readId, engine.leaderId);
-            engine.output.send(new ReadIndexRequest(engine.self, engine.leaderId, engine.vote.term(), readId));
+            forward(readId, 1);
         }
         else
         {
             engine.output.readIndexFailed(readId, Vote.NO_NODE);
         }
+    }
+
+    private void forward(final long readId, final long attempt)
+    {
+        forwarded.put(readId, engine.leaderId);
+        forwardIds.addLong(readId);
+        forwardDeadlines.addLong(engine.nowNanos + engine.config.electionTimeoutMaxNanos());
+        forwardAttempts.addLong(attempt);
+        engine.output.send(new ReadIndexRequest(engine.self, engine.leaderId, engine.vote.term(), readId));
+    }
+
+    /** Time passed: a forwarded read unanswered for an election timeout is sent again, then fails. */
+    void onTick()
+    {
+        while (!forwardIds.isEmpty() && forwardDeadlines.peekLong() <= engine.nowNanos)
+        {
+            final long readId = forwardIds.pollLong();
+            forwardDeadlines.pollLong();
+            final long attempt = forwardAttempts.pollLong();
+            final long leader = forwarded.get(readId);
+            if (leader == Vote.NO_NODE)
+            {
+                continue; // answered or failed already
+            }
+            if (attempt < 2 && leader == engine.leaderId)
+            {
+                forward(readId, attempt + 1);
+            }
+            else
+            {
+                forwarded.remove(readId);
+                engine.output.readIndexFailed(readId, engine.leaderId);
+            }
+        }
+        if (forwarded.isEmpty())
+        {
+            forwardIds.clear();
+            forwardDeadlines.clear();
+            forwardAttempts.clear();
+        }
+    }
+
+    /** @return when {@link #onTick} must run next for the forwarded reads, or {@link Long#MAX_VALUE} */
+    long nextDeadlineNanos()
+    {
+        return forwardIds.isEmpty() ? Long.MAX_VALUE : forwardDeadlines.peekLong();
     }
 
     void onReadIndexRequest(final ReadIndexRequest request)
@@ -183,13 +237,19 @@ final class ReadHandler
         }
     }
 
-    /** The leader this node knows changed: reads forwarded to the old one fail. */
+    /**
+     * The leader this node knows changed (a new one was heard of, or this node stands for election
+     * or won one): reads forwarded to the old one fail.
+     */
     void onLeaderChanged()
     {
         if (forwarded.isEmpty())
         {
             return;
         }
+        forwardIds.clear();
+        forwardDeadlines.clear();
+        forwardAttempts.clear();
         final Long2LongHashMap.KeyIterator it = forwarded.keySet().iterator();
         while (it.hasNext())
         {

@@ -45,6 +45,7 @@ final class VoteHandler
     {
         engine.role = Role.PRE_CANDIDATE;
         engine.leaderId = Vote.NO_NODE;
+        engine.readHandler.onLeaderChanged();
         engine.resetElectionTimer();
         granted.clear();
         granted.add(engine.self);
@@ -69,6 +70,7 @@ final class VoteHandler
         engine.followingHandler.onNewTerm();
         engine.role = Role.CANDIDATE;
         engine.leaderId = Vote.NO_NODE;
+        engine.readHandler.onLeaderChanged();
         engine.resetElectionTimer();
         transferElection = transfer;
         granted.clear();

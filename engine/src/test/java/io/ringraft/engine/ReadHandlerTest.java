@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Test;
 
 import java.util.List;
 
+import static io.ringraft.engine.EngineFixture.ELECTION_MAX;
 import static io.ringraft.engine.EngineFixture.ELECTION_MIN;
 import static io.ringraft.engine.EngineFixture.HEARTBEAT;
 import static io.ringraft.engine.EngineFixture.config;
@@ -96,6 +97,89 @@ class ReadHandlerTest
         assertEquals(List.of(new ReadFailed(9, 3)), f.out.take(ReadFailed.class));
         f.engine.handle(new ReadIndexResponse(1, 2, 3, 9, 12, true, 1));
         assertEquals(List.of(), f.out.take(ReadReady.class), "a late answer from the old leader is ignored");
+    }
+
+    @Test
+    void forwardedReadWithoutAnswerIsSentAgainThenFails()
+    {
+        final EngineFixture f = follower(config(2), new Vote(3, 1, false), THREE);
+        final AppendEntriesRequest heartbeat = new AppendEntriesRequest(1, 2, 3, new LogId(0, 1), 0, 0, List.of());
+        f.engine.handle(heartbeat);
+        f.out.take();
+        f.engine.readIndex(9);
+        assertEquals(List.of(new Send(new ReadIndexRequest(2, 1, 3, 9))), f.out.take());
+        assertTrue(f.engine.nextDeadlineNanos() <= ELECTION_MAX, "the runtime ticks by the forwarded read's deadline");
+        // The leader stays heard from (its heartbeats arrive), but the request or its answer is lost.
+        for (long t = HEARTBEAT; t < ELECTION_MAX; t += HEARTBEAT)
+        {
+            f.engine.tick(t);
+            f.engine.handle(heartbeat);
+        }
+        f.out.take();
+        f.engine.tick(ELECTION_MAX);
+        assertEquals(List.of(new Send(new ReadIndexRequest(2, 1, 3, 9))), f.out.take(Send.class), "sent again after an election timeout");
+        for (long t = ELECTION_MAX + HEARTBEAT; t < 2 * ELECTION_MAX; t += HEARTBEAT)
+        {
+            f.engine.tick(t);
+            f.engine.handle(heartbeat);
+        }
+        assertEquals(List.of(), f.out.take(ReadFailed.class));
+        f.engine.tick(2 * ELECTION_MAX);
+        assertEquals(List.of(new ReadFailed(9, 1)), f.out.take(ReadFailed.class), "fails after the second attempt, naming the leader");
+        f.engine.handle(new ReadIndexResponse(1, 2, 3, 9, 12, true, 1));
+        assertEquals(List.of(), f.out.take(ReadReady.class), "a late answer is ignored");
+    }
+
+    @Test
+    void answerToTheSecondAttemptServesTheRead()
+    {
+        final EngineFixture f = follower(config(2), new Vote(3, 1, false), THREE);
+        final AppendEntriesRequest heartbeat = new AppendEntriesRequest(1, 2, 3, new LogId(0, 1), 0, 0, List.of());
+        f.engine.handle(heartbeat);
+        f.engine.readIndex(9);
+        f.engine.tick(ELECTION_MAX - HEARTBEAT);
+        f.engine.handle(heartbeat);
+        f.engine.tick(ELECTION_MAX);
+        f.engine.handle(new ReadIndexResponse(1, 2, 3, 9, 12, true, 1));
+        assertEquals(List.of(new ReadReady(9, 12)), f.out.take(ReadReady.class));
+        f.engine.tick(2 * ELECTION_MAX - HEARTBEAT);
+        f.engine.handle(heartbeat);
+        f.engine.tick(2 * ELECTION_MAX);
+        assertEquals(List.of(), f.out.take(ReadFailed.class), "an answered read does not fail later");
+    }
+
+    @Test
+    void forwardedReadFailsWhenTheFollowerStandsForPreVote()
+    {
+        final EngineFixture f = follower(config(2), new Vote(3, 1, false), THREE);
+        f.engine.handle(new AppendEntriesRequest(1, 2, 3, new LogId(0, 1), 0, 0, List.of()));
+        f.engine.readIndex(9);
+        f.out.take();
+        // The leader falls silent: this node's election timer fires before the read's deadline.
+        f.engine.tick(f.engine.electionDeadlineNanos);
+        assertEquals(Role.PRE_CANDIDATE, f.engine.role());
+        assertEquals(List.of(new ReadFailed(9, Vote.NO_NODE)), f.out.take(ReadFailed.class));
+    }
+
+    @Test
+    void forwardedReadFailsWhenTheFollowerStandsForElectionOrWinsIt()
+    {
+        final EngineFixture f = follower(config(2).preVote(false), new Vote(3, 1, false), THREE);
+        f.engine.handle(new AppendEntriesRequest(1, 2, 3, new LogId(0, 1), 0, 0, List.of()));
+        f.engine.readIndex(9);
+        f.out.take();
+        f.engine.tick(f.engine.electionDeadlineNanos);
+        assertEquals(Role.CANDIDATE, f.engine.role());
+        assertEquals(List.of(new ReadFailed(9, Vote.NO_NODE)), f.out.take(ReadFailed.class));
+
+        final EngineFixture g = follower(config(2), new Vote(3, 1, false), THREE);
+        g.engine.handle(new AppendEntriesRequest(1, 2, 3, new LogId(0, 1), 0, 0, List.of()));
+        g.engine.readIndex(10);
+        g.out.take();
+        g.engine.triggerElection();
+        g.engine.handle(new VoteResponse(3, 2, 4, true, false));
+        assertEquals(Role.LEADER, g.engine.role());
+        assertEquals(List.of(new ReadFailed(10, Vote.NO_NODE)), g.out.take(ReadFailed.class), "failed when it stood, once");
     }
 
     @Test
