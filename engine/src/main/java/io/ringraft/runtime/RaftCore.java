@@ -9,7 +9,6 @@ import io.ringraft.Membership;
 import io.ringraft.RaftConfig;
 import io.ringraft.RaftException;
 import io.ringraft.Vote;
-import io.ringraft.WriteHandler;
 import io.ringraft.WriteStatus;
 import io.ringraft.engine.Engine;
 import io.ringraft.engine.EngineOutput;
@@ -18,15 +17,11 @@ import io.ringraft.engine.Role;
 import io.ringraft.network.InstallSnapshotRequest;
 import io.ringraft.network.RaftMessage;
 import io.ringraft.network.RaftNetwork;
-import io.ringraft.storage.EntryReader;
 import io.ringraft.storage.RaftLogStorage;
 import io.ringraft.storage.RaftSnapshotStore;
 import io.ringraft.storage.SnapshotMeta;
-import io.ringraft.storage.SnapshotWriter;
 import com.lmax.disruptor.EventPoller;
-import com.lmax.disruptor.InsufficientCapacityException;
 import com.lmax.disruptor.RingBuffer;
-import org.agrona.DirectBuffer;
 import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentTerminationException;
@@ -35,11 +30,9 @@ import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.status.AtomicCounter;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
@@ -65,15 +58,14 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     private final RaftCounters counters;
     private final RingBuffer<IngressEvent> ingress;
     private final EventPoller<IngressEvent> ingressPoller;
-    private final RingBuffer<ApplyEvent> applyRing;
     private final PendingWrites pending = new PendingWrites();
     private final IngressEvent[] batch;
     private final Long2ObjectHashMap<ReplicationCore> peers = new Long2ObjectHashMap<>();
     private final ArrayList<ReplicationCore> peerList = new ArrayList<>();
     private final ArrayList<AtomicCounter> peerMatchCounters = new ArrayList<>(); // parallel to peerList
-    private final Long2ObjectHashMap<List<CompletableFuture<Long>>> readGroups = new Long2ObjectHashMap<>();
-    private final ArrayDeque<ReadyReads> readyReads = new ArrayDeque<>();
-    private final EntryReader applyPublisher = this::publishEntry;
+    private final ReadBatcher reads = new ReadBatcher();
+    private final ApplyPublisher applies;
+    private final SnapshotReceiver receiver;
     private final RaftSnapshotStore snapshots;
     private final ManyToOneConcurrentArrayQueue<Object> fromWorker;
     private final Long2ObjectHashMap<CompletableFuture<AdminResult>> adminFutures = new Long2ObjectHashMap<>();
@@ -82,35 +74,15 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     private boolean snapshotRequested;
     private boolean snapshotBuilding;
     private long lastSnapshotIndex;
-    private SnapshotMeta pendingInstall;
-    // Receiving a snapshot from the leader.
-    private SnapshotWriter receiving;
-    private SnapshotMeta receivingMeta;
-    private long receivingOffset;
-    private long chunkStoredLeader;
-    private SnapshotMeta chunkStoredMeta;
-    private long chunkStoredOffset;
-    private boolean chunkStoredComplete;
-    private boolean chunkStored;
 
     private int batchSize;
     private boolean appended;
-    private long applyTarget;
-    private long publishedIndex;
-    /** The next apply-ring slot to fill in the batch being published. */
-    private long claimCursor;
-    private ArrayList<CompletableFuture<Long>> collectingReads;
-    private long nextReadId;
     private long nowNanos;
     private Membership lastMembership;
 
     private volatile Membership membership;
     private volatile Map<Long, AtomicCounter> matchCounters = Map.of();
     private volatile Throwable failure;
-
-    private record ReadyReads(long index, List<CompletableFuture<Long>> futures)
-    {
-    }
 
     RaftCore(final RaftConfig config, final RaftLogStorage storage, final RaftSnapshotStore snapshots, final RaftNetwork network,
         final LogId stateMachineApplied, final Membership initialMembership, final RaftCounters counters,
@@ -127,7 +99,8 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         this.ingress = ingress;
         this.ingressPoller = ingress.newPoller();
         ingress.addGatingSequences(ingressPoller.getSequence());
-        this.applyRing = applyRing;
+        this.receiver = new SnapshotReceiver(snapshots);
+        this.applies = new ApplyPublisher(applyRing, storage, pending, this::answerNow);
         this.batch = new IngressEvent[config.maxWritesPerBatch()];
         final SnapshotMeta latestSnapshot = snapshots.latest();
         this.engine = new Engine(config.engineConfig(), InitialState.load(storage, latestSnapshot, stateMachineApplied),
@@ -138,9 +111,8 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
             engine.initialize(initialMembership);
             storage.flush();
         }
-        publishedIndex = engine.appliedIndex();
-        applyTarget = publishedIndex;
-        counters.applied.setOrdered(publishedIndex);
+        applies.startAt(engine.appliedIndex());
+        counters.applied.setOrdered(engine.appliedIndex());
         nowNanos = clock.nanoTime();
         engine.start(nowNanos);
         updateCounters();
@@ -169,7 +141,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
                 work += peerList.get(i).doWork();
             }
             work += pollWorker();
-            work += publishApplies();
+            work += applies.publish(reads);
             work += maybeBuildSnapshot();
             work += expireWrites();
             updateCounters();
@@ -213,11 +185,9 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
             throw new IllegalStateException(ex);
         }
         flushWriteBatch();
-        if (collectingReads != null)
+        final long readId = reads.closeGroup();
+        if (readId != 0)
         {
-            final long readId = ++nextReadId;
-            readGroups.put(readId, collectingReads);
-            collectingReads = null;
             engine.readIndex(readId);
         }
         return (int)(ingressPoller.getSequence().get() - before);
@@ -245,15 +215,11 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
                 final long leaseIndex = event.leaseRead ? engine.leaseRead() : -1;
                 if (leaseIndex >= 0)
                 {
-                    readyReads.addLast(new ReadyReads(leaseIndex, List.of(event.read)));
+                    reads.addLeased(event.read, leaseIndex);
                 }
                 else
                 {
-                    if (collectingReads == null)
-                    {
-                        collectingReads = new ArrayList<>();
-                    }
-                    collectingReads.add(event.read);
+                    reads.add(event.read);
                 }
                 event.clear();
                 return true;
@@ -341,6 +307,12 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         p.handler.onWriteResult(p.correlationId, status, p.index, leaderId, EMPTY, 0, 0);
     }
 
+    /** Answers a pending write naming the leader as this node knows it now. */
+    private void answerNow(final PendingWrites.Pending p, final int status)
+    {
+        answer(p, status, engine.leaderId());
+    }
+
     /** The log changed under the batches the peers built: none may be sent from again. */
     private void forgetBuiltBatches()
     {
@@ -378,29 +350,20 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     @Override
     public void apply(final long fromIndex, final long toIndex)
     {
-        applyTarget = toIndex;
+        applies.commitTo(toIndex);
     }
 
     @Override
     public void readIndexReady(final long readId, final long readIndex)
     {
-        final List<CompletableFuture<Long>> group = readGroups.remove(readId);
-        if (group != null)
-        {
-            readyReads.addLast(new ReadyReads(readIndex, group));
-        }
+        reads.ready(readId, readIndex);
     }
 
     @Override
     public void readIndexFailed(final long readId, final long leaderId)
     {
-        final List<CompletableFuture<Long>> group = readGroups.remove(readId);
-        if (group != null)
-        {
-            final RaftException ex = new RaftException(WriteStatus.NOT_LEADER, leaderId, "node " + self + " is not the leader" +
-                (leaderId != Vote.NO_NODE ? "; the leader is node " + leaderId : ""));
-            group.forEach(f -> f.completeExceptionally(ex));
-        }
+        reads.failed(readId, new RaftException(WriteStatus.NOT_LEADER, leaderId, "node " + self + " is not the leader" +
+            (leaderId != Vote.NO_NODE ? "; the leader is node " + leaderId : "")));
     }
 
     @Override
@@ -429,66 +392,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     @Override
     public void storeSnapshotChunk(final InstallSnapshotRequest request)
     {
-        final SnapshotMeta meta = request.meta();
-        if (receivingMeta == null || !receivingMeta.equals(meta))
-        {
-            if (request.offset() != 0)
-            {
-                chunkStored(request.from(), meta, 0, false); // not the snapshot under way: start over
-                return;
-            }
-            abortReceiving();
-            receiving = snapshots.create(meta);
-            receivingMeta = meta;
-            receivingOffset = 0;
-        }
-        if (request.offset() == receivingOffset)
-        {
-            receiving.write(new UnsafeBuffer(request.chunk()), 0, request.chunk().length);
-            receivingOffset += request.chunk().length;
-        }
-        if (request.done() && receivingOffset == meta.sizeBytes())
-        {
-            final SnapshotMeta latest = snapshots.latest();
-            if (latest != null && latest.lastIncluded().index() >= meta.lastIncluded().index())
-            {
-                // This node holds a snapshot at least as recent: keep it (the store keeps only the
-                // newest) and report the transfer done; the engine installs nothing older.
-                abortReceiving();
-                chunkStored(request.from(), meta, meta.sizeBytes(), true);
-                return;
-            }
-            final SnapshotMeta committed = receiving.commit();
-            receiving = null;
-            receivingMeta = null;
-            if (committed.crc32c() != meta.crc32c() || committed.sizeBytes() != meta.sizeBytes())
-            {
-                chunkStored(request.from(), meta, 0, false); // corrupt in transit: start over
-                return;
-            }
-            chunkStored(request.from(), committed, committed.sizeBytes(), true);
-            return;
-        }
-        chunkStored(request.from(), meta, receivingOffset, false);
-    }
-
-    private void chunkStored(final long leader, final SnapshotMeta meta, final long nextOffset, final boolean complete)
-    {
-        chunkStored = true;
-        chunkStoredLeader = leader;
-        chunkStoredMeta = meta;
-        chunkStoredOffset = nextOffset;
-        chunkStoredComplete = complete;
-    }
-
-    private void abortReceiving()
-    {
-        if (receiving != null)
-        {
-            receiving.abort();
-            receiving = null;
-            receivingMeta = null;
-        }
+        receiver.store(request);
     }
 
     @Override
@@ -498,8 +402,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         forgetBuiltBatches();
         storage.purgePrefix(meta.lastIncluded());
         appended = true;
-        pendingInstall = meta;
-        applyTarget = Math.max(applyTarget, index);
+        applies.install(meta);
         lastSnapshotIndex = Math.max(lastSnapshotIndex, index);
         PendingWrites.Pending p;
         while ((p = pending.pollUpTo(index)) != null)
@@ -531,13 +434,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         if (message.to() == self)
         {
             engine.handle(message);
-            if (chunkStored)
-            {
-                chunkStored = false;
-                final SnapshotMeta meta = chunkStoredMeta;
-                chunkStoredMeta = null;
-                engine.onSnapshotChunkStored(chunkStoredLeader, meta, chunkStoredOffset, chunkStoredComplete);
-            }
+            receiver.reportTo(engine);
         }
     }
 
@@ -571,24 +468,13 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
 
     private int maybeBuildSnapshot()
     {
+        final long publishedIndex = applies.publishedIndex();
         final boolean due = config.snapshotEveryEntries() > 0 && publishedIndex - lastSnapshotIndex >= config.snapshotEveryEntries();
-        if (snapshotBuilding || !(snapshotRequested || due) || publishedIndex == 0 || pendingInstall != null)
+        if (snapshotBuilding || !(snapshotRequested || due) || publishedIndex == 0 || applies.installing() ||
+            !applies.requestSnapshot(engine.membershipAt(publishedIndex)))
         {
             return 0;
         }
-        final long seq;
-        try
-        {
-            seq = applyRing.tryNext();
-        }
-        catch (final InsufficientCapacityException ex)
-        {
-            return 0;
-        }
-        final ApplyEvent event = applyRing.get(seq);
-        event.type = ApplyEvent.BUILD_SNAPSHOT;
-        event.membership = engine.membershipAt(publishedIndex);
-        applyRing.publish(seq);
         snapshotBuilding = true;
         snapshotRequested = false;
         return 1;
@@ -620,94 +506,6 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         final long id = ++nextAdminId;
         adminFutures.put(id, future);
         engine.transferLeader(id, target, timeoutNanos);
-    }
-
-    // ---------------------------------------------------------------------------------------
-    // Apply ring
-
-    private int publishApplies()
-    {
-        if (pendingInstall != null)
-        {
-            final long seq;
-            try
-            {
-                seq = applyRing.tryNext();
-            }
-            catch (final InsufficientCapacityException ex)
-            {
-                return 0;
-            }
-            final ApplyEvent event = applyRing.get(seq);
-            event.type = ApplyEvent.INSTALL_SNAPSHOT;
-            event.snapshot = pendingInstall;
-            applyRing.publish(seq);
-            publishedIndex = Math.max(publishedIndex, pendingInstall.lastIncluded().index());
-            pendingInstall = null;
-        }
-        final long before = publishedIndex;
-        final int count = (int)Math.min(applyTarget - publishedIndex, applyRing.remainingCapacity());
-        if (count > 0)
-        {
-            // Claim the slots for the whole batch, fill them from the log, publish them at once.
-            final long hi = applyRing.next(count);
-            claimCursor = hi - count + 1;
-            final int delivered = storage.read(publishedIndex + 1, publishedIndex + 1 + count, applyPublisher);
-            if (delivered != count)
-            {
-                throw new IllegalStateException("log read " + delivered + " of " + count + " committed entries from " +
-                    (before + 1) + " (log " + storage.lastPurgedLogId() + ".." + storage.lastLogId() + ")");
-            }
-            applyRing.publish(hi - count + 1, hi);
-        }
-        int work = (int)(publishedIndex - before);
-        while (!readyReads.isEmpty() && readyReads.peekFirst().index() <= publishedIndex)
-        {
-            final long seq;
-            try
-            {
-                seq = applyRing.tryNext();
-            }
-            catch (final InsufficientCapacityException ex)
-            {
-                break;
-            }
-            final ReadyReads ready = readyReads.pollFirst();
-            final ApplyEvent event = applyRing.get(seq);
-            event.type = ApplyEvent.READS;
-            event.reads = ready.futures();
-            event.readIndex = ready.index();
-            applyRing.publish(seq);
-            work++;
-        }
-        return work;
-    }
-
-    private boolean publishEntry(final long term, final long index, final EntryType type, final DirectBuffer buffer, final int offset,
-        final int length)
-    {
-        final ApplyEvent event = applyRing.get(claimCursor++);
-        event.type = ApplyEvent.ENTRY;
-        event.index = index;
-        event.term = term;
-        event.entryType = type;
-        event.payload.putBytes(0, buffer, offset, length);
-        event.length = length;
-        final PendingWrites.Pending p = pending.remove(index);
-        if (p != null)
-        {
-            if (p.term == term)
-            {
-                event.handler = p.handler;
-                event.correlationId = p.correlationId;
-            }
-            else
-            {
-                answer(p, WriteStatus.ABORTED, engine.leaderId()); // another leader's entry took its index
-            }
-        }
-        publishedIndex = index;
-        return true;
     }
 
     private int expireWrites()
@@ -854,20 +652,12 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
             answer(p, WriteStatus.SHUT_DOWN, Vote.NO_NODE);
         }
         final RaftException ex = shutDown();
-        if (collectingReads != null)
-        {
-            collectingReads.forEach(f -> f.completeExceptionally(ex));
-            collectingReads = null;
-        }
-        readGroups.values().forEach(group -> group.forEach(f -> f.completeExceptionally(ex)));
-        readGroups.clear();
-        readyReads.forEach(r -> r.futures().forEach(f -> f.completeExceptionally(ex)));
-        readyReads.clear();
+        reads.failAll(ex);
         adminFutures.values().forEach(f -> f.complete(new AdminResult(AdminStatus.SHUT_DOWN, 0, Vote.NO_NODE, ex.getMessage())));
         adminFutures.clear();
         snapshotWaiters.forEach(f -> f.completeExceptionally(ex));
         snapshotWaiters.clear();
-        abortReceiving();
+        receiver.abort();
         peerList.forEach(ReplicationCore::close);
     }
 
