@@ -1,6 +1,7 @@
 package io.ringraft;
 
 import io.ringraft.engine.EngineConfig;
+import io.ringraft.engine.PlantedBug;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.NanoClock;
@@ -44,6 +45,7 @@ public final class RaftConfig
     private int snapshotChunkSize = 6 * 1024;
     private long logRetainEntries = 1024;
     private long maxClockDriftNanos = TimeUnit.MILLISECONDS.toNanos(15);
+    private PlantedBug plantedBug = PlantedBug.NONE;
     private boolean concluded;
 
     /** @param id this node's id, positive */
@@ -319,6 +321,22 @@ public final class RaftConfig
     }
 
     /**
+     * @param bug a deliberate protocol bug, for proving that a fault-injection run's checks catch
+     *            it; test-only, {@link PlantedBug#NONE} (the default) everywhere else
+     */
+    public RaftConfig plantedBug(final PlantedBug bug)
+    {
+        plantedBug = bug;
+        return this;
+    }
+
+    /** @return the planted bug, {@link PlantedBug#NONE} unless a test set one */
+    public PlantedBug plantedBug()
+    {
+        return plantedBug;
+    }
+
+    /**
      * @param file where the node keeps its counters so that other processes (the {@code ringraft
      *             status} command, Aeron-style tools) can read them; null keeps them in memory
      */
@@ -375,7 +393,7 @@ public final class RaftConfig
         return new EngineConfig().nodeId(nodeId).electionTimeoutMinNanos(electionTimeoutMinNanos)
             .electionTimeoutMaxNanos(electionTimeoutMaxNanos).heartbeatIntervalNanos(heartbeatIntervalNanos)
             .maxInflightAppends(replicationWindow).maxEntriesPerAppend(maxEntriesPerAppend).preVote(preVote).checkQuorum(checkQuorum)
-            .logRetainEntries(logRetainEntries).maxClockDriftNanos(maxClockDriftNanos);
+            .logRetainEntries(logRetainEntries).maxClockDriftNanos(maxClockDriftNanos).plantedBug(plantedBug);
     }
 
     private static void powerOfTwo(final String name, final int value)

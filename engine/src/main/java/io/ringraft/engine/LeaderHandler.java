@@ -134,7 +134,7 @@ final class LeaderHandler
             return;
         }
         final Membership m = engine.memberships.effective();
-        final long quorumIndex = m.quorumIndex(durableOn);
+        final long quorumIndex = engine.bug == PlantedBug.COMMIT_WITHOUT_QUORUM ? engine.flushedIndex : m.quorumIndex(durableOn);
         if (quorumIndex > engine.committedIndex &&
             (engine.log.termAt(quorumIndex) == engine.vote.term() || engine.bug == PlantedBug.COMMIT_OLD_TERM_BY_COUNTING))
         {

@@ -13,5 +13,10 @@ public enum PlantedBug
     /** A voter grants a vote to every candidate of a term, not only the first. */
     DOUBLE_VOTE,
     /** A follower acknowledges entries before they are durable. */
-    ACK_BEFORE_DURABLE
+    ACK_BEFORE_DURABLE,
+    /**
+     * The leader commits what it alone holds durably, without a quorum: a leader cut off or killed
+     * loses writes it acknowledged (what a fault-injection run against real processes must catch).
+     */
+    COMMIT_WITHOUT_QUORUM
 }

@@ -11,7 +11,7 @@ import java.util.Set;
  * take a value, {@code --name} for switches. An unknown flag, a missing value or a value that does
  * not parse is a {@link CliException} naming it.
  */
-final class Args
+public final class Args
 {
     private final String command;
     private final Map<String, List<String>> values = new HashMap<>();
@@ -29,7 +29,7 @@ final class Args
      * @param switches   flags that take none
      * @return the parsed arguments
      */
-    static Args parse(final String command, final String[] args, final Set<String> valueFlags, final Set<String> switches)
+    public static Args parse(final String command, final String[] args, final Set<String> valueFlags, final Set<String> switches)
     {
         final Args parsed = new Args(command);
         for (int i = 0; i < args.length; i++)
@@ -74,28 +74,33 @@ final class Args
         return parsed;
     }
 
-    boolean has(final String name)
+    /** @return true if the flag or switch was given */
+    public boolean has(final String name)
     {
         return values.containsKey(name);
     }
 
-    String get(final String name, final String defaultValue)
+    /** @return the flag's last value, or {@code defaultValue} */
+    public String get(final String name, final String defaultValue)
     {
         final List<String> v = values.get(name);
         return v == null ? defaultValue : v.get(v.size() - 1);
     }
 
-    List<String> all(final String name)
+    /** @return every value given for the flag, in order */
+    public List<String> all(final String name)
     {
         return values.getOrDefault(name, List.of());
     }
 
-    List<String> positional()
+    /** @return the arguments that are not flags, in order */
+    public List<String> positional()
     {
         return positional;
     }
 
-    long longValue(final String name, final long defaultValue, final long min, final long max)
+    /** @return the flag's value as a number (k, m, g suffixes), checked against {@code min..max} */
+    public long longValue(final String name, final long defaultValue, final long min, final long max)
     {
         final String v = get(name, null);
         if (v == null)
@@ -118,7 +123,8 @@ final class Args
         return parsed;
     }
 
-    long durationMs(final String name, final long defaultMs)
+    /** @return the flag's value as a duration in milliseconds (ms, s, m suffixes) */
+    public long durationMs(final String name, final long defaultMs)
     {
         final String v = get(name, null);
         if (v == null)
@@ -135,7 +141,8 @@ final class Args
         }
     }
 
-    void requirePositional(final int min, final int max, final String usage)
+    /** Checks that {@code min..max} positional arguments were given, else names {@code usage}. */
+    public void requirePositional(final int min, final int max, final String usage)
     {
         if (positional.size() < min || positional.size() > max)
         {

@@ -30,7 +30,7 @@ import java.util.concurrent.TimeUnit;
  * driver) or one child JVM per node ({@code ringraft node --config FILE}, each with its own
  * embedded driver). Used by the demo, the load generator and the tests.
  */
-final class LocalCluster implements AutoCloseable
+public final class LocalCluster implements AutoCloseable
 {
     private static final long START_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(60);
 
@@ -321,7 +321,7 @@ final class LocalCluster implements AutoCloseable
     }
 
     /** @return the JVM flags for child JVMs: the build's {@code ringraft.jvmFlags} (tests) or the jar's jvm.options */
-    static List<String> jvmFlags()
+    public static List<String> jvmFlags()
     {
         String flags = System.getProperty("ringraft.jvmFlags");
         if (flags == null || flags.isBlank())

@@ -1,6 +1,7 @@
 package io.ringraft.server;
 
 import io.ringraft.ThreadingMode;
+import io.ringraft.engine.PlantedBug;
 import io.ringraft.storage.DurabilityPolicy;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.BusySpinIdleStrategy;
@@ -53,6 +54,11 @@ public final class NodeConfig
     /** The settings a file may hold, besides {@code member.<id>}. */
     static final Set<String> KEYS = Set.of("cluster.id", "node.id", "data.dir", "durability", "threading", "idle", "media.driver",
         "aeron.dir", "aeron.term.length", "election.timeout.ms", "heartbeat.ms", "snapshot.every");
+    /**
+     * A hidden, test-only setting: a {@link PlantedBug} the node runs with, so that a
+     * fault-injection run can prove that its checks catch it. Not listed among the settings.
+     */
+    public static final String PLANTED_BUG = "test.planted.bug";
 
     /** One member of the cluster. */
     public record Member(long id, String raftEndpoint, String clientEndpoint)
@@ -75,6 +81,7 @@ public final class NodeConfig
     private final long electionMaxMs;
     private final long heartbeatMs;
     private final long snapshotEvery;
+    private final PlantedBug plantedBug;
 
     private NodeConfig(final String source, final Map<String, String> settings, final Long idOverride, final boolean anyMember)
     {
@@ -82,7 +89,7 @@ public final class NodeConfig
         this.settings = Collections.unmodifiableMap(new LinkedHashMap<>(settings));
         for (final String key : settings.keySet())
         {
-            if (!KEYS.contains(key) && !key.startsWith("member."))
+            if (!KEYS.contains(key) && !key.startsWith("member.") && !key.equals(PLANTED_BUG))
             {
                 throw fail(key, settings.get(key), "is not a setting (known: " + String.join(", ", new TreeSet<>(KEYS)) +
                     ", member.<id>)");
@@ -170,6 +177,7 @@ public final class NodeConfig
         }
         heartbeatMs = number("heartbeat.ms", "50", 1, electionMinMs - 1);
         snapshotEvery = number("snapshot.every", "100000", 0, Long.MAX_VALUE);
+        plantedBug = enumValue(PLANTED_BUG, PlantedBug.class, PlantedBug.NONE);
     }
 
     /**
@@ -388,6 +396,12 @@ public final class NodeConfig
     public long snapshotEvery()
     {
         return snapshotEvery;
+    }
+
+    /** @return the planted bug of a test run ({@value #PLANTED_BUG}), {@link PlantedBug#NONE} otherwise */
+    public PlantedBug plantedBug()
+    {
+        return plantedBug;
     }
 
     /** @return every member's raft endpoint by id */

@@ -27,7 +27,10 @@ public final class RingraftMain
         "      [--sizes 64,1024] [--warmup 3s] [--duration 10s] [--nodes 3] [--processes] [--hgrm DIR]",
         "      the load generator: latency percentiles (HdrHistogram) per rate and message size",
         "  simulate <seeds> [nodes=3] [firstSeed=1] [plantedBug=NONE]",
-        "      run the deterministic simulator: random faults, invariants after every step, linearizability at the end");
+        "      run the deterministic simulator: random faults, invariants after every step, linearizability at the end",
+        "  nemesis [--nodes 3] [--duration 60s] [--seed N] [--faults kill,pause,partition,loss] ... (ringraft nemesis --help)",
+        "      node processes in network namespaces under kills, pauses, partitions and loss; the history checked, a report",
+        "      (from the nemesis module's jar, which the ./ringraft launcher builds and runs for this command)");
 
     static
     {
@@ -82,6 +85,10 @@ public final class RingraftMain
                     return Demo.run(rest);
                 case "load":
                     return LoadGenerator.run(rest);
+                case "nemesis":
+                    System.err.println("ringraft: nemesis runs from the nemesis module's jar: use the ./ringraft launcher, or java -jar " +
+                        "nemesis/target/ringraft-nemesis.jar nemesis");
+                    return CliException.USAGE;
                 case "help":
                 case "--help":
                 case "-h":

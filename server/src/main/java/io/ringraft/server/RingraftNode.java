@@ -138,6 +138,7 @@ public final class RingraftNode implements AutoCloseable
                 .heartbeatInterval(config.heartbeatMs(), TimeUnit.MILLISECONDS)
                 .maxPayloadLength(maxPayloadLength(network))
                 .snapshotEveryEntries(config.snapshotEvery())
+                .plantedBug(config.plantedBug())
                 .countersFile(dataDir.resolve(COUNTERS_FILE));
             final KvStateMachine stateMachine = new KvStateMachine();
             final long[] voters = config.members().keySet().stream().mapToLong(Long::longValue).toArray();

@@ -1,6 +1,7 @@
 package io.ringraft.server;
 
 import io.ringraft.ThreadingMode;
+import io.ringraft.engine.PlantedBug;
 import io.ringraft.storage.DurabilityPolicy;
 import org.junit.jupiter.api.Test;
 
@@ -51,6 +52,19 @@ class NodeConfigTest
         assertEquals(400, c.electionMaxMs());
         assertEquals(40, c.heartbeatMs());
         assertEquals(5000, c.snapshotEvery());
+    }
+
+    @Test
+    void hiddenPlantedBugSettingIsReadAndCheckedButNotListed()
+    {
+        assertEquals(PlantedBug.NONE, NodeConfig.parse(VALID, "test", null, false).plantedBug());
+        final List<String> lines = new ArrayList<>(VALID);
+        lines.add(NodeConfig.PLANTED_BUG + " = commit_without_quorum");
+        assertEquals(PlantedBug.COMMIT_WITHOUT_QUORUM, NodeConfig.parse(lines, "test", null, false).plantedBug());
+        lines.set(lines.size() - 1, NodeConfig.PLANTED_BUG + " = SOMETIMES");
+        final CliException ex = assertThrows(CliException.class, () -> NodeConfig.parse(lines, "test", null, false));
+        assertTrue(ex.getMessage().contains("test.planted.bug=SOMETIMES"), ex.getMessage());
+        assertFalse(NodeConfig.KEYS.contains(NodeConfig.PLANTED_BUG), "not among the documented settings");
     }
 
     @Test

@@ -1,0 +1,477 @@
+package io.ringraft.nemesis;
+
+import io.ringraft.engine.PlantedBug;
+import io.ringraft.server.NodeConfig;
+import io.ringraft.server.kv.KvNodeStatus;
+import io.ringraft.testkit.history.CheckResult;
+import io.ringraft.testkit.history.History;
+import io.ringraft.testkit.history.LinearizabilityChecker;
+import io.ringraft.testkit.history.OpKind;
+import io.ringraft.transport.aeron.EmbeddedMediaDriver;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.stream.Collectors;
+
+/**
+ * One nemesis run: node processes in their own networks, a seeded schedule of faults, clients
+ * recording a history, then the checks and the report. See {@link NemesisMain} for the command.
+ */
+final class NemesisRun
+{
+    /** Where the nodes run. */
+    enum NetworkMode
+    {
+        /** Namespaces when this process may create them, else loopback (said in one line). */
+        AUTO,
+        /** Namespaces, or the run fails. */
+        NETNS,
+        /** Loopback: process faults only. */
+        LOOPBACK
+    }
+
+    /**
+     * What to run.
+     *
+     * @param nodes             how many nodes
+     * @param durationMs        how long the workload runs
+     * @param seed              seeds the faults and the operation mix
+     * @param faults            the kinds of fault to inject
+     * @param clients           logical clients
+     * @param keys              hot keys
+     * @param thinkMs           pause between a client's operations
+     * @param reportDir         where the report goes
+     * @param network           where the nodes run
+     * @param cutter            how links are cut (null: nft, else tc)
+     * @param plantedBug        a bug the nodes run with, to prove that the checks catch it
+     * @param electionTimeout   the nodes' election.timeout.ms
+     * @param recoveryBoundMs   the longest a heal may take to the next acknowledged write
+     * @param clientTimeoutMs   how long a client request may take
+     */
+    record Options(int nodes, long durationMs, long seed, Set<FaultSchedule.Kind> faults, int clients, int keys, long thinkMs,
+        Path reportDir, NetworkMode network, NamespaceLab.Cutter cutter, PlantedBug plantedBug, String electionTimeout,
+        long recoveryBoundMs, long clientTimeoutMs)
+    {
+        /** @return the command line that replays this run's schedule */
+        String replayCommand()
+        {
+            return "./ringraft nemesis --nodes " + nodes + " --duration " + durationMs / 1000.0 + "s --seed " + seed + " --faults " +
+                faults.stream().map(k -> k.name().toLowerCase(Locale.ROOT)).sorted().collect(Collectors.joining(",")) +
+                (plantedBug == PlantedBug.NONE ? "" : " --planted-bug " + plantedBug);
+        }
+    }
+
+    /**
+     * A fault as it happened.
+     *
+     * @param fault   the scheduled fault
+     * @param what    what it did, with the nodes it hit
+     * @param startNs when it began (the run's clock)
+     * @param healNs  when it was healed
+     */
+    record Window(FaultSchedule.Fault fault, String what, long startNs, long healNs)
+    {
+    }
+
+    /**
+     * What a run found.
+     *
+     * @param verdict      PASS or FAIL
+     * @param summary      the one summary line
+     * @param checks       one line per check, each starting "ok" or "FAIL"
+     * @param reportDir    where the report is
+     * @param recoveriesMs heal to the next acknowledged write, per fault (-1: none before the next fault or the end)
+     * @param violation    the smallest failing window of the history, or null
+     */
+    record Outcome(boolean passed, String summary, List<String> checks, Path reportDir, List<Long> recoveriesMs, String violation)
+    {
+    }
+
+    private static final long SETTLE_MS = 6_000;
+    private static final int CLUSTER_ID = 15;
+
+    private final Options options;
+    private final PrintStream out;
+    private final List<Thread> restarts = new ArrayList<>();
+    private final List<String> restartFailures = java.util.Collections.synchronizedList(new ArrayList<>());
+
+    NemesisRun(final Options options, final PrintStream out)
+    {
+        this.options = options;
+        this.out = out;
+    }
+
+    /** Runs it: sets up, injects, checks, reports, and removes everything it made. */
+    Outcome run()
+    {
+        try
+        {
+            Files.createDirectories(options.reportDir());
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException("the report directory " + options.reportDir() + " cannot be created", ex);
+        }
+        final NetworkLab lab = openLab();
+        final Set<FaultSchedule.Kind> kinds = EnumSet.noneOf(FaultSchedule.Kind.class);
+        kinds.addAll(options.faults());
+        if (!lab.canCut() && kinds.remove(FaultSchedule.Kind.PARTITION))
+        {
+            out.println("nemesis: no partitions on loopback");
+        }
+        if (!lab.canDropRandomly() && kinds.remove(FaultSchedule.Kind.LOSS))
+        {
+            out.println("nemesis: no random loss without nft");
+        }
+        final List<FaultSchedule.Fault> schedule =
+            FaultSchedule.generate(options.seed(), options.durationMs(), SETTLE_MS, options.nodes(), kinds);
+        out.println("nemesis: " + lab.describe());
+        out.println("nemesis: " + schedule.size() + " faults scheduled from seed " + options.seed() + " over " +
+            options.durationMs() / 1000.0 + " s");
+        final Path dataRoot;
+        try
+        {
+            dataRoot = Files.createTempDirectory("ringraft-nemesis-data-");
+        }
+        catch (final IOException ex)
+        {
+            lab.close();
+            throw new UncheckedIOException(ex);
+        }
+        final Map<String, String> extra = new LinkedHashMap<>();
+        extra.put("election.timeout.ms", options.electionTimeout());
+        if (options.plantedBug() != PlantedBug.NONE)
+        {
+            extra.put(NodeConfig.PLANTED_BUG, options.plantedBug().name());
+        }
+        try (lab;
+            NodeProcesses nodes = new NodeProcesses(lab, options.nodes(), dataRoot, options.reportDir(), extra);
+            EmbeddedMediaDriver driver = EmbeddedMediaDriver.launch(0, 256 * 1024))
+        {
+            return inject(lab, nodes, driver.aeronDirectoryName(), schedule);
+        }
+    }
+
+    private NetworkLab openLab()
+    {
+        if (options.network() == NetworkMode.LOOPBACK)
+        {
+            return new LoopbackLab("asked for");
+        }
+        try
+        {
+            return NamespaceLab.create(options.nodes(), options.cutter(), out::println);
+        }
+        catch (final NamespaceLab.Unavailable ex)
+        {
+            if (options.network() == NetworkMode.NETNS)
+            {
+                throw new IllegalStateException(ex.getMessage());
+            }
+            out.println("nemesis: " + ex.getMessage() + ": falling back to loopback, process faults only");
+            return new LoopbackLab(ex.getMessage());
+        }
+    }
+
+    private Outcome inject(final NetworkLab lab, final NodeProcesses nodes, final String aeronDir,
+        final List<FaultSchedule.Fault> schedule)
+    {
+        final List<String> endpoints = new ArrayList<>(nodes.clientEndpoints().values());
+        for (final long id : nodes.ids())
+        {
+            nodes.start(id);
+        }
+        final long originNs = System.nanoTime();
+        final List<Window> windows = new ArrayList<>();
+        final NemesisWorkload workload = new NemesisWorkload(options.clients(), Math.max(1, Math.min(4, options.clients() / 4)),
+            options.keys(), options.thinkMs(), options.seed(), originNs);
+        try (StatusWatcher watcher = new StatusWatcher(nodes.clientEndpoints(), CLUSTER_ID, aeronDir, originNs))
+        {
+            watcher.start();
+            if (watcher.awaitLeader(60_000) == 0)
+            {
+                throw new IllegalStateException("no leader within 60 s of starting the nodes; their output is in " + options.reportDir());
+            }
+            workload.start(() -> new KvNemesisClient(endpoints, CLUSTER_ID, options.clientTimeoutMs(), aeronDir));
+            for (final FaultSchedule.Fault fault : schedule)
+            {
+                sleepUntil(originNs, fault.atMs(), nodes);
+                final long start = System.nanoTime() - originNs;
+                final String what = begin(fault, lab, nodes, watcher.leader());
+                out.printf(Locale.ROOT, "  %6.1f s  %s%n", start / 1e9, what);
+                sleepUntil(originNs, fault.atMs() + fault.durationMs(), nodes);
+                final long heal = System.nanoTime() - originNs;
+                end(fault, what, lab, nodes);
+                windows.add(new Window(fault, what, start, heal));
+            }
+            sleepUntil(originNs, options.durationMs(), nodes);
+            workload.stopAndJoin();
+            for (final Thread restart : restarts)
+            {
+                restart.join(120_000);
+            }
+            if (!restartFailures.isEmpty())
+            {
+                throw new IllegalStateException("a killed node could not be restarted: " + restartFailures.get(0));
+            }
+            nodes.checkForCrashes((System.nanoTime() - originNs) / 1e9);
+            final List<NemesisWorkload.Op> ops = new ArrayList<>(workload.operations());
+            try (KvNemesisClient finalClient = new KvNemesisClient(endpoints, CLUSTER_ID, 10_000, aeronDir))
+            {
+                ops.addAll(workload.finalReads(finalClient));
+            }
+            final String replicas = awaitIdenticalReplicas(nodes.clientEndpoints(), aeronDir);
+            final long endNs = System.nanoTime() - originNs;
+            return check(ops, windows, watcher.changes(), nodes.crashes(), replicas, endNs, lab);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", ex);
+        }
+    }
+
+    private String begin(final FaultSchedule.Fault fault, final NetworkLab lab, final NodeProcesses nodes, final long leader)
+    {
+        final List<Long> ids = nodes.ids();
+        switch (fault.kind())
+        {
+            case KILL:
+            {
+                final long target = FaultSchedule.target(fault, ids, leader);
+                nodes.kill(target);
+                return "kill -9 node " + target + (target == leader ? " (leader)" : "");
+            }
+            case PAUSE:
+            {
+                final long target = FaultSchedule.target(fault, ids, leader);
+                nodes.pause(target);
+                return "SIGSTOP node " + target + (target == leader ? " (leader)" : "");
+            }
+            case PARTITION:
+            {
+                final Set<List<Long>> cuts = FaultSchedule.cuts(fault, ids, leader);
+                lab.apply(cuts, 0);
+                return "partition " + fault.shape() + " " + describeCuts(cuts) + (leader != 0 ? " (leader " + leader + ")" : "");
+            }
+            default:
+                lab.apply(Set.of(), FaultSchedule.LOSS_PERCENT);
+                return "loss " + FaultSchedule.LOSS_PERCENT + "% between all nodes";
+        }
+    }
+
+    private void end(final FaultSchedule.Fault fault, final String what, final NetworkLab lab, final NodeProcesses nodes)
+    {
+        switch (fault.kind())
+        {
+            case KILL:
+                for (final long id : nodes.ids())
+                {
+                    if (!nodes.isRunning(id))
+                    {
+                        // A JVM takes seconds to start on a loaded machine: the schedule goes on meanwhile.
+                        final Thread restart = new Thread(() -> nodes.start(id), "nemesis-restart-" + id);
+                        restart.setUncaughtExceptionHandler((t, ex) -> restartFailures.add("node " + id + ": " + ex.getMessage()));
+                        restarts.add(restart);
+                        restart.start();
+                    }
+                }
+                break;
+            case PAUSE:
+                for (final long id : nodes.ids())
+                {
+                    nodes.resume(id);
+                }
+                break;
+            default:
+                lab.apply(Set.of(), 0);
+                break;
+        }
+    }
+
+    static String describeCuts(final Set<List<Long>> cuts)
+    {
+        final Set<String> lines = new TreeSet<>();
+        for (final List<Long> cut : cuts)
+        {
+            final boolean both = cuts.contains(List.of(cut.get(1), cut.get(0)));
+            if (both && cut.get(0) < cut.get(1))
+            {
+                lines.add(cut.get(0) + "-x-" + cut.get(1));
+            }
+            else if (!both)
+            {
+                lines.add(cut.get(0) + "-x->" + cut.get(1));
+            }
+        }
+        return String.join(" ", lines);
+    }
+
+    private void sleepUntil(final long originNs, final long atMs, final NodeProcesses nodes)
+    {
+        final long deadline = originNs + TimeUnit.MILLISECONDS.toNanos(atMs);
+        while (System.nanoTime() < deadline)
+        {
+            nodes.checkForCrashes((System.nanoTime() - originNs) / 1e9);
+            LockSupport.parkNanos(Math.min(deadline - System.nanoTime(), TimeUnit.MILLISECONDS.toNanos(50)));
+        }
+    }
+
+    /** Waits until every node applied the same sequence to the same index; @return null if they did, else what differs. */
+    private String awaitIdenticalReplicas(final Map<Long, String> endpoints, final String aeronDir)
+    {
+        final StatusWatcher probe = new StatusWatcher(endpoints, CLUSTER_ID, aeronDir, System.nanoTime());
+        try
+        {
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            String differs = "no answers";
+            while (System.nanoTime() < deadline)
+            {
+                final Map<Long, KvNodeStatus> round = probe.poll();
+                differs = compare(round);
+                if (differs == null)
+                {
+                    return null;
+                }
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200));
+            }
+            return differs;
+        }
+        finally
+        {
+            probe.close();
+        }
+    }
+
+    static String compare(final Map<Long, KvNodeStatus> round)
+    {
+        KvNodeStatus first = null;
+        final StringBuilder all = new StringBuilder();
+        boolean same = true;
+        for (final Map.Entry<Long, KvNodeStatus> e : round.entrySet())
+        {
+            final KvNodeStatus s = e.getValue();
+            if (s == null)
+            {
+                return "node " + e.getKey() + " does not answer";
+            }
+            all.append(String.format(Locale.ROOT, " node %d applied %d (%d commands, chain %016x, %d keys)", s.nodeId(),
+                s.digest().appliedIndex(), s.digest().appliedCount(), s.digest().chainHash(), s.digest().size()));
+            if (first == null)
+            {
+                first = s;
+            }
+            else if (s.digest().appliedIndex() != first.digest().appliedIndex() || !s.digest().sameStateAs(first.digest()))
+            {
+                same = false;
+            }
+        }
+        return same ? null : all.toString().trim();
+    }
+
+    private Outcome check(final List<NemesisWorkload.Op> ops, final List<Window> windows, final List<StatusWatcher.LeaderChange> leaders,
+        final List<String> crashes, final String replicas, final long endNs, final NetworkLab lab)
+    {
+        final History history = new History();
+        final List<NemesisWorkload.Op> sorted = new ArrayList<>(ops);
+        sorted.sort(Comparator.comparingLong(NemesisWorkload.Op::invokeNs));
+        final int[] ids = new int[sorted.size()];
+        for (int i = 0; i < sorted.size(); i++)
+        {
+            final NemesisWorkload.Op op = sorted.get(i);
+            ids[i] = history.invoke(op.client(), op.kind(), op.key(), op.value(), op.expected(), op.invokeNs());
+        }
+        long ok = 0;
+        long failed = 0;
+        long unknown = 0;
+        for (int i = 0; i < sorted.size(); i++)
+        {
+            final NemesisWorkload.Op op = sorted.get(i);
+            switch (op.result().outcome())
+            {
+                case OK:
+                    history.ok(ids[i], op.kind() == OpKind.PUT ? null : op.result().value(), op.completeNs());
+                    ok++;
+                    break;
+                case FAIL:
+                    history.fail(ids[i], op.completeNs());
+                    failed++;
+                    break;
+                default:
+                    history.unknown(ids[i]);
+                    unknown++;
+                    break;
+            }
+        }
+        final CheckResult linear = LinearizabilityChecker.check(history, 20_000_000L);
+
+        final List<Long> recoveries = new ArrayList<>();
+        for (int i = 0; i < windows.size(); i++)
+        {
+            final long heal = windows.get(i).healNs();
+            final long limit = i + 1 < windows.size() ? windows.get(i + 1).startNs() : endNs;
+            long first = -1;
+            for (final NemesisWorkload.Op op : sorted)
+            {
+                if (op.isWrite() && op.result().outcome() == NemesisClient.Outcome.OK && op.completeNs() >= heal && op.completeNs() < limit &&
+                    (first < 0 || op.completeNs() < first))
+                {
+                    first = op.completeNs();
+                }
+            }
+            recoveries.add(first < 0 ? -1 : TimeUnit.NANOSECONDS.toMillis(first - heal));
+        }
+        final List<Long> known = recoveries.stream().filter(r -> r >= 0).sorted().collect(Collectors.toList());
+        final long unrecovered = recoveries.stream().filter(r -> r < 0 || r > options.recoveryBoundMs()).count();
+
+        final List<String> checks = new ArrayList<>();
+        checks.add((linear.isLinearizable() ? "ok    " : "FAIL  ") + "history of " + sorted.size() + " ops (final reads of every key included) " +
+            (linear.isLinearizable() ? "is linearizable: no acknowledged write lost, no stale read" : linear.outcome()));
+        checks.add((replicas == null ? "ok    every node applied the identical sequence" : "FAIL  replicas differ after 30 s: " + replicas));
+        checks.add((unrecovered == 0 ? "ok    " : "FAIL  ") + "recovery after every heal within " + options.recoveryBoundMs() + " ms: " +
+            (known.isEmpty() ? "no heals" : "p50 " + known.get(known.size() / 2) + " ms, max " + known.get(known.size() - 1) + " ms") +
+            (unrecovered == 0 ? "" : "; " + unrecovered + " of " + recoveries.size() + " heals not followed by an acknowledged write in time"));
+        checks.add(crashes.isEmpty() ? "ok    no node exited but by the nemesis" : "FAIL  " + String.join("; ", crashes));
+        final boolean passed = linear.isLinearizable() && replicas == null && unrecovered == 0 && crashes.isEmpty();
+        final long leaderChanges = leaders.stream().filter(c -> c.leader() != 0).count();
+        final String summary = String.format(Locale.ROOT,
+            "nemesis: %d nodes, %.0f s, seed %d: %,d ops (ok %,d, fail %,d, unknown %,d), %d faults, %d leader changes; %s",
+            options.nodes(), options.durationMs() / 1000.0, options.seed(), sorted.size(), ok, failed, unknown, windows.size(),
+            leaderChanges, passed ? "PASS" : "FAIL");
+        String violation = null;
+        if (!linear.isLinearizable())
+        {
+            violation = linear + System.lineSeparator() + "replay the schedule: " + options.replayCommand();
+        }
+        Report.write(options, lab.describe(), summary, checks, sorted, windows, leaders, recoveries, history, linear, endNs);
+        return new Outcome(passed, summary, checks, options.reportDir(), recoveries, violation);
+    }
+
+    /** @return the lines of a text, for writing */
+    static void writeText(final Path file, final String text)
+    {
+        try
+        {
+            Files.writeString(file, text, StandardCharsets.UTF_8);
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException("cannot write " + file, ex);
+        }
+    }
+}

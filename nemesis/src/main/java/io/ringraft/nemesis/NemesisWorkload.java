@@ -1,0 +1,234 @@
+package io.ringraft.nemesis;
+
+import io.ringraft.testkit.history.OpKind;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Supplier;
+
+/**
+ * Concurrent clients on a few hot keys: each logical client keeps one operation in flight (a put
+ * of a value unique to the run, a linearizable get, or a CAS from the value it last saw), then
+ * thinks for a few milliseconds. The logical clients are spread over threads, each thread with
+ * its own {@link NemesisClient}. Every operation is recorded with its invocation and completion
+ * times for the history.
+ */
+final class NemesisWorkload
+{
+    /**
+     * One recorded operation.
+     *
+     * @param client     the logical client
+     * @param kind       PUT, GET or CAS
+     * @param key        the key
+     * @param value      the new value (PUT, CAS)
+     * @param expected   the expected value of a CAS ({@code null} = absent)
+     * @param invokeNs   when it was invoked (the run's clock)
+     * @param completeNs when it ended
+     * @param result     how it ended
+     */
+    record Op(int client, OpKind kind, String key, String value, String expected, long invokeNs, long completeNs,
+        NemesisClient.Result result)
+    {
+        boolean isWrite()
+        {
+            return kind != OpKind.GET;
+        }
+    }
+
+    private final int clients;
+    private final int threads;
+    private final int keys;
+    private final long thinkNs;
+    private final long seed;
+    private final long originNs;
+    private final AtomicBoolean stop = new AtomicBoolean();
+    private final List<List<Op>> recorded = new ArrayList<>();
+    private final List<Thread> running = new ArrayList<>();
+    private final List<Throwable> errors = new ArrayList<>();
+
+    /**
+     * @param clients  logical clients
+     * @param threads  threads (each with one {@link NemesisClient})
+     * @param keys     hot keys
+     * @param thinkMs  pause between a client's operations
+     * @param seed     seeds the operation mix
+     * @param originNs the run's time zero
+     */
+    NemesisWorkload(final int clients, final int threads, final int keys, final long thinkMs, final long seed, final long originNs)
+    {
+        this.clients = clients;
+        this.threads = Math.min(threads, clients);
+        this.keys = keys;
+        this.thinkNs = thinkMs * 1_000_000L;
+        this.seed = seed;
+        this.originNs = originNs;
+    }
+
+    /** Starts the threads; each takes a client from {@code clientFactory}. */
+    void start(final Supplier<NemesisClient> clientFactory)
+    {
+        for (int t = 0; t < threads; t++)
+        {
+            final List<Op> ops = new ArrayList<>();
+            recorded.add(ops);
+            final int first = t;
+            final Thread thread = new Thread(() ->
+            {
+                try (NemesisClient client = clientFactory.get())
+                {
+                    drive(client, first, ops);
+                }
+                catch (final Throwable ex)
+                {
+                    synchronized (errors)
+                    {
+                        errors.add(ex);
+                    }
+                }
+            }, "nemesis-client-" + t);
+            thread.setDaemon(true);
+            running.add(thread);
+            thread.start();
+        }
+    }
+
+    /** Stops invoking, waits for the operations in flight to end (each within the client's timeout). */
+    void stopAndJoin()
+    {
+        stop.set(true);
+        for (final Thread t : running)
+        {
+            try
+            {
+                t.join(60_000);
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+            }
+        }
+        synchronized (errors)
+        {
+            if (!errors.isEmpty())
+            {
+                throw new IllegalStateException("a client thread failed: " + errors.get(0), errors.get(0));
+            }
+        }
+    }
+
+    /** @return every operation recorded, after {@link #stopAndJoin()} */
+    List<Op> operations()
+    {
+        final List<Op> all = new ArrayList<>();
+        recorded.forEach(all::addAll);
+        return all;
+    }
+
+    /**
+     * Reads every key once with a fresh client, after the run healed: recorded like the others, so
+     * the check sees that no acknowledged write was lost.
+     */
+    List<Op> finalReads(final NemesisClient client)
+    {
+        final List<Op> ops = new ArrayList<>();
+        for (int k = 0; k < keys; k++)
+        {
+            final String key = key(k);
+            final long invoke = System.nanoTime() - originNs;
+            final NemesisClient.Result[] answer = new NemesisClient.Result[1];
+            client.get(key, r -> answer[0] = r);
+            while (answer[0] == null)
+            {
+                if (client.poll() == 0)
+                {
+                    LockSupport.parkNanos(50_000);
+                }
+            }
+            ops.add(new Op(clients, OpKind.GET, key, null, null, invoke, System.nanoTime() - originNs, answer[0]));
+        }
+        return ops;
+    }
+
+    private void drive(final NemesisClient client, final int thread, final List<Op> ops)
+    {
+        final List<Integer> mine = new ArrayList<>();
+        for (int c = thread; c < clients; c += threads)
+        {
+            mine.add(c);
+        }
+        final int n = mine.size();
+        final SplittableRandom random = new SplittableRandom(seed * 31 + thread);
+        final boolean[] busy = new boolean[n];
+        final long[] nextAt = new long[n];
+        final long[] sequence = new long[n];
+        final String[][] lastSeen = new String[n][keys];
+        final int[] inFlight = new int[1];
+        while (!stop.get() || inFlight[0] > 0)
+        {
+            final long now = System.nanoTime();
+            for (int i = 0; i < n && !stop.get(); i++)
+            {
+                if (busy[i] || now < nextAt[i])
+                {
+                    continue;
+                }
+                busy[i] = true;
+                inFlight[0]++;
+                final int slot = i;
+                final int clientId = mine.get(i);
+                final int k = random.nextInt(keys);
+                final String key = key(k);
+                final int dice = random.nextInt(10);
+                final long invoke = now - originNs;
+                final String value = "c" + clientId + "-" + (++sequence[i]);
+                final OpKind kind = dice < 4 ? OpKind.PUT : dice < 8 ? OpKind.GET : OpKind.CAS;
+                final String expected = kind == OpKind.CAS ? lastSeen[slot][k] : null;
+                final NemesisClient.Callback done = r ->
+                {
+                    final long end = System.nanoTime();
+                    ops.add(new Op(clientId, kind, key, kind == OpKind.GET ? null : value, expected, invoke, end - originNs, r));
+                    if (r.outcome() == NemesisClient.Outcome.OK)
+                    {
+                        if (kind == OpKind.PUT || (kind == OpKind.CAS && "true".equals(r.value())))
+                        {
+                            lastSeen[slot][k] = value;
+                        }
+                        else if (kind == OpKind.GET)
+                        {
+                            lastSeen[slot][k] = r.value();
+                        }
+                    }
+                    busy[slot] = false;
+                    inFlight[0]--;
+                    nextAt[slot] = end + thinkNs / 2 + random.nextLong(thinkNs + 1);
+                };
+                switch (kind)
+                {
+                    case PUT -> client.put(key, value, done);
+                    case GET -> client.get(key, done);
+                    default -> client.cas(key, expected, value, done);
+                }
+            }
+            if (client.poll() == 0)
+            {
+                LockSupport.parkNanos(200_000);
+            }
+        }
+    }
+
+    static String key(final int k)
+    {
+        return "k" + k;
+    }
+
+    @Override
+    public String toString()
+    {
+        return "NemesisWorkload{" + clients + " clients on " + threads + " threads, " + keys + " keys, think " + thinkNs / 1_000_000 +
+            " ms}";
+    }
+}

@@ -1,0 +1,334 @@
+package io.ringraft.nemesis;
+
+import io.ringraft.server.LocalCluster;
+import io.ringraft.server.NodeConfig;
+import io.ringraft.server.RingraftMain;
+import io.ringraft.server.RingraftNode;
+import org.agrona.IoUtil;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The node processes of a run: {@code ringraft node --config FILE}, one JVM each, started in the
+ * node's network (its namespace), with its output in {@code node-N.log} of the report directory.
+ * Kills ({@code SIGKILL}), pauses ({@code SIGSTOP}/{@code SIGCONT}) and restarts on the same data;
+ * an exit this class did not cause is recorded as a crash.
+ */
+final class NodeProcesses implements AutoCloseable
+{
+    static final int RAFT_PORT = 9001;
+    static final int CLIENT_PORT = 9101;
+    private static final long START_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(90);
+
+    private final NetworkLab lab;
+    private final Path dataRoot;
+    private final Path logDir;
+    private final Map<Long, NodeConfig> configs = new TreeMap<>();
+    private final Map<Long, Path> configFiles = new TreeMap<>();
+    private final Map<Long, Process> running = new TreeMap<>();
+    private final Map<Long, Boolean> paused = new TreeMap<>();
+    private final List<String> crashes = new ArrayList<>();
+    private final Thread hook = new Thread(this::killAll, "ringraft-nemesis-node-cleanup");
+
+    /**
+     * Writes every node's config file.
+     *
+     * @param lab      where the nodes run
+     * @param nodes    how many
+     * @param dataRoot where their data directories go
+     * @param logDir   where their output goes
+     * @param extra    further settings for every node (election timeout, planted bug)
+     */
+    NodeProcesses(final NetworkLab lab, final int nodes, final Path dataRoot, final Path logDir, final Map<String, String> extra)
+    {
+        this.lab = lab;
+        this.dataRoot = dataRoot;
+        this.logDir = logDir;
+        final Map<String, String> common = new LinkedHashMap<>();
+        common.put("cluster.id", "15");
+        final List<Integer> loopbackPorts = new ArrayList<>();
+        for (long id = 1; id <= nodes; id++)
+        {
+            final String host = lab.host(id);
+            final int raft = lab instanceof LoopbackLab ? freePort(loopbackPorts) : RAFT_PORT;
+            final int client = lab instanceof LoopbackLab ? freePort(loopbackPorts) : CLIENT_PORT;
+            common.put("member." + id, host + ":" + raft + " " + host + ":" + client);
+        }
+        common.put("data.dir", dataRoot.resolve("node-{id}").toString());
+        common.put("durability", "BATCH");
+        common.put("threading", "SHARED");
+        common.put("idle", "backoff");
+        common.putAll(extra);
+        try
+        {
+            Files.createDirectories(dataRoot);
+            Files.createDirectories(logDir);
+            for (long id = 1; id <= nodes; id++)
+            {
+                final Map<String, String> settings = new LinkedHashMap<>(common);
+                settings.put("node.id", Long.toString(id));
+                final NodeConfig config = NodeConfig.of(settings, "node " + id, null);
+                final Path file = dataRoot.resolve("node-" + id + ".conf");
+                Files.writeString(file, config.render(), StandardCharsets.UTF_8);
+                configs.put(id, config);
+                configFiles.put(id, file);
+            }
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException(ex);
+        }
+        Runtime.getRuntime().addShutdownHook(hook);
+    }
+
+    /** @return the node ids */
+    List<Long> ids()
+    {
+        return new ArrayList<>(configs.keySet());
+    }
+
+    /** @return every node's client endpoint */
+    Map<Long, String> clientEndpoints()
+    {
+        return configs.values().iterator().next().clientEndpoints();
+    }
+
+    /** Starts node {@code id} on its data and waits until it runs (other calls proceed meanwhile). */
+    void start(final long id)
+    {
+        final NodeConfig config = configs.get(id);
+        final Path dataDir = config.dataDir().toAbsolutePath();
+        final Path log = logDir.resolve("node-" + id + ".log");
+        final Process child = spawn(id, config, dataDir, log);
+        final long deadline = System.nanoTime() + START_TIMEOUT_NS;
+        while (true)
+        {
+            final RingraftNode.PidFile pid = RingraftNode.readPidFile(dataDir);
+            if (pid != null && pid.pid() == child.pid())
+            {
+                return;
+            }
+            if (!child.isAlive() || System.nanoTime() > deadline)
+            {
+                synchronized (this)
+                {
+                    if (running.get(id) != child)
+                    {
+                        return; // killed by the nemesis while it started
+                    }
+                    child.destroyForcibly();
+                    running.remove(id, child);
+                }
+                throw new IllegalStateException("node " + id + " did not start; its output is in " + log);
+            }
+            try
+            {
+                Thread.sleep(20);
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while starting node " + id, ex);
+            }
+        }
+    }
+
+    private synchronized Process spawn(final long id, final NodeConfig config, final Path dataDir, final Path log)
+    {
+        if (running.containsKey(id))
+        {
+            throw new IllegalStateException("node " + id + " runs already");
+        }
+        final List<String> command = new ArrayList<>(lab.launchPrefix(id));
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(LocalCluster.jvmFlags());
+        command.addAll(List.of("-Xms64m", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp",
+            System.getProperty("java.class.path"), RingraftMain.class.getName(), "node", "--config", configFiles.get(id).toString()));
+        try
+        {
+            Files.deleteIfExists(dataDir.resolve(RingraftNode.PID_FILE));
+            final Process child = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+            running.put(id, child);
+            paused.put(id, false);
+            return child;
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException(ex);
+        }
+    }
+
+    /** Kills node {@code id} with SIGKILL (continuing it first if paused) and removes its media driver directory. */
+    synchronized void kill(final long id)
+    {
+        final Process child = running.remove(id);
+        if (child == null)
+        {
+            return;
+        }
+        child.destroyForcibly();
+        if (Boolean.TRUE.equals(paused.get(id)))
+        {
+            signal(child.pid(), "CONT");
+        }
+        paused.put(id, false);
+        try
+        {
+            child.waitFor(20, TimeUnit.SECONDS);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
+        final RingraftNode.PidFile pid = RingraftNode.readPidFile(configs.get(id).dataDir().toAbsolutePath());
+        if (pid != null && !pid.alive() && pid.aeronDir() != null)
+        {
+            IoUtil.delete(new File(pid.aeronDir()), true);
+        }
+    }
+
+    /** Stops node {@code id} with SIGSTOP. */
+    synchronized void pause(final long id)
+    {
+        final Process child = running.get(id);
+        if (child != null && !paused.get(id))
+        {
+            signal(child.pid(), "STOP");
+            paused.put(id, true);
+        }
+    }
+
+    /** Continues node {@code id} with SIGCONT. */
+    synchronized void resume(final long id)
+    {
+        final Process child = running.get(id);
+        if (child != null && paused.get(id))
+        {
+            signal(child.pid(), "CONT");
+            paused.put(id, false);
+        }
+    }
+
+    /** @return true if node {@code id} runs (paused or not) */
+    synchronized boolean isRunning(final long id)
+    {
+        return running.containsKey(id);
+    }
+
+    /**
+     * Notes every node that exited although nothing killed it.
+     *
+     * @param atSeconds the run's clock, for the message
+     */
+    synchronized void checkForCrashes(final double atSeconds)
+    {
+        for (final Map.Entry<Long, Process> e : new ArrayList<>(running.entrySet()))
+        {
+            if (!e.getValue().isAlive())
+            {
+                crashes.add(String.format(java.util.Locale.ROOT, "node %d exited by itself with status %d at %.1f s (see node-%d.log)",
+                    e.getKey(), e.getValue().exitValue(), atSeconds, e.getKey()));
+                running.remove(e.getKey());
+            }
+        }
+    }
+
+    /** @return the exits nothing caused */
+    synchronized List<String> crashes()
+    {
+        return new ArrayList<>(crashes);
+    }
+
+    /** Stops every node with SIGTERM (continuing paused ones), then SIGKILL if one lingers. */
+    @Override
+    public synchronized void close()
+    {
+        for (final Map.Entry<Long, Process> e : running.entrySet())
+        {
+            if (Boolean.TRUE.equals(paused.get(e.getKey())))
+            {
+                signal(e.getValue().pid(), "CONT");
+            }
+            e.getValue().destroy();
+        }
+        for (final long id : new ArrayList<>(running.keySet()))
+        {
+            final Process child = running.get(id);
+            try
+            {
+                if (!child.waitFor(15, TimeUnit.SECONDS))
+                {
+                    kill(id);
+                }
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+                kill(id);
+            }
+            running.remove(id);
+        }
+        try
+        {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        }
+        catch (final IllegalStateException ex)
+        {
+            // exiting: the hook runs
+        }
+        IoUtil.delete(dataRoot.toFile(), true);
+    }
+
+    private void killAll()
+    {
+        for (final long id : new ArrayList<>(running.keySet()))
+        {
+            kill(id);
+        }
+        IoUtil.delete(dataRoot.toFile(), true);
+    }
+
+    private static void signal(final long pid, final String signal)
+    {
+        final Shell.Result r = Shell.run("kill", "-" + signal, Long.toString(pid));
+        if (!r.ok())
+        {
+            throw new IllegalStateException("kill -" + signal + " " + pid + " failed: " + r.output());
+        }
+    }
+
+    private static int freePort(final List<Integer> taken)
+    {
+        while (true)
+        {
+            try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)))
+            {
+                final int port = socket.getLocalPort();
+                if (!taken.contains(port))
+                {
+                    taken.add(port);
+                    return port;
+                }
+            }
+            catch (final IOException ex)
+            {
+                throw new UncheckedIOException(ex);
+            }
+        }
+    }
+}

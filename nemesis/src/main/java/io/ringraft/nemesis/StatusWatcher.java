@@ -1,0 +1,154 @@
+package io.ringraft.nemesis;
+
+import io.ringraft.engine.Role;
+import io.ringraft.server.kv.KvClient;
+import io.ringraft.server.kv.KvNodeStatus;
+import io.ringraft.server.kv.KvProtocol;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Asks every node for its status a few times a second, from its own thread and client: the leader
+ * now (for faults aimed at it) and every change of leader (for the report).
+ */
+final class StatusWatcher implements AutoCloseable
+{
+    /**
+     * A change of the leader seen from outside.
+     *
+     * @param atNs   when it was seen (the run's clock)
+     * @param leader the new leader, 0 for none
+     * @param term   its term
+     */
+    record LeaderChange(long atNs, long leader, long term)
+    {
+    }
+
+    private final Map<Long, String> endpoints;
+    private final KvClient client;
+    private final long originNs;
+    private final AtomicBoolean stop = new AtomicBoolean();
+    private final List<LeaderChange> changes = new ArrayList<>();
+    private final Thread thread;
+    private volatile long leader;
+    private volatile long leaderTerm;
+
+    StatusWatcher(final Map<Long, String> endpoints, final int clusterId, final String aeronDirectory, final long originNs)
+    {
+        this.endpoints = endpoints;
+        this.originNs = originNs;
+        this.client = new KvClient(new KvClient.Context().endpoints(new ArrayList<>(endpoints.values())).clusterId(clusterId)
+            .timeout(400, TimeUnit.MILLISECONDS).aeronDirectory(aeronDirectory));
+        this.thread = new Thread(this::run, "nemesis-status");
+        thread.setDaemon(true);
+    }
+
+    /** Starts watching. */
+    void start()
+    {
+        thread.start();
+    }
+
+    /** @return the node that leads with the highest term seen in the last round, or 0 */
+    long leader()
+    {
+        return leader;
+    }
+
+    /** @return the changes of leader seen so far */
+    synchronized List<LeaderChange> changes()
+    {
+        return new ArrayList<>(changes);
+    }
+
+    /**
+     * Waits until some node leads.
+     *
+     * @return the leader, or 0 if none within the timeout
+     */
+    long awaitLeader(final long timeoutMs)
+    {
+        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        while (leader == 0 && System.nanoTime() < deadline)
+        {
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+        }
+        return leader;
+    }
+
+    private void run()
+    {
+        while (!stop.get())
+        {
+            final Map<Long, KvNodeStatus> round = poll();
+            long newLeader = 0;
+            long term = -1;
+            for (final KvNodeStatus s : round.values())
+            {
+                if (s != null && s.role() == Role.LEADER && s.term() > term)
+                {
+                    newLeader = s.nodeId();
+                    term = s.term();
+                }
+            }
+            if (newLeader != leader || (newLeader != 0 && term != leaderTerm))
+            {
+                synchronized (this)
+                {
+                    changes.add(new LeaderChange(System.nanoTime() - originNs, newLeader, Math.max(term, 0)));
+                }
+                leader = newLeader;
+                leaderTerm = term;
+            }
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
+        }
+    }
+
+    /** One round: every node's status, null for a node that did not answer. */
+    Map<Long, KvNodeStatus> poll()
+    {
+        final Map<Long, KvNodeStatus> answers = new HashMap<>();
+        final int[] outstanding = {endpoints.size()};
+        for (final Map.Entry<Long, String> e : endpoints.entrySet())
+        {
+            client.submitStatus(e.getValue(), (id, r) ->
+            {
+                answers.put(e.getKey(), r.status() == KvProtocol.OK ? KvNodeStatus.of(r) : null);
+                outstanding[0]--;
+            });
+        }
+        while (outstanding[0] > 0)
+        {
+            if (client.poll() == 0)
+            {
+                LockSupport.parkNanos(100_000);
+            }
+        }
+        return answers;
+    }
+
+    /** Stops the thread and closes the client. */
+    @Override
+    public void close()
+    {
+        stop.set(true);
+        try
+        {
+            thread.join(5_000);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
+        if (!thread.isAlive())
+        {
+            client.close();
+        }
+    }
+}
