@@ -25,7 +25,8 @@ import java.util.TreeSet;
  * <p>
  * Links are cut with nftables rules in the receiving node's namespace ({@code ip saddr ... drop},
  * random loss with {@code numgen random}); without the {@code nft} program, with {@code tc} on the
- * sending side (a u32 filter steering the peer's packets into a {@code pfifo limit 0} band), which
+ * sending side (a u32 filter steering the peer's packets into an htb class whose queue is a
+ * {@code pfifo limit 0}), which
  * needs no package but cannot drop at random.
  */
 final class NamespaceLab implements NetworkLab
@@ -190,14 +191,27 @@ final class NamespaceLab implements NetworkLab
             Shell.check("ip", "link", "set", hostEnd, "up");
             if (cutter == Cutter.TC)
             {
-                // Band 4 is never chosen by the priority map: only the filters send packets there, into a queue of length 0.
-                Shell.check("ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", "eth0", "root", "handle", "1:", "prio", "bands", "4",
-                    "priomap", "1", "2", "2", "2", "1", "2", "0", "0", "1", "1", "1", "1", "1", "1", "1", "1");
-                Shell.check("ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", "eth0", "parent", "1:4", "handle", "40:", "pfifo",
-                    "limit", "0");
+                // An htb root whose default class passes everything; only the filters steer packets into class 1:20,
+                // whose queue has length 0 (this kernel has htb but neither prio nor netem).
+                final List<String> tc = List.of("ip", "netns", "exec", ns, "tc");
+                tcCheck(tc, "qdisc", "add", "dev", "eth0", "root", "handle", "1:", "htb", "default", "10", "r2q", "100000");
+                tcCheck(tc, "class", "add", "dev", "eth0", "parent", "1:", "classid", "1:10", "htb", "rate", "10gbit");
+                tcCheck(tc, "class", "add", "dev", "eth0", "parent", "1:", "classid", "1:20", "htb", "rate", "10gbit");
+                tcCheck(tc, "qdisc", "add", "dev", "eth0", "parent", "1:20", "handle", "20:", "pfifo", "limit", "0");
             }
         }
         apply(Set.of(), 0);
+    }
+
+    private static void tcCheck(final List<String> prefix, final String... args)
+    {
+        final List<String> command = new ArrayList<>(prefix);
+        command.addAll(List.of(args));
+        final Shell.Result r = Shell.run(command, null);
+        if (!r.ok())
+        {
+            throw new IllegalStateException(String.join(" ", command) + " failed: " + r.output());
+        }
     }
 
     @Override
@@ -261,7 +275,7 @@ final class NamespaceLab implements NetworkLab
                     if (cut.get(0) == i)
                     {
                         Shell.check("ip", "netns", "exec", ns, "tc", "filter", "add", "dev", "eth0", "parent", "1:", "protocol", "ip",
-                            "prio", "1", "u32", "match", "ip", "dst", host(cut.get(1)) + "/32", "flowid", "1:4");
+                            "prio", "1", "u32", "match", "ip", "dst", host(cut.get(1)) + "/32", "flowid", "1:20");
                     }
                 }
             }

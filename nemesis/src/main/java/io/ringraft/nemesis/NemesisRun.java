@@ -83,17 +83,18 @@ final class NemesisRun
      * @param what    what it did, with the nodes it hit
      * @param startNs when it began (the run's clock)
      * @param healNs  when it was healed
+     * @param notConnectedAfterHeal sends the nodes dropped as not connected in the two seconds after the heal
      */
-    record Window(FaultSchedule.Fault fault, String what, long startNs, long healNs)
+    record Window(FaultSchedule.Fault fault, String what, long startNs, long healNs, long notConnectedAfterHeal)
     {
     }
 
     /**
      * What a run found.
      *
-     * @param verdict      PASS or FAIL
+     * @param passed       true if every check passed
      * @param summary      the one summary line
-     * @param checks       one line per check, each starting "ok" or "FAIL"
+     * @param checks       one line per check, each starting "ok" or "FAIL" (or "info" for a figure)
      * @param reportDir    where the report is
      * @param recoveriesMs heal to the next acknowledged write, per fault (-1: none before the next fault or the end)
      * @param violation    the smallest failing window of the history, or null
@@ -217,7 +218,10 @@ final class NemesisRun
                 sleepUntil(originNs, fault.atMs() + fault.durationMs(), nodes);
                 final long heal = System.nanoTime() - originNs;
                 end(fault, what, lab, nodes);
-                windows.add(new Window(fault, what, start, heal));
+                final Map<Long, TransportProbe.Sample> atHeal = TransportProbe.sample(nodes.dataDirs());
+                sleepUntil(originNs, TimeUnit.NANOSECONDS.toMillis(heal) + 2_000, nodes);
+                final long notConnected = TransportProbe.growth(atHeal, TransportProbe.sample(nodes.dataDirs()));
+                windows.add(new Window(fault, what, start, heal, notConnected));
             }
             sleepUntil(originNs, options.durationMs(), nodes);
             workload.stopAndJoin();
@@ -436,7 +440,19 @@ final class NemesisRun
             }
             recoveries.add(first < 0 ? -1 : TimeUnit.NANOSECONDS.toMillis(first - heal));
         }
+        final List<Long> gaps = new ArrayList<>();
+        final long[] acks = sorted.stream().filter(op -> op.isWrite() && op.result().outcome() == NemesisClient.Outcome.OK)
+            .mapToLong(NemesisWorkload.Op::completeNs).sorted().toArray();
+        for (int i = 0; i < windows.size(); i++)
+        {
+            final long from = windows.get(i).startNs();
+            final long to = i + 1 < windows.size() ? windows.get(i + 1).startNs() : endNs;
+            gaps.add(TimeUnit.NANOSECONDS.toMillis(longestGap(acks, from, to)));
+        }
         final List<Long> known = recoveries.stream().filter(r -> r >= 0).sorted().collect(Collectors.toList());
+        final String[] bounds = options.electionTimeout().split("-");
+        final long twoElections = 2 * (bounds.length > 1 ? Long.parseLong(bounds[1].trim()) : 2 * Long.parseLong(bounds[0].trim()));
+        final long withinTwo = recoveries.stream().filter(r -> r >= 0 && r <= twoElections).count();
         final long unrecovered = recoveries.stream().filter(r -> r < 0 || r > options.recoveryBoundMs()).count();
 
         final List<String> checks = new ArrayList<>();
@@ -444,7 +460,8 @@ final class NemesisRun
             (linear.isLinearizable() ? "is linearizable: no acknowledged write lost, no stale read" : linear.outcome()));
         checks.add((replicas == null ? "ok    every node applied the identical sequence" : "FAIL  replicas differ after 30 s: " + replicas));
         checks.add((unrecovered == 0 ? "ok    " : "FAIL  ") + "recovery after every heal within " + options.recoveryBoundMs() + " ms: " +
-            (known.isEmpty() ? "no heals" : "p50 " + known.get(known.size() / 2) + " ms, max " + known.get(known.size() - 1) + " ms") +
+            (known.isEmpty() ? "no heals" : "p50 " + known.get(known.size() / 2) + " ms, max " + known.get(known.size() - 1) + " ms, " +
+            withinTwo + " of " + recoveries.size() + " within two election timeouts (" + twoElections + " ms)") +
             (unrecovered == 0 ? "" : "; " + unrecovered + " of " + recoveries.size() + " heals not followed by an acknowledged write in time"));
         checks.add(crashes.isEmpty() ? "ok    no node exited but by the nemesis" : "FAIL  " + String.join("; ", crashes));
         final boolean passed = linear.isLinearizable() && replicas == null && unrecovered == 0 && crashes.isEmpty();
@@ -458,11 +475,45 @@ final class NemesisRun
         {
             violation = linear + System.lineSeparator() + "replay the schedule: " + options.replayCommand();
         }
-        Report.write(options, lab.describe(), summary, checks, sorted, windows, leaders, recoveries, history, linear, endNs);
+        final List<Long> healDrops = windows.stream().filter(w -> w.fault().kind() == FaultSchedule.Kind.PARTITION)
+            .map(Window::notConnectedAfterHeal).sorted().collect(Collectors.toList());
+        if (!healDrops.isEmpty())
+        {
+            checks.add("info  sends dropped as not connected in the 2 s after a partition heals (all nodes): p50 " +
+                healDrops.get(healDrops.size() / 2) + ", max " + healDrops.get(healDrops.size() - 1));
+        }
+        final List<Long> sortedGaps = gaps.stream().sorted().collect(Collectors.toList());
+        if (!sortedGaps.isEmpty())
+        {
+            checks.add("info  longest stretch without an acknowledged write per fault (from its start to the next): p50 " +
+                sortedGaps.get(sortedGaps.size() / 2) + " ms, max " + sortedGaps.get(sortedGaps.size() - 1) + " ms");
+        }
+        Report.write(options, lab.describe(), summary, checks, sorted, windows, leaders, recoveries, gaps, history, linear, endNs);
         return new Outcome(passed, summary, checks, options.reportDir(), recoveries, violation);
     }
 
-    /** @return the lines of a text, for writing */
+    /** @return the longest time in {@code [from, to)} with no acknowledgement, given acknowledgement times in order */
+    static long longestGap(final long[] acks, final long from, final long to)
+    {
+        long previous = from;
+        long longest = 0;
+        for (final long t : acks)
+        {
+            if (t < from)
+            {
+                continue;
+            }
+            if (t >= to)
+            {
+                break;
+            }
+            longest = Math.max(longest, t - previous);
+            previous = t;
+        }
+        return Math.max(longest, to - previous);
+    }
+
+    /** Writes a text file, UTF-8. */
     static void writeText(final Path file, final String text)
     {
         try

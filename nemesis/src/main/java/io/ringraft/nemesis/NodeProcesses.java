@@ -101,6 +101,14 @@ final class NodeProcesses implements AutoCloseable
         return new ArrayList<>(configs.keySet());
     }
 
+    /** @return every node's data directory, by id */
+    Map<Long, Path> dataDirs()
+    {
+        final Map<Long, Path> result = new TreeMap<>();
+        configs.forEach((id, c) -> result.put(id, c.dataDir().toAbsolutePath()));
+        return result;
+    }
+
     /** @return every node's client endpoint */
     Map<Long, String> clientEndpoints()
     {
@@ -133,7 +141,7 @@ final class NodeProcesses implements AutoCloseable
                     child.destroyForcibly();
                     running.remove(id, child);
                 }
-                throw new IllegalStateException("node " + id + " did not start; its output is in " + log);
+                throw new IllegalStateException("node " + id + " did not start: " + lastLine(log) + " (its output is in " + log + ")");
             }
             try
             {
@@ -301,6 +309,26 @@ final class NodeProcesses implements AutoCloseable
             kill(id);
         }
         IoUtil.delete(dataRoot.toFile(), true);
+    }
+
+    private static String lastLine(final Path log)
+    {
+        try
+        {
+            final List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
+            for (int i = lines.size() - 1; i >= 0; i--)
+            {
+                if (!lines.get(i).isBlank())
+                {
+                    return lines.get(i).trim();
+                }
+            }
+            return "no output";
+        }
+        catch (final IOException ex)
+        {
+            return "its output cannot be read (" + ex.getMessage() + ")";
+        }
     }
 
     private static void signal(final long pid, final String signal)

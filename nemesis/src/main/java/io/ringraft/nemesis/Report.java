@@ -32,7 +32,7 @@ final class Report
 
     static void write(final NemesisRun.Options options, final String lab, final String summary, final List<String> checks,
         final List<NemesisWorkload.Op> ops, final List<NemesisRun.Window> windows, final List<StatusWatcher.LeaderChange> leaders,
-        final List<Long> recoveries, final History history, final CheckResult linear, final long endNs)
+        final List<Long> recoveries, final List<Long> gaps, final History history, final CheckResult linear, final long endNs)
     {
         final Path dir = options.reportDir();
         final String nl = System.lineSeparator();
@@ -42,12 +42,15 @@ final class Report
         text.append("replay   ").append(options.replayCommand()).append(nl);
         NemesisRun.writeText(dir.resolve("summary.txt"), text.toString());
 
-        final StringBuilder faults = new StringBuilder("# start_s heal_s recovery_ms what (scheduled: start +duration kind shape)" + nl);
+        final StringBuilder faults = new StringBuilder("# start_s heal_s recovery_ms (heal to the next acknowledged write) " +
+            "gap_ms (longest stretch without one, from the start to the next fault) not_connected (sends dropped as not connected in " +
+            "the 2 s after the heal) what (scheduled: start +duration kind shape)" + nl);
         for (int i = 0; i < windows.size(); i++)
         {
             final NemesisRun.Window w = windows.get(i);
-            faults.append(String.format(Locale.ROOT, "%7.2f %7.2f %6s  %s   (%s)%n", w.startNs() / 1e9, w.healNs() / 1e9,
-                recoveries.get(i) < 0 ? "none" : Long.toString(recoveries.get(i)), w.what(), w.fault()));
+            faults.append(String.format(Locale.ROOT, "%7.2f %7.2f %6s %6d %6d  %s   (%s)%n", w.startNs() / 1e9, w.healNs() / 1e9,
+                recoveries.get(i) < 0 ? "none" : Long.toString(recoveries.get(i)), gaps.get(i), w.notConnectedAfterHeal(), w.what(),
+                w.fault()));
         }
         NemesisRun.writeText(dir.resolve("faults.txt"), faults.toString());
 
