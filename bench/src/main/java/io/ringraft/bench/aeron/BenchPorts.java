@@ -13,13 +13,14 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** Helpers shared by the Aeron benchmarks: free ports, child JVMs, their output. */
-final class BenchPorts
+public final class BenchPorts
 {
     private BenchPorts()
     {
     }
 
-    static int freePort()
+    /** @return a UDP port on the loopback address that was free a moment ago */
+    public static int freePort()
     {
         try (DatagramSocket socket = new DatagramSocket(
             new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)))

@@ -1,0 +1,236 @@
+package io.ringraft.bench.deployed;
+
+import io.aeron.Aeron;
+import io.aeron.ChannelUriStringBuilder;
+import io.aeron.ExclusivePublication;
+import io.aeron.FragmentAssembler;
+import io.aeron.Subscription;
+import io.ringraft.Membership;
+import io.ringraft.Raft;
+import io.ringraft.RaftConfig;
+import io.ringraft.WriteHandler;
+import io.ringraft.WriteStatus;
+import io.ringraft.bench.BenchClusters;
+import io.ringraft.bench.aeron.BenchPorts;
+import io.ringraft.bench.core.CountingStateMachine;
+import io.ringraft.storage.DurabilityPolicy;
+import io.ringraft.storage.InMemoryLogStorage;
+import io.ringraft.storage.RaftLogStorage;
+import io.ringraft.storage.chronicle.ChronicleLogStorage;
+import io.ringraft.storage.chronicle.ChronicleStorageContext;
+import io.ringraft.transport.aeron.AeronRaftNetwork;
+import io.ringraft.transport.aeron.AeronTransportConfig;
+import io.ringraft.transport.aeron.EmbeddedMediaDriver;
+import org.agrona.CloseHelper;
+import org.agrona.DirectBuffer;
+import org.agrona.IoUtil;
+import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.BackoffIdleStrategy;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * ringraft in shapes A and B: three nodes in this JVM over Aeron UDP on 127.0.0.1, each with its own embedded
+ * media driver ({@code driver=per-node}, the default) or all on one ({@code driver=shared}), a Chronicle log
+ * under {@code ringraft.bench.dir} ({@code log=chronicle}, {@code durability=NONE}), every node setting at its
+ * default. Shape A: a {@link BenchService} beside each node, the client over Aeron UDP with a media driver of
+ * its own. Shape B: the client calls the leader's {@link Raft#clientWrite} in this JVM.
+ */
+final class RingraftShape implements Shape
+{
+    private static final int CLUSTER_ID = 1717;
+    private static final int CLIENT_STREAM = 2001;
+
+    private final boolean overAeron;
+    private final Raft[] nodes = new Raft[3];
+    private final AeronRaftNetwork[] networks = new AeronRaftNetwork[3];
+    private final List<AutoCloseable> closeables = new ArrayList<>();
+    private final List<Path> dirs = new ArrayList<>();
+    private final BenchService[] services = new BenchService[3];
+    private Map<String, String> settings;
+    private Replies replies;
+    private Raft leader;
+    private ExclusivePublication toService;
+    private Subscription fromService;
+    private FragmentAssembler onReply;
+    private final WriteHandler onWrite = this::onWrite;
+
+    RingraftShape(final boolean overAeron)
+    {
+        this.overAeron = overAeron;
+    }
+
+    @Override
+    public void start(final Map<String, String> settings, final Replies replies) throws Exception
+    {
+        this.settings = settings;
+        this.replies = replies;
+        final String driverMode = settings.get("driver");
+        if (!"per-node".equals(driverMode) && !"shared".equals(driverMode))
+        {
+            throw new IllegalArgumentException("driver=" + driverMode + " must be per-node or shared");
+        }
+        final boolean invoker = Boolean.parseBoolean(settings.get("invoker"));
+        final EmbeddedMediaDriver hostDriver = "shared".equals(driverMode) ?
+            keep(EmbeddedMediaDriver.launch(0, AeronTransportConfig.TERM_LENGTH_DEFAULT)) : null;
+        final Map<Long, String> raftEndpoints = new TreeMap<>();
+        final String[] serviceEndpoints = new String[3];
+        for (int i = 0; i < 3; i++)
+        {
+            raftEndpoints.put((long)(i + 1), "127.0.0.1:" + BenchPorts.freePort());
+            serviceEndpoints[i] = "127.0.0.1:" + BenchPorts.freePort();
+        }
+        final String clientEndpoint = "127.0.0.1:" + BenchPorts.freePort();
+        for (int i = 0; i < 3; i++)
+        {
+            final long id = i + 1;
+            final AeronTransportConfig transport = new AeronTransportConfig().nodeId(id).clusterId(CLUSTER_ID).endpoints(raftEndpoints)
+                .invoker(invoker);
+            if (hostDriver != null)
+            {
+                transport.externalDriver(hostDriver.aeronDirectoryName());
+            }
+            networks[i] = new AeronRaftNetwork(transport);
+            nodes[i] = Raft.start(new RaftConfig().nodeId(id), storage(id), networks[i], new CountingStateMachine(),
+                Membership.of(1, 2, 3));
+            closeables.add(0, nodes[i]);
+        }
+        nodes[0].triggerElection();
+        leader = BenchClusters.awaitStableLeader(nodes, () -> LockSupport.parkNanos(1_000_000), 60, TimeUnit.SECONDS);
+        if (!overAeron)
+        {
+            return;
+        }
+        for (int i = 0; i < 3; i++)
+        {
+            final Aeron aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(networks[i].aeronDirectoryName()));
+            services[i] = new BenchService(nodes[i], aeron, true, serviceEndpoints[i], clientEndpoint, CLIENT_STREAM);
+            final AgentRunner runner = new AgentRunner(new BackoffIdleStrategy(10, 20, 1_000, 1_000_000), Throwable::printStackTrace,
+                null, services[i]);
+            AgentRunner.startOnThread(runner);
+            closeables.add(0, runner);
+        }
+        final String clientDir;
+        if (hostDriver != null)
+        {
+            clientDir = hostDriver.aeronDirectoryName();
+        }
+        else
+        {
+            final EmbeddedMediaDriver clientDriver = EmbeddedMediaDriver.launch(99, AeronTransportConfig.TERM_LENGTH_DEFAULT);
+            closeables.add(clientDriver);
+            clientDir = clientDriver.aeronDirectoryName();
+        }
+        final Aeron client = Aeron.connect(new Aeron.Context().aeronDirectoryName(clientDir));
+        closeables.add(0, client);
+        final int leaderIndex = (int)leader.nodeId() - 1;
+        toService = client.addExclusivePublication(new ChannelUriStringBuilder().media("udp").endpoint(serviceEndpoints[leaderIndex])
+            .build(), CLIENT_STREAM);
+        fromService = client.addSubscription(new ChannelUriStringBuilder().media("udp").endpoint(clientEndpoint).build(), CLIENT_STREAM);
+        onReply = new FragmentAssembler((buffer, offset, length, header) ->
+        {
+            final long value = buffer.getLong(offset);
+            this.replies.onReply(value >= 0 ? value : -value - 1, value >= 0);
+        });
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!toService.isConnected() || !fromService.isConnected())
+        {
+            if (System.nanoTime() > deadline)
+            {
+                throw new IllegalStateException("client not connected to the leader's service within 30 s");
+            }
+            LockSupport.parkNanos(1_000_000);
+        }
+    }
+
+    private <T extends AutoCloseable> T keep(final T closeable)
+    {
+        closeables.add(closeable);
+        return closeable;
+    }
+
+    private RaftLogStorage storage(final long id) throws IOException
+    {
+        if ("memory".equals(settings.get("log")))
+        {
+            return new InMemoryLogStorage(256 * 1024, 256L * 1024 * 72);
+        }
+        final Path parent = Paths.get(System.getProperty("ringraft.bench.dir", System.getProperty("java.io.tmpdir")));
+        final Path dir = Files.createTempDirectory(parent, "deployed-" + id + "-");
+        dirs.add(dir);
+        return ChronicleLogStorage.open(new ChronicleStorageContext().directory(dir)
+            .durability(DurabilityPolicy.valueOf(settings.get("durability"))));
+    }
+
+    @Override
+    public boolean offer(final DirectBuffer payload, final int length)
+    {
+        if (overAeron)
+        {
+            return toService.offer(payload, 0, length) > 0;
+        }
+        final int status = leader.clientWrite(payload, 0, length, payload.getLong(0), onWrite);
+        if (status == WriteStatus.BACK_PRESSURED)
+        {
+            return false;
+        }
+        if (status != WriteStatus.OK)
+        {
+            throw new IllegalStateException("write refused: " + WriteStatus.name(status));
+        }
+        return true;
+    }
+
+    private void onWrite(final long seq, final int status, final long index, final long leaderId, final DirectBuffer response,
+        final int offset, final int length)
+    {
+        replies.onReply(seq, status == WriteStatus.OK);
+    }
+
+    @Override
+    public int poll()
+    {
+        return overAeron ? fromService.poll(onReply, 256) : 0;
+    }
+
+    @Override
+    public String describe()
+    {
+        long refused = 0;
+        long retries = 0;
+        for (final BenchService service : services)
+        {
+            if (service != null)
+            {
+                refused += service.refused();
+                retries += service.replyRetries();
+            }
+        }
+        return "ringraft shape " + (overAeron ? "A (service over Aeron UDP, client with its own driver)" : "B (in-process clientWrite)") +
+            " leader=" + leader.nodeId() + " term=" + leader.term() + " log=" + settings.get("log") + "/" + settings.get("durability") +
+            " driver=" + settings.get("driver") + " invoker=" + settings.get("invoker") + " node settings: defaults" +
+            (overAeron ? " serviceRefused=" + refused + " replyRetries=" + retries : "");
+    }
+
+    @Override
+    public void close()
+    {
+        for (final AutoCloseable c : closeables)
+        {
+            CloseHelper.quietClose(c);
+        }
+        for (final Path dir : dirs)
+        {
+            IoUtil.delete(dir.toFile(), true);
+        }
+    }
+}
