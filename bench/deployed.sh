@@ -6,7 +6,7 @@
 #   each LABEL:SETTINGS is one run per round, SETTINGS the bench's key=value settings separated by spaces,
 #   default: "aeron-cluster:shape=aeron-cluster" "A:shape=A" "B:shape=B".
 #   Settings for every run: BENCH_SETTINGS="windows=256,16,1 warmup=5 seconds=10 idle=5" (the default).
-#   JVM options: BENCH_JAVA_OPTS (default -Xmx2g).
+#   JVM options: BENCH_JAVA_OPTS (default -Xmx2g); another jar (a copy, to keep building meanwhile): BENCH_JAR.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ROUNDS="${1:-3}"
@@ -16,7 +16,7 @@ SPECS=("$@")
 if [ ${#SPECS[@]} -eq 0 ]; then
   SPECS=("aeron-cluster:shape=aeron-cluster" "A:shape=A" "B:shape=B")
 fi
-JAR="$ROOT/bench/target/benchmarks.jar"
+JAR="${BENCH_JAR:-$ROOT/bench/target/benchmarks.jar}"
 OPTIONS="$ROOT/bench/target/classes/io/ringraft/bench/jvm.options"
 [ -f "$JAR" ] && [ -f "$OPTIONS" ] || { echo "build first: mvn -B -q -Paeron-cluster -pl bench -am package -DskipTests" >&2; exit 2; }
 mkdir -p "$OUT/hgrm"

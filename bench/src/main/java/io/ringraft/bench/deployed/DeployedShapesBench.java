@@ -1,5 +1,6 @@
 package io.ringraft.bench.deployed;
 
+import io.ringraft.YieldThenParkIdleStrategy;
 import org.HdrHistogram.Histogram;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.BusySpinIdleStrategy;
@@ -13,6 +14,7 @@ import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -20,7 +22,6 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * The deployed shapes of issue 17 in one JVM, one shape per run (run it in fresh JVMs, interleaved, and take
@@ -39,8 +40,11 @@ import java.util.concurrent.locks.LockSupport;
  * <p>
  * {@code java -cp benchmarks.jar io.ringraft.bench.deployed.DeployedShapesBench shape=A windows=256,16,1 warmup=5
  * seconds=10 idle=5 hgrm=DIR tag=LABEL} and the shape's own settings ({@code log=chronicle|memory},
- * {@code durability=NONE|BATCH|ALWAYS}, {@code driver=per-node|shared}, {@code invoker=false|true},
- * {@code clientIdle=backoff|yield|spin}; for Aeron Cluster {@code driverThreading=SHARED|DEDICATED}).
+ * {@code durability=NONE|BATCH|ALWAYS}, {@code driver=per-node|shared}, {@code invoker=false|true} (the network
+ * drives its driver and conductor), {@code layout=threads|composed} (composed: one thread per node, running the node in
+ * INVOKER mode, its driver, its Aeron client and the service), {@code nodeIdle=default|ytp} (the nodes' idle
+ * strategy: RaftConfig's backoff, or {@code YieldThenParkIdleStrategy}), {@code client=threads|composed} (the
+ * client's driver and conductor run in the load thread), {@code clientIdle=backoff|yield|spin|ytp}; for Aeron Cluster {@code driverThreading=SHARED|DEDICATED}).
  */
 public final class DeployedShapesBench implements Shape.Replies
 {
@@ -57,6 +61,7 @@ public final class DeployedShapesBench implements Shape.Replies
     private volatile long[] sentAt = new long[2];
     private volatile int slotMask = 1;
     private final UnsafeBuffer payload = new UnsafeBuffer(new byte[PAYLOAD_LENGTH]);
+    private final List<String> results = new ArrayList<>();
     private long seq;
 
     private DeployedShapesBench(final Map<String, String> settings)
@@ -70,6 +75,20 @@ public final class DeployedShapesBench implements Shape.Replies
      */
     public static void main(final String[] args) throws Exception
     {
+        run(args);
+        // Agent threads of a closed cluster are gone; anything else left (Chronicle's) must not keep the JVM.
+        System.exit(0);
+    }
+
+    /**
+     * Runs one shape and prints its report.
+     *
+     * @param args {@code key=value} settings, see the class comment
+     * @return the {@code RESULT} lines printed
+     * @throws Exception on failure
+     */
+    public static List<String> run(final String[] args) throws Exception
+    {
         final Map<String, String> settings = new LinkedHashMap<>();
         settings.put("shape", "A");
         settings.put("windows", "256,16,1");
@@ -82,6 +101,9 @@ public final class DeployedShapesBench implements Shape.Replies
         settings.put("durability", "NONE");
         settings.put("driver", "per-node");
         settings.put("invoker", "false");
+        settings.put("layout", "threads");
+        settings.put("nodeIdle", "default");
+        settings.put("client", "threads");
         settings.put("clientIdle", "backoff");
         settings.put("driverThreading", "SHARED");
         for (final String arg : args)
@@ -98,8 +120,14 @@ public final class DeployedShapesBench implements Shape.Replies
         {
             bench.run(shape);
         }
-        // Agent threads of a closed cluster are gone; anything else left (Chronicle's) must not keep the JVM.
-        System.exit(0);
+        return bench.results;
+    }
+
+    private void result(final String format, final Object... values)
+    {
+        final String line = String.format(Locale.ROOT, format, values);
+        results.add(line);
+        System.out.println(line);
     }
 
     private static Shape shape(final String name) throws ReflectiveOperationException
@@ -141,14 +169,18 @@ public final class DeployedShapesBench implements Shape.Replies
         {
             final long cpu0 = processCpuNanos();
             final long t0 = System.nanoTime();
-            LockSupport.parkNanos(idleNanos);
+            // The client stays as a client would: polling for replies, with its idle strategy.
+            while (System.nanoTime() - t0 < idleNanos)
+            {
+                idle.idle(shape.poll());
+            }
             idleCpu = 100.0 * (processCpuNanos() - cpu0) / (System.nanoTime() - t0);
             // The first command after the idle time: how long the cluster takes to wake.
             final Histogram wake = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
             window(shape, idle, 1, 0, 0, wake);
             wakeMicros = wake.getMaxValue() / 1000.0;
         }
-        System.out.printf(Locale.ROOT, "RESULT shape=%s tag=%s idleCpu=%.1f wakeUs=%.1f threads=%d rssMB=%d%n", name, tag, idleCpu,
+        result("RESULT shape=%s tag=%s idleCpu=%.1f wakeUs=%.1f threads=%d rssMB=%d", name, tag, idleCpu,
             wakeMicros, Thread.activeCount(), rssMb());
 
         final long warmupNanos = TimeUnit.SECONDS.toNanos(Long.parseLong(settings.get("warmup")));
@@ -160,8 +192,8 @@ public final class DeployedShapesBench implements Shape.Replies
             final long[] measured = window(shape, idle, window, warmupNanos, measureNanos, h);
             final double seconds = measured[1] / 1e9;
             final double cpu = 100.0 * (processCpuNanos() - measured[2]) / measured[1];
-            System.out.printf(Locale.ROOT, "RESULT shape=%s tag=%s window=%d ops=%.0f p50=%.1f p90=%.1f p99=%.1f p999=%.1f max=%.1f " +
-                "cpu=%.0f rssMB=%d failures=%d%n", name, tag, window, measured[0] / seconds, micros(h, 50), micros(h, 90), micros(h, 99),
+            result("RESULT shape=%s tag=%s window=%d ops=%.0f p50=%.1f p90=%.1f p99=%.1f p999=%.1f max=%.1f " +
+                "cpu=%.0f rssMB=%d failures=%d", name, tag, window, measured[0] / seconds, micros(h, 50), micros(h, 90), micros(h, 99),
                 micros(h, 99.9), h.getMaxValue() / 1000.0, cpu, rssMb(), failures.get());
             writeHgrm(h, (name + "-" + tag + "-w" + window).replace('#', '-'));
         }
@@ -266,8 +298,10 @@ public final class DeployedShapesBench implements Shape.Replies
                 return new YieldingIdleStrategy();
             case "spin":
                 return new BusySpinIdleStrategy();
+            case "ytp":
+                return new YieldThenParkIdleStrategy();
             default:
-                throw new IllegalArgumentException("clientIdle=" + name + " must be backoff, yield or spin");
+                throw new IllegalArgumentException("clientIdle=" + name + " must be backoff, yield, spin or ytp");
         }
     }
 

@@ -8,8 +8,10 @@ import io.aeron.Subscription;
 import io.ringraft.Membership;
 import io.ringraft.Raft;
 import io.ringraft.RaftConfig;
+import io.ringraft.ThreadingMode;
 import io.ringraft.WriteHandler;
 import io.ringraft.WriteStatus;
+import io.ringraft.YieldThenParkIdleStrategy;
 import io.ringraft.bench.BenchClusters;
 import io.ringraft.bench.aeron.BenchPorts;
 import io.ringraft.bench.core.CountingStateMachine;
@@ -24,8 +26,12 @@ import io.ringraft.transport.aeron.EmbeddedMediaDriver;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
 import org.agrona.IoUtil;
+import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.AgentInvoker;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.CompositeAgent;
+import org.agrona.concurrent.IdleStrategy;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -63,6 +69,8 @@ final class RingraftShape implements Shape
     private Subscription fromService;
     private FragmentAssembler onReply;
     private final WriteHandler onWrite = this::onWrite;
+    private AgentInvoker clientConductorInvoker;
+    private AgentInvoker clientDriverInvoker;
 
     RingraftShape(final boolean overAeron)
     {
@@ -79,7 +87,14 @@ final class RingraftShape implements Shape
         {
             throw new IllegalArgumentException("driver=" + driverMode + " must be per-node or shared");
         }
-        final boolean invoker = Boolean.parseBoolean(settings.get("invoker"));
+        final String layout = settings.get("layout");
+        if (!"threads".equals(layout) && !"composed".equals(layout))
+        {
+            throw new IllegalArgumentException("layout=" + layout + " must be threads or composed");
+        }
+        final boolean composed = "composed".equals(layout);
+        // Composed: the node's driver and Aeron client conductor run in the node's duty cycle.
+        final boolean invoker = composed || Boolean.parseBoolean(settings.get("invoker"));
         final EmbeddedMediaDriver hostDriver = "shared".equals(driverMode) ?
             keep(EmbeddedMediaDriver.launch(0, AeronTransportConfig.TERM_LENGTH_DEFAULT)) : null;
         final Map<Long, String> raftEndpoints = new TreeMap<>();
@@ -100,9 +115,39 @@ final class RingraftShape implements Shape
                 transport.externalDriver(hostDriver.aeronDirectoryName());
             }
             networks[i] = new AeronRaftNetwork(transport);
-            nodes[i] = Raft.start(new RaftConfig().nodeId(id), storage(id), networks[i], new CountingStateMachine(),
-                Membership.of(1, 2, 3));
+            final RaftConfig config = new RaftConfig().nodeId(id);
+            if (composed)
+            {
+                config.threadingMode(ThreadingMode.INVOKER);
+            }
+            else if (!"default".equals(settings.get("nodeIdle")))
+            {
+                config.coreIdleStrategy(() -> idleStrategy(settings.get("nodeIdle")));
+            }
+            nodes[i] = Raft.start(config, storage(id), networks[i], new CountingStateMachine(), Membership.of(1, 2, 3));
             closeables.add(0, nodes[i]);
+        }
+        if (overAeron)
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                services[i] = composed ?
+                    new BenchService(nodes[i], networks[i].aeron(), false, serviceEndpoints[i], clientEndpoint, CLIENT_STREAM) :
+                    new BenchService(nodes[i], Aeron.connect(new Aeron.Context().aeronDirectoryName(networks[i].aeronDirectoryName())), true,
+                        serviceEndpoints[i], clientEndpoint, CLIENT_STREAM);
+            }
+        }
+        for (int i = 0; i < 3; i++)
+        {
+            // One thread per node when composed: Raft (core, state machine, network, driver, conductor) and the service.
+            final Agent agent = composed ? (services[i] != null ? new CompositeAgent(new NodeAgent(nodes[i]), services[i]) :
+                new NodeAgent(nodes[i])) : services[i];
+            if (agent != null)
+            {
+                final AgentRunner runner = new AgentRunner(idleStrategy(settings.get("nodeIdle")), Throwable::printStackTrace, null, agent);
+                AgentRunner.startOnThread(runner);
+                closeables.add(0, runner);
+            }
         }
         nodes[0].triggerElection();
         leader = BenchClusters.awaitStableLeader(nodes, () -> LockSupport.parkNanos(1_000_000), 60, TimeUnit.SECONDS);
@@ -110,27 +155,26 @@ final class RingraftShape implements Shape
         {
             return;
         }
-        for (int i = 0; i < 3; i++)
-        {
-            final Aeron aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(networks[i].aeronDirectoryName()));
-            services[i] = new BenchService(nodes[i], aeron, true, serviceEndpoints[i], clientEndpoint, CLIENT_STREAM);
-            final AgentRunner runner = new AgentRunner(new BackoffIdleStrategy(10, 20, 1_000, 1_000_000), Throwable::printStackTrace,
-                null, services[i]);
-            AgentRunner.startOnThread(runner);
-            closeables.add(0, runner);
-        }
-        final String clientDir;
+        // Client composed: its driver (unless shared) and conductor run in the load thread's poll().
+        final boolean clientComposed = "composed".equals(settings.get("client"));
+        final Aeron.Context clientContext = new Aeron.Context().useConductorAgentInvoker(clientComposed);
         if (hostDriver != null)
         {
-            clientDir = hostDriver.aeronDirectoryName();
+            clientContext.aeronDirectoryName(hostDriver.aeronDirectoryName());
         }
         else
         {
-            final EmbeddedMediaDriver clientDriver = EmbeddedMediaDriver.launch(99, AeronTransportConfig.TERM_LENGTH_DEFAULT);
+            final EmbeddedMediaDriver clientDriver = EmbeddedMediaDriver.launch(99, AeronTransportConfig.TERM_LENGTH_DEFAULT, clientComposed);
             closeables.add(clientDriver);
-            clientDir = clientDriver.aeronDirectoryName();
+            clientContext.aeronDirectoryName(clientDriver.aeronDirectoryName());
+            if (clientComposed)
+            {
+                clientContext.driverAgentInvoker(clientDriver.invoker());
+                clientDriverInvoker = clientDriver.invoker();
+            }
         }
-        final Aeron client = Aeron.connect(new Aeron.Context().aeronDirectoryName(clientDir));
+        final Aeron client = Aeron.connect(clientContext);
+        clientConductorInvoker = clientComposed ? client.conductorAgentInvoker() : null;
         closeables.add(0, client);
         final int leaderIndex = (int)leader.nodeId() - 1;
         toService = client.addExclusivePublication(new ChannelUriStringBuilder().media("udp").endpoint(serviceEndpoints[leaderIndex])
@@ -148,7 +192,46 @@ final class RingraftShape implements Shape
             {
                 throw new IllegalStateException("client not connected to the leader's service within 30 s");
             }
-            LockSupport.parkNanos(1_000_000);
+            poll();
+            LockSupport.parkNanos(100_000);
+        }
+    }
+
+    /** @return the idle strategy named by {@code nodeIdle}: the node's default, or yield-then-park */
+    static IdleStrategy idleStrategy(final String name)
+    {
+        switch (name)
+        {
+            case "default":
+            case "backoff":
+                return new BackoffIdleStrategy(10, 20, 1_000, 1_000_000);
+            case "ytp":
+                return new YieldThenParkIdleStrategy();
+            default:
+                throw new IllegalArgumentException("nodeIdle=" + name + " must be default, backoff or ytp");
+        }
+    }
+
+    /** A node in {@link ThreadingMode#INVOKER} as an agent of a composed duty cycle. */
+    private static final class NodeAgent implements Agent
+    {
+        private final Raft raft;
+
+        NodeAgent(final Raft raft)
+        {
+            this.raft = raft;
+        }
+
+        @Override
+        public int doWork()
+        {
+            return raft.doWork();
+        }
+
+        @Override
+        public String roleName()
+        {
+            return "ringraft-node-" + raft.nodeId();
         }
     }
 
@@ -199,7 +282,20 @@ final class RingraftShape implements Shape
     @Override
     public int poll()
     {
-        return overAeron ? fromService.poll(onReply, 256) : 0;
+        if (!overAeron)
+        {
+            return 0;
+        }
+        int work = 0;
+        if (clientConductorInvoker != null)
+        {
+            work += clientConductorInvoker.invoke();
+        }
+        if (clientDriverInvoker != null)
+        {
+            work += clientDriverInvoker.invoke();
+        }
+        return work + fromService.poll(onReply, 256);
     }
 
     @Override
@@ -217,7 +313,8 @@ final class RingraftShape implements Shape
         }
         return "ringraft shape " + (overAeron ? "A (service over Aeron UDP, client with its own driver)" : "B (in-process clientWrite)") +
             " leader=" + leader.nodeId() + " term=" + leader.term() + " log=" + settings.get("log") + "/" + settings.get("durability") +
-            " driver=" + settings.get("driver") + " invoker=" + settings.get("invoker") + " node settings: defaults" +
+            " driver=" + settings.get("driver") + " layout=" + settings.get("layout") + " invoker=" + settings.get("invoker") +
+            " nodeIdle=" + settings.get("nodeIdle") + " client=" + settings.get("client") + " other node settings: defaults" +
             (overAeron ? " serviceRefused=" + refused + " replyRetries=" + retries : "");
     }
 

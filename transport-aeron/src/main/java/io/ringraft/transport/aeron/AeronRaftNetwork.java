@@ -140,6 +140,19 @@ public final class AeronRaftNetwork implements RaftNetwork
         return encoder.maxMessageLength();
     }
 
+    /**
+     * The network's Aeron client, for the node's other users of Aeron (such as a client ingress) so that they
+     * need no client, conductor or driver of their own. In {@linkplain AeronTransportConfig#invoker(boolean)
+     * invoker mode} its conductor and an embedded driver run only in {@link #poll}/{@link #doWork()}: use it from
+     * the thread that polls. The network closes it.
+     *
+     * @return the Aeron client
+     */
+    public Aeron aeron()
+    {
+        return aeron;
+    }
+
     /** @return the directory of the media driver this network uses */
     public String aeronDirectoryName()
     {
