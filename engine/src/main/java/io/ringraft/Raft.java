@@ -265,6 +265,12 @@ public final class Raft implements AutoCloseable
         return runtime.doWork();
     }
 
+    /** @return true if the node runs in {@link ThreadingMode#INVOKER}: its owner drives it with {@link #doWork()} */
+    public boolean isInvoker()
+    {
+        return runtime.isInvoker();
+    }
+
     /**
      * @return the failure that stopped this node's core (a storage error, a broken invariant), or
      *         null while it runs; a failed node refuses work until closed

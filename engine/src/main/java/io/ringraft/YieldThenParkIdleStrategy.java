@@ -1,6 +1,8 @@
 package io.ringraft;
 
 import org.agrona.concurrent.IdleStrategy;
+import org.agrona.concurrent.NanoClock;
+import org.agrona.concurrent.SystemNanoClock;
 
 import java.util.concurrent.locks.LockSupport;
 
@@ -34,6 +36,7 @@ public final class YieldThenParkIdleStrategy implements IdleStrategy
     private final long yieldNanos;
     private final long minParkNanos;
     private final long maxParkNanos;
+    private final NanoClock clock;
     private int spins;
     private boolean yielding;
     private long idleSince;
@@ -53,6 +56,12 @@ public final class YieldThenParkIdleStrategy implements IdleStrategy
      * @throws IllegalArgumentException naming the bad setting
      */
     public YieldThenParkIdleStrategy(final int maxSpins, final long yieldNanos, final long minParkNanos, final long maxParkNanos)
+    {
+        this(maxSpins, yieldNanos, minParkNanos, maxParkNanos, SystemNanoClock.INSTANCE);
+    }
+
+    YieldThenParkIdleStrategy(final int maxSpins, final long yieldNanos, final long minParkNanos, final long maxParkNanos,
+        final NanoClock clock)
     {
         if (maxSpins < 0)
         {
@@ -75,6 +84,7 @@ public final class YieldThenParkIdleStrategy implements IdleStrategy
         this.minParkNanos = minParkNanos;
         this.maxParkNanos = maxParkNanos;
         this.parkNanos = minParkNanos;
+        this.clock = clock;
     }
 
     @Override
@@ -99,7 +109,7 @@ public final class YieldThenParkIdleStrategy implements IdleStrategy
             Thread.onSpinWait();
             return;
         }
-        final long now = System.nanoTime();
+        final long now = clock.nanoTime();
         if (!yielding)
         {
             yielding = true;
@@ -125,7 +135,7 @@ public final class YieldThenParkIdleStrategy implements IdleStrategy
     /** @return true once it has yielded for its yield time and parks on each idle call (for tests) */
     boolean isParking()
     {
-        return yielding && System.nanoTime() - idleSince >= yieldNanos;
+        return yielding && clock.nanoTime() - idleSince >= yieldNanos;
     }
 
     /** @return the next park's length in ns */

@@ -14,38 +14,43 @@ class YieldThenParkIdleStrategyTest
     @Test
     void spinsThenYieldsForItsTimeThenParksDoublingToItsMaximum()
     {
-        final long yieldNanos = TimeUnit.MILLISECONDS.toNanos(20);
-        final YieldThenParkIdleStrategy idle = new YieldThenParkIdleStrategy(5, yieldNanos, 1_000, 8_000);
-        final long start = System.nanoTime();
+        final long[] now = {1_000_000};
+        final YieldThenParkIdleStrategy idle = new YieldThenParkIdleStrategy(5, 20_000, 1_000, 8_000, () -> now[0]);
         for (int i = 0; i < 5; i++)
         {
             idle.idle(0);
             assertFalse(idle.isParking(), "spinning");
         }
         // Yields until the yield time has passed, however many calls that takes.
-        int yields = 0;
-        while (System.nanoTime() - start < yieldNanos / 2)
+        for (int i = 0; i < 1_000; i++)
         {
             idle.idle(0);
-            yields++;
-            assertFalse(idle.isParking(), "still within the yield time after " + yields + " yields");
+            assertFalse(idle.isParking(), "within the yield time after " + i + " yields");
         }
+        now[0] += 19_999;
+        idle.idle(0);
+        assertFalse(idle.isParking());
         assertEquals(1_000, idle.nextParkNanos(), "no park yet");
-        while (!idle.isParking())
-        {
-            idle.idle(0);
-        }
-        assertTrue(System.nanoTime() - start >= yieldNanos);
+        now[0] += 1;
+        assertTrue(idle.isParking());
         final long[] expected = {2_000, 4_000, 8_000, 8_000};
         for (final long next : expected)
         {
             idle.idle(0);
             assertEquals(next, idle.nextParkNanos());
         }
-        // Work starts over from spinning.
+        // Work starts over from spinning, then a new yield time.
         idle.idle(1);
         assertFalse(idle.isParking());
         assertEquals(1_000, idle.nextParkNanos());
+        for (int i = 0; i < 6; i++)
+        {
+            idle.idle(0);
+        }
+        now[0] += 19_999;
+        assertFalse(idle.isParking());
+        idle.idle(0);
+        assertEquals(1_000, idle.nextParkNanos(), "yielding, not parking");
     }
 
     @Test

@@ -214,6 +214,7 @@ public final class DeployedShapesBench implements Shape.Replies
         slotMask = slots.length - 1;
         histogram = h;
         completed.set(0);
+        failures.set(0);
         final boolean counted = measureNanos == 0;
         final long start = System.nanoTime();
         final long measureFrom = start + warmupNanos;

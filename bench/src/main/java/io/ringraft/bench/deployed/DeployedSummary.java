@@ -18,6 +18,9 @@ import java.util.Map;
  */
 public final class DeployedSummary
 {
+    private static final java.util.Set<String> COLUMNS = java.util.Set.of("ops", "p50", "p99", "cpu", "rssMB", "failures", "idleCpu",
+        "wakeUs", "threads");
+
     private DeployedSummary()
     {
     }
@@ -50,7 +53,7 @@ public final class DeployedSummary
                 final Map<String, List<Double>> cells = rows.computeIfAbsent(key, k -> new LinkedHashMap<>());
                 fields.forEach((name, value) ->
                 {
-                    if (!name.equals("shape") && !name.equals("tag") && !name.equals("window"))
+                    if (COLUMNS.contains(name))
                     {
                         try
                         {

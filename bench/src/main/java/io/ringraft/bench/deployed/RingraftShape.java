@@ -7,6 +7,7 @@ import io.aeron.FragmentAssembler;
 import io.aeron.Subscription;
 import io.ringraft.Membership;
 import io.ringraft.Raft;
+import io.ringraft.RaftAgent;
 import io.ringraft.RaftConfig;
 import io.ringraft.ThreadingMode;
 import io.ringraft.WriteHandler;
@@ -70,6 +71,10 @@ final class RingraftShape implements Shape
     private FragmentAssembler onReply;
     private final WriteHandler onWrite = this::onWrite;
     private AgentInvoker clientConductorInvoker;
+    private Aeron client;
+    private String[] serviceEndpoints;
+    private volatile boolean leaderLost;
+    private int leaderChanges;
     private AgentInvoker clientDriverInvoker;
 
     RingraftShape(final boolean overAeron)
@@ -140,8 +145,8 @@ final class RingraftShape implements Shape
         for (int i = 0; i < 3; i++)
         {
             // One thread per node when composed: Raft (core, state machine, network, driver, conductor) and the service.
-            final Agent agent = composed ? (services[i] != null ? new CompositeAgent(new NodeAgent(nodes[i]), services[i]) :
-                new NodeAgent(nodes[i])) : services[i];
+            final Agent agent = composed ? (services[i] != null ? new CompositeAgent(new RaftAgent(nodes[i]), services[i]) :
+                new RaftAgent(nodes[i])) : services[i];
             if (agent != null)
             {
                 final AgentRunner runner = new AgentRunner(idleStrategy(settings.get("nodeIdle")), Throwable::printStackTrace, null, agent);
@@ -176,13 +181,17 @@ final class RingraftShape implements Shape
         final Aeron client = Aeron.connect(clientContext);
         clientConductorInvoker = clientComposed ? client.conductorAgentInvoker() : null;
         closeables.add(0, client);
-        final int leaderIndex = (int)leader.nodeId() - 1;
-        toService = client.addExclusivePublication(new ChannelUriStringBuilder().media("udp").endpoint(serviceEndpoints[leaderIndex])
-            .build(), CLIENT_STREAM);
+        this.client = client;
+        this.serviceEndpoints = serviceEndpoints;
+        toService = publicationTo(leader);
         fromService = client.addSubscription(new ChannelUriStringBuilder().media("udp").endpoint(clientEndpoint).build(), CLIENT_STREAM);
         onReply = new FragmentAssembler((buffer, offset, length, header) ->
         {
             final long value = buffer.getLong(offset);
+            if (value < 0)
+            {
+                leaderLost = true;
+            }
             this.replies.onReply(value >= 0 ? value : -value - 1, value >= 0);
         });
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -212,29 +221,6 @@ final class RingraftShape implements Shape
         }
     }
 
-    /** A node in {@link ThreadingMode#INVOKER} as an agent of a composed duty cycle. */
-    private static final class NodeAgent implements Agent
-    {
-        private final Raft raft;
-
-        NodeAgent(final Raft raft)
-        {
-            this.raft = raft;
-        }
-
-        @Override
-        public int doWork()
-        {
-            return raft.doWork();
-        }
-
-        @Override
-        public String roleName()
-        {
-            return "ringraft-node-" + raft.nodeId();
-        }
-    }
-
     private <T extends AutoCloseable> T keep(final T closeable)
     {
         closeables.add(closeable);
@@ -254,28 +240,75 @@ final class RingraftShape implements Shape
             .durability(DurabilityPolicy.valueOf(settings.get("durability"))));
     }
 
+    private ExclusivePublication publicationTo(final Raft node)
+    {
+        return client.addExclusivePublication(new ChannelUriStringBuilder().media("udp")
+            .endpoint(serviceEndpoints[(int)node.nodeId() - 1]).build(), CLIENT_STREAM);
+    }
+
     @Override
     public boolean offer(final DirectBuffer payload, final int length)
     {
+        if (leaderLost && !followLeader())
+        {
+            return false;
+        }
         if (overAeron)
         {
             return toService.offer(payload, 0, length) > 0;
         }
         final int status = leader.clientWrite(payload, 0, length, payload.getLong(0), onWrite);
-        if (status == WriteStatus.BACK_PRESSURED)
+        if (status == WriteStatus.OK)
         {
-            return false;
+            return true;
         }
-        if (status != WriteStatus.OK)
+        if (status != WriteStatus.BACK_PRESSURED)
         {
-            throw new IllegalStateException("write refused: " + WriteStatus.name(status));
+            leaderLost = true;
         }
-        return true;
+        return false;
+    }
+
+    /**
+     * After a refusal (the leadership moved, as it can when the machine starves a node of CPU for longer than an
+     * election timeout), sends to the new leader, as a client library would.
+     *
+     * @return true once commands can be sent again
+     */
+    private boolean followLeader()
+    {
+        for (final Raft node : nodes)
+        {
+            if (node.isLeader())
+            {
+                if (node != leader)
+                {
+                    leader = node;
+                    leaderChanges++;
+                    if (overAeron)
+                    {
+                        CloseHelper.close(toService);
+                        toService = publicationTo(node);
+                    }
+                }
+                if (overAeron && !toService.isConnected())
+                {
+                    return false;
+                }
+                leaderLost = false;
+                return true;
+            }
+        }
+        return false;
     }
 
     private void onWrite(final long seq, final int status, final long index, final long leaderId, final DirectBuffer response,
         final int offset, final int length)
     {
+        if (status != WriteStatus.OK)
+        {
+            leaderLost = true;
+        }
         replies.onReply(seq, status == WriteStatus.OK);
     }
 
@@ -312,7 +345,7 @@ final class RingraftShape implements Shape
             }
         }
         return "ringraft shape " + (overAeron ? "A (service over Aeron UDP, client with its own driver)" : "B (in-process clientWrite)") +
-            " leader=" + leader.nodeId() + " term=" + leader.term() + " log=" + settings.get("log") + "/" + settings.get("durability") +
+            " leader=" + leader.nodeId() + " term=" + leader.term() + " leaderChanges=" + leaderChanges + " log=" + settings.get("log") + "/" + settings.get("durability") +
             " driver=" + settings.get("driver") + " layout=" + settings.get("layout") + " invoker=" + settings.get("invoker") +
             " nodeIdle=" + settings.get("nodeIdle") + " client=" + settings.get("client") + " other node settings: defaults" +
             (overAeron ? " serviceRefused=" + refused + " replyRetries=" + retries : "");
