@@ -35,8 +35,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * </ul>
  * Closed loop of 64-byte commands with a fixed window in flight, for each window a warm-up then a measurement:
  * throughput, latency from send to reply (HdrHistogram, optionally saved as {@code .hgrm}), the process's
- * CPU (all its threads over wall time, 100 % = one core) and RSS. Before the load: the CPU of the idle cluster,
- * and the latency of the first command after that idle time.
+ * CPU (all its threads over wall time, 100 % = one core) and RSS. After the load: the CPU of the idle cluster
+ * (with the client polling as a client does), by thread, and the latency of the first command after that idle time.
  * <p>
  * {@code java -cp benchmarks.jar io.ringraft.bench.deployed.DeployedShapesBench shape=A windows=256,16,1 warmup=5
  * seconds=10 idle=5 hgrm=DIR tag=LABEL} and the shape's own settings ({@code log=chronicle|memory},
@@ -44,7 +44,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * drives its driver and conductor), {@code layout=threads|composed} (composed: one thread per node, running the node in
  * INVOKER mode, its driver, its Aeron client and the service), {@code nodeIdle=default|ytp} (the nodes' idle
  * strategy: RaftConfig's backoff, or {@code YieldThenParkIdleStrategy}), {@code client=threads|composed} (the
- * client's driver and conductor run in the load thread), {@code clientIdle=backoff|yield|spin|ytp}; for Aeron Cluster {@code driverThreading=SHARED|DEDICATED}).
+ * client's driver and conductor run in the load thread), {@code replicationWindow=N} (else the node's default),
+ * {@code clientIdle=backoff|yield|spin|ytp}; for Aeron Cluster {@code driverThreading=SHARED|DEDICATED}).
  */
 public final class DeployedShapesBench implements Shape.Replies
 {
@@ -104,6 +105,7 @@ public final class DeployedShapesBench implements Shape.Replies
         settings.put("layout", "threads");
         settings.put("nodeIdle", "default");
         settings.put("client", "threads");
+        settings.put("replicationWindow", "");
         settings.put("clientIdle", "backoff");
         settings.put("driverThreading", "SHARED");
         for (final String arg : args)
@@ -162,31 +164,14 @@ public final class DeployedShapesBench implements Shape.Replies
             (System.nanoTime() - startedAt) / 1e9, Thread.activeCount());
         final IdleStrategy idle = clientIdle(settings.get("clientIdle"));
 
-        final long idleNanos = TimeUnit.SECONDS.toNanos(Long.parseLong(settings.get("idle")));
-        double idleCpu = Double.NaN;
-        double wakeMicros = Double.NaN;
-        if (idleNanos > 0)
-        {
-            final long cpu0 = processCpuNanos();
-            final long t0 = System.nanoTime();
-            // The client stays as a client would: polling for replies, with its idle strategy.
-            while (System.nanoTime() - t0 < idleNanos)
-            {
-                idle.idle(shape.poll());
-            }
-            idleCpu = 100.0 * (processCpuNanos() - cpu0) / (System.nanoTime() - t0);
-            // The first command after the idle time: how long the cluster takes to wake.
-            final Histogram wake = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
-            window(shape, idle, 1, 0, 0, wake);
-            wakeMicros = wake.getMaxValue() / 1000.0;
-        }
-        result("RESULT shape=%s tag=%s idleCpu=%.1f wakeUs=%.1f threads=%d rssMB=%d", name, tag, idleCpu,
-            wakeMicros, Thread.activeCount(), rssMb());
-
         final long warmupNanos = TimeUnit.SECONDS.toNanos(Long.parseLong(settings.get("warmup")));
         final long measureNanos = TimeUnit.SECONDS.toNanos(Long.parseLong(settings.get("seconds")));
         for (final String w : settings.get("windows").split(","))
         {
+            if (w.isBlank())
+            {
+                continue;
+            }
             final int window = Integer.parseInt(w.trim());
             final Histogram h = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
             final long[] measured = window(shape, idle, window, warmupNanos, measureNanos, h);
@@ -197,6 +182,30 @@ public final class DeployedShapesBench implements Shape.Replies
                 micros(h, 99.9), h.getMaxValue() / 1000.0, cpu, rssMb(), failures.get());
             writeHgrm(h, (name + "-" + tag + "-w" + window).replace('#', '-'));
         }
+        final long idleNanos = TimeUnit.SECONDS.toNanos(Long.parseLong(settings.get("idle")));
+        double idleCpu = Double.NaN;
+        double wakeMicros = Double.NaN;
+        if (idleNanos > 0)
+        {
+            // After the load, so the JIT is done: the idle cluster as it would sit between bursts.
+            final Map<Long, Long> threadCpu0 = threadCpuNanos();
+            final long cpu0 = processCpuNanos();
+            final long t0 = System.nanoTime();
+            // The client stays as a client would: polling for replies, with its idle strategy.
+            while (System.nanoTime() - t0 < idleNanos)
+            {
+                idle.idle(shape.poll());
+            }
+            idleCpu = 100.0 * (processCpuNanos() - cpu0) / (System.nanoTime() - t0);
+            System.out.println("# idle CPU % by thread: " + cpuByThread(threadCpu0, System.nanoTime() - t0));
+            // The first command after the idle time: how long the cluster takes to wake.
+            final Histogram wake = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
+            window(shape, idle, 1, 0, 0, wake);
+            wakeMicros = wake.getMaxValue() / 1000.0;
+        }
+        result("RESULT shape=%s tag=%s idleCpu=%.1f wakeUs=%.1f threads=%d rssMB=%d", name, tag, idleCpu,
+            wakeMicros, Thread.activeCount(), rssMb());
+
         System.out.printf("# after the run: %s%n", shape.describe());
     }
 
@@ -324,6 +333,41 @@ public final class DeployedShapesBench implements Shape.Replies
     private static double micros(final Histogram h, final double percentile)
     {
         return h.getValueAtPercentile(percentile) / 1000.0;
+    }
+
+    private static Map<Long, Long> threadCpuNanos()
+    {
+        final Map<Long, Long> cpu = new java.util.HashMap<>();
+        final java.lang.management.ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        for (final long id : threads.getAllThreadIds())
+        {
+            cpu.put(id, threads.getThreadCpuTime(id));
+        }
+        return cpu;
+    }
+
+    /** @return the CPU of each thread that used any since {@code before}, in % of one core, by name, busiest first */
+    private static String cpuByThread(final Map<Long, Long> before, final long wallNanos)
+    {
+        final java.lang.management.ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        final List<String> parts = new ArrayList<>();
+        final Map<String, Double> byName = new java.util.TreeMap<>();
+        for (final java.lang.management.ThreadInfo info : threads.getThreadInfo(threads.getAllThreadIds()))
+        {
+            if (info == null)
+            {
+                continue;
+            }
+            final long now = threads.getThreadCpuTime(info.getThreadId());
+            final long used = now - before.getOrDefault(info.getThreadId(), 0L);
+            if (now > 0 && used > 0)
+            {
+                byName.merge(info.getThreadName(), 100.0 * used / wallNanos, Double::sum);
+            }
+        }
+        byName.entrySet().stream().sorted((a, b) -> Double.compare(b.getValue(), a.getValue()))
+            .forEach(e -> parts.add(String.format(Locale.ROOT, "%s=%.1f", e.getKey().replace(' ', '_'), e.getValue())));
+        return String.join(" ", parts);
     }
 
     /** @return the CPU time of every thread of this process so far, in ns */

@@ -121,6 +121,10 @@ final class RingraftShape implements Shape
             }
             networks[i] = new AeronRaftNetwork(transport);
             final RaftConfig config = new RaftConfig().nodeId(id);
+            if (!settings.get("replicationWindow").isEmpty())
+            {
+                config.replicationWindow(Integer.parseInt(settings.get("replicationWindow")));
+            }
             if (composed)
             {
                 config.threadingMode(ThreadingMode.INVOKER);
@@ -334,6 +338,7 @@ final class RingraftShape implements Shape
     @Override
     public String describe()
     {
+        final io.ringraft.RaftMetrics m = leader.metrics();
         long refused = 0;
         long retries = 0;
         for (final BenchService service : services)
@@ -345,9 +350,11 @@ final class RingraftShape implements Shape
             }
         }
         return "ringraft shape " + (overAeron ? "A (service over Aeron UDP, client with its own driver)" : "B (in-process clientWrite)") +
-            " leader=" + leader.nodeId() + " term=" + leader.term() + " leaderChanges=" + leaderChanges + " log=" + settings.get("log") + "/" + settings.get("durability") +
-            " driver=" + settings.get("driver") + " layout=" + settings.get("layout") + " invoker=" + settings.get("invoker") +
-            " nodeIdle=" + settings.get("nodeIdle") + " client=" + settings.get("client") + " other node settings: defaults" +
+            " leader=" + leader.nodeId() + " term=" + leader.term() + " leaderChanges=" + leaderChanges + " log=" + settings.get("log") +
+            "/" + settings.get("durability") + " driver=" + settings.get("driver") + " layout=" + settings.get("layout") + " invoker=" +
+            settings.get("invoker") + " nodeIdle=" + settings.get("nodeIdle") + " replicationWindow=" + settings.get("replicationWindow") +
+            " client=" + settings.get("client") + " other node settings: defaults" +
+            " sendsRetried=" + m.sendsRetried() + " backPressureEvents=" + m.backPressureEvents() +
             (overAeron ? " serviceRefused=" + refused + " replyRetries=" + retries : "");
     }
 

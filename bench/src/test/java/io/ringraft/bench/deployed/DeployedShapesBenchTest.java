@@ -33,7 +33,7 @@ class DeployedShapesBenchTest
     {
         final List<String> results = DeployedShapesBench.run(new String[] {"shape=A", "log=memory", "windows=16", "warmup=0", "seconds=1",
             "idle=1", "layout=composed", "nodeIdle=ytp", "client=composed", "clientIdle=ytp"});
-        assertTrue(results.get(0).contains("idleCpu="), results.get(0));
+        assertTrue(results.stream().anyMatch(r -> r.contains("idleCpu=") && !r.contains("wakeUs=NaN")), results.toString());
         assertCommits(results);
     }
 
