@@ -9,8 +9,11 @@
 #   process, KV service) once per window of C_WINDOWS (default 256,16,1), SETTINGS being its flags (e.g.
 #   --durability=NONE), C_WARMUP/C_DURATION (default 5s/10s); CPU% is that of the whole process tree.
 #   Settings for every run: BENCH_SETTINGS="windows=256,16,1 warmup=5 seconds=10 idle=5" (the default).
-#   JVM options: BENCH_JAVA_OPTS (default -Xmx2g); another jar (a copy, to keep building meanwhile): BENCH_JAR.
+#   JVM options: BENCH_JAVA_OPTS (default -Xmx2g). The jar and its JVM flags are copied to OUTDIR first, so
+#   building meanwhile does not disturb the runs; each run's whole output goes to OUTDIR/runs.log.
 set -euo pipefail
+# One compound command: bash reads it whole before running it, so a checkout that changes this file mid-run is harmless.
+{
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ROUNDS="${1:-3}"
 OUT="${2:-bench/target/deployed}"
@@ -19,10 +22,13 @@ SPECS=("$@")
 if [ ${#SPECS[@]} -eq 0 ]; then
   SPECS=("aeron-cluster:shape=aeron-cluster" "A:shape=A" "B:shape=B")
 fi
-JAR="${BENCH_JAR:-$ROOT/bench/target/benchmarks.jar}"
-OPTIONS="$ROOT/bench/target/classes/io/ringraft/bench/jvm.options"
-[ -f "$JAR" ] && [ -f "$OPTIONS" ] || { echo "build first: mvn -B -q -Paeron-cluster -pl bench -am package -DskipTests" >&2; exit 2; }
+[ -f "$ROOT/bench/target/benchmarks.jar" ] && [ -f "$ROOT/bench/target/classes/io/ringraft/bench/jvm.options" ] ||
+  { echo "build first: mvn -B -q -Paeron-cluster -pl bench -am package -DskipTests" >&2; exit 2; }
 mkdir -p "$OUT/hgrm"
+cp "$ROOT/bench/target/benchmarks.jar" "$OUT/benchmarks.jar"
+cp "$ROOT/bench/target/classes/io/ringraft/bench/jvm.options" "$OUT/jvm.options"
+JAR="$OUT/benchmarks.jar"
+OPTIONS="$OUT/jvm.options"
 RESULTS="$OUT/results.txt"
 # One run of shape C per window; its summary line becomes a RESULT line.
 run_c() {
@@ -52,7 +58,9 @@ for round in $(seq 1 "$ROUNDS"); do
     # shellcheck disable=SC2046,SC2086
     java ${BENCH_JAVA_OPTS:--Xmx2g} $(cat "$OPTIONS") -cp "$JAR" io.ringraft.bench.deployed.DeployedShapesBench \
       ${BENCH_SETTINGS:-windows=256,16,1 warmup=5 seconds=10 idle=5} $settings "tag=$label#r$round" "hgrm=$OUT/hgrm" 2>&1 \
-      | grep -E '^(RESULT|# )' | tee -a "$RESULTS" || echo "# round $round $label FAILED" | tee -a "$RESULTS"
+      | tee -a "$OUT/runs.log" | grep -E '^(RESULT|# )' | tee -a "$RESULTS" || echo "# round $round $label FAILED" | tee -a "$RESULTS"
   done
 done
 java -cp "$JAR" io.ringraft.bench.deployed.DeployedSummary "$RESULTS"
+exit
+}
