@@ -40,7 +40,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>
  * {@code java -cp benchmarks.jar io.ringraft.bench.deployed.DeployedShapesBench shape=A windows=256,16,1 warmup=5
  * seconds=10 idle=5 hgrm=DIR tag=LABEL} and the shape's own settings ({@code log=chronicle|memory},
- * {@code durability=NONE|BATCH|ALWAYS}, {@code driver=per-node|shared}, {@code invoker=false|true} (the network
+ * {@code durability=NONE|BATCH|ALWAYS}, {@code driver=per-node|shared} (with
+ * {@code driverIdle=backoff|ytp}, the shared driver thread's idle strategy), {@code invoker=false|true} (the network
  * drives its driver and conductor), {@code layout=threads|composed} (composed: one thread per node, running the node in
  * INVOKER mode, its driver, its Aeron client and the service), {@code nodeIdle=default|ytp} (the nodes' idle
  * strategy: RaftConfig's backoff, or {@code YieldThenParkIdleStrategy}), {@code client=threads|composed} (the
@@ -106,6 +107,7 @@ public final class DeployedShapesBench implements Shape.Replies
         settings.put("nodeIdle", "default");
         settings.put("client", "threads");
         settings.put("replicationWindow", "");
+        settings.put("driverIdle", "backoff");
         settings.put("clientIdle", "backoff");
         settings.put("driverThreading", "SHARED");
         for (final String arg : args)

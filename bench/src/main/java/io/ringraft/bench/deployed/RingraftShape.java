@@ -101,7 +101,8 @@ final class RingraftShape implements Shape
         // Composed: the node's driver and Aeron client conductor run in the node's duty cycle.
         final boolean invoker = composed || Boolean.parseBoolean(settings.get("invoker"));
         final EmbeddedMediaDriver hostDriver = "shared".equals(driverMode) ?
-            keep(EmbeddedMediaDriver.launch(0, AeronTransportConfig.TERM_LENGTH_DEFAULT)) : null;
+            keep(EmbeddedMediaDriver.launch(0, AeronTransportConfig.TERM_LENGTH_DEFAULT, false, idleStrategy(settings.get("driverIdle")))) :
+            null;
         final Map<Long, String> raftEndpoints = new TreeMap<>();
         final String[] serviceEndpoints = new String[3];
         for (int i = 0; i < 3; i++)
@@ -210,7 +211,7 @@ final class RingraftShape implements Shape
         }
     }
 
-    /** @return the idle strategy named by {@code nodeIdle}: the node's default, or yield-then-park */
+    /** @return the idle strategy named by {@code nodeIdle} or {@code driverIdle}: the node's default backoff, or yield-then-park */
     static IdleStrategy idleStrategy(final String name)
     {
         switch (name)
@@ -221,7 +222,7 @@ final class RingraftShape implements Shape
             case "ytp":
                 return new YieldThenParkIdleStrategy();
             default:
-                throw new IllegalArgumentException("nodeIdle=" + name + " must be default, backoff or ytp");
+                throw new IllegalArgumentException("nodeIdle/driverIdle=" + name + " must be default, backoff or ytp");
         }
     }
 
@@ -351,7 +352,8 @@ final class RingraftShape implements Shape
         }
         return "ringraft shape " + (overAeron ? "A (service over Aeron UDP, client with its own driver)" : "B (in-process clientWrite)") +
             " leader=" + leader.nodeId() + " term=" + leader.term() + " leaderChanges=" + leaderChanges + " log=" + settings.get("log") +
-            "/" + settings.get("durability") + " driver=" + settings.get("driver") + " layout=" + settings.get("layout") + " invoker=" +
+            "/" + settings.get("durability") + " driver=" + settings.get("driver") + ("shared".equals(settings.get("driver")) ? " driverIdle=" + settings.get("driverIdle") : "") +
+            " layout=" + settings.get("layout") + " invoker=" +
             settings.get("invoker") + " nodeIdle=" + settings.get("nodeIdle") + " replicationWindow=" + settings.get("replicationWindow") +
             " client=" + settings.get("client") + " other node settings: defaults" +
             " sendsRetried=" + m.sendsRetried() + " backPressureEvents=" + m.backPressureEvents() +

@@ -5,6 +5,7 @@ import io.aeron.driver.ThreadingMode;
 import org.agrona.IoUtil;
 import org.agrona.concurrent.AgentInvoker;
 import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
 
 import java.io.File;
 
@@ -50,6 +51,24 @@ public final class EmbeddedMediaDriver implements AutoCloseable
      */
     public static EmbeddedMediaDriver launch(final long nodeId, final int termLength, final boolean invoker)
     {
+        return launch(nodeId, termLength, invoker, new BackoffIdleStrategy());
+    }
+
+    /**
+     * Launches a driver whose shared thread idles with {@code idleStrategy}: a driver that several nodes and
+     * clients on one host share (one driver per host) passes every message between them, so it should
+     * idle as the nodes do (e.g. {@code io.ringraft.YieldThenParkIdleStrategy}) rather than park after a few
+     * microseconds without work.
+     *
+     * @param nodeId       names the directory
+     * @param termLength   the default term length of its publications (a power of two from 64 KiB)
+     * @param invoker      true for no driver thread (then {@code idleStrategy} is not used)
+     * @param idleStrategy the idle strategy of the shared driver thread
+     * @return the running driver
+     */
+    public static EmbeddedMediaDriver launch(final long nodeId, final int termLength, final boolean invoker,
+        final IdleStrategy idleStrategy)
+    {
         final String dir = uniqueDirectory(nodeId);
         final MediaDriver.Context ctx = new MediaDriver.Context()
             .aeronDirectoryName(dir)
@@ -57,7 +76,7 @@ public final class EmbeddedMediaDriver implements AutoCloseable
             .dirDeleteOnShutdown(true)
             .warnIfDirectoryExists(false)
             .threadingMode(invoker ? ThreadingMode.INVOKER : ThreadingMode.SHARED)
-            .sharedIdleStrategy(new BackoffIdleStrategy())
+            .sharedIdleStrategy(idleStrategy)
             .publicationTermBufferLength(termLength)
             .ipcTermBufferLength(termLength)
             .termBufferSparseFile(true);
