@@ -120,7 +120,6 @@ final class RingraftShape implements Shape
             {
                 transport.externalDriver(hostDriver.aeronDirectoryName());
             }
-            networks[i] = new AeronRaftNetwork(transport);
             final RaftConfig config = new RaftConfig().nodeId(id);
             if (!settings.get("replicationWindow").isEmpty())
             {
@@ -134,22 +133,19 @@ final class RingraftShape implements Shape
             {
                 config.coreIdleStrategy(() -> idleStrategy(settings.get("nodeIdle")));
             }
-            nodes[i] = Raft.start(config, storage(id), networks[i], new CountingStateMachine(), Membership.of(1, 2, 3));
+            final RaftLogStorage log = storage(id);
+            networks[i] = new AeronRaftNetwork(transport);
+            nodes[i] = Raft.start(config, log, networks[i], new CountingStateMachine(), Membership.of(1, 2, 3));
             closeables.add(0, nodes[i]);
-        }
-        if (overAeron)
-        {
-            for (int i = 0; i < 3; i++)
+            if (overAeron)
             {
                 services[i] = composed ?
                     new BenchService(nodes[i], networks[i].aeron(), false, serviceEndpoints[i], clientEndpoint, CLIENT_STREAM) :
                     new BenchService(nodes[i], Aeron.connect(new Aeron.Context().aeronDirectoryName(networks[i].aeronDirectoryName())), true,
                         serviceEndpoints[i], clientEndpoint, CLIENT_STREAM);
             }
-        }
-        for (int i = 0; i < 3; i++)
-        {
             // One thread per node when composed: Raft (core, state machine, network, driver, conductor) and the service.
+            // Started at once: an Aeron client in invoker mode must be run at least every 10 s, or it fails.
             final Agent agent = composed ? (services[i] != null ? new CompositeAgent(new RaftAgent(nodes[i]), services[i]) :
                 new RaftAgent(nodes[i])) : services[i];
             if (agent != null)
