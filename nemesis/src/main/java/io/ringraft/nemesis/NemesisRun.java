@@ -104,6 +104,8 @@ final class NemesisRun
     }
 
     private static final long SETTLE_MS = 6_000;
+    private static final String DATA_PREFIX = "ringraft-nemesis-data-";
+    private static final String OWNER_FILE = "owner.pid";
     private static final int CLUSTER_ID = 15;
 
     private final Options options;
@@ -147,7 +149,9 @@ final class NemesisRun
         final Path dataRoot;
         try
         {
-            dataRoot = Files.createTempDirectory("ringraft-nemesis-data-");
+            removeStaleDataDirectories();
+            dataRoot = Files.createTempDirectory(DATA_PREFIX);
+            Files.writeString(dataRoot.resolve(OWNER_FILE), Long.toString(ProcessHandle.current().pid()), StandardCharsets.UTF_8);
         }
         catch (final IOException ex)
         {
@@ -165,6 +169,59 @@ final class NemesisRun
             EmbeddedMediaDriver driver = EmbeddedMediaDriver.launch(0, 256 * 1024))
         {
             return inject(lab, nodes, driver.aeronDirectoryName(), schedule);
+        }
+    }
+
+    /**
+     * A run killed with SIGKILL leaves its nodes' data and their media drivers' directories: those of
+     * runs whose owner process is gone are removed (the node.pid files name the drivers' directories).
+     */
+    private void removeStaleDataDirectories() throws IOException
+    {
+        try (java.util.stream.Stream<Path> dirs = Files.list(Path.of(System.getProperty("java.io.tmpdir"))))
+        {
+            for (final Path dir : (Iterable<Path>)dirs.filter(d -> d.getFileName().toString().startsWith(DATA_PREFIX))::iterator)
+            {
+                final Path owner = dir.resolve(OWNER_FILE);
+                long pid = -1;
+                try
+                {
+                    pid = Long.parseLong(Files.readString(owner, StandardCharsets.UTF_8).trim());
+                }
+                catch (final IOException | NumberFormatException ex)
+                {
+                    // no owner recorded: treated as gone
+                }
+                if (pid > 0 && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false))
+                {
+                    continue;
+                }
+                final List<io.ringraft.server.RingraftNode.PidFile> nodes = new ArrayList<>();
+                try (java.util.stream.Stream<Path> nodeDirs = Files.list(dir))
+                {
+                    for (final Path nodeDir : (Iterable<Path>)nodeDirs::iterator)
+                    {
+                        final io.ringraft.server.RingraftNode.PidFile node = io.ringraft.server.RingraftNode.readPidFile(nodeDir);
+                        if (node != null)
+                        {
+                            nodes.add(node);
+                        }
+                    }
+                }
+                if (nodes.stream().anyMatch(io.ringraft.server.RingraftNode.PidFile::alive))
+                {
+                    continue; // a node of it still runs: not ours to remove
+                }
+                for (final io.ringraft.server.RingraftNode.PidFile node : nodes)
+                {
+                    if (node.aeronDir() != null)
+                    {
+                        org.agrona.IoUtil.delete(new java.io.File(node.aeronDir()), true);
+                    }
+                }
+                out.println("nemesis: removing the data of an earlier run (" + dir + ")");
+                org.agrona.IoUtil.delete(dir.toFile(), true);
+            }
         }
     }
 
