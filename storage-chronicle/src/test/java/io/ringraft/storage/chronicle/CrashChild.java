@@ -32,6 +32,7 @@ public final class CrashChild
 
     public static void main(final String[] args)
     {
+        haltWhenOrphaned();
         final PrintStream out = new PrintStream(new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 256), false);
         final DurabilityPolicy policy = DurabilityPolicy.valueOf(args[1]);
         final Random random = new Random(Long.parseLong(args[2]));
@@ -105,5 +106,31 @@ public final class CrashChild
     {
         out.print(line + " .\n");
         out.flush();
+    }
+
+    /**
+     * The test kills this process; if the test itself dies first (a surefire timeout, a killed build),
+     * nothing would, and it would append to the disk for ever: halt once the parent is gone.
+     */
+    private static void haltWhenOrphaned()
+    {
+        final ProcessHandle parent = ProcessHandle.current().parent().orElse(null);
+        final Thread watchdog = new Thread(() ->
+        {
+            while (parent != null && parent.isAlive())
+            {
+                try
+                {
+                    Thread.sleep(200);
+                }
+                catch (final InterruptedException ex)
+                {
+                    return;
+                }
+            }
+            Runtime.getRuntime().halt(3);
+        }, "orphan-watchdog");
+        watchdog.setDaemon(true);
+        watchdog.start();
     }
 }
