@@ -169,13 +169,18 @@ final class Report
         svg.append("<path d='").append(path).append("' fill='none' stroke='#1a73e8' stroke-width='1.2'/>\n");
         svg.append(String.format(Locale.ROOT, "<text x='%d' y='%d'>acknowledged operations per second (peak %,d/s)</text>%n", LEFT + 4,
             TPUT_TOP + 12, maxBucket * 4));
-        // Leader changes.
+        // Leader changes: a dashed line each, labelled with the new leader and term (grey and unlabelled while none leads).
+        int labelled = 0;
         for (final StatusWatcher.LeaderChange c : leaders)
         {
             final double xc = x(c.atNs() / 1e9, seconds);
-            svg.append(String.format(Locale.ROOT, "<line x1='%.1f' x2='%.1f' y1='%d' y2='%d' stroke='%s' stroke-dasharray='3,2'/>"
-                + "<text x='%.1f' y='%d' fill='#333'>%s</text>%n", xc, xc, LAT_TOP, TPUT_TOP + TPUT_HEIGHT,
-                c.leader() == 0 ? "#999" : "#333", xc + 2, TPUT_TOP - 6, c.leader() == 0 ? "none" : "L" + c.leader() + " t" + c.term()));
+            svg.append(String.format(Locale.ROOT, "<line x1='%.1f' x2='%.1f' y1='%d' y2='%d' stroke='%s' stroke-dasharray='3,2'/>%n", xc, xc,
+                LAT_TOP, TPUT_TOP + TPUT_HEIGHT, c.leader() == 0 ? "#bbb" : "#333"));
+            if (c.leader() != 0)
+            {
+                svg.append(String.format(Locale.ROOT, "<text x='%.1f' y='%d' fill='#333'>L%d t%d</text>%n", xc + 2,
+                    TPUT_TOP - 6 - (labelled++ % 2) * 11, c.leader(), c.term()));
+            }
         }
         svg.append("</svg>\n");
 
@@ -186,7 +191,8 @@ final class Report
         checks.forEach(c -> page.append(escape(c)).append('\n'));
         page.append("network: ").append(escape(lab)).append("</pre>\n").append(svg);
         page.append("<p>Shaded: fault windows (red kill, yellow pause, blue partition, green loss), from injection to heal. "
-            + "Dashed: leader changes seen by polling every node's status (L = leader, t = term).</p>\n<h3>Faults</h3>\n<table>");
+            + "Dashed: leader changes seen by polling every node's status (L = leader, t = term; grey: no leader).</p>\n"
+            + "<h3>Faults</h3>\n<table>");
         for (final NemesisRun.Window w : windows)
         {
             page.append(String.format(Locale.ROOT, "<tr><td>%.2f s</td><td>%.2f s</td><td>%s</td></tr>%n", w.startNs() / 1e9,
