@@ -57,17 +57,31 @@ final class FaultSchedule
     }
 
     /**
-     * Draws the faults of a run: after a warm-up of two seconds, faults of 2–5 s with quiet
-     * stretches of 2–4 s between them, the last one healed at least {@code settleMs} before the end.
+     * Draws the faults of a run with the default lengths, 2–5 s.
      *
-     * @param seed       the seed
-     * @param durationMs how long the workload runs
-     * @param settleMs   quiet time kept at the end
-     * @param nodes      how many nodes
-     * @param kinds      the kinds to draw from
-     * @return the faults in time order
+     * @see #generate(long, long, long, int, Set, long, long)
      */
     static List<Fault> generate(final long seed, final long durationMs, final long settleMs, final int nodes, final Set<Kind> kinds)
+    {
+        return generate(seed, durationMs, settleMs, nodes, kinds, 2_000, 5_000);
+    }
+
+    /**
+     * Draws the faults of a run: after a warm-up of two seconds, faults of {@code minLengthMs} to
+     * {@code maxLengthMs} with quiet stretches of 2–4 s between them, the last one healed at least
+     * {@code settleMs} before the end.
+     *
+     * @param seed        the seed
+     * @param durationMs  how long the workload runs
+     * @param settleMs    quiet time kept at the end
+     * @param nodes       how many nodes
+     * @param kinds       the kinds to draw from
+     * @param minLengthMs the shortest fault
+     * @param maxLengthMs the longest fault
+     * @return the faults in time order
+     */
+    static List<Fault> generate(final long seed, final long durationMs, final long settleMs, final int nodes, final Set<Kind> kinds,
+        final long minLengthMs, final long maxLengthMs)
     {
         if (kinds.isEmpty())
         {
@@ -80,7 +94,7 @@ final class FaultSchedule
         long t = 2_000;
         while (true)
         {
-            final long length = 2_000 + random.nextLong(3_001);
+            final long length = minLengthMs + random.nextLong(maxLengthMs - minLengthMs + 1);
             if (t + length > durationMs - settleMs)
             {
                 break;

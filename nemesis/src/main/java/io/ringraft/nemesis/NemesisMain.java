@@ -20,7 +20,7 @@ public final class NemesisMain
     static final String USAGE = String.join(System.lineSeparator(),
         "usage: ringraft nemesis [--nodes 3] [--duration 60s] [--seed N] [--faults kill,pause,partition,loss] [--clients 8]",
         "       [--keys 8] [--think 5ms] [--report DIR] [--network auto|netns|loopback] [--cut-with nft|tc]",
-        "       [--election-timeout 300-600] [--recovery-bound 10s] [--timeout 2s] [--planted-bug NAME]",
+        "       [--election-timeout 300-600] [--recovery-bound 10s] [--timeout 2s] [--fault-length 2-5] [--planted-bug NAME]",
         "  real node processes, each in its own network namespace (as root; else loopback with kills and pauses only),",
         "  under a seeded schedule of kills, pauses, partitions and packet loss while clients put, read linearizably",
         "  and compare-and-set on a few hot keys; then the history is checked for linearizability, the replicas for",
@@ -28,7 +28,7 @@ public final class NemesisMain
         "  and report.html (latency and throughput over time, faults and leader changes marked)");
 
     private static final Set<String> VALUES = Set.of("nodes", "duration", "seed", "faults", "clients", "keys", "think", "report",
-        "network", "cut-with", "election-timeout", "recovery-bound", "timeout", "planted-bug");
+        "network", "cut-with", "election-timeout", "recovery-bound", "timeout", "fault-length", "planted-bug");
 
     private NemesisMain()
     {
@@ -146,8 +146,26 @@ public final class NemesisMain
                 " is not one of " + java.util.Arrays.toString(PlantedBug.values()));
         }
         final Path report = Path.of(a.get("report", "nemesis-report-" + seed));
+        final String length = a.get("fault-length", "2-5");
+        final long minMs;
+        final long maxMs;
+        try
+        {
+            final String[] bounds = length.split("-");
+            minMs = Math.round(Double.parseDouble(bounds[0].trim()) * 1000);
+            maxMs = bounds.length > 1 ? Math.round(Double.parseDouble(bounds[1].trim()) * 1000) : minMs;
+            if (bounds.length > 2 || minMs < 500 || maxMs < minMs || maxMs > durationMs / 2)
+            {
+                throw new NumberFormatException();
+            }
+        }
+        catch (final NumberFormatException ex)
+        {
+            throw new CliException(CliException.USAGE, "ringraft nemesis: --fault-length " + length +
+                " must be MIN-MAX seconds, 0.5 <= MIN <= MAX <= half the duration");
+        }
         return new NemesisRun.Options(nodes, durationMs, seed, kinds, (int)a.longValue("clients", 8, 1, 256),
             (int)a.longValue("keys", 8, 1, 1000), a.durationMs("think", 5), report, network, cutter, bug,
-            a.get("election-timeout", "300-600"), a.durationMs("recovery-bound", 10_000), a.durationMs("timeout", 2_000));
+            a.get("election-timeout", "300-600"), a.durationMs("recovery-bound", 10_000), a.durationMs("timeout", 2_000), minMs, maxMs);
     }
 }

@@ -62,16 +62,19 @@ final class NemesisRun
      * @param electionTimeout   the nodes' election.timeout.ms
      * @param recoveryBoundMs   the longest a heal may take to the next acknowledged write
      * @param clientTimeoutMs   how long a client request may take
+     * @param faultMinMs        the shortest fault
+     * @param faultMaxMs        the longest fault
      */
     record Options(int nodes, long durationMs, long seed, Set<FaultSchedule.Kind> faults, int clients, int keys, long thinkMs,
         Path reportDir, NetworkMode network, NamespaceLab.Cutter cutter, PlantedBug plantedBug, String electionTimeout,
-        long recoveryBoundMs, long clientTimeoutMs)
+        long recoveryBoundMs, long clientTimeoutMs, long faultMinMs, long faultMaxMs)
     {
         /** @return the command line that replays this run's schedule */
         String replayCommand()
         {
             return "./ringraft nemesis --nodes " + nodes + " --duration " + durationMs / 1000.0 + "s --seed " + seed + " --faults " +
                 faults.stream().map(k -> k.name().toLowerCase(Locale.ROOT)).sorted().collect(Collectors.joining(",")) +
+                (faultMinMs == 2_000 && faultMaxMs == 5_000 ? "" : " --fault-length " + faultMinMs / 1000.0 + "-" + faultMaxMs / 1000.0) +
                 (plantedBug == PlantedBug.NONE ? "" : " --planted-bug " + plantedBug);
         }
     }
@@ -83,9 +86,10 @@ final class NemesisRun
      * @param what    what it did, with the nodes it hit
      * @param startNs when it began (the run's clock)
      * @param healNs  when it was healed
+     * @param notConnectedDuring    sends the nodes dropped as not connected while the fault lasted
      * @param notConnectedAfterHeal sends the nodes dropped as not connected in the two seconds after the heal
      */
-    record Window(FaultSchedule.Fault fault, String what, long startNs, long healNs, long notConnectedAfterHeal)
+    record Window(FaultSchedule.Fault fault, String what, long startNs, long healNs, long notConnectedDuring, long notConnectedAfterHeal)
     {
     }
 
@@ -142,7 +146,8 @@ final class NemesisRun
             out.println("nemesis: no random loss without nft");
         }
         final List<FaultSchedule.Fault> schedule =
-            FaultSchedule.generate(options.seed(), options.durationMs(), SETTLE_MS, options.nodes(), kinds);
+            FaultSchedule.generate(options.seed(), options.durationMs(), SETTLE_MS, options.nodes(), kinds, options.faultMinMs(),
+                options.faultMaxMs());
         out.println("nemesis: " + lab.describe());
         out.println("nemesis: " + schedule.size() + " faults scheduled from seed " + options.seed() + " over " +
             options.durationMs() / 1000.0 + " s");
@@ -269,16 +274,18 @@ final class NemesisRun
             for (final FaultSchedule.Fault fault : schedule)
             {
                 sleepUntil(originNs, fault.atMs(), nodes);
+                final Map<Long, TransportProbe.Sample> atStart = TransportProbe.sample(nodes.dataDirs());
                 final long start = System.nanoTime() - originNs;
                 final String what = begin(fault, lab, nodes, watcher.leader());
                 out.printf(Locale.ROOT, "  %6.1f s  %s%n", start / 1e9, what);
                 sleepUntil(originNs, fault.atMs() + fault.durationMs(), nodes);
                 final long heal = System.nanoTime() - originNs;
+                final Map<Long, TransportProbe.Sample> beforeHeal = TransportProbe.sample(nodes.dataDirs());
                 end(fault, what, lab, nodes);
                 final Map<Long, TransportProbe.Sample> atHeal = TransportProbe.sample(nodes.dataDirs());
                 sleepUntil(originNs, TimeUnit.NANOSECONDS.toMillis(heal) + 2_000, nodes);
                 final long notConnected = TransportProbe.growth(atHeal, TransportProbe.sample(nodes.dataDirs()));
-                windows.add(new Window(fault, what, start, heal, notConnected));
+                windows.add(new Window(fault, what, start, heal, TransportProbe.growth(atStart, beforeHeal), notConnected));
             }
             sleepUntil(originNs, options.durationMs(), nodes);
             workload.stopAndJoin();
@@ -538,6 +545,13 @@ final class NemesisRun
         {
             checks.add("info  sends dropped as not connected in the 2 s after a partition heals (all nodes): p50 " +
                 healDrops.get(healDrops.size() / 2) + ", max " + healDrops.get(healDrops.size() - 1));
+        }
+        final List<Long> oneWay = windows.stream().filter(w -> w.fault().shape().equals("one-way"))
+            .map(Window::notConnectedDuring).sorted().collect(Collectors.toList());
+        if (!oneWay.isEmpty())
+        {
+            checks.add("info  sends dropped as not connected during a one-way cut (the cut-off node's peers stop sending to it too " +
+                "once its status messages are lost): p50 " + oneWay.get(oneWay.size() / 2) + ", max " + oneWay.get(oneWay.size() - 1));
         }
         final List<Long> sortedGaps = gaps.stream().sorted().collect(Collectors.toList());
         if (!sortedGaps.isEmpty())

@@ -43,14 +43,14 @@ final class Report
         NemesisRun.writeText(dir.resolve("summary.txt"), text.toString());
 
         final StringBuilder faults = new StringBuilder("# start_s heal_s recovery_ms (heal to the next acknowledged write) " +
-            "gap_ms (longest stretch without one, from the start to the next fault) not_connected (sends dropped as not connected in " +
+            "gap_ms (longest stretch without one, from the start to the next fault) not_connected (sends dropped as not connected during the fault, then in " +
             "the 2 s after the heal) what (scheduled: start +duration kind shape)" + nl);
         for (int i = 0; i < windows.size(); i++)
         {
             final NemesisRun.Window w = windows.get(i);
-            faults.append(String.format(Locale.ROOT, "%7.2f %7.2f %6s %6d %6d  %s   (%s)%n", w.startNs() / 1e9, w.healNs() / 1e9,
-                recoveries.get(i) < 0 ? "none" : Long.toString(recoveries.get(i)), gaps.get(i), w.notConnectedAfterHeal(), w.what(),
-                w.fault()));
+            faults.append(String.format(Locale.ROOT, "%7.2f %7.2f %6s %6d %6d %6d  %s   (%s)%n", w.startNs() / 1e9, w.healNs() / 1e9,
+                recoveries.get(i) < 0 ? "none" : Long.toString(recoveries.get(i)), gaps.get(i), w.notConnectedDuring(),
+                w.notConnectedAfterHeal(), w.what(), w.fault()));
         }
         NemesisRun.writeText(dir.resolve("faults.txt"), faults.toString());
 
