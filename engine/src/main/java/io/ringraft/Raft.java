@@ -180,6 +180,18 @@ public final class Raft implements AutoCloseable
     }
 
     /**
+     * Removes a learner (to remove a voter, change the voters).
+     *
+     * @param node    a learner
+     * @param timeout how long it may take
+     * @return the outcome once the membership entry commits
+     */
+    public CompletableFuture<AdminResult> removeLearner(final long node, final Duration timeout)
+    {
+        return runtime.removeLearner(node, timeout.toNanos());
+    }
+
+    /**
      * Hands leadership to {@code target}: writes are refused with {@link WriteStatus#TRANSFERRING}
      * while the target catches up, then it is told to stand at once. A target that does not take
      * over in time ends the transfer with {@link AdminStatus#TIMED_OUT} and this leader resumes.

@@ -364,6 +364,20 @@ public final class Engine
     }
 
     /**
+     * Removes a learner in one step (learners never count toward a quorum, so no joint phase is
+     * needed). The outcome reaches {@link EngineOutput#adminResult} once the membership entry commits.
+     *
+     * @param requestId    the caller's id
+     * @param node         a learner
+     * @param timeoutNanos how long it may take
+     */
+    public void removeLearner(final long requestId, final long node, final long timeoutNanos)
+    {
+        ensureStarted();
+        membershipHandler.removeLearner(requestId, node, timeoutNanos);
+    }
+
+    /**
      * Hands leadership to {@code target} (thesis §3.10): writes are refused with
      * {@link #TRANSFERRING} meanwhile. The outcome reaches {@link EngineOutput#adminResult}.
      *
@@ -825,6 +839,16 @@ public final class Engine
     public long matchIndex(final long peer)
     {
         return role == Role.LEADER ? replicationHandler.matchIndex(peer) : -1;
+    }
+
+    /**
+     * @param peer a node
+     * @return true while this node leads and replicates to {@code peer}: a member, or a node just
+     *         removed that has not yet learned that its removal committed
+     */
+    public boolean replicatesTo(final long peer)
+    {
+        return role == Role.LEADER && replicationHandler.progress(peer) != null;
     }
 
     @Override

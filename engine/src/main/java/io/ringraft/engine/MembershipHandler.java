@@ -27,6 +27,9 @@ final class MembershipHandler
     /** Waiting for an inherited membership entry to commit before starting the request. */
     private static final int WAITING = 5;
     private static final long NO_REQUEST = Long.MIN_VALUE;
+    private static final int WAIT_CHANGE = 0;
+    private static final int WAIT_ADD = 1;
+    private static final int WAIT_REMOVE = 2;
 
     private final Engine engine;
     private int phase = IDLE;
@@ -39,7 +42,7 @@ final class MembershipHandler
     private long catchUpIndex;
     private boolean checking;
     // The request held while WAITING.
-    private boolean waitingIsChange;
+    private int waitingKind;
     private long[] waitingVoters;
     private boolean waitingRetain;
     private long waitingNode;
@@ -71,7 +74,7 @@ final class MembershipHandler
         if (inheritedUncommitted())
         {
             this.requestId = requestId;
-            waitingIsChange = true;
+            waitingKind = WAIT_CHANGE;
             waitingVoters = newVoters.clone();
             waitingRetain = retainRemovedAsLearners;
             phase = WAITING;
@@ -134,7 +137,7 @@ final class MembershipHandler
         if (inheritedUncommitted())
         {
             this.requestId = requestId;
-            waitingIsChange = false;
+            waitingKind = WAIT_ADD;
             waitingNode = node;
             waitingEndpoint = endpoint;
             phase = WAITING;
@@ -156,10 +159,77 @@ final class MembershipHandler
             result(requestId, AdminStatus.INVALID, 0, "node " + node + " is already a member of " + current);
             return;
         }
+        final String taken = endpointInUse(current, endpoint);
+        if (taken != null)
+        {
+            result(requestId, AdminStatus.INVALID, 0, taken);
+            return;
+        }
         this.requestId = requestId;
         this.phase = LEARNER;
         this.entryIndex = engine.leaderHandler.appendMembership(current.withLearner(node, endpoint));
         check();
+    }
+
+    void removeLearner(final long requestId, final long node, final long timeoutNanos)
+    {
+        if (!checkCanStart(requestId))
+        {
+            return;
+        }
+        this.deadlineNanos = engine.nowNanos + timeoutNanos;
+        if (inheritedUncommitted())
+        {
+            this.requestId = requestId;
+            waitingKind = WAIT_REMOVE;
+            waitingNode = node;
+            phase = WAITING;
+            return;
+        }
+        beginRemoveLearner(requestId, node);
+    }
+
+    private void beginRemoveLearner(final long requestId, final long node)
+    {
+        final Membership current = engine.memberships.effective();
+        if (!current.isLearner(node))
+        {
+            result(requestId, AdminStatus.INVALID, 0, "node " + node + (current.isVoter(node) ?
+                " is a voter: change the voters to remove it" : " is not a member of " + current));
+            return;
+        }
+        final long[] learners = LongStream.of(current.learners()).filter(n -> n != node).toArray();
+        final Map<Long, String> endpoints = new TreeMap<>(current.endpoints());
+        endpoints.remove(node);
+        this.requestId = requestId;
+        this.phase = LEARNER;
+        this.entryIndex = engine.leaderHandler.appendMembership(Membership.of(current.voters(), current.nextVoters(), learners, endpoints));
+        check();
+    }
+
+    /**
+     * An endpoint string may list several whitespace-separated addresses (a network's, a client
+     * service's): none may already belong to another member.
+     *
+     * @return why {@code endpoint} cannot be used, or null if it can
+     */
+    private static String endpointInUse(final Membership current, final String endpoint)
+    {
+        if (endpoint == null)
+        {
+            return null;
+        }
+        for (final String address : endpoint.trim().split("\\s+"))
+        {
+            for (final Map.Entry<Long, String> e : current.endpoints().entrySet())
+            {
+                if (Arrays.asList(e.getValue().trim().split("\\s+")).contains(address))
+                {
+                    return "endpoint " + address + " is already used by node " + e.getKey();
+                }
+            }
+        }
+        return null;
     }
 
     private boolean checkCanStart(final long requestId)
@@ -245,13 +315,17 @@ final class MembershipHandler
                     final long id = requestId;
                     requestId = NO_REQUEST;
                     phase = IDLE;
-                    if (waitingIsChange)
+                    if (waitingKind == WAIT_CHANGE)
                     {
                         beginChange(id, waitingVoters, waitingRetain);
                     }
-                    else
+                    else if (waitingKind == WAIT_ADD)
                     {
                         beginAddLearner(id, waitingNode, waitingEndpoint);
+                    }
+                    else
+                    {
+                        beginRemoveLearner(id, waitingNode);
                     }
                     return;
                 }
@@ -265,7 +339,7 @@ final class MembershipHandler
             {
                 result(requestId, AdminStatus.TIMED_OUT, 0, phase == WAITING ?
                     "the membership entry of an earlier leader did not commit in time; nothing changed" :
-                    "new voters did not catch up in time; nothing changed");
+                    notCaughtUp() + "; nothing changed (a longer timeout waits longer)");
                 phase = IDLE;
             }
             else
@@ -290,6 +364,23 @@ final class MembershipHandler
             }
         }
         return true;
+    }
+
+    /** @return which new voters lag, and how far */
+    private String notCaughtUp()
+    {
+        final StringBuilder lagging = new StringBuilder();
+        final Membership current = engine.memberships.effective();
+        for (final long node : targetVoters)
+        {
+            final long matched = engine.replicationHandler.matchIndex(node);
+            if (node != engine.self && !current.isVoter(node) && matched < catchUpIndex)
+            {
+                lagging.append(lagging.length() == 0 ? "" : ", ").append("node ").append(node).append(" holds the log up to ")
+                    .append(matched);
+            }
+        }
+        return "new voters did not catch up in time (" + lagging + "; they must reach index " + catchUpIndex + ")";
     }
 
     void onStepDown()

@@ -114,6 +114,7 @@ final class ReplicationHandler
     {
         final long now = engine.nowNanos;
         final long retransmitAfter = 2 * engine.config.heartbeatIntervalNanos();
+        dropSilentRemoved();
         for (final Progress p : peers)
         {
             if (p.inflight() > 0 && now - p.oldestInflightSentNanos() >= retransmitAfter)
@@ -127,6 +128,29 @@ final class ReplicationHandler
                 prevIndex + 1, prevIndex + 1, engine.committedIndex, engine.leaderHandler.seq);
             engine.snapshotHandler.onHeartbeat(p);
             sendAppends(p);
+        }
+    }
+
+    /**
+     * A removed node that has not answered for an election timeout is gone or cut off: it is not
+     * waited for any longer (the members drop its messages; it learns of its removal from a later
+     * leader's log or never needs to).
+     */
+    private void dropSilentRemoved()
+    {
+        final Membership m = engine.memberships.effective();
+        final long silentFor = engine.config.electionTimeoutMaxNanos();
+        int kept = 0;
+        for (final Progress p : peers)
+        {
+            if (m.contains(p.nodeId) || engine.nowNanos - p.lastAckNanos <= silentFor)
+            {
+                peers[kept++] = p;
+            }
+        }
+        if (kept < peers.length)
+        {
+            peers = Arrays.copyOf(peers, kept);
         }
     }
 

@@ -1,5 +1,7 @@
 package io.ringraft.network;
 
+import io.ringraft.Membership;
+
 /**
  * How a node sends and receives {@link RaftMessage}s. One thread sends ({@code RaftCore}) and
  * one thread polls; neither call blocks.
@@ -49,6 +51,26 @@ public interface RaftNetwork extends AutoCloseable
     default int maxMessageLength()
     {
         return Integer.MAX_VALUE;
+    }
+
+    /**
+     * The nodes this node exchanges messages with changed. The runtime calls it on the thread that
+     * sends and polls, never concurrently with {@link #send} or {@link #poll}: once when it starts
+     * on a log that holds a membership, then whenever the set changes. The peers are
+     * {@code membership.allNodes()} (this node excluded): the voters of the membership in force, of
+     * the next voter set while joint, the learners, and a node just removed until it has learned
+     * of its removal. {@code membership.endpoints()} gives the addresses the membership carries
+     * (see {@link Membership}).
+     * <p>
+     * A network that reaches nodes by address opens connections to new peers and closes those of
+     * peers no longer listed, and drops (and counts) messages from senders not listed. Until the
+     * first call it uses what it was configured with. The default does nothing: a network whose
+     * peers are fixed needs nothing else.
+     *
+     * @param membership the peers and their endpoints
+     */
+    default void onMembershipChanged(final Membership membership)
+    {
     }
 
     @Override

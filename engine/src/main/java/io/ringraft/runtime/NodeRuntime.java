@@ -41,6 +41,8 @@ import java.util.function.Consumer;
 public final class NodeRuntime
 {
     private static final Role[] ROLES = Role.values();
+    /** The node's own counters and a match-index counter per peer; a removed peer's counter is freed for the next. */
+    private static final int MAX_COUNTERS = 256;
 
     private final RaftConfig config;
     private final RaftLogStorage storage;
@@ -64,7 +66,7 @@ public final class NodeRuntime
         this.storage = storage;
         this.snapshots = snapshots;
         this.network = network;
-        this.counters = new RaftCounters(config.nodeId(), 64, config.countersFile());
+        this.counters = new RaftCounters(config.nodeId(), MAX_COUNTERS, config.countersFile());
         // Consumers poll; the wait strategy is never waited on, and yielding's signal is free.
         this.ingress = RingBuffer.createMultiProducer(IngressEvent::new, config.ingressRingSize(), new YieldingWaitStrategy());
         final RingBuffer<ApplyEvent> applyRing = RingBuffer.createSingleProducer(ApplyEvent::new, config.applyRingSize(),
@@ -211,6 +213,14 @@ public final class NodeRuntime
     {
         final CompletableFuture<AdminResult> future = new CompletableFuture<>();
         controlOrFail(core -> core.addLearner(future, node, endpoint, timeoutNanos), future);
+        return future;
+    }
+
+    /** See {@link io.ringraft.Raft#removeLearner}. */
+    public CompletableFuture<AdminResult> removeLearner(final long node, final long timeoutNanos)
+    {
+        final CompletableFuture<AdminResult> future = new CompletableFuture<>();
+        controlOrFail(core -> core.removeLearner(future, node, timeoutNanos), future);
         return future;
     }
 

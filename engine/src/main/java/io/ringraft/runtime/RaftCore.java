@@ -35,6 +35,8 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -79,6 +81,12 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     private boolean appended;
     private long nowNanos;
     private Membership lastMembership;
+    // The membership the peers were last matched to (see syncPeers).
+    private Membership peersEffective;
+    private Membership peersCommitted;
+    private Membership networkView;
+    /** Peers with replication state that belong to neither membership: released once the engine stops replicating to them. */
+    private int outsiders;
 
     private volatile Membership membership;
     private volatile Map<Long, AtomicCounter> matchCounters = Map.of();
@@ -115,6 +123,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         counters.applied.setOrdered(engine.appliedIndex());
         nowNanos = clock.nanoTime();
         engine.start(nowNanos);
+        syncPeers();
         updateCounters();
     }
 
@@ -144,6 +153,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
             work += applies.publish(reads);
             work += maybeBuildSnapshot();
             work += expireWrites();
+            syncPeers();
             updateCounters();
             return work;
         }
@@ -424,6 +434,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         final CompletableFuture<AdminResult> future = adminFutures.remove(requestId);
         if (future != null)
         {
+            syncPeers(); // the network knows the membership before the caller hears of it
             future.complete(new AdminResult(status, index, leaderId, message));
         }
     }
@@ -501,6 +512,13 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         engine.addLearner(id, node, endpoint, timeoutNanos);
     }
 
+    void removeLearner(final CompletableFuture<AdminResult> future, final long node, final long timeoutNanos)
+    {
+        final long id = ++nextAdminId;
+        adminFutures.put(id, future);
+        engine.removeLearner(id, node, timeoutNanos);
+    }
+
     void transferLeader(final CompletableFuture<AdminResult> future, final long target, final long timeoutNanos)
     {
         final long id = ++nextAdminId;
@@ -534,11 +552,127 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
             peerList.add(core);
             final AtomicCounter matchCounter = counters.newCounter("ringraft node " + self + " match index of node " + peerId);
             peerMatchCounters.add(matchCounter);
-            final Map<Long, AtomicCounter> next = new HashMap<>(matchCounters);
-            next.put(peerId, matchCounter);
-            matchCounters = Collections.unmodifiableMap(next);
+            if (matchCounter != null)
+            {
+                final Map<Long, AtomicCounter> next = new HashMap<>(matchCounters);
+                next.put(peerId, matchCounter);
+                matchCounters = Collections.unmodifiableMap(next);
+            }
+            if (!isMember(peerId))
+            {
+                outsiders++;
+            }
         }
         return core;
+    }
+
+    private boolean isMember(final long peerId)
+    {
+        return peersEffective == null || peersEffective.contains(peerId) || (peersCommitted != null && peersCommitted.contains(peerId));
+    }
+
+    /**
+     * Keeps the peers and the network in step with the membership (the log's, which is
+     * authoritative): the nodes of the effective and of the committed membership (they differ
+     * while a change commits: a leader being removed still leads until then), and a node just
+     * removed while the engine still replicates to it so that it learns of its removal. Any other
+     * peer's replication state and counter are released, and the network is told.
+     */
+    private void syncPeers()
+    {
+        final Membership effective = engine.membership();
+        if (effective == null)
+        {
+            return; // joining: the network keeps the peers it was configured with
+        }
+        final Membership committed = engine.committedMembership();
+        final boolean changed = effective != peersEffective || committed != peersCommitted;
+        if (!changed && outsiders == 0)
+        {
+            return;
+        }
+        peersEffective = effective;
+        peersCommitted = committed;
+        boolean released = false;
+        int kept = 0;
+        for (int i = peerList.size() - 1; i >= 0; i--)
+        {
+            final long peer = peerList.get(i).peer();
+            if (isMember(peer))
+            {
+                continue;
+            }
+            if (engine.replicatesTo(peer))
+            {
+                kept++;
+            }
+            else
+            {
+                releasePeer(i);
+                released = true;
+            }
+        }
+        outsiders = kept;
+        if (changed || released)
+        {
+            tellNetwork(effective, committed);
+        }
+    }
+
+    private void releasePeer(final int i)
+    {
+        final ReplicationCore core = peerList.remove(i);
+        peers.remove(core.peer());
+        core.close();
+        final AtomicCounter counter = peerMatchCounters.remove(i);
+        if (counter != null)
+        {
+            counter.close(); // frees its slot for the next peer
+            final Map<Long, AtomicCounter> next = new HashMap<>(matchCounters);
+            next.remove(core.peer());
+            matchCounters = Collections.unmodifiableMap(next);
+        }
+    }
+
+    /** Tells the network its peers: the effective membership, plus the other nodes it must still reach as learners. */
+    private void tellNetwork(final Membership effective, final Membership committed)
+    {
+        final Map<Long, String> endpoints = new TreeMap<>();
+        final TreeSet<Long> others = new TreeSet<>();
+        if (networkView != null)
+        {
+            endpoints.putAll(networkView.endpoints()); // a removed node's endpoint, dropped by the change
+        }
+        if (committed != null)
+        {
+            endpoints.putAll(committed.endpoints());
+            for (final long node : committed.allNodes())
+            {
+                others.add(node);
+            }
+        }
+        endpoints.putAll(effective.endpoints());
+        for (final long node : effective.learners())
+        {
+            others.add(node);
+        }
+        for (int i = 0; i < peerList.size(); i++)
+        {
+            others.add(peerList.get(i).peer());
+        }
+        final long[] learners = others.stream().mapToLong(Long::longValue).filter(n -> !effective.isVoter(n)).toArray();
+        final Membership view = Membership.of(effective.voters(), effective.nextVoters(), learners, Map.of());
+        final Map<Long, String> known = new TreeMap<>();
+        for (final long node : view.allNodes())
+        {
+            final String endpoint = endpoints.get(node);
+            if (endpoint != null)
+            {
+                known.put(node, endpoint);
+            }
+        }
+        networkView = Membership.of(effective.voters(), effective.nextVoters(), learners, known);
+        network.onMembershipChanged(networkView);
     }
 
     private void updateCounters()
@@ -563,7 +697,11 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         {
             for (int i = 0; i < peerList.size(); i++)
             {
-                peerMatchCounters.get(i).setOrdered(engine.matchIndex(peerList.get(i).peer()));
+                final AtomicCounter counter = peerMatchCounters.get(i);
+                if (counter != null)
+                {
+                    counter.setOrdered(engine.matchIndex(peerList.get(i).peer()));
+                }
             }
         }
     }

@@ -106,10 +106,14 @@ public final class RaftCounters implements AutoCloseable
         errors = manager.newCounter(prefix + "errors", TYPE_ID);
     }
 
-    /** @return a new counter, e.g. the match index of a peer */
+    /**
+     * @param label what it counts
+     * @return a new counter, e.g. the match index of a peer, reusing the slot of one closed
+     *         earlier; null when every slot is taken
+     */
     AtomicCounter newCounter(final String label)
     {
-        return manager.newCounter(label, TYPE_ID);
+        return manager.available() > 0 ? manager.newCounter(label, TYPE_ID) : null;
     }
 
     /** @return the counters, for tools that list them */

@@ -43,6 +43,10 @@ public final class LocalCluster implements AutoCloseable
     private final EmbeddedMediaDriver sharedDriver;
     private final boolean ownsBaseDir;
     private final Thread shutdownHook = new Thread(this::onJvmExit, "ringraft-local-cluster-cleanup");
+    private final Set<Integer> ports = new HashSet<>();
+    private final Map<String, String> common = new LinkedHashMap<>();
+    /** Nodes added to the running cluster: started with {@code --join}. */
+    private final Set<Long> joining = new HashSet<>();
 
     /**
      * Writes the config files of a new cluster (nothing starts yet).
@@ -63,8 +67,6 @@ public final class LocalCluster implements AutoCloseable
         this.ownsBaseDir = ownsBaseDir;
         Runtime.getRuntime().addShutdownHook(shutdownHook);
         this.sharedDriver = processes ? null : EmbeddedMediaDriver.launch(0, 256 * 1024);
-        final Set<Integer> ports = new HashSet<>();
-        final Map<String, String> common = new LinkedHashMap<>();
         common.put("cluster.id", Integer.toString(clusterId));
         for (long id = 1; id <= nodes; id++)
         {
@@ -100,6 +102,40 @@ public final class LocalCluster implements AutoCloseable
             close();
             throw new UncheckedIOException(ex);
         }
+    }
+
+    /**
+     * Writes the config of a node that joins the running cluster (nothing starts yet): new ports,
+     * the members so far as its contacts, its own member line; {@link #start} runs it with
+     * {@code --join}.
+     *
+     * @param id    a node id not used yet
+     * @param extra further settings of this node alone
+     * @return its config
+     */
+    NodeConfig addJoiner(final long id, final Map<String, String> extra)
+    {
+        if (configs.containsKey(id))
+        {
+            throw new IllegalArgumentException("node " + id + " exists already");
+        }
+        common.put("member." + id, "127.0.0.1:" + freePort(ports) + " 127.0.0.1:" + freePort(ports));
+        final Map<String, String> settings = new LinkedHashMap<>(common);
+        settings.put("node.id", Long.toString(id));
+        settings.putAll(extra);
+        try
+        {
+            final Path file = baseDir.resolve("node-" + id + ".conf");
+            Files.writeString(file, NodeConfig.of(settings, "node " + id, null).render(), StandardCharsets.UTF_8);
+            configs.put(id, NodeConfig.load(file, null));
+            configFiles.put(id, file);
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException(ex);
+        }
+        joining.add(id);
+        return configs.get(id);
     }
 
     /** @return the node ids */
@@ -161,7 +197,7 @@ public final class LocalCluster implements AutoCloseable
         final NodeConfig config = configs.get(id);
         if (!processes)
         {
-            inProcess.put(id, RingraftNode.start(config));
+            inProcess.put(id, RingraftNode.start(config, joining.contains(id)));
             return;
         }
         final Path dataDir = config.dataDir().toAbsolutePath();
@@ -171,6 +207,10 @@ public final class LocalCluster implements AutoCloseable
         command.addAll(jvmFlags());
         command.addAll(List.of("-Xms64m", "-Xmx256m", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
             RingraftMain.class.getName(), "node", "--config", configFiles.get(id).toString()));
+        if (joining.contains(id))
+        {
+            command.add("--join");
+        }
         try
         {
             Files.deleteIfExists(dataDir.resolve(RingraftNode.PID_FILE));

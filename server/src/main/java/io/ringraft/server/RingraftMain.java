@@ -17,8 +17,10 @@ public final class RingraftMain
         "       [--snapshot-every 100000] [--timeout 1s]",
         "      a 3-node cluster on 127.0.0.1 over Aeron UDP with Chronicle logs: a key-value workload, the leader killed",
         "      and restarted halfway, then a summary and a check that every node applied the same sequence",
-        "  node --config FILE [--id N]",
-        "      run one node until SIGTERM/SIGINT",
+        "  node --config FILE [--id N] [--join]",
+        "      run one node until SIGTERM/SIGINT; --join: on an empty data dir, wait for a leader to add it",
+        "  admin (" + AdminCommand.USAGE + ")",
+        "      (--config FILE | --endpoint HOST:PORT)... [--timeout 10s] [--wait]   change or show the membership",
         "  kv (put KEY VALUE | get KEY [--linearizable] | delete KEY | cas KEY EXPECTED NEW) (--config FILE | --endpoint HOST:PORT)...",
         "      [--timeout 3s]   the example key-value service, against any member (cas EXPECTED '-' = absent)",
         "  status [--config FILE (default ./ringraft.conf) | --data-dir DIR]...",
@@ -79,6 +81,8 @@ public final class RingraftMain
                     return NodeCommand.run(rest);
                 case "kv":
                     return KvCli.run(rest);
+                case "admin":
+                    return AdminCommand.run(rest);
                 case "status":
                     return StatusCommand.run(rest);
                 case "demo":

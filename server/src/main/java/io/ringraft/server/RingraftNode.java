@@ -1,9 +1,9 @@
 package io.ringraft.server;
 
-import io.ringraft.Membership;
 import io.ringraft.Raft;
 import io.ringraft.RaftConfig;
 import io.ringraft.ThreadingMode;
+import io.ringraft.server.admin.AdminService;
 import io.ringraft.server.kv.KvService;
 import io.ringraft.server.kv.KvStateMachine;
 import io.ringraft.storage.chronicle.ChronicleLogStorage;
@@ -15,6 +15,7 @@ import io.ringraft.transport.aeron.EmbeddedMediaDriver;
 import org.agrona.CloseHelper;
 import org.agrona.IoUtil;
 import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.SleepingMillisIdleStrategy;
 
 import java.io.BufferedReader;
 import java.io.File;
@@ -64,12 +65,14 @@ public final class RingraftNode implements AutoCloseable
     private final KvStateMachine stateMachine;
     private final KvService service;
     private final AgentRunner serviceRunner;
+    private final AgentRunner adminRunner;
     private final String aeronDirectory;
     private boolean closed;
 
     private RingraftNode(final NodeConfig config, final EmbeddedMediaDriver driver, final Raft raft, final KvStateMachine stateMachine,
-        final KvService service, final AgentRunner serviceRunner, final String aeronDirectory)
+        final KvService service, final AgentRunner serviceRunner, final AgentRunner adminRunner, final String aeronDirectory)
     {
+        this.adminRunner = adminRunner;
         this.config = config;
         this.driver = driver;
         this.raft = raft;
@@ -90,6 +93,23 @@ public final class RingraftNode implements AutoCloseable
      */
     public static RingraftNode start(final NodeConfig config)
     {
+        return start(config, false);
+    }
+
+    /**
+     * Starts a node. On an empty data directory, a node that does not join initializes a new
+     * cluster of the config's members; one that joins waits, serving nothing, until a leader adds
+     * it (it then receives a snapshot and the log), reaching the cluster through the members its
+     * config lists. On a data directory that holds a log, both restart on it, and the log's
+     * membership is authoritative: see {@link MemberEndpoints}.
+     *
+     * @param config its configuration
+     * @param join   true to join a running cluster instead of initializing a new one
+     * @return the running node
+     * @throws CliException as {@link #start(NodeConfig)}
+     */
+    public static RingraftNode start(final NodeConfig config, final boolean join)
+    {
         final long id = config.nodeId();
         final Path dataDir = config.dataDir().toAbsolutePath();
         prepareDataDir(config, dataDir);
@@ -107,6 +127,7 @@ public final class RingraftNode implements AutoCloseable
         AeronRaftNetwork network = null;
         Raft raft = null;
         KvService service = null;
+        AdminService admin = null;
         try
         {
             driver = config.embeddedDriver() ? EmbeddedMediaDriver.launch(id, config.termLength()) : null;
@@ -141,10 +162,9 @@ public final class RingraftNode implements AutoCloseable
                 .plantedBug(config.plantedBug())
                 .countersFile(dataDir.resolve(COUNTERS_FILE));
             final KvStateMachine stateMachine = new KvStateMachine();
-            final long[] voters = config.members().keySet().stream().mapToLong(Long::longValue).toArray();
             // The initial membership initializes a new cluster: given only while the node holds nothing yet.
             final boolean empty = storage.lastLogId().index() == 0 && snapshots.latest() == null;
-            raft = Raft.start(raftConfig, storage, snapshots, network, stateMachine, empty ? Membership.of(voters) : null);
+            raft = Raft.start(raftConfig, storage, snapshots, network, stateMachine, empty && !join ? MemberEndpoints.seed(config) : null);
             storage = null;
             snapshots = null;
             network = null;
@@ -153,8 +173,13 @@ public final class RingraftNode implements AutoCloseable
             final AgentRunner runner = new AgentRunner(config.idleStrategy().get(),
                 ex -> System.err.println("ringraft node " + id + ": " + ex), null, service);
             AgentRunner.startOnThread(runner);
+            admin = new AdminService(raft, config.clusterId(), config.self().clientEndpoint(), config.clientEndpoints(), aeronDir,
+                config.termLength());
+            final AgentRunner adminRunner = new AgentRunner(new SleepingMillisIdleStrategy(1),
+                ex -> System.err.println("ringraft node " + id + " admin: " + ex), null, admin);
+            AgentRunner.startOnThread(adminRunner);
             writePidFile(dataDir, aeronDir);
-            return new RingraftNode(config, driver, raft, stateMachine, service, runner, aeronDir);
+            return new RingraftNode(config, driver, raft, stateMachine, service, runner, adminRunner, aeronDir);
         }
         catch (final RuntimeException ex)
         {
@@ -162,7 +187,7 @@ public final class RingraftNode implements AutoCloseable
             {
                 service.closeFromOwner();
             }
-            CloseHelper.quietCloseAll(raft, network, snapshots, storage, driver);
+            CloseHelper.quietCloseAll(admin, raft, network, snapshots, storage, driver);
             throw ex;
         }
     }
@@ -208,6 +233,7 @@ public final class RingraftNode implements AutoCloseable
         closed = true;
         try
         {
+            adminRunner.close();
             service.shutdown(10_000);
             serviceRunner.close();
             service.closeFromOwner();

@@ -487,7 +487,12 @@ public final class KvClient implements AutoCloseable
         return target;
     }
 
-    private static InetSocketAddress parse(final String endpoint)
+    /**
+     * @param endpoint host:port
+     * @return the resolved address
+     * @throws IllegalArgumentException if it does not parse or resolve
+     */
+    public static InetSocketAddress parse(final String endpoint)
     {
         final int colon = endpoint == null ? -1 : endpoint.lastIndexOf(':');
         if (colon <= 0 || colon == endpoint.length() - 1)
@@ -516,8 +521,11 @@ public final class KvClient implements AutoCloseable
         return address;
     }
 
-    /** The local address the nodes can reply to: the one the route to the first node leaves from. */
-    private static String replyHostFor(final InetSocketAddress node)
+    /**
+     * @param node a node's address
+     * @return the local address the nodes can reply to: the one the route to {@code node} leaves from
+     */
+    public static String replyHostFor(final InetSocketAddress node)
     {
         if (node.getAddress().isLoopbackAddress())
         {

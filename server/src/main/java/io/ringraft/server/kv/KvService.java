@@ -13,6 +13,7 @@ import io.ringraft.RaftMetrics;
 import io.ringraft.Vote;
 import io.ringraft.WriteHandler;
 import io.ringraft.WriteStatus;
+import io.ringraft.server.MemberEndpoints;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
 import org.agrona.ExpandableArrayBuffer;
@@ -526,7 +527,11 @@ public final class KvService implements Agent
 
     private void redirect(final Session session, final long requestId, final long leaderId)
     {
-        final String endpoint = leaderId == Vote.NO_NODE || leaderId == nodeId ? null : clientEndpoints.get(leaderId);
+        // The log's membership is authoritative (a member added later is in it alone); the config's list is the fallback.
+        final String fromLog = leaderId == Vote.NO_NODE || leaderId == nodeId ? null :
+            MemberEndpoints.clientEndpoint(raft.metrics().membership(), leaderId);
+        final String endpoint = fromLog != null ? fromLog : leaderId == Vote.NO_NODE || leaderId == nodeId ? null :
+            clientEndpoints.get(leaderId);
         if (endpoint == null)
         {
             respond(session, requestId, KvProtocol.NO_LEADER, 0, Vote.NO_NODE, null, 0, -1, null);

@@ -8,6 +8,7 @@ import io.aeron.Publication;
 import io.aeron.Subscription;
 import io.aeron.logbuffer.FragmentHandler;
 import io.aeron.logbuffer.Header;
+import io.ringraft.Membership;
 import io.ringraft.network.RaftMessage;
 import io.ringraft.network.RaftNetwork;
 import org.agrona.BitUtil;
@@ -15,6 +16,7 @@ import org.agrona.BufferUtil;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
 import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.collections.LongHashSet;
 import org.agrona.concurrent.AgentInvoker;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -41,6 +43,14 @@ import java.util.Objects;
  * A peer that restarts on the same endpoint becomes reachable again by itself: its new
  * subscription makes Aeron connect this node's publication to it.
  * <p>
+ * The peers follow the membership ({@link #onMembershipChanged}): the configured endpoints are the
+ * peers until the node's log holds a membership (a new cluster's seed, or the contacts of a node
+ * that joins one), then the membership's nodes are: a publication is opened to each new one and
+ * closed for each one gone, and frames from any other sender are dropped and counted as
+ * {@link DropReason#UNKNOWN_SENDER}. A member's address is the first whitespace-separated word of
+ * its endpoint in the membership (further words are for other layers, such as a client service), or
+ * the configured one if the membership has none.
+ * <p>
  * Threads: one thread sends and one thread polls, as {@link RaftNetwork} says; {@link #close()}
  * is called once both have stopped using the network. By default the embedded driver runs one
  * thread and the Aeron client one conductor thread, both with backoff idle strategies; in
@@ -57,12 +67,17 @@ public final class AeronRaftNetwork implements RaftNetwork
     private final AgentInvoker driverInvoker;
     private final Subscription subscription;
     private final Long2ObjectHashMap<ExclusivePublication> publications = new Long2ObjectHashMap<>();
+    /** The address each publication was opened on. */
+    private final Long2ObjectHashMap<String> publicationEndpoints = new Long2ObjectHashMap<>();
     private final WireEncoder encoder;
     private final UnsafeBuffer sendBuffer;
     private final WireDecoder decoder;
     private final FragmentAssembler assembler;
     private final TransportCounters counters;
 
+    /** Replaced, never changed, when the membership changes: the polling thread reads it without locks. */
+    private volatile LongHashSet acceptedSenders;
+    private volatile long[] peerIds;
     private MessageHandler pollHandler;
     private int delivered;
     private volatile boolean closed;
@@ -96,15 +111,18 @@ public final class AeronRaftNetwork implements RaftNetwork
             this.counters = new TransportCounters(client, self);
             this.subscription = client.addSubscription(
                 new ChannelUriStringBuilder().media("udp").endpoint(config.endpoints().get(self)).build(), config.streamId());
+            final LongHashSet accepted = new LongHashSet();
             for (final Map.Entry<Long, String> peer : config.endpoints().entrySet())
             {
                 if (peer.getKey() != self)
                 {
-                    final String channel = new ChannelUriStringBuilder()
-                        .media("udp").endpoint(peer.getValue()).termLength(config.termLength()).sparse(true).build();
-                    publications.put(peer.getKey().longValue(), client.addExclusivePublication(channel, config.streamId()));
+                    publications.put(peer.getKey().longValue(), addPublication(client, config, peer.getValue()));
+                    publicationEndpoints.put(peer.getKey().longValue(), peer.getValue());
+                    accepted.add(peer.getKey());
                 }
             }
+            this.acceptedSenders = accepted;
+            this.peerIds = publications.keySet().stream().mapToLong(Long::longValue).sorted().toArray();
         }
         catch (final RuntimeException ex)
         {
@@ -118,8 +136,97 @@ public final class AeronRaftNetwork implements RaftNetwork
         this.encoder = new WireEncoder(config.clusterId(), config.maxMessageLength());
         this.sendBuffer = new UnsafeBuffer(BufferUtil.allocateDirectAligned(
             BitUtil.align(config.maxMessageLength(), 64), 64));
-        this.decoder = new WireDecoder(config.clusterId(), self, publications::containsKey, config.maxMessageLength());
+        this.decoder = new WireDecoder(config.clusterId(), self, sender -> acceptedSenders.contains(sender), config.maxMessageLength());
         this.assembler = new FragmentAssembler(new OnFragment());
+    }
+
+    private static ExclusivePublication addPublication(final Aeron client, final AeronTransportConfig config, final String endpoint)
+    {
+        final String channel = new ChannelUriStringBuilder()
+            .media("udp").endpoint(endpoint).termLength(config.termLength()).sparse(true).build();
+        return client.addExclusivePublication(channel, config.streamId());
+    }
+
+    /**
+     * {@inheritDoc}
+     * <p>
+     * Opens publications to new members and closes those of nodes gone (a call to the media
+     * driver for each: expect a fraction of a millisecond per change). A member whose endpoint is
+     * unusable, or who has none, gets no publication (sends to it return {@link #NOT_CONNECTED}),
+     * and one without a usable endpoint is counted in {@link TransportCounters#endpointsRefused()};
+     * its frames are still accepted.
+     */
+    @Override
+    public void onMembershipChanged(final Membership membership)
+    {
+        if (closed)
+        {
+            return;
+        }
+        final LongHashSet accepted = new LongHashSet();
+        for (final long peer : membership.allNodes())
+        {
+            if (peer == nodeId)
+            {
+                continue;
+            }
+            accepted.add(peer);
+            final String endpoint = endpointOf(peer, membership.endpoints().get(peer));
+            final String current = publicationEndpoints.get(peer);
+            if (endpoint != null && endpoint.equals(current))
+            {
+                continue;
+            }
+            if (current != null)
+            {
+                closePublication(peer);
+            }
+            if (endpoint == null)
+            {
+                counters.onEndpointRefused();
+                continue;
+            }
+            try
+            {
+                AeronTransportConfig.validateEndpoint(peer, endpoint);
+                publications.put(peer, addPublication(aeron, config, endpoint));
+                publicationEndpoints.put(peer, endpoint);
+            }
+            catch (final RuntimeException ex)
+            {
+                counters.onEndpointRefused(); // from the log: a bad address must not stop the node
+            }
+        }
+        final long[] gone = publications.keySet().stream().mapToLong(Long::longValue).filter(p -> !accepted.contains(p)).toArray();
+        for (final long peer : gone)
+        {
+            closePublication(peer);
+        }
+        acceptedSenders = accepted;
+        peerIds = publications.keySet().stream().mapToLong(Long::longValue).sorted().toArray();
+    }
+
+    /** @return the UDP address to reach {@code peer}: the membership's, else the one in use, else the configured one */
+    private String endpointOf(final long peer, final String fromMembership)
+    {
+        if (fromMembership != null && !fromMembership.isBlank())
+        {
+            return fromMembership.trim().split("\\s+", 2)[0];
+        }
+        final String current = publicationEndpoints.get(peer);
+        return current != null ? current : config.endpoints().get(peer);
+    }
+
+    private void closePublication(final long peer)
+    {
+        CloseHelper.quietClose(publications.remove(peer));
+        publicationEndpoints.remove(peer);
+    }
+
+    /** @return the peers this node has a publication to, sorted; any thread */
+    public long[] peers()
+    {
+        return peerIds.clone();
     }
 
     /** @return the concluded settings */

@@ -292,7 +292,7 @@ public final class AeronTransportConfig
         return Math.min(termLength / 8, 16 * 1024 * 1024);
     }
 
-    private static void validateEndpoint(final long node, final String endpoint)
+    static void validateEndpoint(final long node, final String endpoint)
     {
         final int colon = endpoint == null ? -1 : endpoint.lastIndexOf(':');
         if (colon <= 0 || colon == endpoint.length() - 1)

@@ -21,12 +21,14 @@ public final class TransportCounters implements AutoCloseable
     private final Counter received;
     private final Counter backPressured;
     private final Counter notConnected;
+    private final Counter endpointsRefused;
     private final Counter[] dropped = new Counter[REASONS.length];
     private final long[] finalDropped = new long[REASONS.length];
     private long finalSent;
     private long finalReceived;
     private long finalBackPressured;
     private long finalNotConnected;
+    private long finalEndpointsRefused;
     private volatile boolean closed;
 
     TransportCounters(final Aeron aeron, final long nodeId)
@@ -36,6 +38,7 @@ public final class TransportCounters implements AutoCloseable
         received = aeron.addCounter(TYPE_ID, prefix + "messages received");
         backPressured = aeron.addCounter(TYPE_ID, prefix + "sends back-pressured");
         notConnected = aeron.addCounter(TYPE_ID, prefix + "sends not connected");
+        endpointsRefused = aeron.addCounter(TYPE_ID, prefix + "member endpoints refused");
         for (final DropReason reason : REASONS)
         {
             dropped[reason.ordinal()] = aeron.addCounter(TYPE_ID, prefix + "frames dropped " + reason);
@@ -60,6 +63,11 @@ public final class TransportCounters implements AutoCloseable
     void onNotConnected()
     {
         notConnected.incrementOrdered();
+    }
+
+    void onEndpointRefused()
+    {
+        endpointsRefused.incrementOrdered();
     }
 
     void onDropped(final DropReason reason)
@@ -89,6 +97,12 @@ public final class TransportCounters implements AutoCloseable
     public long notConnected()
     {
         return closed ? finalNotConnected : notConnected.get();
+    }
+
+    /** @return members whose endpoint (from the membership) could not be used: no publication was opened to them */
+    public long endpointsRefused()
+    {
+        return closed ? finalEndpointsRefused : endpointsRefused.get();
     }
 
     /**
@@ -123,6 +137,7 @@ public final class TransportCounters implements AutoCloseable
         finalReceived = received.get();
         finalBackPressured = backPressured.get();
         finalNotConnected = notConnected.get();
+        finalEndpointsRefused = endpointsRefused.get();
         for (final DropReason reason : REASONS)
         {
             finalDropped[reason.ordinal()] = dropped[reason.ordinal()].get();
@@ -132,6 +147,7 @@ public final class TransportCounters implements AutoCloseable
         received.close();
         backPressured.close();
         notConnected.close();
+        endpointsRefused.close();
         for (final Counter counter : dropped)
         {
             counter.close();

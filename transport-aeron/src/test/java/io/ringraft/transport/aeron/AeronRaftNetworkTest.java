@@ -7,6 +7,7 @@ import io.aeron.Publication;
 import io.ringraft.Entry;
 import io.ringraft.EntryType;
 import io.ringraft.LogId;
+import io.ringraft.Membership;
 import io.ringraft.network.AppendEntriesRequest;
 import io.ringraft.network.RaftMessage;
 import io.ringraft.network.RaftNetwork;
@@ -30,6 +31,7 @@ import java.util.TreeSet;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -86,6 +88,46 @@ class AeronRaftNetworkTest
         assertTrue(one.isConnected(2));
         sendUntilSent(restarted, new TimeoutNow(2, 1, 4));
         awaitMessage(one, new TimeoutNow(2, 1, 4));
+    }
+
+    @Test
+    void peersFollowTheMembershipPublicationsOpenAndCloseAndNonMembersAreDroppedAndCounted()
+    {
+        final Map<Long, String> endpoints = LoopbackPorts.endpoints(1, 2, 3);
+        // Node 1 is configured with node 2 only (the seed); node 3 is reachable through the membership alone.
+        final AeronRaftNetwork one = network(1, Map.of(1L, endpoints.get(1L), 2L, endpoints.get(2L)), 64 * 1024);
+        final AeronRaftNetwork two = network(2, endpoints, 64 * 1024);
+        final AeronRaftNetwork three = network(3, endpoints, 64 * 1024);
+        assertArrayEquals(new long[]{2}, one.peers());
+        assertEquals(RaftNetwork.NOT_CONNECTED, one.send(new TimeoutNow(1, 3, 1)), "node 3 is unknown before the membership names it");
+
+        // Node 3 joins as a learner with its endpoint (and a client address after it, for other layers).
+        one.onMembershipChanged(Membership.of(new long[]{1, 2}, new long[0], new long[]{3},
+            Map.of(3L, endpoints.get(3L) + " 127.0.0.1:1")));
+        assertArrayEquals(new long[]{2, 3}, one.peers());
+        sendUntilSent(one, new TimeoutNow(1, 3, 2));
+        awaitMessage(three, new TimeoutNow(1, 3, 2));
+        sendUntilSent(three, new TimeoutNow(3, 1, 3));
+        awaitMessage(one, new TimeoutNow(3, 1, 3));
+
+        // Node 2 is removed: its publication closes and its frames are dropped and counted.
+        one.onMembershipChanged(Membership.of(new long[]{1, 3}, new long[0], new long[0], Map.of(3L, endpoints.get(3L))));
+        assertArrayEquals(new long[]{3}, one.peers());
+        assertEquals(RaftNetwork.NOT_CONNECTED, one.send(new TimeoutNow(1, 2, 4)));
+        final long droppedBefore = one.counters().dropped(DropReason.UNKNOWN_SENDER);
+        awaitTrue(() ->
+        {
+            two.send(new TimeoutNow(2, 1, 5));
+            one.poll(m -> fail("a removed node's message was delivered: " + m), 100);
+            return one.counters().dropped(DropReason.UNKNOWN_SENDER) > droppedBefore;
+        }, "the removed node's frames are dropped and counted");
+        sendUntilSent(three, new TimeoutNow(3, 1, 6));
+        awaitMessage(one, new TimeoutNow(3, 1, 6));
+
+        // A member whose endpoint in the log is unusable is counted, never thrown at the caller.
+        one.onMembershipChanged(Membership.of(new long[]{1, 3}, new long[0], new long[]{4}, Map.of(3L, endpoints.get(3L), 4L, "nowhere")));
+        assertEquals(1, one.counters().endpointsRefused());
+        assertArrayEquals(new long[]{3}, one.peers());
     }
 
     @Test

@@ -1,0 +1,262 @@
+package io.ringraft.server.admin;
+
+import io.ringraft.AdminStatus;
+import org.agrona.DirectBuffer;
+
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The admin protocol: requests to change or show the membership of a running cluster, sent over
+ * Aeron UDP to any member's client endpoint on stream {@link #STREAM_ID}; a member that is not
+ * the leader answers {@link #REDIRECT} naming the leader's client endpoint. Administration is
+ * rare: messages are small and encoded without care for allocation; a frame that is not a valid
+ * message decodes to null, never an exception.
+ * <pre>
+ * request:  magic:int version:byte op:byte flags:short clusterId:int correlation:long node:long timeoutMs:long
+ *           replyEndpoint:string endpoint:string voterCount:int voters:long*
+ * response: magic:int version:byte op:byte reserved:short clusterId:int correlation:long status:int nodeId:long
+ *           leaderId:long index:long leaderEndpoint:string message:string
+ * string:   length:int utf8 bytes
+ * </pre>
+ */
+public final class AdminProtocol
+{
+    /** The Aeron stream of admin requests and responses, on the members' client endpoints. */
+    public static final int STREAM_ID = 1102;
+
+    /** Show the membership, role, leader, indexes: answered by the member asked. */
+    public static final byte STATUS = 1;
+    /** Add a learner: {@code node} and its endpoints ("RAFT CLIENT"). */
+    public static final byte ADD_LEARNER = 2;
+    /** Make the given nodes the voters (joint consensus). */
+    public static final byte CHANGE_VOTERS = 3;
+    /** Remove a learner or a voter; removing the leader hands leadership over first. */
+    public static final byte REMOVE = 4;
+    /** Hand leadership to {@code node}. */
+    public static final byte TRANSFER = 5;
+    /** Build a snapshot on the member asked. */
+    public static final byte SNAPSHOT = 6;
+    /** Make learner {@code node} a voter (joint consensus). */
+    public static final byte PROMOTE = 7;
+
+    /** Flag of {@link #CHANGE_VOTERS} and {@link #PROMOTE}: wait up to the timeout for new voters to catch up instead of refusing at once. */
+    public static final int FLAG_WAIT = 1;
+
+    /** Ask the leader named in the response. */
+    public static final int REDIRECT = 20;
+    /** A learner to promote has not caught up; nothing changed. */
+    public static final int NOT_CAUGHT_UP = 21;
+    /** The request is malformed or names an unknown operation. */
+    public static final int BAD_REQUEST = 22;
+    /** No leader is known (an election is under way, or the node has not joined yet). */
+    public static final int NO_LEADER = 23;
+
+    static final int MAGIC = 0x44415252; // "RRAD" little-endian
+    static final byte VERSION = 1;
+    private static final int MAX_STRING = 4096;
+    private static final int MAX_VOTERS = 1024;
+
+    private AdminProtocol()
+    {
+    }
+
+    /** @return the name of an admin status: {@link AdminStatus}'s or this protocol's */
+    public static String statusName(final int status)
+    {
+        switch (status)
+        {
+            case REDIRECT:
+                return "REDIRECT";
+            case NOT_CAUGHT_UP:
+                return "NOT_CAUGHT_UP";
+            case BAD_REQUEST:
+                return "BAD_REQUEST";
+            case NO_LEADER:
+                return "NO_LEADER";
+            default:
+                return AdminStatus.name(status);
+        }
+    }
+
+    /** @return the name of an operation */
+    public static String opName(final byte op)
+    {
+        switch (op)
+        {
+            case STATUS:
+                return "status";
+            case ADD_LEARNER:
+                return "add-learner";
+            case CHANGE_VOTERS:
+                return "voters";
+            case REMOVE:
+                return "remove";
+            case TRANSFER:
+                return "transfer";
+            case SNAPSHOT:
+                return "snapshot";
+            case PROMOTE:
+                return "promote";
+            default:
+                return "op " + op;
+        }
+    }
+
+    /**
+     * A request.
+     *
+     * @param op            the operation
+     * @param flags         {@link #FLAG_WAIT} or 0
+     * @param clusterId     the cluster
+     * @param correlation   echoed in the response
+     * @param node          the node operated on (0 if none)
+     * @param timeoutMs     how long the operation may take
+     * @param replyEndpoint where to answer (host:port)
+     * @param endpoint      the new learner's endpoints, or ""
+     * @param voters        the new voters of {@link #CHANGE_VOTERS}, else empty
+     */
+    public record Request(byte op, int flags, int clusterId, long correlation, long node, long timeoutMs, String replyEndpoint,
+        String endpoint, long[] voters)
+    {
+        /** @return the encoded request */
+        public byte[] encode()
+        {
+            final byte[] reply = replyEndpoint.getBytes(StandardCharsets.UTF_8);
+            final byte[] ep = endpoint.getBytes(StandardCharsets.UTF_8);
+            final ByteBuffer b = ByteBuffer.allocate(40 + 4 + reply.length + 4 + ep.length + 4 + 8 * voters.length)
+                .order(ByteOrder.LITTLE_ENDIAN);
+            b.putInt(MAGIC).put(VERSION).put(op).putShort((short)flags).putInt(clusterId).putLong(correlation).putLong(node)
+                .putLong(timeoutMs);
+            b.putInt(reply.length).put(reply).putInt(ep.length).put(ep).putInt(voters.length);
+            for (final long v : voters)
+            {
+                b.putLong(v);
+            }
+            return b.array();
+        }
+
+        /** @return the request in {@code buffer}, or null if it is not a valid one */
+        public static Request decode(final DirectBuffer buffer, final int offset, final int length)
+        {
+            try
+            {
+                final ByteBuffer b = wrap(buffer, offset, length);
+                if (b.getInt() != MAGIC || b.get() != VERSION)
+                {
+                    return null;
+                }
+                final byte op = b.get();
+                final int flags = b.getShort();
+                final int clusterId = b.getInt();
+                final long correlation = b.getLong();
+                final long node = b.getLong();
+                final long timeoutMs = b.getLong();
+                final String reply = string(b);
+                final String endpoint = string(b);
+                final int count = b.getInt();
+                if (reply == null || endpoint == null || count < 0 || count > MAX_VOTERS || count * 8 > b.remaining() || timeoutMs < 0)
+                {
+                    return null;
+                }
+                final long[] voters = new long[count];
+                for (int i = 0; i < count; i++)
+                {
+                    voters[i] = b.getLong();
+                }
+                return new Request(op, flags, clusterId, correlation, node, timeoutMs, reply, endpoint, voters);
+            }
+            catch (final BufferUnderflowException | IllegalArgumentException ex)
+            {
+                return null;
+            }
+        }
+    }
+
+    /**
+     * A response.
+     *
+     * @param op             the operation answered
+     * @param clusterId      the cluster
+     * @param correlation    the request's
+     * @param status         an {@link AdminStatus} code or one of this protocol's
+     * @param nodeId         the member that answered
+     * @param leaderId       the leader, if known (for {@link #REDIRECT})
+     * @param index          the log index of the change, or of the snapshot
+     * @param leaderEndpoint the client endpoint of the leader the answering member knows (where a {@link #REDIRECT} sends), or ""
+     * @param message        why, or what was shown
+     */
+    public record Response(byte op, int clusterId, long correlation, int status, long nodeId, long leaderId, long index,
+        String leaderEndpoint, String message)
+    {
+        /** @return the encoded response */
+        public byte[] encode()
+        {
+            final byte[] ep = leaderEndpoint.getBytes(StandardCharsets.UTF_8);
+            final byte[] msg = truncate(message).getBytes(StandardCharsets.UTF_8);
+            final ByteBuffer b = ByteBuffer.allocate(52 + 4 + ep.length + 4 + msg.length).order(ByteOrder.LITTLE_ENDIAN);
+            b.putInt(MAGIC).put(VERSION).put(op).putShort((short)0).putInt(clusterId).putLong(correlation).putInt(status)
+                .putLong(nodeId).putLong(leaderId).putLong(index);
+            b.putInt(ep.length).put(ep).putInt(msg.length).put(msg);
+            return b.array();
+        }
+
+        /** @return the response in {@code buffer}, or null if it is not a valid one */
+        public static Response decode(final DirectBuffer buffer, final int offset, final int length)
+        {
+            try
+            {
+                final ByteBuffer b = wrap(buffer, offset, length);
+                if (b.getInt() != MAGIC || b.get() != VERSION)
+                {
+                    return null;
+                }
+                final byte op = b.get();
+                b.getShort();
+                final int clusterId = b.getInt();
+                final long correlation = b.getLong();
+                final int status = b.getInt();
+                final long nodeId = b.getLong();
+                final long leaderId = b.getLong();
+                final long index = b.getLong();
+                final String endpoint = string(b);
+                final String message = string(b);
+                if (endpoint == null || message == null)
+                {
+                    return null;
+                }
+                return new Response(op, clusterId, correlation, status, nodeId, leaderId, index, endpoint, message);
+            }
+            catch (final BufferUnderflowException | IllegalArgumentException ex)
+            {
+                return null;
+            }
+        }
+    }
+
+    private static String truncate(final String message)
+    {
+        return message.length() > MAX_STRING / 4 ? message.substring(0, MAX_STRING / 4) : message;
+    }
+
+    private static ByteBuffer wrap(final DirectBuffer buffer, final int offset, final int length)
+    {
+        final byte[] bytes = new byte[Math.max(0, length)];
+        buffer.getBytes(offset, bytes);
+        return ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    private static String string(final ByteBuffer b)
+    {
+        final int length = b.getInt();
+        if (length < 0 || length > MAX_STRING || length > b.remaining())
+        {
+            return null;
+        }
+        final byte[] bytes = new byte[length];
+        b.get(bytes);
+        return new String(bytes, StandardCharsets.UTF_8);
+    }
+}
