@@ -1,7 +1,10 @@
 package io.ringraft.server;
 
+import io.ringraft.AdminStatus;
 import io.ringraft.Membership;
 import io.ringraft.engine.Role;
+import io.ringraft.server.admin.AdminClient;
+import io.ringraft.server.admin.AdminProtocol;
 import io.ringraft.server.kv.KvClient;
 import io.ringraft.server.kv.KvProtocol;
 import io.ringraft.storage.DurabilityPolicy;
@@ -11,6 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -168,11 +172,16 @@ class AdminCommandTest
         assertRefused(Cli.run(admin("promote", "4", "--wait", "--timeout", "1s")), "did not catch up in time", before);
 
         // A change while another is in flight.
-        final CompletableFuture<Cli.Result> slow = CompletableFuture.supplyAsync(() -> Cli.run(admin("promote", "4", "--wait",
-            "--timeout", "4s")));
-        Thread.sleep(1_000);
+        final CompletableFuture<AdminProtocol.Response> slow = CompletableFuture.supplyAsync(() ->
+        {
+            try (AdminClient client = new AdminClient(CLUSTER_ID, List.of(cluster.clientEndpoints().get(1L)), cluster.sharedAeronDirectory()))
+            {
+                return client.promote(4, true, 4_000);
+            }
+        });
+        Thread.sleep(1_500);
         assertRefused(Cli.run(admin("remove", "4")), "in flight", before);
-        assertEquals(1, slow.get(30, TimeUnit.SECONDS).status(), "the slow promotion times out");
+        assertEquals(AdminStatus.TIMED_OUT, slow.get(30, TimeUnit.SECONDS).status(), "the slow promotion times out");
         assertEquals(before, membership());
 
         // Bad usage: exit 2.

@@ -37,6 +37,8 @@ public final class AdminClient implements AutoCloseable
     public static final int NO_ANSWER = 30;
     private static final long RETRY_NS = TimeUnit.MILLISECONDS.toNanos(200);
     private static final long RESEND_NS = TimeUnit.SECONDS.toNanos(1);
+    /** How much longer than the operation may take the leader's answer is awaited. */
+    private static final long ANSWER_GRACE_MS = 2_000;
 
     private final int clusterId;
     private final List<String> endpoints;
@@ -120,7 +122,7 @@ public final class AdminClient implements AutoCloseable
         final long timeoutMs)
     {
         final long probeMs = Math.min(timeoutMs, 3_000);
-        final AdminProtocol.Response probe = ask(clientEndpoint, AdminProtocol.STATUS, 0, 0, "", new long[0], probeMs);
+        final AdminProtocol.Response probe = ask(clientEndpoint, AdminProtocol.STATUS, 0, 0, "", new long[0], probeMs, probeMs);
         if (probe == null)
         {
             return refused(AdminProtocol.ADD_LEARNER, AdminStatus.INVALID, "node " + node + " does not answer at " + clientEndpoint +
@@ -209,8 +211,8 @@ public final class AdminClient implements AutoCloseable
             if (local || leader == null)
             {
                 final String target = endpoints.get(next++ % endpoints.size());
-                final AdminProtocol.Response r = ask(target, local ? op : AdminProtocol.STATUS, 0, 0, "", new long[0],
-                    Math.min(remainingMs, 1_000));
+                final long waitMs = op == AdminProtocol.SNAPSHOT ? remainingMs : Math.min(remainingMs, 1_000);
+                final AdminProtocol.Response r = ask(target, local ? op : AdminProtocol.STATUS, 0, 0, "", new long[0], waitMs, waitMs);
                 if (r == null)
                 {
                     lastProblem = "no answer from " + target;
@@ -236,10 +238,10 @@ public final class AdminClient implements AutoCloseable
                 }
                 continue;
             }
-            final AdminProtocol.Response r = ask(leader, op, flags, node, endpoint, voters, remainingMs);
+            final AdminProtocol.Response r = ask(leader, op, flags, node, endpoint, voters, remainingMs, remainingMs + ANSWER_GRACE_MS);
             if (r == null)
             {
-                return refused(op, NO_ANSWER, "no answer from the leader at " + leader + " within " + timeoutMs +
+                return refused(op, NO_ANSWER, "no answer from the leader at " + leader + " within " + (remainingMs + ANSWER_GRACE_MS) +
                     " ms; the change may or may not have happened");
             }
             if (r.status() == AdminProtocol.REDIRECT)
@@ -259,9 +261,9 @@ public final class AdminClient implements AutoCloseable
         return refused(op, NO_ANSWER, lastProblem + " within " + timeoutMs + " ms");
     }
 
-    /** Sends one request to one endpoint and waits for its answer, resending while unanswered. */
+    /** Sends one request to one endpoint and waits up to {@code waitMs} for its answer, resending a status while unanswered. */
     private AdminProtocol.Response ask(final String target, final byte op, final int flags, final long node, final String endpoint,
-        final long[] voters, final long timeoutMs)
+        final long[] voters, final long timeoutMs, final long waitMs)
     {
         final ExclusivePublication publication;
         try
@@ -275,7 +277,7 @@ public final class AdminClient implements AutoCloseable
         final long id = ++correlation;
         final byte[] request = new AdminProtocol.Request(op, flags, clusterId, id, node, timeoutMs, replyEndpoint, endpoint, voters)
             .encode();
-        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(waitMs);
         awaited = id;
         received = null;
         boolean sent = false;

@@ -110,7 +110,7 @@ public final class AdminProtocol
      *
      * @param op            the operation
      * @param flags         {@link #FLAG_WAIT} or 0
-     * @param clusterId     the cluster
+     * @param clusterId     the cluster, or 0 for any
      * @param correlation   echoed in the response
      * @param node          the node operated on (0 if none)
      * @param timeoutMs     how long the operation may take

@@ -78,7 +78,7 @@ public final class AdminService implements Agent, AutoCloseable
 
     /**
      * @param raft                  the node
-     * @param clusterId             requests of other clusters are ignored
+     * @param clusterId             requests naming another cluster id (other than 0, any) are refused
      * @param listen                the member's client endpoint
      * @param configClientEndpoints client endpoints from the config, used when the membership carries none
      * @param aeronDirectory        the media driver's directory
@@ -113,7 +113,7 @@ public final class AdminService implements Agent, AutoCloseable
         return "ringraft-admin-" + nodeId;
     }
 
-    /** @return frames on the admin stream that were not valid requests of this cluster */
+    /** @return frames on the admin stream that were not valid requests, or were for another cluster */
     public long malformed()
     {
         return malformed;
@@ -137,9 +137,16 @@ public final class AdminService implements Agent, AutoCloseable
     private void onFragment(final DirectBuffer buffer, final int offset, final int length, final Header header)
     {
         final AdminProtocol.Request request = AdminProtocol.Request.decode(buffer, offset, length);
-        if (request == null || request.clusterId() != clusterId || !validReplyEndpoint(request.replyEndpoint()))
+        if (request == null || !validReplyEndpoint(request.replyEndpoint()))
         {
             malformed++;
+            return;
+        }
+        if (request.clusterId() != 0 && request.clusterId() != clusterId)
+        {
+            malformed++;
+            respond(request, AdminProtocol.BAD_REQUEST, 0, "request for cluster " + request.clusterId() + " reached node " + nodeId +
+                " of cluster " + clusterId);
             return;
         }
         handle(request);
