@@ -198,6 +198,14 @@ class MembershipProcessTest
         throw new AssertionError("no leader within 30 s");
     }
 
+    /** A new JVM on a loaded machine may take seconds to answer. */
+    private void awaitAnswer(final AdminClient admin, final NodeConfig node)
+    {
+        final AdminProtocol.Response r = admin.statusOf(node.self().clientEndpoint(), 30_000);
+        assertTrue(r != null && r.message().contains("joining"), "node " + node.nodeId() + " waits to join: " + r + "; its output:\n" +
+            cluster.output(node.nodeId()));
+    }
+
     /** Waits until node {@code id} has applied at least {@code index}, read from its counters file. */
     private long awaitApplied(final long id, final long index) throws InterruptedException
     {
@@ -267,7 +275,9 @@ class MembershipProcessTest
             {
                 cluster.start(id);
                 final NodeConfig c = cluster.config(id);
-                ok(admin.addLearner(id, c.self().raftEndpoint(), c.self().clientEndpoint(), TIMEOUT_MS), "add learner " + id);
+                awaitAnswer(admin, c);
+                ok(admin.addLearner(id, c.self().raftEndpoint(), c.self().clientEndpoint(), TIMEOUT_MS), "add learner " + id +
+                    "; its output:\n" + cluster.output(id));
             }
             final long target = commitIndex(admin);
             for (final long id : new long[]{4, 5})
@@ -302,6 +312,7 @@ class MembershipProcessTest
             cluster.kill(victim);
             final NodeConfig six = cluster.addJoiner(6, Map.of());
             cluster.start(6);
+            awaitAnswer(admin, six);
             ok(admin.addLearner(6, six.self().raftEndpoint(), six.self().clientEndpoint(), TIMEOUT_MS), "add learner 6");
             ok(admin.promote(6, true, TIMEOUT_MS), "promote 6");
             ok(admin.remove(victim, TIMEOUT_MS), "remove the dead node " + victim);

@@ -11,7 +11,6 @@ import io.ringraft.server.kv.KvClient;
 import io.ringraft.transport.aeron.EmbeddedMediaDriver;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
-import org.agrona.concurrent.AgentInvoker;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import java.util.HashMap;
@@ -44,7 +43,6 @@ public final class AdminClient implements AutoCloseable
     private final List<String> endpoints;
     private final EmbeddedMediaDriver driver;
     private final Aeron aeron;
-    private final AgentInvoker conductor;
     private final Subscription subscription;
     private final String replyEndpoint;
     private final FragmentAssembler assembler = new FragmentAssembler(this::onFragment);
@@ -74,16 +72,15 @@ public final class AdminClient implements AutoCloseable
         try
         {
             launched = aeronDirectory == null ? EmbeddedMediaDriver.launch(0, 64 * 1024) : null;
+            // The client's own conductor thread keeps it alive with the driver while the caller is idle between calls.
             client = Aeron.connect(new Aeron.Context().aeronDirectoryName(launched != null ? launched.aeronDirectoryName() : aeronDirectory)
-                .useConductorAgentInvoker(true).errorHandler(ex -> System.err.println("ringraft admin: " + ex)));
-            this.conductor = client.conductorAgentInvoker();
+                .errorHandler(ex -> System.err.println("ringraft admin: " + ex)));
             this.subscription = client.addSubscription(new ChannelUriStringBuilder().media("udp").endpoint(replyHost + ":0").build(),
                 AdminProtocol.STREAM_ID);
             String resolved = subscription.resolvedEndpoint();
             final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
             while (resolved == null && System.nanoTime() < deadline)
             {
-                conductor.invoke();
                 LockSupport.parkNanos(100_000);
                 resolved = subscription.resolvedEndpoint();
             }
@@ -109,6 +106,16 @@ public final class AdminClient implements AutoCloseable
     }
 
     /**
+     * @param clientEndpoint a node's client endpoint (a member or a node waiting to join)
+     * @param timeoutMs      how long to wait for its answer
+     * @return that node's status, or null if it did not answer
+     */
+    public AdminProtocol.Response statusOf(final String clientEndpoint, final long timeoutMs)
+    {
+        return ask(clientEndpoint, AdminProtocol.STATUS, 0, 0, "", new long[0], timeoutMs, timeoutMs);
+    }
+
+    /**
      * Adds a learner, after checking that the node answers at its client endpoint with this id and
      * has not joined a cluster yet.
      *
@@ -121,8 +128,8 @@ public final class AdminClient implements AutoCloseable
     public AdminProtocol.Response addLearner(final long node, final String raftEndpoint, final String clientEndpoint,
         final long timeoutMs)
     {
-        final long probeMs = Math.min(timeoutMs, 3_000);
-        final AdminProtocol.Response probe = ask(clientEndpoint, AdminProtocol.STATUS, 0, 0, "", new long[0], probeMs, probeMs);
+        final long probeMs = Math.min(timeoutMs, 5_000);
+        final AdminProtocol.Response probe = statusOf(clientEndpoint, probeMs);
         if (probe == null)
         {
             return refused(AdminProtocol.ADD_LEARNER, AdminStatus.INVALID, "node " + node + " does not answer at " + clientEndpoint +
@@ -284,7 +291,6 @@ public final class AdminClient implements AutoCloseable
         long sentAt = 0;
         while (System.nanoTime() < deadline)
         {
-            conductor.invoke();
             // A status is resent until answered; a change is sent once (a second copy could be
             // taken for a new request once the first completed).
             if (!sent || (op == AdminProtocol.STATUS && System.nanoTime() - sentAt > RESEND_NS))
