@@ -65,6 +65,48 @@ class MembershipHandlerTest
     }
 
     @Test
+    void removesALearnerInOneStepAndRefusesToRemoveAVoterThatWay()
+    {
+        final EngineFixture f = leaderWithLearner();
+        f.engine.removeLearner(9, 2, TIMEOUT);
+        assertEquals(List.of(new AdminResult(9, AdminStatus.INVALID, 0, Vote.NO_NODE)), f.out.take(AdminResult.class), "2 is a voter");
+        f.engine.removeLearner(10, 4, TIMEOUT);
+        assertEquals(List.of(Membership.of(1, 2, 3)), appendedMemberships(f.out), "learner 4 and its endpoint gone, one entry");
+        f.engine.onLogFlushed(f.engine.lastLogId().index());
+        f.engine.handle(ack(2, 2, 3));
+        assertEquals(List.of(new AdminResult(10, AdminStatus.OK, 3, Vote.NO_NODE)), f.out.take(AdminResult.class));
+    }
+
+    @Test
+    void aLearnerWithAnEndpointAnotherMemberUsesIsRefused()
+    {
+        final EngineFixture f = leaderWithLearner();
+        f.engine.addLearner(11, 5, "h5:1 h4:1", TIMEOUT);
+        assertEquals(List.of(new AdminResult(11, AdminStatus.INVALID, 0, Vote.NO_NODE)), f.out.take(AdminResult.class));
+        assertEquals(List.of(), appendedMemberships(f.out), "nothing changed");
+    }
+
+    @Test
+    void aRemovedNodeThatStaysSilentForAnElectionTimeoutIsNoLongerReplicatedTo()
+    {
+        final EngineFixture f = leaderWithLearner();
+        f.engine.removeLearner(12, 4, TIMEOUT);
+        f.engine.onLogFlushed(f.engine.lastLogId().index());
+        f.engine.handle(ack(2, 2, 3));
+        assertTrue(f.engine.replicatesTo(4), "until it learns of its removal, or stays silent");
+        final long lastHeard = EngineFixture.ELECTION_MAX; // the fixture's leader heard from everyone then
+        f.engine.tick(lastHeard + EngineFixture.ELECTION_MAX / 2);
+        f.engine.handle(ack(2, 2, 3));
+        f.engine.handle(ack(3, 2, 3));
+        assertTrue(f.engine.replicatesTo(4), "silent for less than an election timeout");
+        f.engine.tick(lastHeard + EngineFixture.ELECTION_MAX + EngineFixture.HEARTBEAT * 2);
+        f.engine.handle(ack(2, 2, 3));
+        f.engine.handle(ack(3, 2, 3));
+        assertFalse(f.engine.replicatesTo(4), "silent for an election timeout");
+        assertTrue(f.engine.replicatesTo(2) && f.engine.replicatesTo(3), "the members stay");
+    }
+
+    @Test
     void changeWaitsForNewVotersToCatchUpThenGoesThroughJointToFinal()
     {
         final EngineFixture f = leader(config(1), 2, Membership.of(1, 2, 3).withLearner(4, "h4:1"));

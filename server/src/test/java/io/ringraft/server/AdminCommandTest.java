@@ -184,6 +184,15 @@ class AdminCommandTest
         assertEquals(AdminStatus.TIMED_OUT, slow.get(30, TimeUnit.SECONDS).status(), "the slow promotion times out");
         assertEquals(before, membership());
 
+        // A snapshot on the member asked; leadership handed to a follower.
+        final Cli.Result snapshot = Cli.run(admin("snapshot"));
+        assertEquals(0, snapshot.status(), snapshot.toString());
+        assertTrue(snapshot.out().contains("snapshot of node 1 up to index"), snapshot.toString());
+        final long target = follower();
+        final Cli.Result transfer = Cli.run(admin("transfer", Long.toString(target)));
+        assertEquals(0, transfer.status(), transfer.toString());
+        assertEquals(target, leaderId(), "node " + target + " leads");
+
         // Bad usage: exit 2.
         assertEquals(2, Cli.run(admin("promote", "x")).status());
         assertEquals(2, Cli.run(admin("frobnicate")).status());
