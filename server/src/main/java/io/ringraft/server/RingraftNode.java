@@ -175,7 +175,7 @@ public final class RingraftNode implements AutoCloseable
             AgentRunner.startOnThread(runner);
             admin = new AdminService(raft, config.clusterId(), config.self().clientEndpoint(), config.clientEndpoints(), aeronDir,
                 config.termLength());
-            final AgentRunner adminRunner = new AgentRunner(new SleepingMillisIdleStrategy(1),
+            final AgentRunner adminRunner = new AgentRunner(new SleepingMillisIdleStrategy(10),
                 ex -> System.err.println("ringraft node " + id + " admin: " + ex), null, admin);
             AgentRunner.startOnThread(adminRunner);
             writePidFile(dataDir, aeronDir);

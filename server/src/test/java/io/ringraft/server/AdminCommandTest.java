@@ -169,7 +169,7 @@ class AdminCommandTest
         writeMany(1_500);
         before = membership();
         assertRefused(Cli.run(admin("promote", "4")), "node 4 has not caught up", before);
-        assertRefused(Cli.run(admin("promote", "4", "--wait", "--timeout", "1s")), "did not catch up in time", before);
+        assertRefused(Cli.run(admin("promote", "4", "--wait", "--timeout", "3s")), "did not catch up in time", before);
 
         // A change while another is in flight.
         final CompletableFuture<AdminProtocol.Response> slow = CompletableFuture.supplyAsync(() ->
