@@ -95,8 +95,11 @@ final class Report
             svg.append(String.format(Locale.ROOT, "<rect x='%.1f' y='%d' width='%.1f' height='%d' fill='%s'><title>%s</title></rect>%n",
                 x0, LAT_TOP, Math.max(1, x1 - x0), TPUT_TOP + TPUT_HEIGHT - LAT_TOP, FAULT_COLOURS[w.fault().kind().ordinal()],
                 escape(w.what())));
-            svg.append(String.format(Locale.ROOT, "<text x='%.1f' y='%d' fill='#555'>%s</text>%n", x0 + 2, LAT_TOP - 4 - (i % 2) * 10,
-                escape(w.fault().kind().name().toLowerCase(Locale.ROOT))));
+            if (x1 - x0 >= 24)
+            {
+                svg.append(String.format(Locale.ROOT, "<text x='%.1f' y='%d' fill='#555'>%s</text>%n", x0 + 2, LAT_TOP - 4 - (i % 2) * 10,
+                    escape(w.fault().kind().name().toLowerCase(Locale.ROOT))));
+            }
         }
         // Axes.
         svg.append(String.format(Locale.ROOT, "<rect x='%d' y='%d' width='%d' height='%d' fill='none' stroke='#888'/>%n", LEFT, LAT_TOP,
@@ -110,7 +113,15 @@ final class Report
                 + "<text x='%d' y='%.1f' text-anchor='end'>%s ms</text>%n", LEFT, LEFT + PLOT, y, y, LEFT - 4, y + 4,
                 p < 0 ? "0.1" : Long.toString((long)Math.pow(10, p))));
         }
-        final int step = seconds > 120 ? 30 : seconds > 30 ? 10 : 5;
+        int step = 5;
+        for (final int nice : new int[]{5, 10, 30, 60, 120, 300, 600, 1800, 3600})
+        {
+            step = nice;
+            if (seconds / nice <= 12)
+            {
+                break;
+            }
+        }
         for (int s = 0; s <= seconds; s += step)
         {
             final double xs = x(s, seconds);
@@ -144,14 +155,16 @@ final class Report
                 svg.append('\n');
             }
         }
-        // Throughput: acknowledged operations per 250 ms bucket, by completion time.
-        final int buckets = (int)Math.ceil(seconds * 4);
+        // Throughput: acknowledged operations per bucket (250 ms, or longer to keep about 500 buckets), by completion time.
+        final long bucketNs = Math.max(250_000_000L, (long)(seconds * 1e9 / 500) / 250_000_000L * 250_000_000L);
+        final double perSecond = 1e9 / bucketNs;
+        final int buckets = (int)Math.ceil(seconds * 1e9 / bucketNs);
         final int[] okPer = new int[buckets + 1];
         for (final NemesisWorkload.Op op : ops)
         {
             if (op.result().outcome() == NemesisClient.Outcome.OK)
             {
-                okPer[(int)Math.min(buckets, op.completeNs() / 250_000_000L)]++;
+                okPer[(int)Math.min(buckets, op.completeNs() / bucketNs)]++;
             }
         }
         int maxBucket = 1;
@@ -162,22 +175,24 @@ final class Report
         final StringBuilder path = new StringBuilder();
         for (int b = 0; b < buckets; b++)
         {
-            final double xb = x(b / 4.0, seconds);
+            final double xb = x(b * bucketNs / 1e9, seconds);
             final double yb = TPUT_TOP + TPUT_HEIGHT - okPer[b] * (double)TPUT_HEIGHT / maxBucket;
             path.append(b == 0 ? "M" : " L").append(String.format(Locale.ROOT, "%.1f %.1f", xb, yb));
         }
         svg.append("<path d='").append(path).append("' fill='none' stroke='#1a73e8' stroke-width='1.2'/>\n");
         svg.append(String.format(Locale.ROOT, "<text x='%d' y='%d'>acknowledged operations per second (peak %,d/s)</text>%n", LEFT + 4,
-            TPUT_TOP + 12, maxBucket * 4));
+            TPUT_TOP + 12, Math.round(maxBucket * perSecond)));
         // Leader changes: a dashed line each, labelled with the new leader and term (grey and unlabelled while none leads).
         int labelled = 0;
+        double lastLabel = -1e9;
         for (final StatusWatcher.LeaderChange c : leaders)
         {
             final double xc = x(c.atNs() / 1e9, seconds);
             svg.append(String.format(Locale.ROOT, "<line x1='%.1f' x2='%.1f' y1='%d' y2='%d' stroke='%s' stroke-dasharray='3,2'/>%n", xc, xc,
                 LAT_TOP, TPUT_TOP + TPUT_HEIGHT, c.leader() == 0 ? "#bbb" : "#333"));
-            if (c.leader() != 0)
+            if (c.leader() != 0 && xc - lastLabel >= 30)
             {
+                lastLabel = xc;
                 svg.append(String.format(Locale.ROOT, "<text x='%.1f' y='%d' fill='#333'>L%d t%d</text>%n", xc + 2,
                     TPUT_TOP - 6 - (labelled++ % 2) * 11, c.leader(), c.term()));
             }
