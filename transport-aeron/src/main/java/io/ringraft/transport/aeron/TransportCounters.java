@@ -8,7 +8,9 @@ import io.aeron.Counter;
  * (type id {@link #TYPE_ID}, labels starting "ringraft transport node=N"), so AeronStat and other
  * Aeron tooling read them from outside the process. Each counter has a single writer: the sending
  * thread for send results, the polling thread for received and dropped frames. After the network is
- * closed the getters return the final values.
+ * closed the getters return the final values. If the Aeron client stops under the network (a conductor not
+ * run within the driver's timeout in invoker mode), its counters read 0 and count nothing from then on,
+ * rather than touch memory Aeron has unmapped.
  */
 public final class TransportCounters implements AutoCloseable
 {
@@ -45,64 +47,82 @@ public final class TransportCounters implements AutoCloseable
         }
     }
 
+    /*
+     * An Aeron client whose conductor stops (its owner did not run it within the driver's timeout in invoker
+     * mode, or the driver went away) closes its counters and unmaps their memory: touching one then crashes
+     * the JVM. So every access checks first; counts from then on are lost, and a closed counter reads 0.
+     */
+    private static void increment(final Counter counter)
+    {
+        if (!counter.isClosed())
+        {
+            counter.incrementOrdered();
+        }
+    }
+
+    private static long read(final Counter counter)
+    {
+        return counter.isClosed() ? 0 : counter.get();
+    }
+
     void onSent()
     {
-        sent.incrementOrdered();
+        increment(sent);
     }
 
     void onReceived()
     {
-        received.incrementOrdered();
+        increment(received);
     }
 
     void onBackPressured()
     {
-        backPressured.incrementOrdered();
+        increment(backPressured);
     }
 
     void onNotConnected()
     {
-        notConnected.incrementOrdered();
+        increment(notConnected);
     }
 
     void onEndpointRefused()
     {
-        endpointsRefused.incrementOrdered();
+        increment(endpointsRefused);
     }
 
     void onDropped(final DropReason reason)
     {
-        dropped[reason.ordinal()].incrementOrdered();
+        increment(dropped[reason.ordinal()]);
     }
 
     /** @return messages handed to Aeron */
     public long sent()
     {
-        return closed ? finalSent : sent.get();
+        return closed ? finalSent : read(sent);
     }
 
     /** @return messages decoded and delivered to a poll handler */
     public long received()
     {
-        return closed ? finalReceived : received.get();
+        return closed ? finalReceived : read(received);
     }
 
     /** @return sends that returned {@link io.ringraft.network.RaftNetwork#BACK_PRESSURED} */
     public long backPressured()
     {
-        return closed ? finalBackPressured : backPressured.get();
+        return closed ? finalBackPressured : read(backPressured);
     }
 
     /** @return sends that returned {@link io.ringraft.network.RaftNetwork#NOT_CONNECTED} for a configured peer */
     public long notConnected()
     {
-        return closed ? finalNotConnected : notConnected.get();
+        return closed ? finalNotConnected : read(notConnected);
     }
 
     /** @return members whose endpoint (from the membership) could not be used: no publication was opened to them */
     public long endpointsRefused()
     {
-        return closed ? finalEndpointsRefused : endpointsRefused.get();
+        return closed ? finalEndpointsRefused : read(endpointsRefused);
     }
 
     /**
@@ -111,7 +131,7 @@ public final class TransportCounters implements AutoCloseable
      */
     public long dropped(final DropReason reason)
     {
-        return closed ? finalDropped[reason.ordinal()] : dropped[reason.ordinal()].get();
+        return closed ? finalDropped[reason.ordinal()] : read(dropped[reason.ordinal()]);
     }
 
     /** @return frames dropped for any reason */
@@ -133,14 +153,14 @@ public final class TransportCounters implements AutoCloseable
         {
             return;
         }
-        finalSent = sent.get();
-        finalReceived = received.get();
-        finalBackPressured = backPressured.get();
-        finalNotConnected = notConnected.get();
-        finalEndpointsRefused = endpointsRefused.get();
+        finalSent = read(sent);
+        finalReceived = read(received);
+        finalBackPressured = read(backPressured);
+        finalNotConnected = read(notConnected);
+        finalEndpointsRefused = read(endpointsRefused);
         for (final DropReason reason : REASONS)
         {
-            finalDropped[reason.ordinal()] = dropped[reason.ordinal()].get();
+            finalDropped[reason.ordinal()] = read(dropped[reason.ordinal()]);
         }
         closed = true;
         sent.close();
