@@ -35,7 +35,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * </ul>
  * Closed loop of 64-byte commands with a fixed window in flight, for each window a warm-up then a measurement:
  * throughput, latency from send to reply (HdrHistogram, optionally saved as {@code .hgrm}), the process's
- * CPU (all its threads over wall time, 100 % = one core) and RSS. After the load: the CPU of the idle cluster
+ * CPU (all its threads over wall time, 100 % = one core), the CPU time per command ({@code cpuUsPerOp}, what the
+ * shape costs: far less sensitive to other processes on the machine than the throughput) and RSS. After the load: the CPU of the idle cluster
  * (with the client polling as a client does), by thread, and the latency of the first command after that idle time.
  * <p>
  * {@code java -cp benchmarks.jar io.ringraft.bench.deployed.DeployedShapesBench shape=A windows=256,16,1 warmup=5
@@ -180,8 +181,8 @@ public final class DeployedShapesBench implements Shape.Replies
             final double seconds = measured[1] / 1e9;
             final double cpu = 100.0 * (processCpuNanos() - measured[2]) / measured[1];
             result("RESULT shape=%s tag=%s window=%d ops=%.0f p50=%.1f p90=%.1f p99=%.1f p999=%.1f max=%.1f " +
-                "cpu=%.0f rssMB=%d failures=%d", name, tag, window, measured[0] / seconds, micros(h, 50), micros(h, 90), micros(h, 99),
-                micros(h, 99.9), h.getMaxValue() / 1000.0, cpu, rssMb(), failures.get());
+                "cpu=%.0f cpuUsPerOp=%.2f rssMB=%d failures=%d", name, tag, window, measured[0] / seconds, micros(h, 50), micros(h, 90), micros(h, 99),
+                micros(h, 99.9), h.getMaxValue() / 1000.0, cpu, cpu * 1e4 / Math.max(1.0, measured[0] / seconds), rssMb(), failures.get());
             writeHgrm(h, (name + "-" + tag + "-w" + window).replace('#', '-'));
         }
         final long idleNanos = TimeUnit.SECONDS.toNanos(Long.parseLong(settings.get("idle")));

@@ -18,7 +18,7 @@ import java.util.Map;
  */
 public final class DeployedSummary
 {
-    private static final java.util.Set<String> COLUMNS = java.util.Set.of("ops", "p50", "p99", "cpu", "rssMB", "failures", "idleCpu",
+    private static final java.util.Set<String> COLUMNS = java.util.Set.of("ops", "p50", "p99", "cpu", "cpuUsPerOp", "rssMB", "failures", "idleCpu",
         "wakeUs", "threads");
 
     private DeployedSummary()
