@@ -103,6 +103,12 @@ final class BenchService implements Agent, AutoCloseable
         }
     }
 
+    /** @return true once the client's subscription is connected to this service's replies */
+    boolean isEgressConnected()
+    {
+        return egress.isConnected();
+    }
+
     /** @return commands refused by the node, and replies that could not be sent */
     long refused()
     {

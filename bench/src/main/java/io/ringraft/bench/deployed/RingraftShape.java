@@ -196,7 +196,8 @@ final class RingraftShape implements Shape
             this.replies.onReply(value >= 0 ? value : -value - 1, value >= 0);
         });
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!toService.isConnected() || !fromService.isConnected())
+        // The client's subscription hears every service; it is the leader's replies that must be connected.
+        while (!toService.isConnected() || !services[(int)leader.nodeId() - 1].isEgressConnected())
         {
             if (System.nanoTime() > deadline)
             {
@@ -292,7 +293,7 @@ final class RingraftShape implements Shape
                         toService = publicationTo(node);
                     }
                 }
-                if (overAeron && !toService.isConnected())
+                if (overAeron && (!toService.isConnected() || !services[(int)node.nodeId() - 1].isEgressConnected()))
                 {
                     return false;
                 }
