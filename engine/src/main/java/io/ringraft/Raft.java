@@ -71,8 +71,12 @@ public final class Raft implements AutoCloseable
         final RaftNetwork network, final RaftStateMachine stateMachine, final Membership initialMembership)
     {
         config.conclude();
-        final int wireOverhead = 256;
-        if ((long)config.maxPayloadLength() + wireOverhead > network.maxMessageLength())
+        final int wireOverhead = RaftConfig.MESSAGE_OVERHEAD;
+        if (config.maxPayloadLength() == 0)
+        {
+            config.maxPayloadLength((int)Math.min(RaftConfig.DEFAULT_MAX_PAYLOAD_LENGTH, (long)network.maxMessageLength() - wireOverhead));
+        }
+        if (config.maxPayloadLength() <= 0 || (long)config.maxPayloadLength() + wireOverhead > network.maxMessageLength())
         {
             throw new IllegalArgumentException("maxPayloadLength=" + config.maxPayloadLength() + ": an entry must fit the network's " +
                 "largest message (" + network.maxMessageLength() + " bytes, less " + wireOverhead + " for framing)");

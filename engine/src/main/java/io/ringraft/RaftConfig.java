@@ -21,13 +21,22 @@ import java.util.function.Supplier;
  */
 public final class RaftConfig
 {
+    /**
+     * The bytes of framing an entry carries on the network besides its payload (message header,
+     * AppendEntries fields, entry header), with margin: a payload fits one message if
+     * {@code payload + MESSAGE_OVERHEAD <= RaftNetwork.maxMessageLength()}.
+     */
+    public static final int MESSAGE_OVERHEAD = 256;
+    /** The largest payload the default {@link #maxPayloadLength(int)} takes when the network carries more. */
+    public static final int DEFAULT_MAX_PAYLOAD_LENGTH = 64 * 1024;
+
     private long nodeId;
     private long electionTimeoutMinNanos = TimeUnit.MILLISECONDS.toNanos(300);
     private long electionTimeoutMaxNanos = TimeUnit.MILLISECONDS.toNanos(600);
     private long heartbeatIntervalNanos = TimeUnit.MILLISECONDS.toNanos(50);
     private int ingressRingSize = 4096;
     private int applyRingSize = 4096;
-    private int maxPayloadLength = 64 * 1024;
+    private int maxPayloadLength;
     private int replicationWindow = 64;
     private int maxEntriesPerAppend = 512;
     private int maxWritesPerBatch = 1024;
@@ -120,14 +129,18 @@ public final class RaftConfig
         return applyRingSize;
     }
 
-    /** @param length the largest client payload accepted, in bytes */
+    /**
+     * @param length the largest client payload accepted, in bytes; 0 (the default) derives it when
+     *               the node starts: {@value #DEFAULT_MAX_PAYLOAD_LENGTH}, or less if the network's
+     *               largest message less {@link #MESSAGE_OVERHEAD} is smaller
+     */
     public RaftConfig maxPayloadLength(final int length)
     {
         maxPayloadLength = length;
         return this;
     }
 
-    /** @return the {@code maxPayloadLength} setting */
+    /** @return the {@code maxPayloadLength} setting (0 until derived when the node starts, if not set) */
     public int maxPayloadLength()
     {
         return maxPayloadLength;
@@ -363,8 +376,8 @@ public final class RaftConfig
         require(nodeId > 0, "nodeId", nodeId, "must be positive");
         powerOfTwo("ingressRingSize", ingressRingSize);
         powerOfTwo("applyRingSize", applyRingSize);
-        require(maxPayloadLength > 0 && maxPayloadLength <= 16 * 1024 * 1024, "maxPayloadLength", maxPayloadLength,
-            "must be in 1..16777216");
+        require(maxPayloadLength >= 0 && maxPayloadLength <= 16 * 1024 * 1024, "maxPayloadLength", maxPayloadLength,
+            "must be in 1..16777216, or 0 to derive it from the network");
         require(replicationWindow >= 1, "replicationWindow", replicationWindow, "must be at least 1");
         require(maxEntriesPerAppend >= 1, "maxEntriesPerAppend", maxEntriesPerAppend, "must be at least 1");
         require(maxWritesPerBatch >= 1, "maxWritesPerBatch", maxWritesPerBatch, "must be at least 1");

@@ -2,11 +2,11 @@ package io.ringraft.server;
 
 import io.ringraft.engine.Role;
 import io.ringraft.server.kv.KvClient;
-import io.ringraft.server.kv.KvDigest;
+import io.ringraft.statemachine.KvDigest;
 import io.ringraft.server.kv.KvNodeStatus;
 import io.ringraft.server.kv.KvProtocol;
 import io.ringraft.server.kv.KvResponse;
-import io.ringraft.server.kv.KvStateMachine;
+import io.ringraft.statemachine.KvStateMachine;
 import io.ringraft.storage.DurabilityPolicy;
 import org.HdrHistogram.Histogram;
 import org.agrona.IoUtil;
@@ -231,10 +231,10 @@ final class Demo
             }
             final int slot = i;
             pending[i] = true;
-            client.submitStatus(endpoints.get(i), (id, r) ->
+            client.submitStatus(endpoints.get(i), s ->
             {
                 pending[slot] = false;
-                onStatus(KvNodeStatus.of(r));
+                onStatus(s);
             });
         }
     }
@@ -269,7 +269,7 @@ final class Demo
             {
                 commitAtRestart = lastCommit;
             }
-            else if (caughtUpAtNs == 0 && s.digest().appliedIndex() >= commitAtRestart)
+            else if (caughtUpAtNs == 0 && s.appliedIndex() >= commitAtRestart)
             {
                 caughtUpAtNs = now;
             }
@@ -432,9 +432,8 @@ final class Demo
             }
             if (statuses.size() == endpoints.size())
             {
-                final long applied = statuses.get(0).digest().appliedIndex();
                 final long c = committed;
-                if (applied == c && statuses.stream().allMatch(s -> s.digest().appliedIndex() == c))
+                if (statuses.stream().allMatch(s -> s.appliedIndex() == c))
                 {
                     return statuses;
                 }

@@ -1,5 +1,6 @@
 package io.ringraft.server;
 
+import io.ringraft.client.ClientException;
 import io.ringraft.server.kv.KvClient;
 import io.ringraft.server.kv.KvProtocol;
 import io.ringraft.server.kv.KvResponse;
@@ -84,13 +85,17 @@ final class KvCli
         final byte[] expected = code == KvProtocol.CAS && !"-".equals(p.get(2)) ? utf8(p.get(2)) : null;
         final KvResponse r;
         try (KvClient client = new KvClient(new KvClient.Context().endpoints(endpoints).clusterId(clusterId)
-            .timeout(timeoutMs, TimeUnit.MILLISECONDS)))
+            .timeout(timeoutMs, TimeUnit.MILLISECONDS).connectTimeout(timeoutMs, TimeUnit.MILLISECONDS)))
         {
             r = client.call(code, key, value, expected, a.has("linearizable"));
         }
         catch (final IllegalArgumentException ex)
         {
             throw new CliException("ringraft kv: " + ex.getMessage());
+        }
+        catch (final ClientException ex)
+        {
+            throw new CliException(CliException.FAILED, "ringraft kv: " + ex.getMessage());
         }
         switch (r.status())
         {

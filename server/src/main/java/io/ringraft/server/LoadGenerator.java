@@ -1,6 +1,8 @@
 package io.ringraft.server;
 
 import io.ringraft.engine.Role;
+import io.ringraft.client.ClientException;
+import io.ringraft.client.RingraftClient;
 import io.ringraft.server.kv.KvClient;
 import io.ringraft.server.kv.KvNodeStatus;
 import io.ringraft.storage.DurabilityPolicy;
@@ -26,7 +28,10 @@ import java.util.concurrent.TimeUnit;
  * {@code --processes}), for each message size and each point — a window in the closed loop, an
  * offered rate in the open loop (latency from each request's intended start: corrected for
  * coordinated omission) — it warms up, measures, and prints the round-trip latency distribution
- * (HdrHistogram, microseconds), optionally saved as {@code .hgrm} files.
+ * (HdrHistogram, microseconds), optionally saved as {@code .hgrm} files. {@code --client kv} (the
+ * default) runs key-value puts (and reads) through {@link KvClient}; {@code --client raw} sends
+ * opaque commands through the client library's zero-allocation path to any service
+ * ({@code --service} names the one a started cluster hosts).
  */
 final class LoadGenerator
 {
@@ -39,15 +44,25 @@ final class LoadGenerator
     static int run(final String[] args)
     {
         final Args a = Args.parse("load", args, Set.of("config", "endpoint", "mode", "window", "rates", "sizes", "warmup", "duration",
-            "nodes", "durability", "hgrm", "timeout", "reads"), Set.of("processes"));
+            "nodes", "durability", "hgrm", "timeout", "reads", "client", "service"), Set.of("processes"));
         a.requirePositional(0, 0, "only flags");
         final String mode = a.get("mode", "closed").toLowerCase(Locale.ROOT);
         if (!mode.equals("closed") && !mode.equals("open"))
         {
             throw new CliException("ringraft load: --mode=" + mode + " must be closed or open");
         }
-        final List<Long> points = mode.equals("open") ? list(a, "rates", null, 1, 10_000_000) :
-            List.of(a.longValue("window", 32, 1, 100_000));
+        final List<Long> points = mode.equals("open") ? list(a, "rates", null, 1, 10_000_000) : list(a, "window", "32", 1, 65_536);
+        final String clientKind = a.get("client", "kv").toLowerCase(Locale.ROOT);
+        if (!clientKind.equals("kv") && !clientKind.equals("raw"))
+        {
+            throw new CliException("ringraft load: --client=" + clientKind + " must be kv or raw");
+        }
+        final boolean raw = clientKind.equals("raw");
+        if (raw && mode.equals("open"))
+        {
+            throw new CliException("ringraft load: --client raw runs the closed loop only (give --window, not --mode open)");
+        }
+        final String service = a.get("service", NodeConfig.DEFAULT_SERVICE);
         final List<Long> sizes = list(a, "sizes", "64", 8, 32 * 1024);
         final long warmupMs = a.durationMs("warmup", 3_000);
         final long durationMs = a.durationMs("duration", 10_000);
@@ -92,7 +107,12 @@ final class LoadGenerator
         final PrintStream out = System.out;
         if (!endpoints.isEmpty())
         {
-            out.printf("ringraft load: against %s, %s loop%n", endpoints, mode);
+            out.printf("ringraft load: against %s, %s loop, %s client%n", endpoints, mode, clientKind);
+            if (raw)
+            {
+                measureRaw(out, endpoints, clusterId, null, timeoutMs, points, sizes, warmupMs, durationMs, hgrmDir);
+                return 0;
+            }
             try (KvClient client = client(endpoints, clusterId, null, timeoutMs))
             {
                 measure(out, client, mode, points, sizes, warmupMs, durationMs, readEvery, hgrmDir);
@@ -103,12 +123,19 @@ final class LoadGenerator
         try
         {
             base = Files.createTempDirectory("ringraft-load-");
-            out.printf("ringraft load: %d nodes %s on 127.0.0.1 (durability %s, logs in %s), %s loop%n", nodes,
-                a.has("processes") ? "as processes" : "in-process", durability, base, mode);
-            try (LocalCluster cluster = new LocalCluster(nodes, CLUSTER_ID, base, durability, a.has("processes"), Map.of(), true))
+            out.printf("ringraft load: %d nodes %s on 127.0.0.1 (durability %s, logs in %s), %s loop, %s client, service %s%n", nodes,
+                a.has("processes") ? "as processes" : "in-process", durability, base, mode, clientKind, service);
+            try (LocalCluster cluster = new LocalCluster(nodes, CLUSTER_ID, base, durability, a.has("processes"), Map.of("service", service),
+                true))
             {
                 cluster.startAll();
                 final List<String> clusterEndpoints = new ArrayList<>(cluster.clientEndpoints().values());
+                if (raw)
+                {
+                    measureRaw(out, clusterEndpoints, CLUSTER_ID, cluster.sharedAeronDirectory(), timeoutMs, points, sizes, warmupMs,
+                        durationMs, hgrmDir);
+                    return 0;
+                }
                 try (KvClient client = client(clusterEndpoints, CLUSTER_ID, cluster.sharedAeronDirectory(), timeoutMs))
                 {
                     awaitLeader(client, clusterEndpoints);
@@ -126,6 +153,40 @@ final class LoadGenerator
             if (base != null)
             {
                 IoUtil.delete(base.toFile(), true);
+            }
+        }
+    }
+
+    private static void measureRaw(final PrintStream out, final List<String> endpoints, final int clusterId, final String aeronDir,
+        final long timeoutMs, final List<Long> windows, final List<Long> sizes, final long warmupMs, final long durationMs,
+        final Path hgrmDir)
+    {
+        final int maxWindow = (int)(long)windows.stream().mapToLong(Long::longValue).max().orElse(1);
+        final RingraftClient client;
+        try
+        {
+            client = RingraftClient.connect(new RingraftClient.Context().endpoints(endpoints).clusterId(clusterId).aeronDirectory(aeronDir)
+                .window(maxWindow).commandTimeout(timeoutMs, TimeUnit.MILLISECONDS).connectTimeout(60, TimeUnit.SECONDS));
+        }
+        catch (final IllegalArgumentException | ClientException ex)
+        {
+            throw new CliException(CliException.FAILED, "ringraft load: " + ex.getMessage());
+        }
+        try (client)
+        {
+            final RawLoad load = new RawLoad(client, maxWindow);
+            for (final long size : sizes)
+            {
+                for (final long window : windows)
+                {
+                    final Histogram h = load.run(out, (int)window, (int)size, TimeUnit.MILLISECONDS.toNanos(warmupMs),
+                        TimeUnit.MILLISECONDS.toNanos(durationMs));
+                    h.outputPercentileDistribution(out, 5, 1000.0);
+                    if (hgrmDir != null)
+                    {
+                        save(h, hgrmDir.resolve("raw_closed_window-" + window + "_size-" + size + "B.hgrm"));
+                    }
+                }
             }
         }
     }

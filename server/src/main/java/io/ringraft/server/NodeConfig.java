@@ -46,6 +46,9 @@ import java.util.function.Supplier;
  * election.timeout.ms = 300-600                   # randomized between the two
  * heartbeat.ms = 50
  * snapshot.every = 100000                         # entries applied between snapshots; 0 = never
+ * service      = io.ringraft.server.kv.KvService  # the ClusteredService class to host (on the classpath)
+ * session.timeout.ms = 10000                      # a client session idle this long (cluster time) expires
+ * max.sessions = 1024                             # open client sessions at most
  * </pre>
  * Only {@code cluster.id}, {@code node.id}, the members and {@code data.dir} are required.
  */
@@ -53,12 +56,16 @@ public final class NodeConfig
 {
     /** The settings a file may hold, besides {@code member.<id>}. */
     static final Set<String> KEYS = Set.of("cluster.id", "node.id", "data.dir", "durability", "threading", "idle", "media.driver",
-        "aeron.dir", "aeron.term.length", "election.timeout.ms", "heartbeat.ms", "snapshot.every");
+        "aeron.dir", "aeron.term.length", "election.timeout.ms", "heartbeat.ms", "snapshot.every", "service", "session.timeout.ms",
+        "max.sessions");
     /**
      * A hidden, test-only setting: a {@link PlantedBug} the node runs with, so that a
      * fault-injection run can prove that its checks catch it. Not listed among the settings.
      */
     public static final String PLANTED_BUG = "test.planted.bug";
+
+    /** The service {@code ringraft node} hosts unless the config names another. */
+    public static final String DEFAULT_SERVICE = "io.ringraft.server.kv.KvService";
 
     /** One member of the cluster. */
     public record Member(long id, String raftEndpoint, String clientEndpoint)
@@ -82,6 +89,9 @@ public final class NodeConfig
     private final long heartbeatMs;
     private final long snapshotEvery;
     private final PlantedBug plantedBug;
+    private final String service;
+    private final long sessionTimeoutMs;
+    private final int maxSessions;
 
     private NodeConfig(final String source, final Map<String, String> settings, final Long idOverride, final boolean anyMember)
     {
@@ -178,6 +188,13 @@ public final class NodeConfig
         heartbeatMs = number("heartbeat.ms", "50", 1, electionMinMs - 1);
         snapshotEvery = number("snapshot.every", "100000", 0, Long.MAX_VALUE);
         plantedBug = enumValue(PLANTED_BUG, PlantedBug.class, PlantedBug.NONE);
+        service = settings.getOrDefault("service", DEFAULT_SERVICE).trim();
+        if (service.isEmpty())
+        {
+            throw fail("service", service, "must name a class implementing io.ringraft.service.ClusteredService");
+        }
+        sessionTimeoutMs = number("session.timeout.ms", "10000", 100, Long.MAX_VALUE / 1_000_000);
+        maxSessions = (int)number("max.sessions", "1024", 1, 1 << 20);
     }
 
     /**
@@ -402,6 +419,24 @@ public final class NodeConfig
     public PlantedBug plantedBug()
     {
         return plantedBug;
+    }
+
+    /** @return the class name of the hosted service */
+    public String service()
+    {
+        return service;
+    }
+
+    /** @return the session timeout in milliseconds */
+    public long sessionTimeoutMs()
+    {
+        return sessionTimeoutMs;
+    }
+
+    /** @return open client sessions at most */
+    public int maxSessions()
+    {
+        return maxSessions;
     }
 
     /** @return every member's raft endpoint by id */

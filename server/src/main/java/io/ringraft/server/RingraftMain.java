@@ -1,7 +1,6 @@
 package io.ringraft.server;
 
-import io.ringraft.testkit.sim.SimulatorMain;
-
+import java.lang.reflect.InvocationTargetException;
 import java.util.Arrays;
 
 /**
@@ -25,8 +24,9 @@ public final class RingraftMain
         "      [--timeout 3s]   the example key-value service, against any member (cas EXPECTED '-' = absent)",
         "  status [--config FILE (default ./ringraft.conf) | --data-dir DIR]...",
         "      role, term, leader, indexes and replication lag of the nodes on this machine",
-        "  load [--config FILE | --endpoint HOST:PORT]... [--mode closed|open] [--window 32] [--rates 1000,5000]",
-        "      [--sizes 64,1024] [--warmup 3s] [--duration 10s] [--nodes 3] [--processes] [--hgrm DIR]",
+        "  load [--config FILE | --endpoint HOST:PORT]... [--mode closed|open] [--window 1,16,256] [--rates 1000,5000]",
+        "      [--sizes 64,1024] [--warmup 3s] [--duration 10s] [--nodes 3] [--processes] [--hgrm DIR] [--client kv|raw]",
+        "      [--service CLASS]",
         "      the load generator: latency percentiles (HdrHistogram) per rate and message size",
         "  simulate <seeds> [nodes=3] [firstSeed=1] [plantedBug=NONE]",
         "      run the deterministic simulator: random faults, invariants after every step, linearizability at the end",
@@ -75,8 +75,7 @@ public final class RingraftMain
             switch (args[0])
             {
                 case "simulate":
-                    SimulatorMain.main(rest);
-                    return 0;
+                    return simulate(rest);
                 case "node":
                     return NodeCommand.run(rest);
                 case "kv":
@@ -107,6 +106,41 @@ public final class RingraftMain
         {
             System.err.println(ex.getMessage());
             return ex.exitStatus();
+        }
+    }
+
+    /**
+     * The simulator lives in the testkit, which the runnable jar leaves out (with JUnit): the
+     * {@code ringraft} script puts the testkit's jar on the classpath for this command.
+     */
+    private static int simulate(final String[] args)
+    {
+        final Class<?> main;
+        try
+        {
+            main = Class.forName("io.ringraft.testkit.sim.SimulatorMain");
+        }
+        catch (final ClassNotFoundException ex)
+        {
+            throw new CliException("ringraft simulate: the simulator (ringraft-testkit) is not on the classpath; run it with the " +
+                "ringraft script, which adds testkit/target/ringraft-testkit-*.jar");
+        }
+        try
+        {
+            main.getMethod("main", String[].class).invoke(null, (Object)args);
+            return 0;
+        }
+        catch (final InvocationTargetException ex)
+        {
+            if (ex.getCause() instanceof RuntimeException)
+            {
+                throw (RuntimeException)ex.getCause();
+            }
+            throw new IllegalStateException(ex.getCause());
+        }
+        catch (final ReflectiveOperationException ex)
+        {
+            throw new IllegalStateException("the simulator's entry point cannot be called: " + ex, ex);
         }
     }
 }

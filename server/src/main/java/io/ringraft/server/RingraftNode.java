@@ -1,17 +1,10 @@
 package io.ringraft.server;
 
 import io.ringraft.Raft;
-import io.ringraft.RaftConfig;
-import io.ringraft.ThreadingMode;
 import io.ringraft.server.admin.AdminService;
 import io.ringraft.server.kv.KvService;
-import io.ringraft.server.kv.KvStateMachine;
-import io.ringraft.storage.chronicle.ChronicleLogStorage;
-import io.ringraft.storage.chronicle.ChronicleStorageContext;
-import io.ringraft.storage.chronicle.FileSnapshotStore;
-import io.ringraft.transport.aeron.AeronRaftNetwork;
-import io.ringraft.transport.aeron.AeronTransportConfig;
-import io.ringraft.transport.aeron.EmbeddedMediaDriver;
+import io.ringraft.service.ClusteredService;
+import io.ringraft.service.ServiceNode;
 import org.agrona.CloseHelper;
 import org.agrona.IoUtil;
 import org.agrona.concurrent.AgentRunner;
@@ -31,15 +24,16 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * One deployable node: the media driver (embedded, or an external one), the Chronicle log and
- * vote, the Aeron Raft network, the {@link Raft} node with the example {@link KvStateMachine}, and
- * the {@link KvService} on the client endpoint.
+ * One deployable node: a {@link ServiceNode} (the media driver, embedded or external, the
+ * Chronicle log and snapshots, the Aeron Raft network, the {@link Raft} node and the client
+ * ingress) hosting the service the config names ({@code service =}, the example
+ * {@link KvService} by default), plus the data directory's bookkeeping.
  * <p>
  * The data directory holds:
  * <pre>
  * ringraft.id  the cluster id and node id the directory belongs to (another cluster's is refused)
  * raft/        the Chronicle log, log.meta, vote and lock (see storage-chronicle)
- * snapshots/   the state machine's snapshots (one file each, written atomically)
+ * snapshots/   the service host's snapshots (one file each, written atomically)
  * counters     the node's counters, read by {@code ringraft status} from outside the process
  * node.pid     while running: the process id and the media driver's directory
  * </pre>
@@ -55,31 +49,22 @@ public final class RingraftNode implements AutoCloseable
     /** The file present while a node runs. */
     public static final String PID_FILE = "node.pid";
     /** The log's directory in the data directory. */
-    public static final String LOG_DIR = "raft";
+    public static final String LOG_DIR = ServiceNode.LOG_DIR;
     /** The snapshots' directory in the data directory. */
-    public static final String SNAPSHOT_DIR = "snapshots";
+    public static final String SNAPSHOT_DIR = ServiceNode.SNAPSHOT_DIR;
 
     private final NodeConfig config;
-    private final EmbeddedMediaDriver driver;
-    private final Raft raft;
-    private final KvStateMachine stateMachine;
-    private final KvService service;
-    private final AgentRunner serviceRunner;
+    private final ServiceNode node;
+    private final AdminService admin;
     private final AgentRunner adminRunner;
-    private final String aeronDirectory;
     private boolean closed;
 
-    private RingraftNode(final NodeConfig config, final EmbeddedMediaDriver driver, final Raft raft, final KvStateMachine stateMachine,
-        final KvService service, final AgentRunner serviceRunner, final AgentRunner adminRunner, final String aeronDirectory)
+    private RingraftNode(final NodeConfig config, final ServiceNode node, final AdminService admin, final AgentRunner adminRunner)
     {
-        this.adminRunner = adminRunner;
         this.config = config;
-        this.driver = driver;
-        this.raft = raft;
-        this.stateMachine = stateMachine;
-        this.service = service;
-        this.serviceRunner = serviceRunner;
-        this.aeronDirectory = aeronDirectory;
+        this.node = node;
+        this.admin = admin;
+        this.adminRunner = adminRunner;
     }
 
     /**
@@ -89,7 +74,8 @@ public final class RingraftNode implements AutoCloseable
      * @return the running node
      * @throws CliException naming the setting at fault when the data directory cannot be created
      *                      or belongs to another cluster or node, an endpoint cannot be bound, the
-     *                      external driver is absent, or the log cannot be opened
+     *                      external driver is absent, the service class cannot be loaded, or the
+     *                      log cannot be opened
      */
     public static RingraftNode start(final NodeConfig config)
     {
@@ -112,6 +98,7 @@ public final class RingraftNode implements AutoCloseable
     {
         final long id = config.nodeId();
         final Path dataDir = config.dataDir().toAbsolutePath();
+        final ClusteredService service = instantiate(config);
         prepareDataDir(config, dataDir);
         removeStaleDriverDirectory(config, dataDir);
         checkBindable(config.self().raftEndpoint(), config.source() + ": member." + id + " raft endpoint");
@@ -120,94 +107,112 @@ public final class RingraftNode implements AutoCloseable
         {
             throw new CliException(config.source() + ": aeron.dir=" + config.aeronDir() + " has no running media driver (no cnc.dat)");
         }
-
-        EmbeddedMediaDriver driver = null;
-        ChronicleLogStorage storage = null;
-        FileSnapshotStore snapshots = null;
-        AeronRaftNetwork network = null;
-        Raft raft = null;
-        KvService service = null;
-        AdminService admin = null;
+        final ServiceNode.Context ctx = new ServiceNode.Context().nodeId(id).clusterId(config.clusterId())
+            .dataDir(dataDir)
+            .aeronDirectory(config.embeddedDriver() ? null : config.aeronDir())
+            .termLength(config.termLength())
+            .durability(config.durability())
+            .service(service)
+            .threadingMode(config.threading())
+            .idleStrategy(config.idleStrategy())
+            .timing(config.electionMinMs(), config.electionMaxMs(), config.heartbeatMs())
+            .snapshotEveryEntries(config.snapshotEvery())
+            .initialMembership(MemberEndpoints.seed(config))
+            .clientEndpointLookup((raft, member) -> MemberEndpoints.clientEndpoint(raft.metrics().membership(), member))
+            .join(join)
+            .plantedBug(config.plantedBug())
+            .sessionTimeout(config.sessionTimeoutMs(), TimeUnit.MILLISECONDS)
+            .maxSessions(config.maxSessions())
+            .countersFile(dataDir.resolve(COUNTERS_FILE));
+        config.members().forEach((memberId, m) -> ctx.member(memberId, m.raftEndpoint(), m.clientEndpoint()));
+        final ServiceNode node;
         try
         {
-            driver = config.embeddedDriver() ? EmbeddedMediaDriver.launch(id, config.termLength()) : null;
-            final String aeronDir = driver != null ? driver.aeronDirectoryName() : config.aeronDir();
-            try
-            {
-                storage = ChronicleLogStorage.open(new ChronicleStorageContext().directory(dataDir.resolve(LOG_DIR))
-                    .durability(config.durability()));
-            }
-            catch (final RuntimeException ex)
-            {
-                throw new CliException(config.source() + ": data.dir=" + dataDir + ": the log cannot be opened: " + ex.getMessage());
-            }
-            try
-            {
-                snapshots = FileSnapshotStore.open(dataDir.resolve(SNAPSHOT_DIR));
-            }
-            catch (final RuntimeException ex)
-            {
-                throw new CliException(config.source() + ": data.dir=" + dataDir + ": the snapshots cannot be opened: " + ex.getMessage());
-            }
-            network = new AeronRaftNetwork(new AeronTransportConfig().nodeId(id).clusterId(config.clusterId())
-                .endpoints(config.raftEndpoints()).termLength(config.termLength()).externalDriver(aeronDir).invoker(true));
-            final RaftConfig raftConfig = new RaftConfig().nodeId(id)
-                .threadingMode(config.threading())
-                .coreIdleStrategy(config.idleStrategy())
-                .stateMachineIdleStrategy(config.idleStrategy())
-                .electionTimeout(config.electionMinMs(), config.electionMaxMs(), TimeUnit.MILLISECONDS)
-                .heartbeatInterval(config.heartbeatMs(), TimeUnit.MILLISECONDS)
-                .maxPayloadLength(maxPayloadLength(network))
-                .snapshotEveryEntries(config.snapshotEvery())
-                .plantedBug(config.plantedBug())
-                .countersFile(dataDir.resolve(COUNTERS_FILE));
-            final KvStateMachine stateMachine = new KvStateMachine();
-            // The initial membership initializes a new cluster: given only while the node holds nothing yet.
-            final boolean empty = storage.lastLogId().index() == 0 && snapshots.latest() == null;
-            raft = Raft.start(raftConfig, storage, snapshots, network, stateMachine, empty && !join ? MemberEndpoints.seed(config) : null);
-            storage = null;
-            snapshots = null;
-            network = null;
-            service = new KvService(raft, stateMachine, config.clusterId(), config.clientEndpoints(), aeronDir, config.termLength(),
-                config.threading() == ThreadingMode.INVOKER);
-            final AgentRunner runner = new AgentRunner(config.idleStrategy().get(),
-                ex -> System.err.println("ringraft node " + id + ": " + ex), null, service);
-            AgentRunner.startOnThread(runner);
-            admin = new AdminService(raft, config.clusterId(), config.self().clientEndpoint(), config.clientEndpoints(), aeronDir,
-                config.termLength());
-            final AgentRunner adminRunner = new AgentRunner(new SleepingMillisIdleStrategy(10),
-                ex -> System.err.println("ringraft node " + id + " admin: " + ex), null, admin);
-            AgentRunner.startOnThread(adminRunner);
-            writePidFile(dataDir, aeronDir);
-            return new RingraftNode(config, driver, raft, stateMachine, service, runner, adminRunner, aeronDir);
+            node = ServiceNode.launch(ctx);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new CliException(config.source() + ": " + ex.getMessage());
         }
         catch (final RuntimeException ex)
         {
-            if (service != null)
+            throw new CliException(config.source() + ": data.dir=" + dataDir + ": the node cannot start: " + ex);
+        }
+        AdminService admin = null;
+        try
+        {
+            admin = new AdminService(node.raft(), config.clusterId(), config.self().clientEndpoint(), config.clientEndpoints(),
+                node.aeronDirectory(), config.termLength());
+            final AgentRunner adminRunner = new AgentRunner(new SleepingMillisIdleStrategy(10),
+                ex -> System.err.println("ringraft node " + id + " admin: " + ex), null, admin);
+            AgentRunner.startOnThread(adminRunner);
+            try
             {
-                service.closeFromOwner();
+                writePidFile(dataDir, node.aeronDirectory());
             }
-            CloseHelper.quietCloseAll(admin, raft, network, snapshots, storage, driver);
+            catch (final RuntimeException ex)
+            {
+                adminRunner.close();
+                throw ex;
+            }
+            return new RingraftNode(config, node, admin, adminRunner);
+        }
+        catch (final RuntimeException ex)
+        {
+            CloseHelper.quietCloseAll(admin, node);
             throw ex;
         }
     }
 
-    /** The largest client payload: what fits one Aeron message with room for the Raft framing. */
-    static int maxPayloadLength(final AeronRaftNetwork network)
+    /**
+     * Loads the config's service class.
+     *
+     * @throws CliException naming the setting if the class is absent, not a service, or cannot be created
+     */
+    static ClusteredService instantiate(final NodeConfig config)
     {
-        return Math.min(64 * 1024, network.maxMessageLength() - 1024);
+        final String name = config.service();
+        final String setting = config.source() + ": service=" + name;
+        try
+        {
+            final Class<?> type = Class.forName(name);
+            if (!ClusteredService.class.isAssignableFrom(type))
+            {
+                throw new CliException(setting + " does not implement " + ClusteredService.class.getName());
+            }
+            return (ClusteredService)type.getDeclaredConstructor().newInstance();
+        }
+        catch (final ClassNotFoundException ex)
+        {
+            throw new CliException(setting + " is not on the classpath (add the service's jar with RINGRAFT_CLASSPATH)");
+        }
+        catch (final NoSuchMethodException ex)
+        {
+            throw new CliException(setting + " has no public no-argument constructor");
+        }
+        catch (final ReflectiveOperationException | LinkageError | RuntimeException ex)
+        {
+            final Throwable cause = ex.getCause() != null ? ex.getCause() : ex;
+            throw new CliException(setting + " cannot be created (" + cause + ")");
+        }
     }
 
     /** @return the node */
     public Raft raft()
     {
-        return raft;
+        return node.raft();
     }
 
-    /** @return its state machine */
-    public KvStateMachine stateMachine()
+    /** @return the hosted service */
+    public ClusteredService service()
     {
-        return stateMachine;
+        return node.service();
+    }
+
+    /** @return the service node underneath (ingress counters, cluster time) */
+    public ServiceNode serviceNode()
+    {
+        return node;
     }
 
     /** @return its configuration */
@@ -219,7 +224,7 @@ public final class RingraftNode implements AutoCloseable
     /** @return the media driver directory it uses */
     public String aeronDirectory()
     {
-        return aeronDirectory;
+        return node.aeronDirectory();
     }
 
     /** Stops the node; see the class documentation. Idempotent. */
@@ -234,13 +239,11 @@ public final class RingraftNode implements AutoCloseable
         try
         {
             adminRunner.close();
-            service.shutdown(10_000);
-            serviceRunner.close();
-            service.closeFromOwner();
+            CloseHelper.quietClose(admin);
+            node.close();
         }
         finally
         {
-            CloseHelper.quietCloseAll(raft, driver);
             try
             {
                 Files.deleteIfExists(config.dataDir().toAbsolutePath().resolve(PID_FILE));

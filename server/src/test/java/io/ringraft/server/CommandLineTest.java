@@ -95,7 +95,7 @@ class CommandLineTest
     {
         final long start = System.nanoTime();
         final Cli.Result r = Cli.run("kv", "get", "k", "--endpoint", "127.0.0.1:" + freePort(), "--timeout", "1s");
-        assertOneLine(r, 1, "is not reachable within 1000 ms");
+        assertOneLine(r, 1, "no member is reachable within 1000 ms");
         assertTrue(System.nanoTime() - start < 10_000_000_000L, "answered within the timeout plus start-up");
         assertOneLine(Cli.run("kv", "put", "k", "v", "--endpoint", "no-such-host.invalid:9000"), 2, "unknown host no-such-host.invalid");
     }

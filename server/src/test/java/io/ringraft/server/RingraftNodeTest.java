@@ -3,6 +3,9 @@ package io.ringraft.server;
 import io.ringraft.server.kv.KvClient;
 import io.ringraft.server.kv.KvProtocol;
 import io.ringraft.server.kv.KvResponse;
+import io.ringraft.server.kv.KvService;
+import io.ringraft.client.ClientException;
+import io.ringraft.service.IngressCounters;
 import io.ringraft.ThreadingMode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -71,7 +74,7 @@ class RingraftNodeTest
                 assertEquals("v0", client.call(KvProtocol.GET, "k0", null, null, true).valueText());
                 assertEquals("v34", client.call(KvProtocol.GET, "k34", null, null, true).valueText());
             }
-            assertEquals(35, node.stateMachine().digest().size());
+            assertEquals(35, ((KvService)node.service()).stateMachine().digest().size());
         }
     }
 
@@ -93,12 +96,14 @@ class RingraftNodeTest
             assertEquals(KvProtocol.CAS_FAILED, cas.status(), cas.toString());
             assertEquals(mode.name(), cas.valueText());
         }
-        try (RingraftNode node = RingraftNode.start(config); KvClient stranger = new KvClient(new KvClient.Context()
-            .endpoint(config.self().clientEndpoint()).clusterId(999)))
+        try (RingraftNode node = RingraftNode.start(config))
         {
-            final KvResponse refused = stranger.call(KvProtocol.GET, "mode", null, null, false);
-            assertEquals(KvProtocol.BAD_REQUEST, refused.status(), refused.toString());
-            assertEquals("request for cluster 999 reached node 1 of cluster 3", refused.text());
+            // Frames naming another cluster are dropped and counted: a stranger never gets a session.
+            final ClientException ex = assertThrows(ClientException.class, () -> new KvClient(new KvClient.Context()
+                .endpoint(config.self().clientEndpoint()).clusterId(999).connectTimeout(1, TimeUnit.SECONDS)));
+            assertTrue(ex.getMessage().startsWith("no leader opened a session within 1000 ms"), ex.getMessage());
+            assertTrue(node.serviceNode().ingressCounters().get(IngressCounters.WRONG_CLUSTER) > 0,
+                node.serviceNode().ingressCounters().toString());
         }
     }
 
@@ -116,9 +121,9 @@ class RingraftNodeTest
             assertEquals(KvProtocol.OK, client.call(KvProtocol.PUT, "large", large, null, false).status());
             assertEquals(42, client.call(KvProtocol.GET, "large", null, null, true).value()[30_999]);
 
-            final KvResponse tooLargeForTheLog = client.call(KvProtocol.PUT, "larger", new byte[32_000], null, false);
+            final KvResponse tooLargeForTheLog = client.call(KvProtocol.PUT, "larger", new byte[32_500], null, false);
             assertEquals(KvProtocol.BAD_REQUEST, tooLargeForTheLog.status(), tooLargeForTheLog.toString());
-            assertEquals("payload too large", tooLargeForTheLog.text());
+            assertEquals("command of 32525 bytes exceeds maxCommandLength=32472", tooLargeForTheLog.text());
 
             final KvResponse tooLargeToSend = client.call(KvProtocol.PUT, "largest", new byte[40_000], null, false);
             assertEquals(KvProtocol.BAD_REQUEST, tooLargeToSend.status(), tooLargeToSend.toString());

@@ -13,11 +13,10 @@ import java.nio.charset.StandardCharsets;
  * @param value       the value read, or the current value after a failed CAS; null when absent
  * @param text        a message (why a request failed), or ""
  * @param endpoint    the client endpoint of the node that answered (or last tried)
- * @param redirects   how many redirects and retries it took
  * @param submittedNs {@link System#nanoTime()} when the request was submitted
  * @param completedNs {@link System#nanoTime()} when the answer arrived
  */
-public record KvResponse(int status, long index, byte[] value, String text, String endpoint, int redirects, long submittedNs,
+public record KvResponse(int status, long index, byte[] value, String text, String endpoint, long submittedNs,
     long completedNs)
 {
     /** @return true for {@link KvProtocol#OK} */

@@ -1,5 +1,7 @@
 package io.ringraft.server.kv;
 
+import io.ringraft.service.Cluster;
+import io.ringraft.statemachine.KvStateMachine;
 import org.agrona.ExpandableArrayBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
@@ -10,76 +12,94 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
+/** The key-value service's commands and queries, without a cluster. */
 class KvProtocolTest
 {
-    private final ExpandableArrayBuffer buffer = new ExpandableArrayBuffer(256);
+    private final ExpandableArrayBuffer out = new ExpandableArrayBuffer(256);
+    private long index;
 
     @Test
-    void requestRoundTrip()
+    void writesGoThroughTheStateMachineAndQueriesReadItsMap()
     {
-        final int length = KvProtocol.encodeRequest(buffer, KvProtocol.CAS, KvProtocol.FLAG_LINEARIZABLE, 7, 11, 13,
-            bytes("127.0.0.1:4000"), bytes("key"), bytes("new"), bytes("old"));
-        final KvProtocol.Request r = new KvProtocol.Request();
-        assertNull(r.decode(buffer, 0, length));
-        assertEquals(KvProtocol.CAS, r.op);
-        assertEquals(KvProtocol.FLAG_LINEARIZABLE, r.flags);
-        assertEquals(7, r.clusterId);
-        assertEquals(11, r.sessionId);
-        assertEquals(13, r.requestId);
-        assertEquals("127.0.0.1:4000", buffer.getStringWithoutLengthUtf8(r.replyOffset, r.replyLength));
-        assertEquals("key", buffer.getStringWithoutLengthUtf8(r.keyOffset, r.keyLength));
-        assertEquals("new", buffer.getStringWithoutLengthUtf8(r.valueOffset, r.valueLength));
-        assertEquals("old", buffer.getStringWithoutLengthUtf8(r.expectedOffset, r.expectedLength));
+        final KvService service = new KvService();
+        service.onStart(new FixedCluster());
+        assertEquals(KvStateMachine.OK, write(service, KvProtocol.PUT, "k", "v1", null));
+        assertEquals(KvStateMachine.CAS_FAILED, write(service, KvProtocol.CAS, "k", "v2", "other"));
+        assertEquals("v1", valueOfGet(service, "k"));
+        assertEquals(KvStateMachine.OK, write(service, KvProtocol.DELETE, "k", null, null));
+        assertNull(valueOfGet(service, "k"));
+
+        final byte[] digest = KvProtocol.digestQuery();
+        final int length = service.onQuery(new UnsafeBuffer(digest), 0, digest.length, out, 3);
+        assertEquals(KvProtocol.DIGEST_LONGS * 8, length);
+        assertEquals(index, out.getLong(3), "the digest's applied index is the last command's log index");
+        assertEquals(3, out.getLong(11), "commands applied");
     }
 
     @Test
-    void absentValuesAndMalformedRequests()
+    void valueAnswersRoundTrip()
     {
-        final KvProtocol.Request r = new KvProtocol.Request();
-        int length = KvProtocol.encodeRequest(buffer, KvProtocol.GET, 0, 0, 1, 2, bytes("h:1"), bytes("k"), null, null);
-        assertNull(r.decode(buffer, 0, length));
-        assertEquals(-1, r.valueLength);
-        assertEquals(-1, r.expectedLength);
-
-        length = KvProtocol.encodeRequest(buffer, KvProtocol.PUT, 0, 0, 1, 2, bytes("h:1"), bytes("k"), null, null);
-        assertEquals("put without a value", r.decode(buffer, 0, length));
-        assertEquals(3, r.replyLength, "a malformed request with a reply endpoint can be answered");
-
-        length = KvProtocol.encodeRequest(buffer, KvProtocol.PUT, 0, 0, 1, 2, bytes("h:1"), bytes(""), bytes("v"), null);
-        assertEquals("empty key", r.decode(buffer, 0, length));
-
-        assertEquals("truncated request", r.decode(buffer, 0, length - 3));
-        assertEquals("request of 10 bytes is too short", r.decode(buffer, 0, 10));
-        assertEquals(0, r.replyLength, "nothing to answer to");
-        final UnsafeBuffer junk = new UnsafeBuffer(new byte[64]);
-        assertEquals("not a ringraft KV request (magic/version)", r.decode(junk, 0, 64));
-        assertEquals(0, r.replyLength);
+        final int length = KvProtocol.writeValue(out, 5, "abc".getBytes(StandardCharsets.UTF_8));
+        assertArrayEquals("abc".getBytes(StandardCharsets.UTF_8), KvProtocol.readValue(out, 5, length));
+        assertNull(KvProtocol.readValue(out, 0, KvProtocol.writeValue(out, 0, null)));
+        assertNull(KvProtocol.readValue(out, 5, 3), "truncated");
     }
 
-    @Test
-    void responseRoundTrip()
+    private String valueOfGet(final KvService service, final String key)
     {
-        final UnsafeBuffer value = new UnsafeBuffer(bytes("xvaluex"));
-        int length = KvProtocol.encodeResponse(buffer, KvProtocol.CAS_FAILED, 7, 11, 13, 99, 0, value, 1, 5, null);
-        KvProtocol.Response r = KvProtocol.Response.decode(buffer, 0, length);
-        assertEquals(KvProtocol.CAS_FAILED, r.status());
-        assertEquals(11, r.sessionId());
-        assertEquals(13, r.requestId());
-        assertEquals(99, r.index());
-        assertArrayEquals(bytes("value"), r.value());
-        assertEquals("", r.text());
-
-        length = KvProtocol.encodeResponse(buffer, KvProtocol.REDIRECT, 7, 11, 14, 0, 3, null, 0, -1, bytes("10.0.0.3:9101"));
-        r = KvProtocol.Response.decode(buffer, 0, length);
-        assertEquals(KvProtocol.REDIRECT, r.status());
-        assertEquals(3, r.leaderId());
-        assertNull(r.value());
-        assertEquals("10.0.0.3:9101", r.text());
-        assertNull(KvProtocol.Response.decode(buffer, 0, length - 1), "truncated");
+        final byte[] q = KvProtocol.getQuery(key);
+        final int length = service.onQuery(new UnsafeBuffer(q), 0, q.length, out, 16);
+        final byte[] value = KvProtocol.readValue(out, 16, length);
+        return value == null ? null : new String(value, StandardCharsets.UTF_8);
     }
 
-    private static byte[] bytes(final String s)
+    private int write(final KvService service, final byte op, final String key, final String value, final String expected)
     {
-        return s.getBytes(StandardCharsets.UTF_8);
+        final ExpandableArrayBuffer command = new ExpandableArrayBuffer(64);
+        final int length = KvStateMachine.encodeCommand(command, 0, KvProtocol.kind(op), 0, 0, key.getBytes(StandardCharsets.UTF_8),
+            value == null ? null : value.getBytes(StandardCharsets.UTF_8), expected == null ? null : expected.getBytes(StandardCharsets.UTF_8));
+        index += 2;
+        service.onCommand(1, index, 0, command, 0, length, out, 8);
+        return out.getByte(8);
+    }
+
+    /** The host's view with the log index the test sets. */
+    private final class FixedCluster implements Cluster
+    {
+        @Override
+        public long nodeId()
+        {
+            return 1;
+        }
+
+        @Override
+        public long clusterTimeNs()
+        {
+            return 0;
+        }
+
+        @Override
+        public long logIndex()
+        {
+            return index;
+        }
+
+        @Override
+        public boolean scheduleTimer(final long timerId, final long deadlineNs)
+        {
+            return false;
+        }
+
+        @Override
+        public boolean cancelTimer(final long timerId)
+        {
+            return false;
+        }
+
+        @Override
+        public int sessionCount()
+        {
+            return 0;
+        }
     }
 }

@@ -1,6 +1,7 @@
 package io.ringraft.storage.chronicle;
 
 import io.ringraft.EntryType;
+import io.ringraft.JvmFlags;
 import io.ringraft.LogId;
 import io.ringraft.Vote;
 import io.ringraft.storage.DurabilityPolicy;
@@ -153,11 +154,13 @@ public final class ChronicleLogStorage implements RaftLogStorage
      * @param context the settings; concluded here
      * @return the open storage
      * @throws IllegalArgumentException if a setting is invalid (the message names it)
+     * @throws IllegalStateException    if the JVM lacks flags Chronicle needs (one line lists them)
      * @throws RaftStorageException     on corruption (naming the file and index), an inconsistent
      *                                  set of files, or an I/O error
      */
     public static ChronicleLogStorage open(final ChronicleStorageContext context)
     {
+        JvmFlags.require("storage-chronicle");
         final ChronicleStorageContext ctx = context.conclude();
         final Path dir = ctx.directory();
         final FileChannel lockChannel = lock(dir);

@@ -1,5 +1,6 @@
 package io.ringraft.testkit.kv;
 
+import io.ringraft.statemachine.KvStateMachine;
 import io.ringraft.testkit.history.OpKind;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -32,21 +33,14 @@ public record KvCommand(OpKind kind, int client, long opId, String key, String v
         Objects.requireNonNull(key, "key");
     }
 
-    /** @return the payload bytes of this command */
+    /** @return the payload bytes of this command, in {@link KvStateMachine}'s command layout */
     public byte[] encode()
     {
         final byte[] keyBytes = bytes(key);
         final byte[] valueBytes = bytes(value);
         final byte[] expectedBytes = bytes(expected);
-        final int length = HEADER_LENGTH + 6 + len(keyBytes) + len(valueBytes) + len(expectedBytes);
-        final UnsafeBuffer buffer = new UnsafeBuffer(new byte[length]);
-        buffer.putByte(0, (byte)kind.ordinal());
-        buffer.putInt(1, client);
-        buffer.putLong(5, opId);
-        int offset = HEADER_LENGTH;
-        offset = putString(buffer, offset, keyBytes);
-        offset = putString(buffer, offset, valueBytes);
-        putString(buffer, offset, expectedBytes);
+        final UnsafeBuffer buffer = new UnsafeBuffer(new byte[KvStateMachine.commandLength(keyBytes, valueBytes, expectedBytes)]);
+        KvStateMachine.encodeCommand(buffer, 0, (byte)kind.ordinal(), client, opId, keyBytes, valueBytes, expectedBytes);
         return buffer.byteArray();
     }
 
@@ -91,27 +85,6 @@ public record KvCommand(OpKind kind, int client, long opId, String key, String v
     private static byte[] bytes(final String s)
     {
         return s == null ? null : s.getBytes(StandardCharsets.UTF_8);
-    }
-
-    private static int len(final byte[] bytes)
-    {
-        return bytes == null ? 0 : bytes.length;
-    }
-
-    private static int putString(final UnsafeBuffer buffer, final int offset, final byte[] bytes)
-    {
-        if (bytes == null)
-        {
-            buffer.putShort(offset, (short)-1);
-            return offset + 2;
-        }
-        if (bytes.length > Short.MAX_VALUE)
-        {
-            throw new IllegalArgumentException("KV string too long: " + bytes.length + " bytes");
-        }
-        buffer.putShort(offset, (short)bytes.length);
-        buffer.putBytes(offset + 2, bytes);
-        return offset + 2 + bytes.length;
     }
 
     private static String getString(final DirectBuffer buffer, final int[] cursor, final int end)

@@ -18,7 +18,7 @@ import io.ringraft.storage.InMemorySnapshotStore;
 import io.ringraft.storage.SnapshotMeta;
 import io.ringraft.storage.SnapshotReader;
 import io.ringraft.storage.SnapshotWriter;
-import io.ringraft.testkit.kv.KvStateMachine;
+import io.ringraft.statemachine.KvStateMachine;
 import org.agrona.ExpandableArrayBuffer;
 import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.concurrent.UnsafeBuffer;

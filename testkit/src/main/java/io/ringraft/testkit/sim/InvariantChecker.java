@@ -5,7 +5,7 @@ import io.ringraft.LogId;
 import io.ringraft.Membership;
 import io.ringraft.engine.Role;
 import io.ringraft.storage.SnapshotMeta;
-import io.ringraft.testkit.kv.KvStateMachine;
+import io.ringraft.statemachine.KvStateMachine;
 import org.agrona.collections.Long2LongHashMap;
 import org.agrona.collections.LongArrayList;
 

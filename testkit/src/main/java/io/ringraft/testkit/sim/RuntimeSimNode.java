@@ -27,7 +27,7 @@ import io.ringraft.storage.RaftSnapshotStore;
 import io.ringraft.storage.SnapshotMeta;
 import io.ringraft.storage.SnapshotReader;
 import io.ringraft.storage.SnapshotWriter;
-import io.ringraft.testkit.kv.KvStateMachine;
+import io.ringraft.statemachine.KvStateMachine;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;

@@ -5,7 +5,7 @@ import io.ringraft.engine.Role;
 import io.ringraft.testkit.history.OpKind;
 import io.ringraft.testkit.history.Operation;
 import io.ringraft.testkit.kv.KvCommand;
-import io.ringraft.testkit.kv.KvStateMachine;
+import io.ringraft.statemachine.KvStateMachine;
 
 /**
  * A simulated key-value client of a {@link SimCluster}. It sends each operation to the node it

@@ -4,7 +4,7 @@ import io.ringraft.LogId;
 import io.ringraft.Membership;
 import io.ringraft.engine.Role;
 import io.ringraft.network.RaftMessage;
-import io.ringraft.testkit.kv.KvStateMachine;
+import io.ringraft.statemachine.KvStateMachine;
 
 /**
  * One node of a {@link SimCluster}, as the cluster drives it: inputs in simulated time, crash and

@@ -1,4 +1,4 @@
-package io.ringraft.server.kv;
+package io.ringraft.statemachine;
 
 /**
  * A summary of a {@link KvStateMachine}'s history and contents, equal on two nodes exactly when

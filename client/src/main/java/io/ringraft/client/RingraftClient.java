@@ -1,0 +1,1178 @@
+package io.ringraft.client;
+
+import io.aeron.Aeron;
+import io.aeron.ChannelUriStringBuilder;
+import io.aeron.ExclusivePublication;
+import io.aeron.FragmentAssembler;
+import io.aeron.Publication;
+import io.aeron.Subscription;
+import io.aeron.logbuffer.Header;
+import io.ringraft.engine.Role;
+import io.ringraft.transport.aeron.AeronTransportConfig;
+import io.ringraft.transport.aeron.EmbeddedMediaDriver;
+import org.agrona.CloseHelper;
+import org.agrona.DirectBuffer;
+import org.agrona.ExpandableArrayBuffer;
+import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.concurrent.AgentInvoker;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * A client of a ringraft service cluster over Aeron UDP: one session, opened through the log,
+ * in which every command carries a sequence; the cluster applies each (session, sequence) at most
+ * once and answers a resend from its cache, so the client resends freely — after a redirect, a
+ * lost leader, back-pressure or silence — and nothing is applied twice.
+ * <pre>{@code
+ * try (RingraftClient client = RingraftClient.connect(new RingraftClient.Context()
+ *         .endpoints(List.of("10.0.0.1:9101", "10.0.0.2:9101", "10.0.0.3:9101"))))
+ * {
+ *     CommandResult r = client.execute("increment".getBytes());       // blocks, polling
+ *     QueryResult q = client.queryAndWait(new byte[0], ReadMode.LINEARIZABLE);
+ * }
+ * }</pre>
+ * Single-threaded: the thread that offers also calls {@link #poll()}, which sends, receives,
+ * follows the leader, resends and times out; outcomes reach the {@link ResponseHandler} (or the
+ * futures) from inside {@link #poll()}, exactly once per command. Up to {@link Context#window}
+ * commands are in flight; {@link #offer} copies the command and allocates nothing.
+ */
+public final class RingraftClient implements AutoCloseable
+{
+    /** {@link #offer} result: the window is full; poll and offer again. */
+    public static final long BACK_PRESSURED = -1;
+    /** {@link #offer} result: the command is longer than {@link Context#maxCommandLength}. */
+    public static final long TOO_LARGE = -2;
+    /** {@link #offer} result: the session is closed (expired or the client closed). */
+    public static final long CLOSED = -3;
+
+    private static final int FREE = 0;
+    private static final int TO_SEND = 1;
+    private static final int SENT = 2;
+
+    private final Context ctx;
+    private final EmbeddedMediaDriver driver;
+    private final Aeron aeron;
+    private final AgentInvoker conductor;
+    private final Subscription subscription;
+    private final FragmentAssembler assembler;
+    private final ClientProtocol.Response response = new ClientProtocol.Response();
+    private final UnsafeBuffer sendBuffer;
+    private final String replyEndpoint;
+    private final List<Target> targets = new ArrayList<>();
+    private final int window;
+    private final long[] slotSeq;
+    private final int[] slotState;
+    private final long[] slotDeadlineNs;
+    private final long[] slotNotBeforeNs;
+    private final long[] slotSentNs;
+    private final ExpandableArrayBuffer[] slotBytes;
+    private final int[] slotLength;
+    @SuppressWarnings("unchecked")
+    private final CompletableFuture<CommandResult>[] slotFuture;
+    private final Long2ObjectHashMap<PendingRequest> requests = new Long2ObjectHashMap<>();
+    private ResponseHandler handler;
+    private Target target;
+    private long sessionId;
+    private long nextSeq = 1;
+    private long lowestUnresolved = 1;
+    private long nextRequestId = 1;
+    private long lastSendNs;
+    private long lastScanNs;
+    private boolean sessionClosed;
+    private boolean closed;
+
+    private RingraftClient(final Context ctx)
+    {
+        this.ctx = ctx;
+        this.window = ctx.window;
+        this.handler = ctx.handler;
+        slotSeq = new long[window];
+        slotState = new int[window];
+        slotDeadlineNs = new long[window];
+        slotNotBeforeNs = new long[window];
+        slotSentNs = new long[window];
+        slotBytes = new ExpandableArrayBuffer[window];
+        slotLength = new int[window];
+        @SuppressWarnings("unchecked")
+        final CompletableFuture<CommandResult>[] futures = new CompletableFuture[window];
+        slotFuture = futures;
+        sendBuffer = new UnsafeBuffer(new byte[ClientProtocol.REQUEST_HEADER + ctx.maxCommandLength + 8]);
+        final InetSocketAddress first = parse(ctx.endpoints.get(0));
+        final String replyHost = replyHostFor(first);
+        EmbeddedMediaDriver launched = null;
+        Aeron client = null;
+        try
+        {
+            launched = ctx.aeronDirectory == null ? EmbeddedMediaDriver.launch(0, ctx.termLength) : null;
+            client = Aeron.connect(new Aeron.Context()
+                .aeronDirectoryName(launched != null ? launched.aeronDirectoryName() : ctx.aeronDirectory)
+                .useConductorAgentInvoker(true)
+                .errorHandler(ex -> System.err.println("ringraft client: " + ex)));
+            this.conductor = client.conductorAgentInvoker();
+            this.subscription = client.addSubscription(
+                new ChannelUriStringBuilder().media("udp").endpoint(replyHost + ":0").build(), ClientProtocol.STREAM_ID);
+            String resolved = subscription.resolvedEndpoint();
+            final long deadline = System.nanoTime() + ctx.connectTimeoutNs;
+            while (resolved == null && System.nanoTime() < deadline)
+            {
+                conductor.invoke();
+                LockSupport.parkNanos(100_000);
+                resolved = subscription.resolvedEndpoint();
+            }
+            if (resolved == null)
+            {
+                throw new ClientException(-1, "the response subscription on " + replyHost + " got no port");
+            }
+            this.replyEndpoint = resolved;
+        }
+        catch (final RuntimeException ex)
+        {
+            CloseHelper.quietCloseAll(client, launched);
+            throw ex;
+        }
+        this.driver = launched;
+        this.aeron = client;
+        this.assembler = new FragmentAssembler(this::onFragment);
+        for (final String endpoint : ctx.endpoints)
+        {
+            target(endpoint);
+        }
+        target = targets.get(0);
+    }
+
+    /**
+     * Connects: launches an embedded media driver unless one is configured, then opens a session
+     * with the leader (following redirects, waiting out elections) within the connect timeout.
+     *
+     * @param ctx the settings
+     * @return the connected client
+     * @throws ClientException if no leader opened a session in time, or the cluster holds as many
+     *                         sessions as it may
+     * @throws IllegalArgumentException naming a bad setting
+     */
+    public static RingraftClient connect(final Context ctx)
+    {
+        ctx.conclude();
+        final RingraftClient client = new RingraftClient(ctx);
+        try
+        {
+            client.open();
+            return client;
+        }
+        catch (final RuntimeException ex)
+        {
+            client.closeResources();
+            throw ex;
+        }
+    }
+
+    private void open()
+    {
+        final long nonce = ThreadLocalRandom.current().nextLong() | 1L;
+        final long deadline = System.nanoTime() + ctx.connectTimeoutNs;
+        final PendingRequest open = new PendingRequest(ClientProtocol.OPEN, nonce, null, null, deadline);
+        requests.put(nonce, open);
+        final byte[] endpoint = replyEndpoint.getBytes(StandardCharsets.UTF_8);
+        final ExpandableArrayBuffer body = new ExpandableArrayBuffer(2 + endpoint.length);
+        body.putShort(0, (short)endpoint.length);
+        body.putBytes(2, endpoint);
+        open.body = body;
+        open.bodyLength = 2 + endpoint.length;
+        String lastProblem = "no answer";
+        while (sessionId == 0)
+        {
+            final long now = System.nanoTime();
+            if (now - deadline >= 0)
+            {
+                requests.remove(nonce);
+                final boolean reached = targets.stream().anyMatch(t -> t.everConnected);
+                throw new ClientException(ClientProtocol.NO_LEADER, (reached ? "no leader opened a session" : "no member is reachable") +
+                    " within " + TimeUnit.NANOSECONDS.toMillis(ctx.connectTimeoutNs) + " ms (" + (reached ? lastProblem + "; " : "") +
+                    "members " + ctx.endpoints + ")");
+            }
+            if (open.answered)
+            {
+                open.answered = false;
+                if (open.status == ClientProtocol.OK)
+                {
+                    sessionId = open.value;
+                    requests.remove(nonce);
+                    break;
+                }
+                if (open.status == ClientProtocol.SESSION_LIMIT || open.status == ClientProtocol.BAD_REQUEST)
+                {
+                    requests.remove(nonce);
+                    throw new ClientException(open.status, "the cluster refused the session: " + ClientProtocol.statusName(open.status) +
+                        (open.message.isEmpty() ? "" : " (" + open.message + ")"));
+                }
+                lastProblem = ClientProtocol.statusName(open.status) + " from " + target.endpoint;
+                open.notBeforeNs = now + ctx.retryDelayNs;
+            }
+            final ExclusivePublication publication = target.publication();
+            if (open.sent && now - open.sentNs > ctx.resendIntervalNs)
+            {
+                lastProblem = "no answer from " + target.endpoint;
+                rotate(now);
+                open.sent = false;
+            }
+            else if ((publication == null || !publication.isConnected()) && now - target.since > ctx.resendIntervalNs)
+            {
+                // Not reachable (yet): try the next member; the client comes back to this one in turn.
+                lastProblem = target.endpoint + " did not connect";
+                rotate(now);
+            }
+            if (!open.sent && now - open.notBeforeNs >= 0)
+            {
+                sendRequest(open, now);
+            }
+            if (pollNetwork() == 0)
+            {
+                LockSupport.parkNanos(100_000);
+            }
+        }
+        lastSendNs = System.nanoTime();
+    }
+
+    /** @return the session id the cluster gave this client */
+    public long sessionId()
+    {
+        return sessionId;
+    }
+
+    /** @return true once the session is closed (expired in the cluster, or {@link #close()}) */
+    public boolean isSessionClosed()
+    {
+        return sessionClosed;
+    }
+
+    /** @return the client endpoint commands go to now (the leader once known) */
+    public String leaderEndpoint()
+    {
+        return target.endpoint;
+    }
+
+    /** @return commands offered whose outcome has not been reported yet */
+    public int inFlight()
+    {
+        return (int)(nextSeq - lowestUnresolved);
+    }
+
+    /** @param handler receives the outcomes of commands offered from now on (replaces the context's) */
+    public void responseHandler(final ResponseHandler handler)
+    {
+        this.handler = handler;
+    }
+
+    /**
+     * Offers a command without allocating: the bytes are copied into the window; the outcome
+     * reaches the {@link ResponseHandler} from a later {@link #poll()}.
+     *
+     * @param buffer holds the command
+     * @param offset where it starts
+     * @param length its length
+     * @return the command's sequence (positive), or {@link #BACK_PRESSURED}, {@link #TOO_LARGE},
+     *         {@link #CLOSED}
+     */
+    public long offer(final DirectBuffer buffer, final int offset, final int length)
+    {
+        return enqueue(buffer, offset, length, null);
+    }
+
+    /**
+     * Submits a command; the future completes (never exceptionally) from a later {@link #poll()}.
+     * A full window or a closed session completes it at once ({@link Outcome#REJECTED},
+     * {@link Outcome#SESSION_CLOSED}) rather than waiting: poll between submissions.
+     *
+     * @param command the command bytes (copied)
+     * @return its outcome
+     */
+    public CompletableFuture<CommandResult> submit(final byte[] command)
+    {
+        final CompletableFuture<CommandResult> future = new CompletableFuture<>();
+        final long seq = enqueue(new UnsafeBuffer(command), 0, command.length, future);
+        if (seq < 0)
+        {
+            future.complete(new CommandResult(0, seq == CLOSED ? Outcome.SESSION_CLOSED : Outcome.REJECTED, false, 0, new byte[0]));
+        }
+        return future;
+    }
+
+    /**
+     * Submits a command and polls until its outcome (at most the command timeout), waiting for
+     * room in the window first.
+     *
+     * @param command the command bytes
+     * @return its outcome
+     */
+    public CommandResult execute(final byte[] command)
+    {
+        final long deadline = System.nanoTime() + ctx.commandTimeoutNs;
+        while (inFlight() >= window && !sessionClosed && System.nanoTime() < deadline)
+        {
+            idle(poll());
+        }
+        return await(submit(command));
+    }
+
+    /**
+     * Reads the service's state with {@code ClusteredService.onQuery}, not through the log.
+     *
+     * @param query the query bytes
+     * @param mode  linearizable (on the leader, after ReadIndex) or local (this node, may be stale)
+     * @return the answer; completes from a later {@link #poll()}
+     */
+    public CompletableFuture<QueryResult> query(final byte[] query, final ReadMode mode)
+    {
+        final CompletableFuture<QueryResult> future = new CompletableFuture<>();
+        final long id = nextRequestId++;
+        final ExpandableArrayBuffer body = new ExpandableArrayBuffer(4 + query.length);
+        body.putByte(0, mode == ReadMode.LINEARIZABLE ? ClientProtocol.QUERY_LINEARIZABLE : ClientProtocol.QUERY_LOCAL);
+        body.putByte(1, (byte)0);
+        body.putShort(2, (short)0);
+        body.putBytes(4, query);
+        final PendingRequest p = new PendingRequest(ClientProtocol.QUERY, id, future, null, System.nanoTime() + ctx.commandTimeoutNs);
+        p.body = body;
+        p.bodyLength = 4 + query.length;
+        p.pinned = mode == ReadMode.LOCAL ? target : null;
+        requests.put(id, p);
+        sendRequest(p, System.nanoTime());
+        return future;
+    }
+
+    /**
+     * Reads one member's state as it is (a local, possibly stale read at that member, never
+     * redirected): e.g. to compare replicas.
+     *
+     * @param endpoint the member's client endpoint
+     * @param query    the query bytes
+     * @return the answer; completes from a later {@link #poll()}
+     */
+    public CompletableFuture<QueryResult> queryMember(final String endpoint, final byte[] query)
+    {
+        final Target member = target(endpoint);
+        final Target current = target;
+        target = member;
+        try
+        {
+            return query(query, ReadMode.LOCAL);
+        }
+        finally
+        {
+            target = current;
+        }
+    }
+
+    /** {@link #query} and poll until the answer. */
+    public QueryResult queryAndWait(final byte[] query, final ReadMode mode)
+    {
+        return await(query(query, mode));
+    }
+
+    /**
+     * Asks one member for its status (answered by that member, never redirected).
+     *
+     * @param endpoint the member's client endpoint
+     * @return its status, or null if it did not answer within the command timeout
+     */
+    public CompletableFuture<NodeStatus> status(final String endpoint)
+    {
+        final CompletableFuture<NodeStatus> future = new CompletableFuture<>();
+        final long id = nextRequestId++;
+        final PendingRequest p = new PendingRequest(ClientProtocol.STATUS, id, null, future, System.nanoTime() + ctx.commandTimeoutNs);
+        p.pinned = target(endpoint);
+        requests.put(id, p);
+        sendRequest(p, System.nanoTime());
+        return future;
+    }
+
+    /**
+     * Polls until {@code future} completes.
+     *
+     * @param future a future of this client
+     * @return its value
+     */
+    public <T> T await(final CompletableFuture<T> future)
+    {
+        while (!future.isDone())
+        {
+            idle(poll());
+        }
+        return future.join();
+    }
+
+    /**
+     * Does the client's work: sends what is due, delivers answers, follows the leader, resends
+     * and times out, keeps the session alive.
+     *
+     * @return the work done
+     */
+    public int poll()
+    {
+        if (closed)
+        {
+            return 0;
+        }
+        final long now = System.nanoTime();
+        int work = pollNetwork();
+        work += sendDue(now);
+        if (now - lastScanNs > 1_000_000L)
+        {
+            lastScanNs = now;
+            work += scan(now);
+        }
+        return work;
+    }
+
+    /**
+     * Closes the session (best effort, through the log), then the publications, the
+     * subscription, the Aeron client and an embedded media driver (deleting its directory).
+     * Commands without an outcome end with {@link Outcome#CLIENT_CLOSED}. Idempotent.
+     */
+    @Override
+    public void close()
+    {
+        if (closed)
+        {
+            return;
+        }
+        if (sessionId != 0 && !sessionClosed)
+        {
+            final PendingRequest bye = new PendingRequest(ClientProtocol.CLOSE, nextRequestId++, null, null, 0);
+            sendRequest(bye, System.nanoTime());
+            conductor.invoke();
+        }
+        for (int i = 0; i < window; i++)
+        {
+            if (slotState[i] != FREE)
+            {
+                resolve(i, Outcome.CLIENT_CLOSED, false, 0, sendBuffer, 0, 0);
+            }
+        }
+        failRequests(ClientProtocol.NO_LEADER, "client closed");
+        closeResources();
+    }
+
+    private void closeResources()
+    {
+        closed = true;
+        sessionClosed = true;
+        for (final Target t : targets)
+        {
+            CloseHelper.quietClose(t.publication);
+        }
+        CloseHelper.quietCloseAll(subscription, aeron, driver);
+    }
+
+    private long enqueue(final DirectBuffer buffer, final int offset, final int length, final CompletableFuture<CommandResult> future)
+    {
+        if (sessionClosed)
+        {
+            return CLOSED;
+        }
+        if (length > ctx.maxCommandLength || length < 0)
+        {
+            return TOO_LARGE;
+        }
+        if (nextSeq - lowestUnresolved >= window)
+        {
+            return BACK_PRESSURED;
+        }
+        final long seq = nextSeq++;
+        final int slot = (int)(seq % window);
+        ExpandableArrayBuffer bytes = slotBytes[slot];
+        if (bytes == null)
+        {
+            bytes = new ExpandableArrayBuffer(Math.max(64, length));
+            slotBytes[slot] = bytes;
+        }
+        bytes.putBytes(0, buffer, offset, length);
+        slotLength[slot] = length;
+        slotSeq[slot] = seq;
+        slotState[slot] = TO_SEND;
+        final long now = System.nanoTime();
+        slotDeadlineNs[slot] = now + ctx.commandTimeoutNs;
+        slotNotBeforeNs[slot] = now;
+        slotFuture[slot] = future;
+        sendDue(now);
+        return seq;
+    }
+
+    private int pollNetwork()
+    {
+        return conductor.invoke() + subscription.poll(assembler, 256);
+    }
+
+    private int sendDue(final long now)
+    {
+        int sent = 0;
+        final ExclusivePublication publication = target.publication();
+        if (publication == null || !publication.isConnected())
+        {
+            return 0;
+        }
+        for (long seq = lowestUnresolved; seq < nextSeq; seq++)
+        {
+            final int slot = (int)(seq % window);
+            if (slotState[slot] != TO_SEND || slotSeq[slot] != seq || now - slotNotBeforeNs[slot] < 0)
+            {
+                continue;
+            }
+            ClientProtocol.encodeRequestHeader(sendBuffer, 0, ClientProtocol.COMMAND, ctx.clusterId, sessionId, seq, floor());
+            sendBuffer.putBytes(ClientProtocol.REQUEST_HEADER, slotBytes[slot], 0, slotLength[slot]);
+            final long result = publication.offer(sendBuffer, 0, ClientProtocol.REQUEST_HEADER + slotLength[slot]);
+            if (result < 0)
+            {
+                if (result == Publication.CLOSED || result == Publication.MAX_POSITION_EXCEEDED)
+                {
+                    target.reset();
+                }
+                break;
+            }
+            slotState[slot] = SENT;
+            slotSentNs[slot] = now;
+            lastSendNs = now;
+            sent++;
+        }
+        return sent;
+    }
+
+    /** Every sequence at or below has its outcome at this client. */
+    private long floor()
+    {
+        return lowestUnresolved - 1;
+    }
+
+    private int scan(final long now)
+    {
+        int work = 0;
+        boolean silent = false;
+        for (long seq = lowestUnresolved; seq < nextSeq; seq++)
+        {
+            final int slot = (int)(seq % window);
+            if (slotState[slot] == FREE || slotSeq[slot] != seq)
+            {
+                continue;
+            }
+            if (now - slotDeadlineNs[slot] >= 0)
+            {
+                resolve(slot, Outcome.TIMED_OUT, false, 0, sendBuffer, 0, 0);
+                work++;
+            }
+            else if (slotState[slot] == SENT && now - slotSentNs[slot] > ctx.resendIntervalNs)
+            {
+                silent = true;
+            }
+        }
+        final ExclusivePublication publication = target.publication();
+        final boolean unreachable = (publication == null || !publication.isConnected()) && now - target.since > ctx.resendIntervalNs &&
+            (inFlight() > 0 || !requests.isEmpty());
+        if (silent || unreachable)
+        {
+            // The node we talk to went quiet: try the next member, and resend everything unanswered (same sequences).
+            rotate(now);
+            rewind(now, 0);
+            work++;
+        }
+        final Iterator<PendingRequest> it = requests.values().iterator();
+        List<PendingRequest> expired = null;
+        while (it.hasNext())
+        {
+            final PendingRequest p = it.next();
+            if (p.type == ClientProtocol.OPEN)
+            {
+                continue;
+            }
+            if (now - p.deadlineNs >= 0)
+            {
+                expired = expired == null ? new ArrayList<>() : expired;
+                expired.add(p);
+            }
+            else if (!p.sent && now - p.notBeforeNs >= 0)
+            {
+                sendRequest(p, now);
+            }
+            else if (p.sent && p.pinned == null && now - p.sentNs > ctx.resendIntervalNs)
+            {
+                p.sent = false;
+            }
+        }
+        if (expired != null)
+        {
+            for (final PendingRequest p : expired)
+            {
+                requests.remove(p.id);
+                p.fail(ClientProtocol.NO_LEADER, "no answer within " + TimeUnit.NANOSECONDS.toMillis(ctx.commandTimeoutNs) + " ms");
+            }
+        }
+        if (sessionId != 0 && !sessionClosed && now - lastSendNs > ctx.keepaliveIntervalNs)
+        {
+            lastSendNs = now;
+            final PendingRequest keepalive = new PendingRequest(ClientProtocol.KEEPALIVE, 0, null, null, 0);
+            sendRequest(keepalive, now);
+        }
+        return work;
+    }
+
+    private void rewind(final long now, final long delayNs)
+    {
+        for (long seq = lowestUnresolved; seq < nextSeq; seq++)
+        {
+            final int slot = (int)(seq % window);
+            if (slotState[slot] == SENT && slotSeq[slot] == seq)
+            {
+                slotState[slot] = TO_SEND;
+                slotNotBeforeNs[slot] = now + delayNs;
+            }
+        }
+    }
+
+    private void rotate(final long now)
+    {
+        final int i = targets.indexOf(target);
+        target = targets.get((i + 1) % targets.size());
+        target.touch(now);
+    }
+
+    private void sendRequest(final PendingRequest p, final long now)
+    {
+        final Target to = p.pinned != null ? p.pinned : target;
+        final ExclusivePublication publication = to.publication();
+        if (publication == null || !publication.isConnected())
+        {
+            return;
+        }
+        ClientProtocol.encodeRequestHeader(sendBuffer, 0, p.type, ctx.clusterId, p.type == ClientProtocol.OPEN ? 0 : sessionId, p.id,
+            floor());
+        if (p.bodyLength > 0)
+        {
+            sendBuffer.putBytes(ClientProtocol.REQUEST_HEADER, p.body, 0, p.bodyLength);
+        }
+        if (publication.offer(sendBuffer, 0, ClientProtocol.REQUEST_HEADER + p.bodyLength) > 0)
+        {
+            p.sent = true;
+            p.sentNs = now;
+            lastSendNs = now;
+        }
+    }
+
+    private void onFragment(final DirectBuffer buffer, final int offset, final int length, final Header header)
+    {
+        if (!response.decode(buffer, offset, length))
+        {
+            return;
+        }
+        final long now = System.nanoTime();
+        if (response.requestType == ClientProtocol.COMMAND)
+        {
+            if (response.sessionId == sessionId)
+            {
+                onCommandResponse(buffer, now);
+            }
+            return;
+        }
+        final PendingRequest p = requests.get(response.correlation);
+        if (p == null || p.type != response.requestType || (p.type != ClientProtocol.OPEN && response.sessionId != sessionId))
+        {
+            return;
+        }
+        final String text = response.payloadLength > 0 && response.status != ClientProtocol.OK ?
+            buffer.getStringWithoutLengthUtf8(response.payloadOffset, response.payloadLength) : "";
+        if (response.status == ClientProtocol.REDIRECT && p.pinned == null)
+        {
+            target = target(text);
+            target.touch(now);
+            p.sent = false;
+            p.notBeforeNs = now;
+            if (p.type == ClientProtocol.OPEN)
+            {
+                sendRequest(p, now);
+            }
+            return;
+        }
+        if ((response.status == ClientProtocol.NO_LEADER || response.status == ClientProtocol.BUSY) && p.type != ClientProtocol.OPEN)
+        {
+            p.sent = false;
+            p.notBeforeNs = now + ctx.retryDelayNs;
+            return;
+        }
+        if (p.type == ClientProtocol.OPEN)
+        {
+            p.answered = true;
+            p.status = response.status;
+            p.value = response.value;
+            p.message = text;
+            return;
+        }
+        requests.remove(p.id);
+        if (p.type == ClientProtocol.STATUS)
+        {
+            final long[] f = new long[ClientProtocol.STATUS_LONGS];
+            for (int i = 0; i < f.length && (i + 1) * 8 <= response.payloadLength; i++)
+            {
+                f[i] = buffer.getLong(response.payloadOffset + i * 8);
+            }
+            final Role[] roles = Role.values();
+            final String role = response.value >= 0 && response.value < roles.length ? roles[(int)response.value].name() : "UNKNOWN";
+            p.statusFuture.complete(new NodeStatus(f[0], role, f[1], response.leaderId, f[2], f[3], f[4]));
+            return;
+        }
+        if (response.status == ClientProtocol.UNKNOWN_SESSION)
+        {
+            onSessionClosed();
+        }
+        final byte[] bytes = new byte[response.status == ClientProtocol.OK ? response.payloadLength : 0];
+        buffer.getBytes(response.payloadOffset, bytes);
+        p.queryFuture.complete(new QueryResult(response.status, response.index, bytes, text));
+    }
+
+    private void onCommandResponse(final DirectBuffer buffer, final long now)
+    {
+        final long seq = response.correlation;
+        if (seq < lowestUnresolved || seq >= nextSeq)
+        {
+            return;
+        }
+        final int slot = (int)(seq % window);
+        if (slotState[slot] == FREE || slotSeq[slot] != seq)
+        {
+            return;
+        }
+        final boolean duplicate = (response.flags & ClientProtocol.FLAG_DUPLICATE) != 0;
+        switch (response.status)
+        {
+            case ClientProtocol.OK:
+                resolve(slot, Outcome.OK, duplicate, response.index, buffer, response.payloadOffset, response.payloadLength);
+                break;
+            case ClientProtocol.RESPONSE_EVICTED:
+                resolve(slot, Outcome.APPLIED_RESPONSE_EVICTED, true, response.index, buffer, 0, 0);
+                break;
+            case ClientProtocol.REDIRECT:
+            {
+                final Target leader = target(buffer.getStringWithoutLengthUtf8(response.payloadOffset, response.payloadLength));
+                if (leader != target)
+                {
+                    target = leader;
+                    target.touch(now);
+                    rewind(now, 0);
+                }
+                else
+                {
+                    markToSend(slot, now + ctx.retryDelayNs);
+                }
+                break;
+            }
+            case ClientProtocol.NO_LEADER:
+            case ClientProtocol.BUSY:
+            case ClientProtocol.WINDOW_FULL:
+            case ClientProtocol.ABORTED:
+            case ClientProtocol.UNKNOWN_OUTCOME:
+                // Not applied, or not known: send again with the same sequence (the cluster applies it at most once).
+                markToSend(slot, now + ctx.retryDelayNs);
+                break;
+            case ClientProtocol.UNKNOWN_SESSION:
+                onSessionClosed();
+                break;
+            default:
+                // Refused (BAD_REQUEST, STALE): the payload says why.
+                resolve(slot, Outcome.REJECTED, false, response.index, buffer, response.payloadOffset, response.payloadLength);
+                break;
+        }
+    }
+
+    private void markToSend(final int slot, final long notBeforeNs)
+    {
+        slotState[slot] = TO_SEND;
+        slotNotBeforeNs[slot] = notBeforeNs;
+    }
+
+    private void onSessionClosed()
+    {
+        sessionClosed = true;
+        for (long seq = lowestUnresolved; seq < nextSeq; seq++)
+        {
+            final int slot = (int)(seq % window);
+            if (slotState[slot] != FREE && slotSeq[slot] == seq)
+            {
+                resolve(slot, Outcome.SESSION_CLOSED, false, 0, sendBuffer, 0, 0);
+            }
+        }
+    }
+
+    private void resolve(final int slot, final int outcome, final boolean duplicate, final long index, final DirectBuffer buffer,
+        final int offset, final int length)
+    {
+        final long seq = slotSeq[slot];
+        slotState[slot] = FREE;
+        final CompletableFuture<CommandResult> future = slotFuture[slot];
+        slotFuture[slot] = null;
+        while (lowestUnresolved < nextSeq && slotState[(int)(lowestUnresolved % window)] == FREE)
+        {
+            lowestUnresolved++;
+        }
+        if (future != null)
+        {
+            final byte[] bytes = new byte[length];
+            buffer.getBytes(offset, bytes);
+            future.complete(new CommandResult(seq, outcome, duplicate, index, bytes));
+        }
+        else if (handler != null)
+        {
+            handler.onResponse(seq, outcome, duplicate, index, buffer, offset, length);
+        }
+    }
+
+    private void failRequests(final int status, final String why)
+    {
+        for (final PendingRequest p : requests.values())
+        {
+            p.fail(status, why);
+        }
+        requests.clear();
+    }
+
+    private void idle(final int work)
+    {
+        if (work == 0)
+        {
+            LockSupport.parkNanos(50_000);
+        }
+    }
+
+    private Target target(final String endpoint)
+    {
+        for (final Target t : targets)
+        {
+            if (t.endpoint.equals(endpoint))
+            {
+                return t;
+            }
+        }
+        parse(endpoint);
+        final Target t = new Target(endpoint);
+        targets.add(t);
+        return t;
+    }
+
+    /**
+     * Parses "host:port".
+     *
+     * @param endpoint the endpoint
+     * @return its address
+     * @throws IllegalArgumentException naming the endpoint if it does not parse or resolve
+     */
+    public static InetSocketAddress parse(final String endpoint)
+    {
+        final int colon = endpoint == null ? -1 : endpoint.lastIndexOf(':');
+        if (colon <= 0 || colon == endpoint.length() - 1)
+        {
+            throw new IllegalArgumentException("endpoint " + endpoint + " is not host:port");
+        }
+        final int port;
+        try
+        {
+            port = Integer.parseInt(endpoint.substring(colon + 1));
+        }
+        catch (final NumberFormatException ex)
+        {
+            throw new IllegalArgumentException("endpoint " + endpoint + " has a port that is not a number");
+        }
+        if (port < 1 || port > 65535)
+        {
+            throw new IllegalArgumentException("endpoint " + endpoint + " has a port outside 1..65535");
+        }
+        final String host = endpoint.substring(0, colon).replace("[", "").replace("]", "");
+        final InetSocketAddress address = new InetSocketAddress(host, port);
+        if (address.isUnresolved())
+        {
+            throw new IllegalArgumentException("endpoint " + endpoint + ": unknown host " + host);
+        }
+        return address;
+    }
+
+    /**
+     * @param node a node's address
+     * @return the local address the nodes can reply to: the one the route to {@code node} leaves from
+     */
+    public static String replyHostFor(final InetSocketAddress node)
+    {
+        if (node.getAddress().isLoopbackAddress())
+        {
+            return node.getAddress().getHostAddress();
+        }
+        try (DatagramSocket probe = new DatagramSocket())
+        {
+            probe.connect(node);
+            final InetAddress local = probe.getLocalAddress();
+            final String host = local.getHostAddress();
+            return host.contains(":") ? "[" + host + "]" : host;
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException("no route to " + node, ex);
+        }
+    }
+
+    /** A member's client endpoint and the publication to it, created on first use. */
+    private final class Target
+    {
+        final String endpoint;
+        ExclusivePublication publication;
+        long since = System.nanoTime();
+        long retryCreateAtNs;
+        boolean everConnected;
+
+        Target(final String endpoint)
+        {
+            this.endpoint = endpoint;
+        }
+
+        ExclusivePublication publication()
+        {
+            final long now = System.nanoTime();
+            if (publication == null && now - retryCreateAtNs >= 0)
+            {
+                try
+                {
+                    publication = aeron.addExclusivePublication(new ChannelUriStringBuilder().media("udp").endpoint(endpoint)
+                        .termLength(ctx.termLength).sparse(true).build(), ClientProtocol.STREAM_ID);
+                    since = now;
+                }
+                catch (final RuntimeException ex)
+                {
+                    retryCreateAtNs = now + TimeUnit.SECONDS.toNanos(1);
+                    System.err.println("ringraft client: cannot send to " + endpoint + ": " + ex.getMessage());
+                }
+            }
+            if (publication != null && !everConnected && publication.isConnected())
+            {
+                everConnected = true;
+            }
+            return publication;
+        }
+
+        void touch(final long now)
+        {
+            if (publication == null || !publication.isConnected())
+            {
+                since = Math.max(since, now);
+            }
+        }
+
+        void reset()
+        {
+            CloseHelper.quietClose(publication);
+            publication = null;
+        }
+    }
+
+    /** An OPEN, QUERY, STATUS, KEEPALIVE or CLOSE until its answer. */
+    private static final class PendingRequest
+    {
+        final byte type;
+        final long id;
+        final CompletableFuture<QueryResult> queryFuture;
+        final CompletableFuture<NodeStatus> statusFuture;
+        final long deadlineNs;
+        ExpandableArrayBuffer body;
+        int bodyLength;
+        Target pinned;
+        boolean sent;
+        long sentNs;
+        long notBeforeNs;
+        boolean answered;
+        int status;
+        long value;
+        String message = "";
+
+        PendingRequest(final byte type, final long id, final CompletableFuture<QueryResult> queryFuture,
+            final CompletableFuture<NodeStatus> statusFuture, final long deadlineNs)
+        {
+            this.type = type;
+            this.id = id;
+            this.queryFuture = queryFuture;
+            this.statusFuture = statusFuture;
+            this.deadlineNs = deadlineNs;
+        }
+
+        void fail(final int status, final String why)
+        {
+            if (queryFuture != null)
+            {
+                queryFuture.complete(new QueryResult(status, 0, new byte[0], why));
+            }
+            if (statusFuture != null)
+            {
+                statusFuture.complete(null);
+            }
+        }
+    }
+
+    /** Settings of a {@link RingraftClient}. */
+    public static final class Context
+    {
+        private final List<String> endpoints = new ArrayList<>();
+        private int clusterId;
+        private long commandTimeoutNs = TimeUnit.SECONDS.toNanos(5);
+        private long connectTimeoutNs = TimeUnit.SECONDS.toNanos(10);
+        private long resendIntervalNs = TimeUnit.MILLISECONDS.toNanos(1000);
+        private long retryDelayNs = TimeUnit.MILLISECONDS.toNanos(20);
+        private long keepaliveIntervalNs = TimeUnit.SECONDS.toNanos(2);
+        private int window = 64;
+        private int maxCommandLength;
+        private String aeronDirectory;
+        private int termLength = 256 * 1024;
+        private ResponseHandler handler;
+
+        /** @param endpoint a member's client endpoint "host:port"; the first is tried first */
+        public Context endpoint(final String endpoint)
+        {
+            endpoints.add(endpoint);
+            return this;
+        }
+
+        /** @param endpoints the members' client endpoints; the first is tried first */
+        public Context endpoints(final List<String> endpoints)
+        {
+            this.endpoints.addAll(endpoints);
+            return this;
+        }
+
+        /** @param clusterId the cluster the nodes must belong to; 0 accepts any */
+        public Context clusterId(final int clusterId)
+        {
+            this.clusterId = clusterId;
+            return this;
+        }
+
+        /** @param timeout how long a command (or query) may take, resends included; it then ends {@link Outcome#TIMED_OUT} */
+        public Context commandTimeout(final long timeout, final TimeUnit unit)
+        {
+            this.commandTimeoutNs = unit.toNanos(timeout);
+            return this;
+        }
+
+        /** @param timeout how long {@link #connect} may take to open a session */
+        public Context connectTimeout(final long timeout, final TimeUnit unit)
+        {
+            this.connectTimeoutNs = unit.toNanos(timeout);
+            return this;
+        }
+
+        /** @param interval silence after which the client tries the next member and resends what is unanswered */
+        public Context resendInterval(final long interval, final TimeUnit unit)
+        {
+            this.resendIntervalNs = unit.toNanos(interval);
+            return this;
+        }
+
+        /** @param delay wait before resending after NO_LEADER or BUSY */
+        public Context retryDelay(final long delay, final TimeUnit unit)
+        {
+            this.retryDelayNs = unit.toNanos(delay);
+            return this;
+        }
+
+        /** @param interval an idle session sends a keepalive this often (keep it well below the cluster's session timeout) */
+        public Context keepaliveInterval(final long interval, final TimeUnit unit)
+        {
+            this.keepaliveIntervalNs = unit.toNanos(interval);
+            return this;
+        }
+
+        /** @param window commands in flight at most */
+        public Context window(final int window)
+        {
+            this.window = window;
+            return this;
+        }
+
+        /** @return commands in flight at most */
+        public int window()
+        {
+            return window;
+        }
+
+        /** @param length the longest command; 0 (the default) is what one message of the term length carries */
+        public Context maxCommandLength(final int length)
+        {
+            this.maxCommandLength = length;
+            return this;
+        }
+
+        /** @param dir the directory of a running media driver; null (the default) launches an embedded one, removed on close */
+        public Context aeronDirectory(final String dir)
+        {
+            this.aeronDirectory = dir;
+            return this;
+        }
+
+        /** @param termLength the term length of the publications to the nodes (a power of two from 64 KiB) */
+        public Context termLength(final int termLength)
+        {
+            this.termLength = termLength;
+            return this;
+        }
+
+        /** @param handler receives the outcomes of {@link RingraftClient#offer}ed commands */
+        public Context responseHandler(final ResponseHandler handler)
+        {
+            this.handler = handler;
+            return this;
+        }
+
+        /**
+         * Validates the settings.
+         *
+         * @return this
+         * @throws IllegalArgumentException naming the first bad setting
+         */
+        public Context conclude()
+        {
+            if (endpoints.isEmpty())
+            {
+                throw new IllegalArgumentException("endpoints: no member endpoint to connect to");
+            }
+            for (final String endpoint : endpoints)
+            {
+                parse(endpoint);
+            }
+            if (termLength < 64 * 1024 || Integer.bitCount(termLength) != 1)
+            {
+                throw new IllegalArgumentException("termLength=" + termLength + " must be a power of two from 65536");
+            }
+            final int largest = AeronTransportConfig.aeronMaxMessageLength(termLength) - ClientProtocol.REQUEST_HEADER;
+            if (maxCommandLength == 0)
+            {
+                maxCommandLength = largest;
+            }
+            if (maxCommandLength < 0 || maxCommandLength > largest)
+            {
+                throw new IllegalArgumentException("maxCommandLength=" + maxCommandLength + " must be in 1.." + largest +
+                    " (termLength=" + termLength + ")");
+            }
+            if (window < 1 || window > 1 << 16)
+            {
+                throw new IllegalArgumentException("window=" + window + " must be in 1..65536");
+            }
+            if (commandTimeoutNs <= 0 || connectTimeoutNs <= 0 || resendIntervalNs <= 0 || retryDelayNs < 0 || keepaliveIntervalNs <= 0)
+            {
+                throw new IllegalArgumentException("timeouts must be positive: command " + commandTimeoutNs + " ns, connect " +
+                    connectTimeoutNs + " ns, resend " + resendIntervalNs + " ns, keepalive " + keepaliveIntervalNs + " ns");
+            }
+            return this;
+        }
+    }
+}

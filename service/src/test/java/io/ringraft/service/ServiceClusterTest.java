@@ -1,0 +1,87 @@
+package io.ringraft.service;
+
+import io.ringraft.client.CommandResult;
+import io.ringraft.client.Outcome;
+import io.ringraft.client.QueryResult;
+import io.ringraft.client.ReadMode;
+import io.ringraft.client.RingraftClient;
+import io.ringraft.service.example.CounterService;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Test;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** A three-node service cluster in this JVM over Aeron UDP, driven by the client library. */
+final class ServiceClusterTest
+{
+    @Test
+    void incrementsAreAppliedExactlyOnceAcrossALeaderRestart() throws Exception
+    {
+        try (TestCluster cluster = new TestCluster(3, ctx -> { }))
+        {
+            cluster.awaitLeader(10_000);
+            try (RingraftClient client = RingraftClient.connect(new RingraftClient.Context().endpoints(cluster.endpoints()).clusterId(7)
+                .window(16).commandTimeout(20, TimeUnit.SECONDS).resendInterval(500, TimeUnit.MILLISECONDS)))
+            {
+                final int total = 600;
+                final CompletableFuture<?>[] futures = new CompletableFuture<?>[total];
+                final byte[] inc = CounterService.command(CounterService.INCREMENT, 1, 0);
+                long killed = 0;
+                for (int i = 0; i < total; i++)
+                {
+                    while (client.inFlight() >= 16)
+                    {
+                        client.poll();
+                    }
+                    futures[i] = client.submit(inc);
+                    if (i == total / 2)
+                    {
+                        killed = cluster.awaitLeader(10_000);
+                        cluster.stop(killed);
+                    }
+                }
+                long maxValue = 0;
+                for (final CompletableFuture<?> f : futures)
+                {
+                    final CommandResult r = (CommandResult)client.await(f);
+                    assertEquals(Outcome.OK, r.outcome(), r.toString());
+                    maxValue = Math.max(maxValue, new UnsafeBuffer(r.response()).getLong(0));
+                }
+                assertEquals(total, maxValue);
+                cluster.start(killed);
+                final QueryResult q = client.queryAndWait(new byte[0], ReadMode.LINEARIZABLE);
+                assertTrue(q.isOk(), q.toString());
+                assertEquals(total, new UnsafeBuffer(q.response()).getLong(0));
+                cluster.awaitConverged(10_000);
+                for (final long id : cluster.nodes.keySet())
+                {
+                    assertEquals(total, cluster.counter(id).value(), "node " + id);
+                }
+            }
+        }
+    }
+
+    @Test
+    void connectsPastAnUnreachableMemberAndAFollowerThatRedirects() throws Exception
+    {
+        try (TestCluster cluster = new TestCluster(3, ctx -> { }))
+        {
+            final long leader = cluster.awaitLeader(10_000);
+            final long follower = leader == 1 ? 2 : 1;
+            final String dead = "127.0.0.1:" + TestCluster.freePort(new java.util.HashSet<>());
+            try (RingraftClient client = RingraftClient.connect(new RingraftClient.Context().clusterId(7).endpoint(dead)
+                .endpoint(cluster.clientEndpoints.get(follower)).resendInterval(300, TimeUnit.MILLISECONDS)))
+            {
+                final CommandResult r = client.execute(CounterService.command(CounterService.INCREMENT, 3, 0));
+                assertEquals(Outcome.OK, r.outcome(), r.toString());
+                assertEquals(cluster.clientEndpoints.get(leader), client.leaderEndpoint(), "followed the redirect to the leader");
+                final QueryResult local = client.await(client.queryMember(cluster.clientEndpoints.get(follower), new byte[0]));
+                assertTrue(local.isOk(), local.toString());
+            }
+        }
+    }
+}
