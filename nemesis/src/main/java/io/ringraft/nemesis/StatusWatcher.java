@@ -117,9 +117,9 @@ final class StatusWatcher implements AutoCloseable
         final int[] outstanding = {endpoints.size()};
         for (final Map.Entry<Long, String> e : endpoints.entrySet())
         {
-            client.submitStatus(e.getValue(), (id, r) ->
+            client.submitStatus(e.getValue(), s ->
             {
-                answers.put(e.getKey(), r.status() == KvProtocol.OK ? KvNodeStatus.of(r) : null);
+                answers.put(e.getKey(), s);
                 outstanding[0]--;
             });
         }

@@ -14,7 +14,7 @@ class OutcomeTest
 {
     private static KvResponse answer(final int status, final String value)
     {
-        return new KvResponse(status, 7, value == null ? null : value.getBytes(StandardCharsets.UTF_8), null, "10.0.0.1:9101", 0, 0, 1);
+        return new KvResponse(status, 7, value == null ? null : value.getBytes(StandardCharsets.UTF_8), null, "10.0.0.1:9101", 0, 1);
     }
 
     @Test
@@ -24,8 +24,7 @@ class OutcomeTest
         final NemesisClient.Result refused = KvNemesisClient.write(answer(KvProtocol.CAS_FAILED, "x"), "false");
         assertEquals(NemesisClient.Outcome.OK, refused.outcome());
         assertEquals("false", refused.value(), "a refused CAS is an answer: it read another value");
-        for (final int notWritten : new int[]{KvProtocol.REDIRECT, KvProtocol.NO_LEADER, KvProtocol.BUSY, KvProtocol.ABORTED,
-            KvProtocol.BAD_REQUEST})
+        for (final int notWritten : new int[]{KvProtocol.NO_LEADER, KvProtocol.ABORTED, KvProtocol.BAD_REQUEST})
         {
             assertEquals(NemesisClient.Outcome.FAIL, KvNemesisClient.write(answer(notWritten, null), null).outcome(),
                 KvProtocol.statusName(notWritten));
