@@ -20,6 +20,8 @@ public final class AdminStatus
     public static final int LEADER_CHANGED = 5;
     /** The node shut down. */
     public static final int SHUT_DOWN = 6;
+    /** The node failed and stopped ({@code Raft.failure()} holds the cause); the change may or may not complete. */
+    public static final int FATAL = 7;
 
     private AdminStatus()
     {
@@ -37,6 +39,7 @@ public final class AdminStatus
             case TIMED_OUT: return "TIMED_OUT";
             case LEADER_CHANGED: return "LEADER_CHANGED";
             case SHUT_DOWN: return "SHUT_DOWN";
+            case FATAL: return "FATAL";
             default: return "UNKNOWN(" + status + ")";
         }
     }

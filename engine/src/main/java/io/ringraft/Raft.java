@@ -18,7 +18,18 @@ import java.util.function.Predicate;
 
 /**
  * The handle an application holds on its Raft node: client writes, linearizable reads, metrics,
- * triggers and shutdown. Thread-safe: any number of application threads may call it.
+ * triggers and shutdown. In {@link ThreadingMode#SHARED} and {@link ThreadingMode#DEDICATED} any
+ * number of application threads may call it; in {@link ThreadingMode#INVOKER} too, except
+ * {@link #doWork()} (one thread at a time, never with {@link #close()}), and
+ * {@link #waitFor}, which runs duty cycles itself and so must be called from the thread that drives
+ * {@code doWork()}.
+ * <p>
+ * Fail-stop: when any part of the node fails (its storage, its state machine, a broken invariant),
+ * the whole node stops at once: it leads no more and sends nothing, every call it had accepted and
+ * every later call is answered {@link WriteStatus#FATAL} ({@link AdminStatus#FATAL} for
+ * administration; {@link RaftException} with status {@code FATAL} and the cause for futures), and
+ * {@link #failure()} and the {@link RaftConfig#errorHandler error handler} give the cause. Restart
+ * it (a new {@code Raft} on the same storage) once the cause is fixed.
  *
  * <pre>{@code
  * Raft raft = Raft.start(new RaftConfig().nodeId(1), storage, network, stateMachine, Membership.of(1, 2, 3));
@@ -95,8 +106,8 @@ public final class Raft implements AutoCloseable
      * @param handler       receives the outcome
      * @return {@link WriteStatus#OK} if accepted (the outcome follows through the handler), else
      *         the {@link WriteStatus} that refused it at once ({@link WriteStatus#BACK_PRESSURED},
-     *         {@link WriteStatus#PAYLOAD_TOO_LARGE}, {@link WriteStatus#SHUT_DOWN}); no handler
-     *         call follows a refusal
+     *         {@link WriteStatus#PAYLOAD_TOO_LARGE}, {@link WriteStatus#SHUT_DOWN},
+     *         {@link WriteStatus#FATAL}); no handler call follows a refusal
      */
     public int clientWrite(final DirectBuffer payload, final int offset, final int length, final long correlationId,
         final WriteHandler handler)
@@ -288,8 +299,9 @@ public final class Raft implements AutoCloseable
     }
 
     /**
-     * @return the failure that stopped this node's core (a storage error, a broken invariant), or
-     *         null while it runs; a failed node refuses work until closed
+     * @return the failure that stopped this node (a storage error, a state machine that threw, a
+     *         broken invariant), or null while it runs; a failed node answers every call
+     *         {@link WriteStatus#FATAL} until closed
      */
     public Throwable failure()
     {

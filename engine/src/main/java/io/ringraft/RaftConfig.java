@@ -2,6 +2,7 @@ package io.ringraft;
 
 import io.ringraft.engine.EngineConfig;
 import io.ringraft.engine.PlantedBug;
+import org.agrona.ErrorHandler;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.NanoClock;
@@ -55,6 +56,7 @@ public final class RaftConfig
     private long logRetainEntries = 1024;
     private long maxClockDriftNanos = TimeUnit.MILLISECONDS.toNanos(15);
     private PlantedBug plantedBug = PlantedBug.NONE;
+    private ErrorHandler errorHandler = RaftConfig::logError;
     private boolean concluded;
 
     /** @param id this node's id, positive */
@@ -366,6 +368,30 @@ public final class RaftConfig
     }
 
     /**
+     * @param handler receives every error of the node, on the thread that met it: the failure that
+     *                stopped the node (then {@code Raft.failure()} holds it too) and exceptions thrown by
+     *                application callbacks ({@link WriteHandler}s), which are caught and do not stop the
+     *                node. It must not throw (what it throws is dropped) and should return quickly.
+     *                The default logs through {@link System.Logger} "io.ringraft" at level ERROR.
+     */
+    public RaftConfig errorHandler(final ErrorHandler handler)
+    {
+        errorHandler = handler;
+        return this;
+    }
+
+    /** @return the {@code errorHandler} setting */
+    public ErrorHandler errorHandler()
+    {
+        return errorHandler;
+    }
+
+    private static void logError(final Throwable error)
+    {
+        System.getLogger("io.ringraft").log(System.Logger.Level.ERROR, "ringraft: " + error, error);
+    }
+
+    /**
      * Validates every setting.
      *
      * @return this
@@ -387,6 +413,7 @@ public final class RaftConfig
         require(coreIdleStrategy != null, "coreIdleStrategy", 0, "must be set");
         require(stateMachineIdleStrategy != null, "stateMachineIdleStrategy", 0, "must be set");
         require(nanoClock != null, "nanoClock", 0, "must be set");
+        require(errorHandler != null, "errorHandler", 0, "must be set");
         require(snapshotEveryEntries >= 0, "snapshotEveryEntries", snapshotEveryEntries, "must be >= 0");
         require(snapshotChunkSize >= 256, "snapshotChunkSize", snapshotChunkSize, "must be at least 256");
         engineConfig().validate();

@@ -21,6 +21,19 @@ public class RaftException extends RuntimeException
         this.leaderId = leaderId;
     }
 
+    /**
+     * @param status   a {@link WriteStatus} code, {@link WriteStatus#FATAL} for a node that failed
+     * @param leaderId the known leader, or {@link Vote#NO_NODE}
+     * @param message  what happened
+     * @param cause    why, e.g. the failure that stopped the node
+     */
+    public RaftException(final int status, final long leaderId, final String message, final Throwable cause)
+    {
+        super(message, cause);
+        this.status = status;
+        this.leaderId = leaderId;
+    }
+
     /** @return the {@link WriteStatus} code */
     public int status()
     {

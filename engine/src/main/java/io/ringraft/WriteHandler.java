@@ -5,7 +5,9 @@ import org.agrona.DirectBuffer;
 /**
  * Receives the outcome of a zero-allocation {@link Raft#clientWrite(DirectBuffer, int, int, long, WriteHandler)}.
  * Called once per accepted write, from a node thread (the state-machine worker for
- * {@link WriteStatus#OK}, {@code RaftCore} otherwise); keep it short and never block.
+ * {@link WriteStatus#OK}, {@code RaftCore} otherwise, or the closing thread); keep it short and
+ * never block. What it throws is caught and reported to {@link RaftConfig#errorHandler}; the node
+ * goes on.
  */
 @FunctionalInterface
 public interface WriteHandler

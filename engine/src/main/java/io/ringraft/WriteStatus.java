@@ -23,6 +23,13 @@ public final class WriteStatus
     public static final int ABORTED = 6;
     /** The leader is handing over leadership and accepts no writes. Not written. */
     public static final int TRANSFERRING = 7;
+    /**
+     * The node failed and stopped (a storage error, a state machine that threw, a broken
+     * invariant): {@code Raft.failure()} holds the cause. A write answered so may have been
+     * appended before, and then its fate is unknown to this node, as for {@link #SHUT_DOWN}; a write
+     * refused so at submission was not written. Ask another node.
+     */
+    public static final int FATAL = 8;
 
     private WriteStatus()
     {
@@ -44,6 +51,7 @@ public final class WriteStatus
             case TIMED_OUT: return "TIMED_OUT";
             case ABORTED: return "ABORTED";
             case TRANSFERRING: return "TRANSFERRING";
+            case FATAL: return "FATAL";
             default: return "UNKNOWN(" + status + ")";
         }
     }

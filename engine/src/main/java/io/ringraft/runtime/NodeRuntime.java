@@ -1,6 +1,7 @@
 package io.ringraft.runtime;
 
 import io.ringraft.AdminResult;
+import io.ringraft.AdminStatus;
 import io.ringraft.LogId;
 import io.ringraft.Membership;
 import io.ringraft.ReadPolicy;
@@ -24,6 +25,7 @@ import com.lmax.disruptor.YieldingWaitStrategy;
 import org.agrona.DirectBuffer;
 import org.agrona.ErrorHandler;
 import org.agrona.concurrent.AgentInvoker;
+import org.agrona.concurrent.AgentTerminationException;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.CompositeAgent;
 import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
@@ -55,8 +57,12 @@ public final class NodeRuntime
     private final AgentRunner coreRunner;
     private final AgentRunner workerRunner;
     private final AgentInvoker invoker;
+    private final FailStop failStop;
     private final Object drainLock = new Object();
     private volatile boolean closed;
+    // Guarded by drainLock: which agents stopped; once both have, late callers are answered by their own thread.
+    private boolean coreStopped;
+    private boolean workerStopped;
     private boolean stopped;
 
     private NodeRuntime(final RaftConfig config, final RaftLogStorage storage, final RaftSnapshotStore snapshots,
@@ -67,28 +73,32 @@ public final class NodeRuntime
         this.snapshots = snapshots;
         this.network = network;
         this.counters = new RaftCounters(config.nodeId(), MAX_COUNTERS, config.countersFile());
+        this.failStop = new FailStop(config.errorHandler(), counters);
+        failStop.onFailure(this::stopLeading);
         // Consumers poll; the wait strategy is never waited on, and yielding's signal is free.
         this.ingress = RingBuffer.createMultiProducer(IngressEvent::new, config.ingressRingSize(), new YieldingWaitStrategy());
         final RingBuffer<ApplyEvent> applyRing = RingBuffer.createSingleProducer(ApplyEvent::new, config.applyRingSize(),
             new YieldingWaitStrategy());
         final LogId applied = restoreStateMachine(stateMachine, snapshots);
         final ManyToOneConcurrentArrayQueue<Object> workerToCore = new ManyToOneConcurrentArrayQueue<>(64);
-        this.worker = new StateMachineWorker(config.nodeId(), stateMachine, snapshots, applyRing, counters.applied, applied, workerToCore);
+        this.worker = new StateMachineWorker(config.nodeId(), stateMachine, snapshots, applyRing, counters.applied, applied, workerToCore,
+            failStop, this::workerStopped);
         this.core = new RaftCore(config, storage, snapshots, network, applied, initialMembership, counters, ingress, applyRing,
-            workerToCore);
-        final ErrorHandler errorHandler = this::onError;
+            workerToCore, failStop, this::coreStopped);
+        // The agents report their own failures through failStop; the runners see only the
+        // termination that follows, and errors from closing.
+        final ErrorHandler errorHandler = this::onAgentError;
         switch (config.threadingMode())
         {
             case DEDICATED:
-                coreRunner = new AgentRunner(config.coreIdleStrategy().get(), errorHandler, counters.errors, core);
-                workerRunner = new AgentRunner(config.stateMachineIdleStrategy().get(), errorHandler, counters.errors, worker);
+                coreRunner = new AgentRunner(config.coreIdleStrategy().get(), errorHandler, null, core);
+                workerRunner = new AgentRunner(config.stateMachineIdleStrategy().get(), errorHandler, null, worker);
                 invoker = null;
                 AgentRunner.startOnThread(coreRunner);
                 AgentRunner.startOnThread(workerRunner);
                 break;
             case SHARED:
-                coreRunner = new AgentRunner(config.coreIdleStrategy().get(), errorHandler, counters.errors,
-                    new CompositeAgent(core, worker));
+                coreRunner = new AgentRunner(config.coreIdleStrategy().get(), errorHandler, null, new CompositeAgent(core, worker));
                 workerRunner = null;
                 invoker = null;
                 AgentRunner.startOnThread(coreRunner);
@@ -96,7 +106,7 @@ public final class NodeRuntime
             default:
                 coreRunner = null;
                 workerRunner = null;
-                invoker = new AgentInvoker(errorHandler, counters.errors, new CompositeAgent(core, worker));
+                invoker = new AgentInvoker(errorHandler, null, new CompositeAgent(core, worker));
                 invoker.start();
                 break;
         }
@@ -128,12 +138,57 @@ public final class NodeRuntime
         return latest.lastIncluded();
     }
 
-    private void onError(final Throwable error)
+    private void onAgentError(final Throwable error)
     {
-        System.err.println("ringraft node " + config.nodeId() + ": " + error);
-        if (!(error instanceof org.agrona.concurrent.AgentTerminationException))
+        if (!(error instanceof AgentTerminationException))
         {
-            error.printStackTrace(System.err);
+            failStop.report(error);
+        }
+    }
+
+    /** A failed node leads no more: its counters say so at once (its core stops within its duty cycle). */
+    private void stopLeading()
+    {
+        counters.role.setOrdered(Role.FOLLOWER.ordinal());
+        counters.leader.setOrdered(Vote.NO_NODE);
+    }
+
+    private void coreStopped()
+    {
+        agentStopped(true);
+    }
+
+    private void workerStopped()
+    {
+        agentStopped(false);
+    }
+
+    /**
+     * Once both agents stopped (the node closed or failed), answers everything they had accepted:
+     * {@code FATAL} after a failure, so callers learn it at once rather than on close.
+     */
+    private void agentStopped(final boolean isCore)
+    {
+        synchronized (drainLock)
+        {
+            if (isCore)
+            {
+                coreStopped = true;
+            }
+            else
+            {
+                workerStopped = true;
+            }
+            if (coreStopped && workerStopped)
+            {
+                stopped = true;
+                if (failStop.failed())
+                {
+                    stopLeading();
+                }
+                core.drain();
+                worker.drain();
+            }
         }
     }
 
@@ -144,7 +199,11 @@ public final class NodeRuntime
         {
             return WriteStatus.PAYLOAD_TOO_LARGE;
         }
-        if (closed || failure() != null)
+        if (failStop.failed())
+        {
+            return WriteStatus.FATAL;
+        }
+        if (closed)
         {
             return WriteStatus.SHUT_DOWN;
         }
@@ -173,10 +232,9 @@ public final class NodeRuntime
     public CompletableFuture<Long> ensureLinearizable(final ReadPolicy policy)
     {
         final CompletableFuture<Long> future = new CompletableFuture<>();
-        if (closed || failure() != null)
+        if (closed || failStop.failed())
         {
-            future.completeExceptionally(new RaftException(WriteStatus.SHUT_DOWN, Vote.NO_NODE, "node " + config.nodeId() + " is shut down" +
-                (failure() != null ? " after a failure: " + failure() : "")));
+            future.completeExceptionally(failStop.stopped(config.nodeId()));
             return future;
         }
         final long seq;
@@ -238,7 +296,7 @@ public final class NodeRuntime
         final CompletableFuture<SnapshotMeta> future = new CompletableFuture<>();
         if (!control(core -> core.triggerSnapshot(future)))
         {
-            future.completeExceptionally(new RaftException(WriteStatus.SHUT_DOWN, Vote.NO_NODE, "node " + config.nodeId() + " is shut down"));
+            future.completeExceptionally(failStop.stopped(config.nodeId()));
         }
         return future;
     }
@@ -247,7 +305,9 @@ public final class NodeRuntime
     {
         if (!control(task))
         {
-            future.complete(new AdminResult(io.ringraft.AdminStatus.SHUT_DOWN, 0, Vote.NO_NODE, "node " + config.nodeId() + " is shut down"));
+            final RaftException stopped = failStop.stopped(config.nodeId());
+            future.complete(new AdminResult(stopped.status() == WriteStatus.FATAL ? AdminStatus.FATAL : AdminStatus.SHUT_DOWN, 0,
+                Vote.NO_NODE, stopped.getMessage()));
         }
     }
 
@@ -266,11 +326,11 @@ public final class NodeRuntime
     /**
      * Runs {@code task} on the core thread; waits for a free slot (control calls are rare).
      *
-     * @return false if the node is shut down (the task will not run)
+     * @return false if the node is shut down or failed (the task will not run)
      */
     boolean control(final Consumer<RaftCore> task)
     {
-        while (!closed)
+        while (!closed && !failStop.failed())
         {
             try
             {
@@ -303,13 +363,13 @@ public final class NodeRuntime
      */
     private void afterPublish()
     {
-        if (closed)
+        if (closed || failStop.failed())
         {
             synchronized (drainLock)
             {
                 if (stopped)
                 {
-                    core.drainOnClose();
+                    core.drain();
                 }
             }
         }
@@ -391,8 +451,7 @@ public final class NodeRuntime
     /** @return the failure that stopped the node, or null */
     public Throwable failure()
     {
-        final Throwable coreFailure = core.failure();
-        return coreFailure != null ? coreFailure : worker.failure();
+        return failStop.cause();
     }
 
     /** @return the node's counters */
@@ -427,8 +486,8 @@ public final class NodeRuntime
         synchronized (drainLock)
         {
             stopped = true;
-            core.drainOnClose();
-            worker.drainOnClose();
+            core.drain();
+            worker.drain();
         }
         try
         {

@@ -58,6 +58,8 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     private final RaftNetwork network;
     private final NanoClock clock;
     private final RaftCounters counters;
+    private final FailStop failStop;
+    private final Runnable onStopped;
     private final RingBuffer<IngressEvent> ingress;
     private final EventPoller<IngressEvent> ingressPoller;
     private final PendingWrites pending = new PendingWrites();
@@ -90,12 +92,14 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
 
     private volatile Membership membership;
     private volatile Map<Long, AtomicCounter> matchCounters = Map.of();
-    private volatile Throwable failure;
 
     RaftCore(final RaftConfig config, final RaftLogStorage storage, final RaftSnapshotStore snapshots, final RaftNetwork network,
         final LogId stateMachineApplied, final Membership initialMembership, final RaftCounters counters,
-        final RingBuffer<IngressEvent> ingress, final RingBuffer<ApplyEvent> applyRing, final ManyToOneConcurrentArrayQueue<Object> fromWorker)
+        final RingBuffer<IngressEvent> ingress, final RingBuffer<ApplyEvent> applyRing, final ManyToOneConcurrentArrayQueue<Object> fromWorker,
+        final FailStop failStop, final Runnable onStopped)
     {
+        this.failStop = failStop;
+        this.onStopped = onStopped;
         this.config = config;
         this.self = config.nodeId();
         this.storage = storage;
@@ -130,12 +134,21 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     @Override
     public int doWork()
     {
+        if (failStop.failed())
+        {
+            throw new AgentTerminationException("node " + self + " failed"); // another agent's failure stops this one too
+        }
         try
         {
             nowNanos = clock.nanoTime();
             engine.tick(nowNanos);
             int work = pollIngress();
             work += network.poll(this, NETWORK_POLL_LIMIT);
+            if (failStop.failed())
+            {
+                // A message failed the node (onMessage caught it: a network may swallow what its handler throws).
+                throw new AgentTerminationException("node " + self + " failed handling a message");
+            }
             if (appended)
             {
                 // One flush per duty cycle: a group commit of everything appended in it. A storage
@@ -164,10 +177,16 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         catch (final RuntimeException | Error ex)
         {
             // A storage failure or a broken invariant: this node can no longer keep its promises.
-            failure = ex;
-            counters.errors.increment();
+            failStop.fail(ex);
             throw new AgentTerminationException(ex);
         }
+    }
+
+    /** The agent stopped (closed, or failed): see {@code NodeRuntime}, which answers what is left. */
+    @Override
+    public void onClose()
+    {
+        onStopped.run();
     }
 
     @Override
@@ -257,7 +276,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
             for (int i = 0; i < count; i++)
             {
                 final IngressEvent e = batch[i];
-                e.handler.onWriteResult(e.correlationId, status, 0, leader, EMPTY, 0, 0);
+                failStop.onWriteResult(e.handler, e.correlationId, status, 0, leader, EMPTY, 0, 0);
             }
         }
         for (int i = 0; i < count; i++)
@@ -312,9 +331,9 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     }
 
     /** Answers a pending write that gets no response from the state machine. */
-    private static void answer(final PendingWrites.Pending p, final int status, final long leaderId)
+    private void answer(final PendingWrites.Pending p, final int status, final long leaderId)
     {
-        p.handler.onWriteResult(p.correlationId, status, p.index, leaderId, EMPTY, 0, 0);
+        failStop.onWriteResult(p.handler, p.correlationId, status, p.index, leaderId, EMPTY, 0, 0);
     }
 
     /** Answers a pending write naming the leader as this node knows it now. */
@@ -439,13 +458,26 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         }
     }
 
+    /**
+     * Handles a message from the network. A failure here stops the node whichever network delivered
+     * the message: it is recorded rather than thrown, since a network may swallow what its handler
+     * throws (Aeron's {@code Image.poll} does), and {@link #doWork()} stops the agent once the poll returns.
+     */
     @Override
     public void onMessage(final RaftMessage message)
     {
-        if (message.to() == self)
+        if (message.to() != self || failStop.failed())
+        {
+            return;
+        }
+        try
         {
             engine.handle(message);
             receiver.reportTo(engine);
+        }
+        catch (final RuntimeException | Error ex)
+        {
+            failStop.fail(ex);
         }
     }
 
@@ -746,40 +778,38 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         return ingress.getCursor() - ingressPoller.getSequence().get();
     }
 
-    Throwable failure()
-    {
-        return failure;
-    }
-
     /**
-     * After the agent stopped: answers every call still waiting as shut down. Called once, by the
-     * closing thread, with the agent thread joined.
+     * After the agent stopped: answers every call still waiting, {@code FATAL} if the node failed,
+     * else shut down. Called with the agent stopped, under {@code NodeRuntime}'s drain lock; again
+     * for anything published since.
      */
-    void drainOnClose()
+    void drain()
     {
+        final int status = failStop.writeStatus();
+        final RaftException ex = failStop.stopped(self);
         try
         {
             ingressPoller.poll((event, sequence, endOfBatch) ->
             {
                 if (event.type == IngressEvent.WRITE)
                 {
-                    event.handler.onWriteResult(event.correlationId, WriteStatus.SHUT_DOWN, 0, Vote.NO_NODE, EMPTY, 0, 0);
+                    failStop.onWriteResult(event.handler, event.correlationId, status, 0, Vote.NO_NODE, EMPTY, 0, 0);
                 }
                 else if (event.type == IngressEvent.READ)
                 {
-                    event.read.completeExceptionally(shutDown());
+                    event.read.completeExceptionally(ex);
                 }
                 event.clear();
                 return true;
             });
         }
-        catch (final Exception ex)
+        catch (final Exception e)
         {
-            throw new IllegalStateException(ex);
+            throw new IllegalStateException(e);
         }
         for (int i = 0; i < batchSize; i++)
         {
-            batch[i].handler.onWriteResult(batch[i].correlationId, WriteStatus.SHUT_DOWN, 0, Vote.NO_NODE, EMPTY, 0, 0);
+            failStop.onWriteResult(batch[i].handler, batch[i].correlationId, status, 0, Vote.NO_NODE, EMPTY, 0, 0);
             batch[i].clear();
             batch[i] = null;
         }
@@ -787,21 +817,15 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         PendingWrites.Pending p;
         while ((p = pending.removeAny()) != null)
         {
-            answer(p, WriteStatus.SHUT_DOWN, Vote.NO_NODE);
+            answer(p, status, Vote.NO_NODE);
         }
-        final RaftException ex = shutDown();
         reads.failAll(ex);
-        adminFutures.values().forEach(f -> f.complete(new AdminResult(AdminStatus.SHUT_DOWN, 0, Vote.NO_NODE, ex.getMessage())));
+        final int adminStatus = status == WriteStatus.FATAL ? AdminStatus.FATAL : AdminStatus.SHUT_DOWN;
+        adminFutures.values().forEach(f -> f.complete(new AdminResult(adminStatus, 0, Vote.NO_NODE, ex.getMessage())));
         adminFutures.clear();
         snapshotWaiters.forEach(f -> f.completeExceptionally(ex));
         snapshotWaiters.clear();
         receiver.abort();
         peerList.forEach(ReplicationCore::close);
-    }
-
-    private RaftException shutDown()
-    {
-        return new RaftException(WriteStatus.SHUT_DOWN, Vote.NO_NODE, "node " + self + " shut down" +
-            (failure != null ? " after a failure: " + failure : ""));
     }
 }

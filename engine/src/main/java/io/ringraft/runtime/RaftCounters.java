@@ -48,6 +48,8 @@ public final class RaftCounters implements AutoCloseable
     final AtomicCounter sendsRetried;
     final AtomicCounter sendsDropped;
     final AtomicCounter errors;
+    final AtomicCounter failed;
+    final AtomicCounter callbackErrors;
 
     /**
      * @param nodeId      the node
@@ -104,6 +106,8 @@ public final class RaftCounters implements AutoCloseable
         sendsRetried = manager.newCounter(prefix + "sends retried", TYPE_ID);
         sendsDropped = manager.newCounter(prefix + "sends dropped", TYPE_ID);
         errors = manager.newCounter(prefix + "errors", TYPE_ID);
+        failed = manager.newCounter(prefix + "failed (1 once the node failed and stopped)", TYPE_ID);
+        callbackErrors = manager.newCounter(prefix + "application callback errors", TYPE_ID);
     }
 
     /**

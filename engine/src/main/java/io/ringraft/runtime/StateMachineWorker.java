@@ -14,6 +14,7 @@ import com.lmax.disruptor.EventPoller;
 import com.lmax.disruptor.RingBuffer;
 import org.agrona.ExpandableArrayBuffer;
 import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.AgentTerminationException;
 import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
 import org.agrona.concurrent.status.AtomicCounter;
 
@@ -39,12 +40,15 @@ public final class StateMachineWorker implements Agent, EventPoller.Handler<Appl
     private long lastTerm;
     private long lastIndex;
     private long snapshotSequence;
-    private volatile Throwable failure;
+    private final FailStop failStop;
+    private final Runnable onStopped;
 
     StateMachineWorker(final long nodeId, final RaftStateMachine stateMachine, final RaftSnapshotStore snapshots,
         final RingBuffer<ApplyEvent> ring, final AtomicCounter applied, final LogId startApplied,
-        final ManyToOneConcurrentArrayQueue<Object> toCore)
+        final ManyToOneConcurrentArrayQueue<Object> toCore, final FailStop failStop, final Runnable onStopped)
     {
+        this.failStop = failStop;
+        this.onStopped = onStopped;
         this.nodeId = nodeId;
         this.stateMachine = stateMachine;
         this.snapshots = snapshots;
@@ -58,26 +62,32 @@ public final class StateMachineWorker implements Agent, EventPoller.Handler<Appl
     }
 
     @Override
-    public int doWork() throws Exception
+    public int doWork()
     {
+        if (failStop.failed())
+        {
+            throw new AgentTerminationException("node " + nodeId + " failed"); // another agent's failure stops this one too
+        }
         final long before = poller.getSequence().get();
         try
         {
             poller.poll(this);
         }
-        catch (final RuntimeException | Error ex)
+        catch (final Throwable ex)
         {
-            // The state machine cannot skip an entry: a failure to apply stops the node.
-            failure = ex;
-            throw new org.agrona.concurrent.AgentTerminationException(ex);
+            // The state machine cannot skip an entry: a failure to apply stops the node. The entry
+            // stays in the ring (the poller did not pass it), so its caller is answered FATAL.
+            failStop.fail(ex);
+            throw new AgentTerminationException(ex);
         }
         return (int)(poller.getSequence().get() - before);
     }
 
-    /** @return the failure that stopped the worker, or null */
-    Throwable failure()
+    /** The agent stopped (closed, or failed): see {@code NodeRuntime}, which answers what is left. */
+    @Override
+    public void onClose()
     {
-        return failure;
+        onStopped.run();
     }
 
     @Override
@@ -95,7 +105,7 @@ public final class StateMachineWorker implements Agent, EventPoller.Handler<Appl
                 lastTerm = event.term;
                 if (event.handler != null)
                 {
-                    event.handler.onWriteResult(event.correlationId, WriteStatus.OK, event.index, Vote.NO_NODE, response, 0, length);
+                    failStop.onWriteResult(event.handler, event.correlationId, WriteStatus.OK, event.index, Vote.NO_NODE, response, 0, length);
                 }
                 break;
             case ApplyEvent.READS:
@@ -132,14 +142,12 @@ public final class StateMachineWorker implements Agent, EventPoller.Handler<Appl
         }
         final SnapshotMeta planned = new SnapshotMeta(new LogId(lastTerm, lastIndex), event.membership,
             "snap-" + nodeId + "-" + lastTerm + "-" + lastIndex + "-" + (++snapshotSequence), -1, 0);
+        // A state machine that cannot snapshot, or a store that cannot keep one, fails the node
+        // (through doWork) like any other agent failure: the writer is closed (aborted) on the way.
         try (SnapshotWriter writer = snapshots.create(planned))
         {
             stateMachine.buildSnapshot(writer);
             toCore.offer(writer.commit());
-        }
-        catch (final RuntimeException ex)
-        {
-            toCore.offer(new SnapshotFailed(ex));
         }
     }
 
@@ -164,26 +172,30 @@ public final class StateMachineWorker implements Agent, EventPoller.Handler<Appl
         }
     }
 
-    /** A snapshot build that failed, for {@code RaftCore} to report. */
+    /** A snapshot that could not be built (nothing applied yet), for {@code RaftCore} to report. */
     record SnapshotFailed(RuntimeException cause)
     {
     }
 
-    /** After the worker stopped: answers what is still in the ring as shut down. */
-    void drainOnClose()
+    /**
+     * After the worker stopped: answers what is still in the ring, {@code FATAL} if the node failed,
+     * else shut down. Called under {@code NodeRuntime}'s drain lock.
+     */
+    void drain()
     {
+        final int status = failStop.writeStatus();
         try
         {
             poller.poll((event, sequence, endOfBatch) ->
             {
                 if (event.handler != null)
                 {
-                    event.handler.onWriteResult(event.correlationId, WriteStatus.SHUT_DOWN, event.index, Vote.NO_NODE, response, 0, 0);
+                    failStop.onWriteResult(event.handler, event.correlationId, status, event.index, Vote.NO_NODE, response, 0, 0);
                 }
                 if (event.reads != null)
                 {
-                    event.reads.forEach(f -> f.completeExceptionally(
-                        new RaftException(WriteStatus.SHUT_DOWN, Vote.NO_NODE, "node " + nodeId + " shut down")));
+                    final RaftException ex = failStop.stopped(nodeId);
+                    event.reads.forEach(f -> f.completeExceptionally(ex));
                 }
                 event.clear();
                 return true;

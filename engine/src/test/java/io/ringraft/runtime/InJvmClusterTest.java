@@ -377,7 +377,7 @@ class InJvmClusterTest
             }
         }
         assertTrue(node.failure() instanceof io.ringraft.storage.RaftStorageException, "failure: " + node.failure());
-        assertEquals(WriteStatus.SHUT_DOWN, node.clientWrite(payload, 0, 8, 99, (c, s2, i, l, r, o, n) -> { }));
+        assertEquals(WriteStatus.FATAL, node.clientWrite(payload, 0, 8, 99, (c, s2, i, l, r, o, n) -> { }));
     }
 
     @Test
@@ -403,7 +403,7 @@ class InJvmClusterTest
             node.doWork();
         }
         assertTrue(node.failure() != null && node.failure().getMessage().contains("cannot apply"), "failure: " + node.failure());
-        assertEquals(WriteStatus.SHUT_DOWN, node.clientWrite(payload, 0, 8, 2, (c, s2, i, l, r, o, n) -> { }));
+        assertEquals(WriteStatus.FATAL, node.clientWrite(payload, 0, 8, 2, (c, s2, i, l, r, o, n) -> { }));
     }
 
     @Test
