@@ -57,6 +57,7 @@ public final class RaftConfig
     private long maxClockDriftNanos = TimeUnit.MILLISECONDS.toNanos(15);
     private PlantedBug plantedBug = PlantedBug.NONE;
     private ErrorHandler errorHandler = RaftConfig::logError;
+    private RaftEventListener eventListener = RaftEventListener.NONE;
     private boolean concluded;
 
     /** @param id this node's id, positive */
@@ -386,6 +387,19 @@ public final class RaftConfig
         return errorHandler;
     }
 
+    /** @param listener learns of role, leader, term, membership and snapshot changes and of a failure; see {@link RaftEventListener} */
+    public RaftConfig eventListener(final RaftEventListener listener)
+    {
+        eventListener = listener;
+        return this;
+    }
+
+    /** @return the {@code eventListener} setting */
+    public RaftEventListener eventListener()
+    {
+        return eventListener;
+    }
+
     private static void logError(final Throwable error)
     {
         System.getLogger("io.ringraft").log(System.Logger.Level.ERROR, "ringraft: " + error, error);
@@ -414,6 +428,7 @@ public final class RaftConfig
         require(stateMachineIdleStrategy != null, "stateMachineIdleStrategy", 0, "must be set");
         require(nanoClock != null, "nanoClock", 0, "must be set");
         require(errorHandler != null, "errorHandler", 0, "must be set");
+        require(eventListener != null, "eventListener", 0, "must be set (RaftEventListener.NONE for none)");
         require(snapshotEveryEntries >= 0, "snapshotEveryEntries", snapshotEveryEntries, "must be >= 0");
         require(snapshotChunkSize >= 256, "snapshotChunkSize", snapshotChunkSize, "must be at least 256");
         engineConfig().validate();

@@ -1,5 +1,6 @@
 package io.ringraft.runtime;
 
+import io.ringraft.RaftEventListener;
 import io.ringraft.RaftException;
 import io.ringraft.Vote;
 import io.ringraft.WriteHandler;
@@ -25,16 +26,20 @@ final class FailStop
     private static final AtomicReferenceFieldUpdater<FailStop, Throwable> CAUSE =
         AtomicReferenceFieldUpdater.newUpdater(FailStop.class, Throwable.class, "cause");
 
+    private final long nodeId;
     private final ErrorHandler errorHandler;
+    private final RaftEventListener listener;
     private final AtomicCounter failedCounter;
     private final AtomicCounter errors;
     private final AtomicCounter callbackErrors;
     private volatile Throwable cause;
     private volatile Runnable onFailure;
 
-    FailStop(final ErrorHandler errorHandler, final RaftCounters counters)
+    FailStop(final long nodeId, final ErrorHandler errorHandler, final RaftEventListener listener, final RaftCounters counters)
     {
+        this.nodeId = nodeId;
         this.errorHandler = errorHandler;
+        this.listener = listener;
         this.failedCounter = counters.failed;
         this.errors = counters.errors;
         this.callbackErrors = counters.callbackErrors;
@@ -62,6 +67,14 @@ final class FailStop
             if (action != null)
             {
                 action.run();
+            }
+            try
+            {
+                listener.onFatal(nodeId, failure);
+            }
+            catch (final Throwable ex)
+            {
+                callbackFailed(ex);
             }
         }
         report(failure);
@@ -118,8 +131,14 @@ final class FailStop
         }
         catch (final Throwable ex)
         {
-            callbackErrors.increment();
-            report(ex);
+            callbackFailed(ex);
         }
+    }
+
+    /** An application callback threw: reported and counted; the node goes on. */
+    void callbackFailed(final Throwable ex)
+    {
+        callbackErrors.increment();
+        report(ex);
     }
 }

@@ -73,7 +73,7 @@ public final class NodeRuntime
         this.snapshots = snapshots;
         this.network = network;
         this.counters = new RaftCounters(config.nodeId(), MAX_COUNTERS, config.countersFile());
-        this.failStop = new FailStop(config.errorHandler(), counters);
+        this.failStop = new FailStop(config.nodeId(), config.errorHandler(), config.eventListener(), counters);
         failStop.onFailure(this::stopLeading);
         // Consumers poll; the wait strategy is never waited on, and yielding's signal is free.
         this.ingress = RingBuffer.createMultiProducer(IngressEvent::new, config.ingressRingSize(), new YieldingWaitStrategy());

@@ -59,6 +59,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     private final NanoClock clock;
     private final RaftCounters counters;
     private final FailStop failStop;
+    private final Events events;
     private final Runnable onStopped;
     private final RingBuffer<IngressEvent> ingress;
     private final EventPoller<IngressEvent> ingressPoller;
@@ -99,6 +100,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         final FailStop failStop, final Runnable onStopped)
     {
         this.failStop = failStop;
+        this.events = new Events(config.nodeId(), config.eventListener(), failStop);
         this.onStopped = onStopped;
         this.config = config;
         this.self = config.nodeId();
@@ -409,6 +411,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         counters.role.setOrdered(role.ordinal());
         counters.term.setOrdered(term);
         counters.leader.setOrdered(leaderId);
+        events.roleChanged(role, term, leaderId);
     }
 
     @Override
@@ -432,6 +435,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         storage.purgePrefix(meta.lastIncluded());
         appended = true;
         applies.install(meta);
+        events.snapshotInstalled(meta);
         lastSnapshotIndex = Math.max(lastSnapshotIndex, index);
         PendingWrites.Pending p;
         while ((p = pending.pollUpTo(index)) != null)
@@ -497,6 +501,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
                 final SnapshotMeta meta = (SnapshotMeta)item;
                 lastSnapshotIndex = Math.max(lastSnapshotIndex, meta.lastIncluded().index());
                 engine.onSnapshotBuilt(meta);
+                events.snapshotBuilt(meta);
                 snapshotWaiters.forEach(f -> f.complete(meta));
             }
             else
@@ -724,6 +729,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         {
             lastMembership = m;
             membership = m;
+            events.membershipChanged(m);
         }
         if (engine.role() == Role.LEADER)
         {
