@@ -42,6 +42,10 @@ public final class RaftConfig
     private int maxEntriesPerAppend = 512;
     private int maxWritesPerBatch = 1024;
     private int sendQueueCapacity = 256;
+    private int maxUncommittedEntries = 65_536;
+    private int ringSlotBytes = 1024;
+    private long maxRingPayloadBytes = 64L * 1024 * 1024;
+    private long maxUncommittedBytes = 64L * 1024 * 1024;
     private long clientTimeoutNanos = TimeUnit.SECONDS.toNanos(10);
     private boolean preVote = true;
     private boolean checkQuorum = true;
@@ -199,6 +203,94 @@ public final class RaftConfig
     public int sendQueueCapacity()
     {
         return sendQueueCapacity;
+    }
+
+    /**
+     * @param entries the most entries a leader holds in its log uncommitted (etcd's
+     *                {@code MaxUncommittedEntriesSize}, by count): writes beyond it are answered
+     *                {@link WriteStatus#BACK_PRESSURED} and not written, so a leader whose followers
+     *                stall holds bounded work
+     */
+    public RaftConfig maxUncommittedEntries(final int entries)
+    {
+        maxUncommittedEntries = entries;
+        return this;
+    }
+
+    /** @return the {@code maxUncommittedEntries} setting */
+    public int maxUncommittedEntries()
+    {
+        return maxUncommittedEntries;
+    }
+
+    /**
+     * @param bytes the most payload bytes of client writes a leader holds uncommitted (accepted
+     *              and not yet answered): writes beyond it are answered
+     *              {@link WriteStatus#BACK_PRESSURED} and not written
+     */
+    public RaftConfig maxUncommittedBytes(final long bytes)
+    {
+        maxUncommittedBytes = bytes;
+        return this;
+    }
+
+    /** @return the {@code maxUncommittedBytes} setting */
+    public long maxUncommittedBytes()
+    {
+        return maxUncommittedBytes;
+    }
+
+    /**
+     * @param bytes the payload bytes each slot of the ingress and apply rings keeps (its buffer
+     *              grows to this and is reused: no allocation for payloads up to it)
+     */
+    public RaftConfig ringSlotBytes(final int bytes)
+    {
+        ringSlotBytes = bytes;
+        return this;
+    }
+
+    /** @return the {@code ringSlotBytes} setting */
+    public int ringSlotBytes()
+    {
+        return ringSlotBytes;
+    }
+
+    /**
+     * @param bytes the most bytes each ring holds for payloads larger than {@link #ringSlotBytes}
+     *              (a slot gives a grown buffer up once its payload is consumed); a write that
+     *              does not fit is refused {@link WriteStatus#BACK_PRESSURED}, a committed entry
+     *              that does not fit waits for the state machine
+     */
+    public RaftConfig maxRingPayloadBytes(final long bytes)
+    {
+        maxRingPayloadBytes = bytes;
+        return this;
+    }
+
+    /** @return the {@code maxRingPayloadBytes} setting */
+    public long maxRingPayloadBytes()
+    {
+        return maxRingPayloadBytes;
+    }
+
+    /**
+     * The ceiling of the heap the node's runtime uses for work in flight, from these settings:
+     * the two rings' payloads ({@code (ingressRingSize + applyRingSize) * ringSlotBytes + 2 *
+     * maxRingPayloadBytes}), the leader's uncommitted writes ({@code maxUncommittedBytes} plus 80
+     * bytes of bookkeeping per entry up to {@code maxUncommittedEntries}), and per peer the
+     * replication buffer and send queue ({@code max(64 KiB, maxPayloadLength + 256) +
+     * sendQueueCapacity * snapshotChunkSize}). Not included: the log storage (an in-memory log
+     * holds its entries until a snapshot purges them), the network's own buffers and the state
+     * machine.
+     *
+     * @param peers how many other nodes this node replicates to
+     * @return the ceiling in bytes
+     */
+    public long runtimeHeapCeilingBytes(final int peers)
+    {
+        return (long)(ingressRingSize + applyRingSize) * ringSlotBytes + 2 * maxRingPayloadBytes + maxUncommittedBytes +
+            80L * maxUncommittedEntries + (long)peers * (Math.max(64 * 1024, maxPayloadLength + 256) + (long)sendQueueCapacity * snapshotChunkSize);
     }
 
     /** @param timeout how long an accepted write waits for its outcome before {@link WriteStatus#TIMED_OUT} */
@@ -422,6 +514,13 @@ public final class RaftConfig
         require(maxEntriesPerAppend >= 1, "maxEntriesPerAppend", maxEntriesPerAppend, "must be at least 1");
         require(maxWritesPerBatch >= 1, "maxWritesPerBatch", maxWritesPerBatch, "must be at least 1");
         require(sendQueueCapacity >= 1, "sendQueueCapacity", sendQueueCapacity, "must be at least 1");
+        require(maxUncommittedEntries >= maxWritesPerBatch, "maxUncommittedEntries", maxUncommittedEntries,
+            "must be at least maxWritesPerBatch (" + maxWritesPerBatch + ")");
+        require(ringSlotBytes >= 16, "ringSlotBytes", ringSlotBytes, "must be at least 16");
+        require(maxRingPayloadBytes >= maxPayloadLength, "maxRingPayloadBytes", maxRingPayloadBytes,
+            "must be at least maxPayloadLength (" + maxPayloadLength + ")");
+        require(maxUncommittedBytes >= maxPayloadLength, "maxUncommittedBytes", maxUncommittedBytes,
+            "must be at least maxPayloadLength (" + maxPayloadLength + ")");
         require(clientTimeoutNanos > 0, "clientTimeoutNanos", clientTimeoutNanos, "must be positive");
         require(threadingMode != null, "threadingMode", 0, "must be set");
         require(coreIdleStrategy != null, "coreIdleStrategy", 0, "must be set");

@@ -11,7 +11,11 @@ public final class WriteStatus
     public static final int OK = 0;
     /** This node is not the leader; the leader's id is given when known. Not written. */
     public static final int NOT_LEADER = 1;
-    /** The ingress ring is full: retry later. Not written. */
+    /**
+     * The node cannot take more now: its ingress ring is full (returned at once), or, as leader,
+     * it holds {@code RaftConfig.maxUncommittedEntries} or {@code maxUncommittedBytes} uncommitted
+     * (answered through the handler). Retry later. Not written.
+     */
     public static final int BACK_PRESSURED = 2;
     /** The payload exceeds {@code RaftConfig.maxPayloadLength}. Not written. */
     public static final int PAYLOAD_TOO_LARGE = 3;

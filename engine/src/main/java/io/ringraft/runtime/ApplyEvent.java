@@ -24,7 +24,7 @@ public final class ApplyEvent
     long index;
     long term;
     EntryType entryType;
-    final ExpandableArrayBuffer payload = new ExpandableArrayBuffer(128);
+    ExpandableArrayBuffer payload = new ExpandableArrayBuffer(128);
     int length;
     long correlationId;
     WriteHandler handler;
@@ -32,6 +32,13 @@ public final class ApplyEvent
     long readIndex;
     io.ringraft.Membership membership;
     io.ringraft.storage.SnapshotMeta snapshot;
+
+    /** The entry was applied: gives back what its payload took of {@code budget}. */
+    void releasePayload(final PayloadBudget budget)
+    {
+        payload = budget.release(payload, length);
+        length = 0;
+    }
 
     void clear()
     {

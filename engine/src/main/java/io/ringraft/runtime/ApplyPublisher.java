@@ -28,14 +28,19 @@ final class ApplyPublisher implements EntryReader
     private final RaftLogStorage storage;
     private final PendingWrites pending;
     private final Answerer answerer;
+    private final PayloadBudget budget;
     private long applyTarget;
     private long publishedIndex;
-    /** The next slot to fill in the batch being published. */
-    private long claimCursor;
+    // The slots claimed for the batch being published, and whether it stopped for the payload budget.
+    private long claimFirst;
+    private long claimLast;
+    private boolean stoppedForBytes;
     private SnapshotMeta pendingInstall;
 
-    ApplyPublisher(final RingBuffer<ApplyEvent> ring, final RaftLogStorage storage, final PendingWrites pending, final Answerer answerer)
+    ApplyPublisher(final RingBuffer<ApplyEvent> ring, final RaftLogStorage storage, final PendingWrites pending, final Answerer answerer,
+        final PayloadBudget budget)
     {
+        this.budget = budget;
         this.ring = ring;
         this.storage = storage;
         this.pending = pending;
@@ -99,16 +104,20 @@ final class ApplyPublisher implements EntryReader
         final int count = (int)Math.min(applyTarget - publishedIndex, ring.remainingCapacity());
         if (count > 0)
         {
-            // Claim the slots for the whole batch, fill them from the log, publish them at once.
-            final long hi = ring.next(count);
-            claimCursor = hi - count + 1;
-            final int delivered = storage.read(publishedIndex + 1, publishedIndex + 1 + count, this);
-            if (delivered != count)
+            // Fill slots from the log (room for all is known), publish them at once; a large
+            // payload the budget cannot take yet waits for the state machine to free some.
+            claimFirst = -1;
+            stoppedForBytes = false;
+            storage.read(publishedIndex + 1, publishedIndex + 1 + count, this);
+            if (publishedIndex != before + count && !stoppedForBytes)
             {
-                throw new IllegalStateException("log read " + delivered + " of " + count + " committed entries from " +
+                throw new IllegalStateException("log read " + (publishedIndex - before) + " of " + count + " committed entries from " +
                     (before + 1) + " (log " + storage.lastPurgedLogId() + ".." + storage.lastLogId() + ")");
             }
-            ring.publish(hi - count + 1, hi);
+            if (claimFirst >= 0)
+            {
+                ring.publish(claimFirst, claimLast);
+            }
         }
         int work = (int)(publishedIndex - before);
         ReadBatcher.Ready ready;
@@ -153,7 +162,18 @@ final class ApplyPublisher implements EntryReader
     public boolean onEntry(final long term, final long index, final EntryType type, final DirectBuffer buffer, final int offset,
         final int length)
     {
-        final ApplyEvent event = ring.get(claimCursor++);
+        if (!budget.tryReserve(length))
+        {
+            stoppedForBytes = true;
+            return false; // not taken: published in a later duty cycle
+        }
+        final long seq = ring.next();
+        if (claimFirst < 0)
+        {
+            claimFirst = seq;
+        }
+        claimLast = seq;
+        final ApplyEvent event = ring.get(seq);
         event.type = ApplyEvent.ENTRY;
         event.index = index;
         event.term = term;

@@ -52,6 +52,7 @@ public final class NodeRuntime
     private final RaftNetwork network;
     private final RaftCounters counters;
     private final RingBuffer<IngressEvent> ingress;
+    private final PayloadBudget ingressBudget;
     private final RaftCore core;
     private final StateMachineWorker worker;
     private final AgentRunner coreRunner;
@@ -79,12 +80,14 @@ public final class NodeRuntime
         this.ingress = RingBuffer.createMultiProducer(IngressEvent::new, config.ingressRingSize(), new YieldingWaitStrategy());
         final RingBuffer<ApplyEvent> applyRing = RingBuffer.createSingleProducer(ApplyEvent::new, config.applyRingSize(),
             new YieldingWaitStrategy());
+        this.ingressBudget = new PayloadBudget(config.ringSlotBytes(), config.maxRingPayloadBytes());
+        final PayloadBudget applyBudget = new PayloadBudget(config.ringSlotBytes(), config.maxRingPayloadBytes());
         final LogId applied = restoreStateMachine(stateMachine, snapshots);
         final ManyToOneConcurrentArrayQueue<Object> workerToCore = new ManyToOneConcurrentArrayQueue<>(64);
-        this.worker = new StateMachineWorker(config.nodeId(), stateMachine, snapshots, applyRing, counters.applied, applied, workerToCore,
-            failStop, this::workerStopped);
-        this.core = new RaftCore(config, storage, snapshots, network, applied, initialMembership, counters, ingress, applyRing,
-            workerToCore, failStop, this::coreStopped);
+        this.worker = new StateMachineWorker(config.nodeId(), stateMachine, snapshots, applyRing, counters.applied, applied, applyBudget,
+            workerToCore, failStop, this::workerStopped);
+        this.core = new RaftCore(config, storage, snapshots, network, applied, initialMembership, counters, ingress, ingressBudget,
+            applyRing, applyBudget, workerToCore, failStop, this::coreStopped);
         // The agents report their own failures through failStop; the runners see only the
         // termination that follows, and errors from closing.
         final ErrorHandler errorHandler = this::onAgentError;
@@ -207,6 +210,11 @@ public final class NodeRuntime
         {
             return WriteStatus.SHUT_DOWN;
         }
+        if (!ingressBudget.tryReserve(length))
+        {
+            counters.backPressure.increment();
+            return WriteStatus.BACK_PRESSURED;
+        }
         final long seq;
         try
         {
@@ -214,6 +222,7 @@ public final class NodeRuntime
         }
         catch (final InsufficientCapacityException ex)
         {
+            ingressBudget.cancel(length);
             counters.backPressure.increment();
             return WriteStatus.BACK_PRESSURED;
         }

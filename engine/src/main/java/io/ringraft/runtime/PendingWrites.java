@@ -28,15 +28,18 @@ final class PendingWrites
     private long[] correlationIds = new long[1024];
     private long[] deadlines = new long[1024];
     private WriteHandler[] handlers = new WriteHandler[1024];
+    private int[] lengths = new int[1024];
     private int mask = handlers.length - 1;
     /** No pending write below this index. */
     private long base;
     /** No pending write at or above this index. */
     private long limit;
     private int count;
+    private long bytes;
 
-    /** Adds a write at {@code index}, which must be above every pending one. */
-    void add(final long index, final long term, final long correlationId, final WriteHandler handler, final long deadlineNanos)
+    /** Adds a write of {@code length} payload bytes at {@code index}, which must be above every pending one. */
+    void add(final long index, final long term, final long correlationId, final WriteHandler handler, final long deadlineNanos,
+        final int length)
     {
         Objects.requireNonNull(handler, "handler");
         if (count == 0)
@@ -56,8 +59,10 @@ final class PendingWrites
         correlationIds[slot] = correlationId;
         deadlines[slot] = deadlineNanos;
         handlers[slot] = handler;
+        lengths[slot] = length;
         limit = index + 1;
         count++;
+        bytes += length;
     }
 
     /** @return the pending write at {@code index}, removed, or null; valid until the next removal */
@@ -114,6 +119,12 @@ final class PendingWrites
         return count;
     }
 
+    /** @return the payload bytes of the pending writes */
+    long bytes()
+    {
+        return bytes;
+    }
+
     private Pending take(final long index)
     {
         final int slot = (int)(index & mask);
@@ -127,6 +138,7 @@ final class PendingWrites
         taken.correlationId = correlationIds[slot];
         taken.handler = handler;
         handlers[slot] = null;
+        bytes -= lengths[slot];
         count--;
         if (count == 0)
         {
@@ -150,6 +162,7 @@ final class PendingWrites
         final long[] newCorrelationIds = new long[capacity];
         final long[] newDeadlines = new long[capacity];
         final WriteHandler[] newHandlers = new WriteHandler[capacity];
+        final int[] newLengths = new int[capacity];
         for (long i = base; i < limit; i++)
         {
             final int from = (int)(i & mask);
@@ -158,11 +171,13 @@ final class PendingWrites
             newCorrelationIds[to] = correlationIds[from];
             newDeadlines[to] = deadlines[from];
             newHandlers[to] = handlers[from];
+            newLengths[to] = lengths[from];
         }
         terms = newTerms;
         correlationIds = newCorrelationIds;
         deadlines = newDeadlines;
         handlers = newHandlers;
+        lengths = newLengths;
         mask = biggerMask;
     }
 }

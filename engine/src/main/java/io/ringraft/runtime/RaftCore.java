@@ -60,6 +60,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     private final RaftCounters counters;
     private final FailStop failStop;
     private final Events events;
+    private final PayloadBudget ingressBudget;
     private final Runnable onStopped;
     private final RingBuffer<IngressEvent> ingress;
     private final EventPoller<IngressEvent> ingressPoller;
@@ -96,9 +97,11 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
 
     RaftCore(final RaftConfig config, final RaftLogStorage storage, final RaftSnapshotStore snapshots, final RaftNetwork network,
         final LogId stateMachineApplied, final Membership initialMembership, final RaftCounters counters,
-        final RingBuffer<IngressEvent> ingress, final RingBuffer<ApplyEvent> applyRing, final ManyToOneConcurrentArrayQueue<Object> fromWorker,
-        final FailStop failStop, final Runnable onStopped)
+        final RingBuffer<IngressEvent> ingress, final PayloadBudget ingressBudget, final RingBuffer<ApplyEvent> applyRing,
+        final PayloadBudget applyBudget, final ManyToOneConcurrentArrayQueue<Object> fromWorker, final FailStop failStop,
+        final Runnable onStopped)
     {
+        this.ingressBudget = ingressBudget;
         this.failStop = failStop;
         this.events = new Events(config.nodeId(), config.eventListener(), failStop);
         this.onStopped = onStopped;
@@ -114,7 +117,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         this.ingressPoller = ingress.newPoller();
         ingress.addGatingSequences(ingressPoller.getSequence());
         this.receiver = new SnapshotReceiver(snapshots);
-        this.applies = new ApplyPublisher(applyRing, storage, pending, this::answerNow);
+        this.applies = new ApplyPublisher(applyRing, storage, pending, this::answerNow, applyBudget);
         this.batch = new IngressEvent[config.maxWritesPerBatch()];
         final SnapshotMeta latestSnapshot = snapshots.latest();
         this.engine = new Engine(config.engineConfig(), InitialState.load(storage, latestSnapshot, stateMachineApplied),
@@ -270,23 +273,51 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         {
             return;
         }
-        final long first = engine.clientWrite(count);
-        if (first < 0)
+        final int admitted = engine.role() == Role.LEADER ? admitUncommitted(count) : count;
+        if (admitted > 0)
         {
-            final int status = first == Engine.TRANSFERRING ? WriteStatus.TRANSFERRING : WriteStatus.NOT_LEADER;
-            final long leader = engine.leaderId();
-            for (int i = 0; i < count; i++)
+            final long first = engine.clientWrite(admitted);
+            if (first < 0)
             {
-                final IngressEvent e = batch[i];
-                failStop.onWriteResult(e.handler, e.correlationId, status, 0, leader, EMPTY, 0, 0);
+                final int status = first == Engine.TRANSFERRING ? WriteStatus.TRANSFERRING : WriteStatus.NOT_LEADER;
+                refuse(0, admitted, status, engine.leaderId());
             }
+        }
+        if (admitted < count)
+        {
+            counters.backPressure.increment();
+            refuse(admitted, count, WriteStatus.BACK_PRESSURED, Vote.NO_NODE);
         }
         for (int i = 0; i < count; i++)
         {
+            batch[i].releasePayload(ingressBudget);
             batch[i].clear();
             batch[i] = null;
         }
         batchSize = 0;
+    }
+
+    /** @return how many of the batch's first writes fit the leader's uncommitted limits */
+    private int admitUncommitted(final int count)
+    {
+        final long roomEntries = config.maxUncommittedEntries() - (engine.lastLogIndex() - engine.committedIndex());
+        long roomBytes = config.maxUncommittedBytes() - pending.bytes();
+        int admitted = 0;
+        while (admitted < count && admitted < roomEntries && batch[admitted].length <= roomBytes)
+        {
+            roomBytes -= batch[admitted].length;
+            admitted++;
+        }
+        return admitted;
+    }
+
+    private void refuse(final int from, final int to, final int status, final long leaderId)
+    {
+        for (int i = from; i < to; i++)
+        {
+            final IngressEvent e = batch[i];
+            failStop.onWriteResult(e.handler, e.correlationId, status, 0, leaderId, EMPTY, 0, 0);
+        }
     }
 
     // ---------------------------------------------------------------------------------------
@@ -313,7 +344,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         {
             final IngressEvent e = batch[i];
             storage.append(term, firstIndex + i, EntryType.NORMAL, e.payload, 0, e.length);
-            pending.add(firstIndex + i, term, e.correlationId, e.handler, deadline);
+            pending.add(firstIndex + i, term, e.correlationId, e.handler, deadline, e.length);
         }
         appended = true;
     }
@@ -800,6 +831,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
                 if (event.type == IngressEvent.WRITE)
                 {
                     failStop.onWriteResult(event.handler, event.correlationId, status, 0, Vote.NO_NODE, EMPTY, 0, 0);
+                    event.releasePayload(ingressBudget);
                 }
                 else if (event.type == IngressEvent.READ)
                 {
@@ -816,6 +848,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         for (int i = 0; i < batchSize; i++)
         {
             failStop.onWriteResult(batch[i].handler, batch[i].correlationId, status, 0, Vote.NO_NODE, EMPTY, 0, 0);
+            batch[i].releasePayload(ingressBudget);
             batch[i].clear();
             batch[i] = null;
         }

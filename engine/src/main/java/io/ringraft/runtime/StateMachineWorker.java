@@ -41,12 +41,14 @@ public final class StateMachineWorker implements Agent, EventPoller.Handler<Appl
     private long lastIndex;
     private long snapshotSequence;
     private final FailStop failStop;
+    private final PayloadBudget budget;
     private final Runnable onStopped;
 
     StateMachineWorker(final long nodeId, final RaftStateMachine stateMachine, final RaftSnapshotStore snapshots,
         final RingBuffer<ApplyEvent> ring, final AtomicCounter applied, final LogId startApplied,
-        final ManyToOneConcurrentArrayQueue<Object> toCore, final FailStop failStop, final Runnable onStopped)
+        final PayloadBudget budget, final ManyToOneConcurrentArrayQueue<Object> toCore, final FailStop failStop, final Runnable onStopped)
     {
+        this.budget = budget;
         this.failStop = failStop;
         this.onStopped = onStopped;
         this.nodeId = nodeId;
@@ -107,6 +109,7 @@ public final class StateMachineWorker implements Agent, EventPoller.Handler<Appl
                 {
                     failStop.onWriteResult(event.handler, event.correlationId, WriteStatus.OK, event.index, Vote.NO_NODE, response, 0, length);
                 }
+                event.releasePayload(budget);
                 break;
             case ApplyEvent.READS:
                 // Readers look at the state (and the applied index) once their future completes.
