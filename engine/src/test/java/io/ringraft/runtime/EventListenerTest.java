@@ -134,8 +134,8 @@ class EventListenerTest
         throw new AssertionError("no leader");
     }
 
-    @Test
-    void roleLeaderTermMembershipAndSnapshotEventsComeOnTheCoreThread() throws Exception
+    /** @return the listeners of three started nodes, in node order */
+    private List<Recorder> startThreeNodes()
     {
         final List<Recorder> recorders = new ArrayList<>();
         for (long id = 1; id <= 3; id++)
@@ -145,6 +145,13 @@ class EventListenerTest
             nodes.add(Raft.start(config(id).eventListener(recorder).logRetainEntries(10), new InMemoryLogStorage(), network.endpoint(id),
                 new RecordingStateMachine(), Membership.of(1, 2, 3)));
         }
+        return recorders;
+    }
+
+    @Test
+    void roleLeaderTermMembershipAndSnapshotEventsComeOnTheCoreThread() throws Exception
+    {
+        final List<Recorder> recorders = startThreeNodes();
         final Raft leader = leader();
         final long term = leader.term();
         for (int i = 0; i < nodes.size(); i++)
@@ -198,14 +205,7 @@ class EventListenerTest
     @Test
     void aFollowerThatMissedThePurgedLogHearsOfTheSnapshotItInstalls() throws Exception
     {
-        final List<Recorder> recorders = new ArrayList<>();
-        for (long id = 1; id <= 3; id++)
-        {
-            final Recorder recorder = new Recorder();
-            recorders.add(recorder);
-            nodes.add(Raft.start(config(id).eventListener(recorder).logRetainEntries(10), new InMemoryLogStorage(), network.endpoint(id),
-                new RecordingStateMachine(), Membership.of(1, 2, 3)));
-        }
+        final List<Recorder> recorders = startThreeNodes();
         final Raft first = leader();
         final Raft lagging = nodes.stream().filter(n -> n != first).findFirst().orElseThrow();
         network.isolate(lagging.nodeId());
