@@ -82,6 +82,8 @@ public final class Engine
     /** Until then this node grants no vote: it may have forgotten a lease it gave before a restart. */
     long voteHoldUntilNanos = Long.MIN_VALUE;
 
+    private final long[] droppedInput = new long[InputDropReason.values().length];
+
     /**
      * @param config the protocol settings (validated here)
      * @param state  what the node starts from
@@ -209,7 +211,9 @@ public final class Engine
     }
 
     /**
-     * Handles a message from another node.
+     * Handles a message from another node. A message no correct peer sends is dropped and
+     * counted ({@link #droppedInput(InputDropReason)}), never thrown: remote input does not decide
+     * whether this node runs.
      *
      * @param message a message addressed to this node
      */
@@ -218,7 +222,8 @@ public final class Engine
         ensureStarted();
         if (message.to() != self)
         {
-            throw new IllegalArgumentException("node " + self + " got a message for node " + message.to() + ": " + message);
+            dropInput(InputDropReason.NOT_ADDRESSED, message);
+            return;
         }
         if (message instanceof AppendEntriesRequest)
         {
@@ -669,6 +674,13 @@ public final class Engine
         }
     }
 
+    /** Drops an impossible message from another node: counted and reported, nothing else changes. */
+    void dropInput(final InputDropReason reason, final RaftMessage message)
+    {
+        droppedInput[reason.ordinal()]++;
+        output.inputDropped(reason, message);
+    }
+
     /** Advances the commit index (never backwards) and hands the newly committed entries to apply. */
     void commitTo(final long index)
     {
@@ -706,6 +718,15 @@ public final class Engine
 
     // ---------------------------------------------------------------------------------------
     // Observers
+
+    /**
+     * @param reason a reason
+     * @return how many messages from other nodes were dropped for it since this engine was made
+     */
+    public long droppedInput(final InputDropReason reason)
+    {
+        return droppedInput[reason.ordinal()];
+    }
 
     /** @return this node's id */
     public long nodeId()

@@ -192,4 +192,16 @@ public interface EngineOutput
     {
         throw new IllegalStateException("this executor does not run administration requests");
     }
+
+    /**
+     * The engine dropped a message from another node that no correct peer sends (see
+     * {@link InputDropReason}); it has counted it already. For the runtime's counters and log; the
+     * default does nothing.
+     *
+     * @param reason  why
+     * @param message the message; valid only during the call
+     */
+    default void inputDropped(final InputDropReason reason, final RaftMessage message)
+    {
+    }
 }

@@ -4,6 +4,7 @@ import io.ringraft.EntryBatch;
 import io.ringraft.Vote;
 import io.ringraft.network.AppendEntriesRequest;
 import io.ringraft.network.AppendEntriesResponse;
+import io.ringraft.network.RaftMessage;
 
 /**
  * AppendEntries on a follower (Raft §5.3): the consistency check on the previous entry, the
@@ -32,19 +33,24 @@ final class FollowingHandler
     {
         final EntryBatch entries = request.entries();
         final int n = entries.size();
-        if (n > 0 && (!entries.wellFormed() || entries.index(0) != request.prevLogIndex() + 1))
-        {
-            // No leader sends this: corrupt input that passed the transport's checks. Dropped, as the
-            // transport drops a frame it cannot read; the leader retransmits what was lost.
-            return;
-        }
         if (request.term() < engine.vote.term())
         {
             // A stale leader: the reply's term tells it to step down (§5.1).
             respond(request, false, request.prevLogIndex(), 0, 0);
             return;
         }
-        acceptLeader(request.term(), request.from());
+        if (n > 0 && (!entries.wellFormed() || entries.index(0) != request.prevLogIndex() + 1 ||
+            entries.term(0) < request.prevLogTerm() || entries.lastTerm() > request.term()) ||
+            request.prevLogTerm() > request.term())
+        {
+            // No leader sends this: corrupt input that passed the transport's checks, or a forgery.
+            engine.dropInput(InputDropReason.ENTRIES_MALFORMED, request);
+            return;
+        }
+        if (!acceptLeader(request))
+        {
+            return;
+        }
 
         final long prevIndex = request.prevLogIndex();
         final LogIdList log = engine.log;
@@ -67,16 +73,24 @@ final class FollowingHandler
         for (int i = 0; i < n; i++)
         {
             final long index = prevIndex + 1 + i;
-            if (index <= log.purgedIndex())
+            if (index <= log.purgedIndex() || index <= log.lastIndex() && log.termAt(index) == entries.term(i))
             {
                 continue;
             }
-            if (index <= log.lastIndex())
+            final boolean conflict = index <= log.lastIndex();
+            if (conflict && index <= engine.committedIndex)
             {
-                if (log.termAt(index) == entries.term(i))
-                {
-                    continue;
-                }
+                // A leader holds every committed entry (§5.4): only a forgery contradicts one.
+                engine.dropInput(InputDropReason.TRUNCATES_COMMITTED, request);
+                return;
+            }
+            if (entries.term(i) < log.termAt(index - 1))
+            {
+                engine.dropInput(InputDropReason.ENTRIES_MALFORMED, request); // terms would go back in the log
+                return;
+            }
+            if (conflict)
+            {
                 engine.truncate(index);
             }
             engine.appendEntries(entries, i);
@@ -105,13 +119,22 @@ final class FollowingHandler
         }
     }
 
-    /** A message from the leader of {@code term} (not older than ours): follow it and reset the election timer. */
-    void acceptLeader(final long term, final long leader)
+    /**
+     * A message from the leader of its term (not older than ours): follow it and reset the
+     * election timer, unless it contradicts the leader this node knows for that term.
+     *
+     * @return false if the message claims a second leader of a term, and was dropped
+     */
+    boolean acceptLeader(final RaftMessage message)
     {
-        if (engine.role == Role.LEADER && term == engine.vote.term())
+        final long term = message.term();
+        final long leader = message.from();
+        if (term == engine.vote.term() &&
+            (engine.role == Role.LEADER || engine.leaderId != Vote.NO_NODE && engine.leaderId != leader))
         {
-            throw new IllegalStateException("election safety violated: node " + engine.self + " and node " + leader +
-                " both lead term " + term);
+            // One leader per term (§5.2): another that claims this one is a forgery or a bug elsewhere.
+            engine.dropInput(InputDropReason.SECOND_LEADER, message);
+            return false;
         }
         if (term > engine.vote.term() || engine.role == Role.CANDIDATE || engine.role == Role.PRE_CANDIDATE ||
             engine.leaderId != leader)
@@ -120,6 +143,7 @@ final class FollowingHandler
         }
         engine.lastLeaderContactNanos = engine.nowNanos;
         engine.resetElectionTimer();
+        return true;
     }
 
     /** The log became durable further: send what the leader is owed. */

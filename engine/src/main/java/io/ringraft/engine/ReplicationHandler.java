@@ -195,6 +195,13 @@ final class ReplicationHandler
         {
             return;
         }
+        if (response.seq() > engine.leaderHandler.seq || response.success() && response.matchIndex() > engine.log.lastIndex())
+        {
+            // A round not started yet, or a match beyond this leader's log: an answer to no request
+            // sent. Acting on it would count a read round or commit entries no follower holds.
+            engine.dropInput(InputDropReason.UNSOLICITED_RESPONSE, response);
+            return;
+        }
         p.lastAckNanos = engine.nowNanos;
         if (response.seq() > p.ackedSeq)
         {

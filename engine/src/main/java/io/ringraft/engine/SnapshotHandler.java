@@ -105,6 +105,11 @@ final class SnapshotHandler
         {
             return;
         }
+        if (response.nextOffset() < 0 || response.nextOffset() > p.snapshotMeta.sizeBytes())
+        {
+            engine.dropInput(InputDropReason.UNSOLICITED_RESPONSE, response);
+            return;
+        }
         p.lastAckNanos = engine.nowNanos;
         if (response.done())
         {
@@ -127,14 +132,40 @@ final class SnapshotHandler
 
     void onInstallSnapshot(final InstallSnapshotRequest request)
     {
+        if (!wellFormed(request))
+        {
+            engine.dropInput(InputDropReason.SNAPSHOT_MALFORMED, request);
+            return;
+        }
         final long term = engine.vote.term();
         if (request.term() < term)
         {
             engine.output.send(new InstallSnapshotResponse(engine.self, request.from(), term, request.meta().snapshotId(), 0, false));
             return;
         }
-        engine.followingHandler.acceptLeader(request.term(), request.from());
+        final LogId last = request.meta().lastIncluded();
+        final long localTerm = engine.log.termAt(last.index());
+        if (last.index() <= engine.committedIndex && localTerm >= 0 && localTerm != last.term())
+        {
+            // Every leader holds the committed entries (§5.4): a snapshot that contradicts one is forged.
+            engine.dropInput(InputDropReason.SNAPSHOT_CONFLICTS_COMMITTED, request);
+            return;
+        }
+        if (!engine.followingHandler.acceptLeader(request))
+        {
+            return;
+        }
         engine.output.storeSnapshotChunk(request);
+    }
+
+    /** @return true if a leader could have sent this chunk: a valid id, a membership, the chunk within the size */
+    private static boolean wellFormed(final InstallSnapshotRequest request)
+    {
+        final SnapshotMeta meta = request.meta();
+        final byte[] chunk = request.chunk();
+        return meta != null && meta.lastIncluded() != null && meta.membership() != null && SnapshotMeta.isValidId(meta.snapshotId()) &&
+            meta.lastIncluded().term() <= request.term() && meta.sizeBytes() >= 0 && request.offset() >= 0 && chunk != null &&
+            request.offset() <= meta.sizeBytes() - chunk.length;
     }
 
     /**

@@ -12,6 +12,7 @@ import io.ringraft.Vote;
 import io.ringraft.WriteStatus;
 import io.ringraft.engine.Engine;
 import io.ringraft.engine.EngineOutput;
+import io.ringraft.engine.InputDropReason;
 import io.ringraft.engine.InitialState;
 import io.ringraft.engine.Role;
 import io.ringraft.network.InstallSnapshotRequest;
@@ -62,6 +63,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     private final Events events;
     private final PayloadBudget ingressBudget;
     private final Runnable onStopped;
+    private final DroppedInputLog droppedInput;
     private final RingBuffer<IngressEvent> ingress;
     private final EventPoller<IngressEvent> ingressPoller;
     private final PendingWrites pending = new PendingWrites();
@@ -113,6 +115,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         this.network = network;
         this.clock = config.nanoClock();
         this.counters = counters;
+        this.droppedInput = new DroppedInputLog(self, counters);
         this.ingress = ingress;
         this.ingressPoller = ingress.newPoller();
         ingress.addGatingSequences(ingressPoller.getSequence());
@@ -452,6 +455,12 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     }
 
     /** Writes a chunk from the leader into the snapshot store; the engine hears of it once the message is handled. */
+    @Override
+    public void inputDropped(final InputDropReason reason, final RaftMessage message)
+    {
+        droppedInput.onDropped(reason, message, nowNanos);
+    }
+
     @Override
     public void storeSnapshotChunk(final InstallSnapshotRequest request)
     {

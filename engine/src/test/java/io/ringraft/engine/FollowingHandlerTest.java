@@ -20,7 +20,6 @@ import java.util.List;
 import static io.ringraft.engine.EngineFixture.config;
 import static io.ringraft.engine.EngineFixture.follower;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /** AppendEntries on the follower: Raft §5.3, Figure 2 "AppendEntries RPC, receiver implementation". */
 class FollowingHandlerTest
@@ -93,7 +92,8 @@ class FollowingHandlerTest
         final EngineFixture f = follower(config(2), new Vote(5, 1, false), THREE, 5);
         final LogId before = f.engine.lastLogId();
         f.engine.handle(append(5, new LogId(5, 2), 0, e(5, 4), e(5, 5)));
-        assertEquals(List.of(), f.out.take(), "no leader sends entries that skip index 3: nothing appended, nothing answered");
+        assertEquals(List.of(new RecordingOutput.Dropped(InputDropReason.ENTRIES_MALFORMED)), f.out.take(),
+            "no leader sends entries that skip index 3: nothing appended, nothing answered, the drop counted");
         assertEquals(before, f.engine.lastLogId());
         f.engine.handle(append(5, new LogId(5, 2), 0, e(5, 3)));
         assertEquals(List.of(new RoleChanged(Role.FOLLOWER, 5, 1), new Append(List.of(e(5, 3))), reply(5, true, 2, 0, 0)),
@@ -172,6 +172,10 @@ class FollowingHandlerTest
         final EngineFixture f = follower(config(2), new Vote(5, 1, false), THREE, 3, 3);
         f.engine.handle(append(5, new LogId(3, 3), 3));
         assertEquals(3, f.engine.committedIndex());
-        assertThrows(IllegalStateException.class, () -> f.engine.handle(append(5, new LogId(0, 1), 3, e(4, 2))));
+        f.out.take();
+        f.engine.handle(append(5, new LogId(0, 1), 3, e(4, 2)));
+        assertEquals(List.of(new RecordingOutput.Dropped(InputDropReason.TRUNCATES_COMMITTED)), f.out.take(), "dropped, not thrown");
+        assertEquals(new LogId(3, 3), f.engine.lastLogId());
+        assertEquals(1, f.engine.droppedInput(InputDropReason.TRUNCATES_COMMITTED));
     }
 }

@@ -30,6 +30,7 @@ final class RecordingOutput implements EngineOutput
     record InstallSnapshot(SnapshotMeta meta) {}
     record Purge(LogId upTo) {}
     record AdminResult(long requestId, int status, long index, long leaderId) {}
+    record Dropped(InputDropReason reason) {}
 
     final List<Object> commands = new ArrayList<>();
 
@@ -122,6 +123,12 @@ final class RecordingOutput implements EngineOutput
     public void purgeLog(final LogId upTo)
     {
         commands.add(new Purge(upTo));
+    }
+
+    @Override
+    public void inputDropped(final InputDropReason reason, final RaftMessage message)
+    {
+        commands.add(new Dropped(reason));
     }
 
     final List<String> adminMessages = new ArrayList<>();

@@ -20,7 +20,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.util.regex.Pattern;
 import java.util.zip.CRC32C;
 
 /**
@@ -39,7 +38,6 @@ public final class FileSnapshotStore implements RaftSnapshotStore
     static final String SUFFIX = ".snap";
     static final String TEMP_SUFFIX = ".snap.tmp";
 
-    private static final Pattern ID = Pattern.compile("[A-Za-z0-9._-]{1,200}");
     private static final int MAGIC = 0x52534e50; // "RSNP"
     private static final int FOOTER_LENGTH = 12;
     private static final int CHUNK = 64 * 1024;
@@ -96,9 +94,10 @@ public final class FileSnapshotStore implements RaftSnapshotStore
     public SnapshotWriter create(final SnapshotMeta lastIncluded)
     {
         ensureOpen();
-        if (!ID.matcher(lastIncluded.snapshotId()).matches())
+        if (!SnapshotMeta.isValidId(lastIncluded.snapshotId()))
         {
-            throw new IllegalArgumentException("snapshotId=" + lastIncluded.snapshotId() + " must match " + ID.pattern());
+            throw new IllegalArgumentException("snapshotId=" + lastIncluded.snapshotId() + " must be 1 to " + SnapshotMeta.MAX_ID_LENGTH +
+                " characters from A-Z a-z 0-9 . _ -");
         }
         return new Writer(lastIncluded);
     }
