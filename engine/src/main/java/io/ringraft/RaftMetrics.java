@@ -1,5 +1,6 @@
 package io.ringraft;
 
+import io.ringraft.engine.InputDropReason;
 import io.ringraft.engine.Role;
 
 import java.util.Map;
@@ -25,10 +26,12 @@ import java.util.Map;
  * @param flushedIndex       the last index its log storage reported durable
  * @param snapshotIndex      the last index covered by its latest snapshot, 0 if none
  * @param purgedIndex        the last index purged from its log behind a snapshot, 0 if none
+ * @param droppedInput       how many messages from other nodes it dropped as impossible, by reason (every reason present)
  */
 public record RaftMetrics(long nodeId, Role role, long term, long leaderId, long lastLogIndex, long committedIndex, long appliedIndex,
     Membership membership, Map<Long, Long> matchIndex, long ingressOccupancy, long backPressureEvents, long sendsRetried,
-    long sendsDropped, Vote vote, long lastLogTerm, long flushedIndex, long snapshotIndex, long purgedIndex)
+    long sendsDropped, Vote vote, long lastLogTerm, long flushedIndex, long snapshotIndex, long purgedIndex,
+    Map<InputDropReason, Long> droppedInput)
 {
     /** @return the id (term, index) of the last entry in the log */
     public LogId lastLogId()

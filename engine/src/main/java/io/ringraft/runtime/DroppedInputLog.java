@@ -4,6 +4,9 @@ import io.ringraft.engine.InputDropReason;
 import io.ringraft.network.RaftMessage;
 import org.agrona.concurrent.status.AtomicCounter;
 
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -51,9 +54,14 @@ final class DroppedInputLog
         unlogged[i] = 0;
     }
 
-    /** @return how many were dropped for {@code reason} */
-    long dropped(final InputDropReason reason)
+    /** @return how many were dropped, by reason (every reason present); from any thread */
+    Map<InputDropReason, Long> snapshot()
     {
-        return counters[reason.ordinal()].get();
+        final EnumMap<InputDropReason, Long> counts = new EnumMap<>(InputDropReason.class);
+        for (final InputDropReason reason : REASONS)
+        {
+            counts.put(reason, counters[reason.ordinal()].get());
+        }
+        return Collections.unmodifiableMap(counts);
     }
 }

@@ -392,7 +392,7 @@ public final class NodeRuntime
             counters.lastLogIndex.get(), counters.committed.get(), counters.applied.get(), core.membership(), core.matchIndexes(),
             core.ingressOccupancy(), counters.backPressure.get(), counters.sendsRetried.get(), counters.sendsDropped.get(),
             new Vote(counters.term.get(), counters.votedFor.get(), counters.voteCommitted.get() != 0), counters.lastLogTerm.get(),
-            counters.flushed.get(), counters.snapshotIndex.get(), counters.purgedIndex.get());
+            counters.flushed.get(), counters.snapshotIndex.get(), counters.purgedIndex.get(), core.droppedInput());
     }
 
     /** @return the node's role, read from its counters without allocating */

@@ -455,6 +455,12 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     }
 
     /** Writes a chunk from the leader into the snapshot store; the engine hears of it once the message is handled. */
+    /** @return how many messages from other nodes the engine dropped, by reason; readable from any thread */
+    Map<InputDropReason, Long> droppedInput()
+    {
+        return droppedInput.snapshot();
+    }
+
     @Override
     public void inputDropped(final InputDropReason reason, final RaftMessage message)
     {
