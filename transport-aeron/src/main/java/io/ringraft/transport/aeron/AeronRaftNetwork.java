@@ -4,15 +4,16 @@ import io.aeron.Aeron;
 import io.aeron.ChannelUriStringBuilder;
 import io.aeron.ExclusivePublication;
 import io.aeron.FragmentAssembler;
+import io.aeron.Image;
 import io.aeron.Publication;
 import io.aeron.Subscription;
+import io.aeron.exceptions.ConfigurationException;
 import io.aeron.logbuffer.FragmentHandler;
 import io.aeron.logbuffer.Header;
 import io.ringraft.Membership;
 import io.ringraft.network.RaftMessage;
 import io.ringraft.network.RaftNetwork;
 import org.agrona.BitUtil;
-import org.agrona.BufferUtil;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
 import org.agrona.collections.Long2ObjectHashMap;
@@ -20,8 +21,13 @@ import org.agrona.collections.LongHashSet;
 import org.agrona.concurrent.AgentInvoker;
 import org.agrona.concurrent.UnsafeBuffer;
 
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * {@link RaftNetwork} over Aeron UDP: one exclusive publication to each peer's endpoint, one
@@ -74,6 +80,20 @@ public final class AeronRaftNetwork implements RaftNetwork
     private final WireDecoder decoder;
     private final FragmentAssembler assembler;
     private final TransportCounters counters;
+    // Authentication (null/0 when off): one authenticator per thread over the shared key ring.
+    private final KeyRing keyRing;
+    private final FrameAuthenticator signer;
+    private final FrameAuthenticator verifier;
+    private final ReplayGuard replayGuard;
+    private final long epoch;
+    private long sequence;
+    // The source address check: each peer's host addresses, by node id; replaced, never changed,
+    // when the membership changes (the polling thread reads it without locks).
+    private volatile Long2ObjectHashMap<Set<InetAddress>> peerAddresses = new Long2ObjectHashMap<>();
+    private String lastSourceIdentity;
+    private InetAddress lastSourceAddress;
+    private String currentSourceIdentity;
+    private final DropLog dropLog;
 
     /** Replaced, never changed, when the membership changes: the polling thread reads it without locks. */
     private volatile LongHashSet acceptedSenders;
@@ -116,6 +136,7 @@ public final class AeronRaftNetwork implements RaftNetwork
             {
                 if (peer.getKey() != self)
                 {
+                    notePeerAddresses(peer.getKey(), peer.getValue());
                     publications.put(peer.getKey().longValue(), addPublication(client, config, peer.getValue()));
                     publicationEndpoints.put(peer.getKey().longValue(), peer.getValue());
                     accepted.add(peer.getKey());
@@ -133,11 +154,81 @@ public final class AeronRaftNetwork implements RaftNetwork
         this.aeron = client;
         this.conductorInvoker = config.invoker() ? client.conductorAgentInvoker() : null;
         this.driverInvoker = launched != null && config.invoker() ? launched.invoker() : null;
-        this.encoder = new WireEncoder(config.clusterId(), config.maxMessageLength());
-        this.sendBuffer = new UnsafeBuffer(BufferUtil.allocateDirectAligned(
-            BitUtil.align(config.maxMessageLength(), 64), 64));
-        this.decoder = new WireDecoder(config.clusterId(), self, sender -> acceptedSenders.contains(sender), config.maxMessageLength());
+        this.keyRing = config.keyRing();
+        final boolean authenticated = keyRing != null;
+        this.signer = authenticated ? new FrameAuthenticator(keyRing) : null;
+        this.verifier = authenticated ? new FrameAuthenticator(keyRing) : null;
+        this.replayGuard = authenticated ? new ReplayGuard() : null;
+        this.epoch = authenticated ? SenderEpoch.next(config.authEpochFile(), SenderEpoch.nowMicros()) : 0;
+        final int trailer = authenticated ? FrameAuthenticator.TRAILER_LENGTH : 0;
+        this.encoder = new WireEncoder(config.clusterId(), config.maxMessageLength() - trailer,
+            authenticated ? WireFormat.FLAG_AUTHENTICATED : 0);
+        // On the heap: the authenticator reads a byte array in place.
+        this.sendBuffer = new UnsafeBuffer(new byte[BitUtil.align(config.maxMessageLength(), 64)]);
+        this.decoder = new WireDecoder(config.clusterId(), self, sender -> acceptedSenders.contains(sender), config.maxMessageLength(),
+            verifier, replayGuard, config.sourceAddressCheck() ? this::sourceMatches : null);
         this.assembler = new FragmentAssembler(new OnFragment());
+        this.dropLog = new DropLog(config.log());
+    }
+
+    /** Notes the addresses a peer's frames may come from (for the source address check). */
+    private void notePeerAddresses(final long peer, final String endpoint)
+    {
+        if (!config.sourceAddressCheck())
+        {
+            return;
+        }
+        final String host = endpoint.substring(0, endpoint.lastIndexOf(':'));
+        try
+        {
+            final Set<InetAddress> addresses = new HashSet<>(List.of(InetAddress.getAllByName(
+                host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host)));
+            final Long2ObjectHashMap<Set<InetAddress>> replaced = new Long2ObjectHashMap<>();
+            replaced.putAll(peerAddresses);
+            replaced.put(peer, addresses);
+            peerAddresses = replaced;
+        }
+        catch (final UnknownHostException ex)
+        {
+            throw new ConfigurationException("endpoints: node " + peer + " endpoint=" + endpoint + ": host " + host +
+                " does not resolve (needed by sourceAddressCheck): " + ex.getMessage());
+        }
+    }
+
+    private boolean sourceMatches(final long sender)
+    {
+        final String identity = currentSourceIdentity;
+        if (identity == null)
+        {
+            return true; // not received through an Image (cannot happen over Aeron)
+        }
+        if (!identity.equals(lastSourceIdentity))
+        {
+            lastSourceAddress = parseSource(identity);
+            lastSourceIdentity = identity;
+        }
+        final Set<InetAddress> expected = peerAddresses.get(sender);
+        // A member without a usable endpoint has no address to check against; its frames are accepted.
+        return expected == null || lastSourceAddress != null && expected.contains(lastSourceAddress);
+    }
+
+    /** @return the address of Aeron's source identity ("host:port", "[v6]:port"), or null */
+    static InetAddress parseSource(final String identity)
+    {
+        final int colon = identity.lastIndexOf(':');
+        String host = colon > 0 ? identity.substring(0, colon) : identity;
+        if (host.startsWith("[") && host.endsWith("]"))
+        {
+            host = host.substring(1, host.length() - 1);
+        }
+        try
+        {
+            return InetAddress.getByName(host); // a literal: no lookup
+        }
+        catch (final UnknownHostException ex)
+        {
+            return null;
+        }
     }
 
     private static ExclusivePublication addPublication(final Aeron client, final AeronTransportConfig config, final String endpoint)
@@ -189,6 +280,7 @@ public final class AeronRaftNetwork implements RaftNetwork
             try
             {
                 AeronTransportConfig.validateEndpoint(peer, endpoint);
+                notePeerAddresses(peer, endpoint);
                 publications.put(peer, addPublication(aeron, config, endpoint));
                 publicationEndpoints.put(peer, endpoint);
             }
@@ -299,7 +391,11 @@ public final class AeronRaftNetwork implements RaftNetwork
         {
             return NOT_CONNECTED;
         }
-        final int length = encoder.encode(message, sendBuffer, 0);
+        int length = encoder.encode(message, sendBuffer, 0);
+        if (signer != null)
+        {
+            length += signer.sign(sendBuffer, 0, length, epoch, ++sequence);
+        }
         final long result = publication.offer(sendBuffer, 0, length);
         if (result > 0)
         {
@@ -360,6 +456,10 @@ public final class AeronRaftNetwork implements RaftNetwork
             return 0;
         }
         doWork();
+        if (keyRing != null && config.authKeyCheckIntervalMs() > 0)
+        {
+            checkKeyFile();
+        }
         if (limit <= 0)
         {
             return 0;
@@ -400,15 +500,65 @@ public final class AeronRaftNetwork implements RaftNetwork
             (closed ? " closed" : "") + "}";
     }
 
+    private void checkKeyFile()
+    {
+        try
+        {
+            if (keyRing.reloadIfChanged(System.currentTimeMillis(), config.authKeyCheckIntervalMs()))
+            {
+                config.log().accept("ringraft transport node " + nodeId + ": now using " + keyRing.keys());
+            }
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            dropLog.keyFileRefused(nodeId, ex.getMessage());
+        }
+    }
+
+    /**
+     * Reads the key file again (a rotation step) and uses its keys from the next frame on; the
+     * polling thread also does it by itself when the file changes (see
+     * {@link AeronTransportConfig#authKeyCheckIntervalMs(long)}). Any thread.
+     *
+     * @return true if the keys changed
+     * @throws IllegalStateException    if authentication is off
+     * @throws IllegalArgumentException if the file cannot be read or is invalid: the keys in use stay
+     */
+    public boolean reloadKeys()
+    {
+        if (keyRing == null)
+        {
+            throw new IllegalStateException("authentication is off: no authKeyFile set");
+        }
+        return keyRing.reload();
+    }
+
+    /** @return the keys in use, or null when authentication is off */
+    public ClusterKeys keys()
+    {
+        return keyRing == null ? null : keyRing.keys();
+    }
+
+    /** @return this node's sender epoch (0 when authentication is off) */
+    public long epoch()
+    {
+        return epoch;
+    }
+
     private final class OnFragment implements FragmentHandler
     {
         @Override
         public void onFragment(final DirectBuffer buffer, final int offset, final int length, final Header header)
         {
+            final Object image = header.context();
+            currentSourceIdentity = image instanceof Image ? ((Image)image).sourceIdentity() : null;
             final RaftMessage message = decoder.decode(buffer, offset, length);
             if (message == null)
             {
-                counters.onDropped(decoder.lastDropReason());
+                final DropReason reason = decoder.lastDropReason();
+                counters.onDropped(reason);
+                dropLog.onDropped(reason, nodeId, decoder.lastSenderId(), currentSourceIdentity, buffer, offset, length, keyRing,
+                    replayGuard);
                 return;
             }
             counters.onReceived();

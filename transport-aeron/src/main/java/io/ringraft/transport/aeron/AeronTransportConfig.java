@@ -2,9 +2,11 @@ package io.ringraft.transport.aeron;
 
 import io.aeron.exceptions.ConfigurationException;
 
+import java.nio.file.Path;
 import java.util.Collections;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Consumer;
 
 /**
  * Settings of an {@link AeronRaftNetwork}: fluent setters, defaults from system properties, and
@@ -12,7 +14,14 @@ import java.util.TreeMap;
  * <p>
  * System properties: {@value #STREAM_ID_PROP}, {@value #TERM_LENGTH_PROP},
  * {@value #MAX_MESSAGE_LENGTH_PROP}, {@value #AERON_DIR_PROP} (setting it selects an external
- * media driver).
+ * media driver), {@value #AUTH_KEY_FILE_PROP}, {@value #AUTH_EPOCH_FILE_PROP},
+ * {@value #AUTH_KEY_CHECK_INTERVAL_PROP}, {@value #SOURCE_CHECK_PROP}.
+ * <p>
+ * Authentication is off unless a key file is set ({@link #authKeyFile(Path)}): then every frame
+ * is signed and every frame received must be signed with a key of the file, from a sender's
+ * current epoch, never seen before. Recommended whenever the nodes' network is not private to
+ * them: without it, anyone who can send UDP datagrams to a node and guesses the cluster id and a
+ * member id can take part in the protocol as that member.
  */
 public final class AeronTransportConfig
 {
@@ -24,6 +33,17 @@ public final class AeronTransportConfig
     public static final String MAX_MESSAGE_LENGTH_PROP = "ringraft.aeron.max.message.length";
     /** System property for {@link #aeronDirectoryName(String)}; when set, the driver is external. */
     public static final String AERON_DIR_PROP = "ringraft.aeron.dir";
+
+    /** System property for {@link #authKeyFile(Path)}. */
+    public static final String AUTH_KEY_FILE_PROP = "ringraft.aeron.auth.key.file";
+    /** System property for {@link #authEpochFile(Path)}. */
+    public static final String AUTH_EPOCH_FILE_PROP = "ringraft.aeron.auth.epoch.file";
+    /** System property for {@link #authKeyCheckIntervalMs(long)}. */
+    public static final String AUTH_KEY_CHECK_INTERVAL_PROP = "ringraft.aeron.auth.key.check.interval.ms";
+    /** System property for {@link #sourceAddressCheck(boolean)}. */
+    public static final String SOURCE_CHECK_PROP = "ringraft.aeron.source.check";
+    /** The default of {@link #authKeyCheckIntervalMs(long)}. */
+    public static final long AUTH_KEY_CHECK_INTERVAL_DEFAULT = 1000;
 
     /** The default stream id. */
     public static final int STREAM_ID_DEFAULT = 1001;
@@ -45,6 +65,12 @@ public final class AeronTransportConfig
     private String aeronDirectoryName = System.getProperty(AERON_DIR_PROP);
     private boolean embeddedDriver = aeronDirectoryName == null;
     private boolean invoker;
+    private Path authKeyFile = pathProperty(AUTH_KEY_FILE_PROP);
+    private Path authEpochFile = pathProperty(AUTH_EPOCH_FILE_PROP);
+    private long authKeyCheckIntervalMs = Long.getLong(AUTH_KEY_CHECK_INTERVAL_PROP, AUTH_KEY_CHECK_INTERVAL_DEFAULT);
+    private boolean sourceAddressCheck = !"false".equals(System.getProperty(SOURCE_CHECK_PROP));
+    private Consumer<String> log = System.err::println;
+    private KeyRing keyRing;
     private boolean concluded;
 
     /** @return this node's id */
@@ -229,6 +255,102 @@ public final class AeronTransportConfig
         return this;
     }
 
+    /** @return the cluster key file, or null when authentication is off */
+    public Path authKeyFile()
+    {
+        return authKeyFile;
+    }
+
+    /**
+     * @param file the cluster key file (see {@link ClusterKeys} for its format), the same keys on
+     *             every member; null (the default) turns authentication off. The keys never
+     *             appear in the configuration itself; keep the file readable by the node only
+     * @return this
+     */
+    public AeronTransportConfig authKeyFile(final Path file)
+    {
+        this.authKeyFile = file;
+        return this;
+    }
+
+    /** @return where this node keeps its sender epoch, or null */
+    public Path authEpochFile()
+    {
+        return authEpochFile;
+    }
+
+    /**
+     * @param file where this node keeps its sender epoch (see {@link SenderEpoch}), e.g. in its
+     *             data directory; null (the default) relies on the wall clock in microseconds,
+     *             which must then never be set back between two starts of the node, or its peers
+     *             drop its frames ({@link DropReason#OLD_EPOCH}) until they restart
+     * @return this
+     */
+    public AeronTransportConfig authEpochFile(final Path file)
+    {
+        this.authEpochFile = file;
+        return this;
+    }
+
+    /** @return how often the key file is looked at for a change, 0 for never */
+    public long authKeyCheckIntervalMs()
+    {
+        return authKeyCheckIntervalMs;
+    }
+
+    /**
+     * @param intervalMs how often the polling thread looks at the key file's modification time and
+     *                   reloads a changed file (a rotation step); 0 for never (then call
+     *                   {@link AeronRaftNetwork#reloadKeys()}). Default {@value #AUTH_KEY_CHECK_INTERVAL_DEFAULT}
+     * @return this
+     */
+    public AeronTransportConfig authKeyCheckIntervalMs(final long intervalMs)
+    {
+        this.authKeyCheckIntervalMs = intervalMs;
+        return this;
+    }
+
+    /** @return true if frames are dropped unless they come from the claimed sender's configured host */
+    public boolean sourceAddressCheck()
+    {
+        return sourceAddressCheck;
+    }
+
+    /**
+     * @param check true (the default) to drop a frame whose source IP address is not one of the
+     *              addresses of the claimed sender's configured endpoint host
+     *              ({@link DropReason#WRONG_SOURCE}); turn it off only when peers reach this node
+     *              through address translation
+     * @return this
+     */
+    public AeronTransportConfig sourceAddressCheck(final boolean check)
+    {
+        this.sourceAddressCheck = check;
+        return this;
+    }
+
+    /** @return where the network writes its log lines */
+    public Consumer<String> log()
+    {
+        return log;
+    }
+
+    /**
+     * @param log where the network writes its (rate-limited) log lines; standard error by default
+     * @return this
+     */
+    public AeronTransportConfig log(final Consumer<String> log)
+    {
+        this.log = java.util.Objects.requireNonNull(log, "log");
+        return this;
+    }
+
+    /** @return the keys loaded by {@link #conclude()} from {@link #authKeyFile()}, or null when authentication is off */
+    public KeyRing keyRing()
+    {
+        return keyRing;
+    }
+
     /**
      * Validates every setting and fills in derived defaults; called by {@link AeronRaftNetwork}.
      *
@@ -273,6 +395,25 @@ public final class AeronTransportConfig
             throw new ConfigurationException("aeronDirectoryName=" + aeronDirectoryName + " must name the external driver's directory " +
                 "when embeddedDriver=false");
         }
+        if (authKeyCheckIntervalMs < 0)
+        {
+            throw new ConfigurationException("authKeyCheckIntervalMs=" + authKeyCheckIntervalMs + " must be >= 0");
+        }
+        if (authKeyFile != null)
+        {
+            try
+            {
+                keyRing = KeyRing.load(authKeyFile);
+            }
+            catch (final IllegalArgumentException ex)
+            {
+                throw new ConfigurationException("authKeyFile=" + authKeyFile + ": " + ex.getMessage());
+            }
+        }
+        else
+        {
+            keyRing = null;
+        }
         concluded = true;
         return this;
     }
@@ -290,6 +431,12 @@ public final class AeronTransportConfig
     public static int aeronMaxMessageLength(final int termLength)
     {
         return Math.min(termLength / 8, 16 * 1024 * 1024);
+    }
+
+    private static Path pathProperty(final String name)
+    {
+        final String value = System.getProperty(name);
+        return value == null || value.isEmpty() ? null : Path.of(value);
     }
 
     static void validateEndpoint(final long node, final String endpoint)
@@ -319,6 +466,7 @@ public final class AeronTransportConfig
     {
         return "AeronTransportConfig{nodeId=" + nodeId + ", clusterId=" + clusterId + ", endpoints=" + endpoints +
             ", streamId=" + streamId + ", termLength=" + termLength + ", maxMessageLength=" + maxMessageLength +
-            ", embeddedDriver=" + embeddedDriver + ", aeronDirectoryName=" + aeronDirectoryName + ", invoker=" + invoker + "}";
+            ", embeddedDriver=" + embeddedDriver + ", aeronDirectoryName=" + aeronDirectoryName + ", invoker=" + invoker +
+            ", authKeyFile=" + authKeyFile + ", authEpochFile=" + authEpochFile + ", sourceAddressCheck=" + sourceAddressCheck + "}";
     }
 }

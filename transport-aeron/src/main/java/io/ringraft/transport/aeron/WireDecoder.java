@@ -54,6 +54,9 @@ public final class WireDecoder
     private final long selfId;
     private final LongPredicate knownSender;
     private final int maxMessageLength;
+    private final FrameAuthenticator authenticator;
+    private final ReplayGuard replayGuard;
+    private final LongPredicate sourceMatches;
     private final UnsafeBuffer frame = new UnsafeBuffer();
     private final MessageHeaderFlyweight header = new MessageHeaderFlyweight();
     private final VoteRequestFlyweight voteRequest = new VoteRequestFlyweight();
@@ -75,6 +78,8 @@ public final class WireDecoder
     private int cursor;
 
     /**
+     * A decoder of unsigned frames that does not check where they come from.
+     *
      * @param clusterId        frames of other clusters are dropped
      * @param selfId           frames addressed to other nodes are dropped
      * @param knownSender      frames from senders it rejects are dropped
@@ -82,10 +87,34 @@ public final class WireDecoder
      */
     public WireDecoder(final int clusterId, final long selfId, final LongPredicate knownSender, final int maxMessageLength)
     {
+        this(clusterId, selfId, knownSender, maxMessageLength, null, null, null);
+    }
+
+    /**
+     * @param clusterId        frames of other clusters are dropped
+     * @param selfId           frames addressed to other nodes are dropped
+     * @param knownSender      frames from senders it rejects are dropped
+     * @param maxMessageLength longer frames are dropped (a trailer included)
+     * @param authenticator    null to accept unsigned frames only; else every frame must be signed
+     *                         with a key it holds, and is checked against {@code replayGuard}
+     * @param replayGuard      the senders' epochs and sequences; required with an authenticator
+     * @param sourceMatches    null, or asked with the sender id whether the frame being decoded
+     *                         came from that sender's address
+     */
+    public WireDecoder(final int clusterId, final long selfId, final LongPredicate knownSender, final int maxMessageLength,
+        final FrameAuthenticator authenticator, final ReplayGuard replayGuard, final LongPredicate sourceMatches)
+    {
+        if (authenticator != null && replayGuard == null)
+        {
+            throw new IllegalArgumentException("an authenticating decoder needs a replay guard");
+        }
         this.clusterId = clusterId;
         this.selfId = selfId;
         this.knownSender = knownSender;
         this.maxMessageLength = maxMessageLength;
+        this.authenticator = authenticator;
+        this.replayGuard = replayGuard;
+        this.sourceMatches = sourceMatches;
     }
 
     /** @return why the last {@link #decode} returned null; undefined after one that succeeded */
@@ -133,23 +162,62 @@ public final class WireDecoder
         {
             return drop(DropReason.UNKNOWN_SENDER);
         }
+        if (sourceMatches != null && !sourceMatches.test(from))
+        {
+            return drop(DropReason.WRONG_SOURCE);
+        }
         final int type = header.type();
         if (!WireFormat.isKnownType(type))
         {
             return drop(DropReason.UNKNOWN_TYPE);
         }
-        if (header.bodyLength() != length - HEADER_LENGTH)
+        final boolean signed = (header.flags() & WireFormat.FLAG_AUTHENTICATED) != 0;
+        int end = length;
+        if (authenticator != null)
+        {
+            if (!signed)
+            {
+                return drop(DropReason.UNAUTHENTICATED);
+            }
+            if (length < HEADER_LENGTH + FrameAuthenticator.TRAILER_LENGTH)
+            {
+                return drop(DropReason.BAD_LENGTH);
+            }
+            final int verdict = authenticator.verify(buffer, offset, length);
+            if (verdict != FrameAuthenticator.VALID)
+            {
+                return drop(verdict == FrameAuthenticator.UNKNOWN_KEY ? DropReason.UNKNOWN_KEY : DropReason.BAD_MAC);
+            }
+            final int replay = replayGuard.check(
+                from, FrameAuthenticator.epoch(buffer, offset, length), FrameAuthenticator.sequence(buffer, offset, length));
+            if (replay != ReplayGuard.ACCEPTED)
+            {
+                return drop(replay == ReplayGuard.OLD_EPOCH ? DropReason.OLD_EPOCH : DropReason.REPLAYED);
+            }
+            end = length - FrameAuthenticator.TRAILER_LENGTH;
+        }
+        else if (signed)
+        {
+            return drop(DropReason.UNEXPECTED_AUTHENTICATION);
+        }
+        if (header.bodyLength() != end - HEADER_LENGTH)
         {
             return drop(DropReason.BAD_LENGTH);
         }
         final int blockLength = header.blockLength();
         final long term = header.term();
-        if (blockLength < BLOCK_LENGTH[type] || blockLength > length - HEADER_LENGTH || term < 0)
+        if (blockLength < BLOCK_LENGTH[type] || blockLength > end - HEADER_LENGTH || term < 0)
         {
             return drop(DropReason.MALFORMED_BODY);
         }
-        final RaftMessage message = decodeBody(type, from, term, blockLength, length);
+        final RaftMessage message = decodeBody(type, from, term, blockLength, end);
         return message != null ? message : drop(DropReason.MALFORMED_BODY);
+    }
+
+    /** @return the sender id of the frame last given to {@link #decode}: meaningful after a drop for {@link DropReason#WRONG_SOURCE} or a later check */
+    public long lastSenderId()
+    {
+        return header.senderId();
     }
 
     private RaftMessage decodeBody(final int type, final long from, final long term, final int blockLength, final int end)

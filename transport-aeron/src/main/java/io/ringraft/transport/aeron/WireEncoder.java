@@ -35,6 +35,7 @@ public final class WireEncoder
 {
     private final int clusterId;
     private final int maxMessageLength;
+    private final int headerFlags;
     private final MessageHeaderFlyweight header = new MessageHeaderFlyweight();
     private final VoteRequestFlyweight voteRequest = new VoteRequestFlyweight();
     private final VoteResponseFlyweight voteResponse = new VoteResponseFlyweight();
@@ -57,12 +58,24 @@ public final class WireEncoder
      */
     public WireEncoder(final int clusterId, final int maxMessageLength)
     {
+        this(clusterId, maxMessageLength, 0);
+    }
+
+    /**
+     * @param clusterId        written into every header
+     * @param maxMessageLength the longest frame this encoder writes (without a trailer appended later)
+     * @param headerFlags      written into every header: {@link WireFormat#FLAG_AUTHENTICATED} when the
+     *                         caller appends a {@link FrameAuthenticator} trailer, else 0
+     */
+    public WireEncoder(final int clusterId, final int maxMessageLength, final int headerFlags)
+    {
         if (maxMessageLength < HEADER_LENGTH)
         {
             throw new IllegalArgumentException("maxMessageLength=" + maxMessageLength + " is shorter than the header");
         }
         this.clusterId = clusterId;
         this.maxMessageLength = maxMessageLength;
+        this.headerFlags = headerFlags;
     }
 
     /** @return the longest frame this encoder writes */
@@ -126,7 +139,7 @@ public final class WireEncoder
         buffer.checkLimit(offset + length);
         final int type = typeOf(message);
         header.wrap(buffer, offset).write(
-            type, BLOCK_LENGTH[type], length - HEADER_LENGTH, clusterId, message.from(), message.to(), message.term());
+            type, headerFlags, BLOCK_LENGTH[type], length - HEADER_LENGTH, clusterId, message.from(), message.to(), message.term());
         final int body = offset + HEADER_LENGTH;
 
         if (message instanceof AppendEntriesRequest r)

@@ -12,6 +12,11 @@ public final class WireFormat
     public static final int VERSION = 1;
     /** The length of the header in front of every body. */
     public static final int HEADER_LENGTH = 40;
+    /**
+     * Header flag: the frame ends with a {@link FrameAuthenticator} trailer of
+     * {@link FrameAuthenticator#TRAILER_LENGTH} bytes after its body.
+     */
+    public static final int FLAG_AUTHENTICATED = 1;
 
     /** Type code of {@link io.ringraft.network.VoteRequest}. */
     public static final int TYPE_VOTE_REQUEST = 1;

@@ -117,13 +117,13 @@ class WireCodecTest
     void frameFromANewerMinorVersionWithAppendedFieldsDecodes()
     {
         // A newer sender appended 8 bytes to the VoteRequest block, set a flag bit this version does
-        // not know, wrote the reserved header field, and appended bytes after the body's known fields.
+        // not know, set header flags this version does not know, and appended bytes after the body's known fields.
         final VoteRequest message = new VoteRequest(3, 2, 9, new LogId(4, 17), true, false);
         final int length = encoder.encode(message, buffer, 0);
         final int block = 17 + 8;
         final int newLength = HEADER_LENGTH + block + 5;
         buffer.putShort(4, (short)block, LE);
-        buffer.putShort(6, (short)0x7FFF, LE);
+        buffer.putShort(6, (short)(0x7FFF & ~WireFormat.FLAG_AUTHENTICATED), LE);
         buffer.putInt(8, newLength - HEADER_LENGTH, LE);
         buffer.putByte(56, (byte)(buffer.getByte(56) | 0x80));
         buffer.setMemory(length, newLength - length, (byte)0x5A);
