@@ -18,11 +18,17 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  *   index         int64
  *   payloadLength int32
  *   type          int8    {@link EntryType#code()}
+ *   checksum      int32   CRC32C of the 21 bytes above and of the payload
  *   (fields a later version adds; the block length says how long the block is)
  *   payload       payloadLength bytes
  * </pre>
  * The Aeron wire format carries the same blocks, so a received frame is read where it lies and a
  * batch built from the log is sent with one copy.
+ * <p>
+ * The checksum is computed once, when an entry is first written in this layout (on the leader,
+ * when it appends the entry), and travels with it: copied with the entry from log to wire to log
+ * and checked ({@link #checksumMatches}) by a follower before the entry is made durable, so a
+ * corruption anywhere on the way is caught, not stored and applied.
  * <p>
  * An instance is a reusable view: {@link #wrap} points it at bytes someone else owns (a network
  * frame, a replication buffer), valid only as long as they are. {@link #of(List)} and
@@ -31,11 +37,15 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
 public final class EntryBatch
 {
     /** Length of the fixed block of each entry this version writes. */
-    public static final int ENTRY_HEADER_LENGTH = 21;
+    public static final int ENTRY_HEADER_LENGTH = 25;
     private static final int TERM = 0;
     private static final int INDEX = 8;
     private static final int PAYLOAD_LENGTH = 16;
     private static final int TYPE = 20;
+    private static final int CHECKSUM = 21;
+    /** The bytes of the block before the checksum: what it covers, with the payload. */
+    private static final int CHECKED_LENGTH = CHECKSUM;
+    private static final ThreadLocal<Crc32c> CRC = ThreadLocal.withInitial(Crc32c::new);
 
     private final UnsafeBuffer view = new UnsafeBuffer(0, 0);
     private DirectBuffer buffer = view;
@@ -94,19 +104,40 @@ public final class EntryBatch
     }
 
     /**
-     * Writes one entry at {@code offset} of {@code out} in this version's layout.
+     * Writes one new entry at {@code offset} of {@code out} in this version's layout, computing its checksum.
      *
      * @return the bytes written, {@link #encodedLength(int) encodedLength(length)}
      */
     public static int write(final MutableDirectBuffer out, final int offset, final long term, final long index, final EntryType type,
         final DirectBuffer payload, final int payloadOffset, final int length)
     {
+        final int written = write(out, offset, term, index, type, payload, payloadOffset, length, 0);
+        out.putInt(offset + CHECKSUM, CRC.get().compute(out, offset, CHECKED_LENGTH, payload, payloadOffset, length), LITTLE_ENDIAN);
+        return written;
+    }
+
+    /**
+     * Writes one entry at {@code offset} of {@code out} in this version's layout with the checksum
+     * it already has (read from a log that kept it): the checksum is not computed again.
+     *
+     * @return the bytes written, {@link #encodedLength(int) encodedLength(length)}
+     */
+    public static int write(final MutableDirectBuffer out, final int offset, final long term, final long index, final EntryType type,
+        final DirectBuffer payload, final int payloadOffset, final int length, final int checksum)
+    {
         out.putLong(offset + TERM, term, LITTLE_ENDIAN);
         out.putLong(offset + INDEX, index, LITTLE_ENDIAN);
         out.putInt(offset + PAYLOAD_LENGTH, length, LITTLE_ENDIAN);
         out.putByte(offset + TYPE, (byte)type.code());
+        out.putInt(offset + CHECKSUM, checksum, LITTLE_ENDIAN);
         out.putBytes(offset + ENTRY_HEADER_LENGTH, payload, payloadOffset, length);
         return ENTRY_HEADER_LENGTH + length;
+    }
+
+    /** @return the checksum of the entry whose fixed block starts at {@code entryOffset} of {@code buffer} */
+    public static int checksumAt(final DirectBuffer buffer, final int entryOffset)
+    {
+        return buffer.getInt(entryOffset + CHECKSUM, LITTLE_ENDIAN);
     }
 
     /** @return the term of the entry whose fixed block starts at {@code entryOffset} of {@code buffer} */
@@ -269,6 +300,24 @@ public final class EntryBatch
         return buffer.getLong(position(i) + INDEX, LITTLE_ENDIAN);
     }
 
+    /** @return the checksum entry {@code i} carries */
+    public int checksum(final int i)
+    {
+        return buffer.getInt(position(i) + CHECKSUM, LITTLE_ENDIAN);
+    }
+
+    /**
+     * Computes entry {@code i}'s CRC32C again and compares it with the one it carries. Allocation-free.
+     *
+     * @return true if the entry is as it was written
+     */
+    public boolean checksumMatches(final int i)
+    {
+        final int at = position(i);
+        final int length = buffer.getInt(at + PAYLOAD_LENGTH, LITTLE_ENDIAN);
+        return CRC.get().compute(buffer, at, CHECKED_LENGTH, buffer, at + blockLength, length) == buffer.getInt(at + CHECKSUM, LITTLE_ENDIAN);
+    }
+
     /** @return the type of entry {@code i}, or null for a code this version does not know */
     public EntryType type(final int i)
     {
@@ -349,7 +398,7 @@ public final class EntryBatch
             {
                 throw new IllegalStateException("entry " + index(i) + " has an unknown type code");
             }
-            at += write(out, at, term(i), index(i), type, buffer, payloadOffset(i), payloadLength(i));
+            at += write(out, at, term(i), index(i), type, buffer, payloadOffset(i), payloadLength(i), checksum(i));
         }
         return at - outOffset;
     }
@@ -501,6 +550,37 @@ public final class EntryBatch
             }
             starts[count++] = start;
             membership |= isMembership;
+        }
+    }
+
+    /** CRC32C over two ranges (the block, then the payload), feeding arrays in place and copying the rest. */
+    private static final class Crc32c
+    {
+        private final java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        private final byte[] scratch = new byte[4096];
+
+        int compute(final DirectBuffer a, final int aOffset, final int aLength, final DirectBuffer b, final int bOffset, final int bLength)
+        {
+            crc.reset();
+            update(a, aOffset, aLength);
+            update(b, bOffset, bLength);
+            return (int)crc.getValue();
+        }
+
+        private void update(final DirectBuffer buffer, final int offset, final int length)
+        {
+            final byte[] array = buffer.byteArray();
+            if (array != null)
+            {
+                crc.update(array, buffer.wrapAdjustment() + offset, length);
+                return;
+            }
+            for (int at = 0; at < length; at += scratch.length)
+            {
+                final int chunk = Math.min(scratch.length, length - at);
+                buffer.getBytes(offset + at, scratch, 0, chunk);
+                crc.update(scratch, 0, chunk);
+            }
         }
     }
 

@@ -47,6 +47,16 @@ final class FollowingHandler
             engine.dropInput(InputDropReason.ENTRIES_MALFORMED, request);
             return;
         }
+        for (int i = 0; i < n; i++)
+        {
+            if (!entries.checksumMatches(i))
+            {
+                // Corrupted on the way from the leader's log: dropped before anything is durable. The
+                // leader sends the entries again (the next request does not follow, or it times out).
+                engine.dropInput(InputDropReason.ENTRY_CHECKSUM, request);
+                return;
+            }
+        }
         if (!acceptLeader(request))
         {
             return;

@@ -131,6 +131,23 @@ class ImpossibleInputTest
     }
 
     @Test
+    void entryWhoseChecksumDoesNotMatch()
+    {
+        final EngineFixture f = committedFollower();
+        final AppendEntriesRequest request = raw(1, 5, new LogId(3, 4), 4, 5, 5, 5, 6);
+        final UnsafeBuffer bytes = (UnsafeBuffer)request.entries().buffer();
+        final int payload = request.entries().payloadOffset(1);
+        bytes.putByte(payload, (byte)(bytes.getByte(payload) ^ 0x10)); // one bit flipped on the way
+        assertDropped(f, InputDropReason.ENTRY_CHECKSUM, request, "a flipped payload bit");
+        final AppendEntriesRequest termFlipped = raw(1, 7, new LogId(3, 4), 4, 5, 5);
+        final UnsafeBuffer block = (UnsafeBuffer)termFlipped.entries().buffer();
+        block.putByte(0, (byte)(block.getByte(0) ^ 0x02)); // term 5 read as 7: an entry that looks valid
+        termFlipped.entries().wrap(block, 0, 1, EntryBatch.ENTRY_HEADER_LENGTH);
+        assertEquals(7, termFlipped.entries().term(0));
+        assertDropped(f, InputDropReason.ENTRY_CHECKSUM, termFlipped, "a flipped term bit (and the leader's term not adopted)");
+    }
+
+    @Test
     void truncationOfCommittedEntries()
     {
         // The leader it knows, whose entry 2 differs from the committed one.
