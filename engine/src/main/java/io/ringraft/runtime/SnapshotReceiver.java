@@ -19,6 +19,7 @@ final class SnapshotReceiver
     private SnapshotWriter receiving;
     private SnapshotMeta receivingMeta;
     private long receivingOffset;
+    private final java.util.zip.CRC32C receivingCrc = new java.util.zip.CRC32C();
     // What the last chunk achieved, for the engine once the message is handled.
     private boolean stored;
     private long storedLeader;
@@ -46,14 +47,24 @@ final class SnapshotReceiver
             receiving = snapshots.create(meta);
             receivingMeta = meta;
             receivingOffset = 0;
+            receivingCrc.reset();
         }
         if (request.offset() == receivingOffset)
         {
             receiving.write(new UnsafeBuffer(request.chunk()), 0, request.chunk().length);
+            receivingCrc.update(request.chunk(), 0, request.chunk().length);
             receivingOffset += request.chunk().length;
         }
         if (request.done() && receivingOffset == meta.sizeBytes())
         {
+            if ((int)receivingCrc.getValue() != meta.crc32c())
+            {
+                // Corrupt in transit, or forged: never committed to the store, where it would pass
+                // for the newest snapshot (and a later transfer be taken for done). Start over.
+                abort();
+                stored(request.from(), meta, 0, false);
+                return;
+            }
             final SnapshotMeta latest = snapshots.latest();
             if (latest != null && latest.lastIncluded().index() >= meta.lastIncluded().index())
             {
