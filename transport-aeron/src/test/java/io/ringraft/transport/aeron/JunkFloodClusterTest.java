@@ -199,4 +199,84 @@ class JunkFloodClusterTest
             n.waitFor(m -> m.appliedIndex() >= last, Duration.ofSeconds(20));
         }
     }
+
+    @Test
+    void wellFormedHostileFramesAtAnAuthenticatedClusterAreAllDroppedAndCountedAndChangeNothing() throws Exception
+    {
+        final long seed = System.nanoTime();
+        final Random random = new Random(seed);
+        final java.nio.file.Path keys = java.nio.file.Files.createTempFile("cluster", ".key");
+        final java.nio.file.Path forgerKeys = java.nio.file.Files.createTempFile("forger", ".key");
+        closeables.add(() -> java.nio.file.Files.deleteIfExists(keys));
+        closeables.add(() -> java.nio.file.Files.deleteIfExists(forgerKeys));
+        java.nio.file.Files.writeString(keys, "key.1 = " + AuthenticatedClusterTest.KEY_A + "\n");
+        java.nio.file.Files.writeString(forgerKeys, "key.1 = " + AuthenticatedClusterTest.KEY_B + "\n");
+        final Map<Long, String> endpoints = LoopbackPorts.endpoints(1, 2, 3);
+        final List<AeronRaftNetwork> networks = new ArrayList<>();
+        for (long id = 1; id <= 3; id++)
+        {
+            final AeronRaftNetwork network = new AeronRaftNetwork(new AeronTransportConfig()
+                .nodeId(id).clusterId(CLUSTER).endpoints(endpoints).termLength(256 * 1024).embeddedDriver(true).authKeyFile(keys));
+            networks.add(network);
+            nodes.add(Raft.start(new RaftConfig().nodeId(id).randomSeed(seed + id).electionTimeout(300, 600, TimeUnit.MILLISECONDS)
+                .maxPayloadLength(16 * 1024),
+                new InMemoryLogStorage(), network, new Counter(), Membership.of(1, 2, 3)));
+        }
+        final Raft leader = leader();
+        final long term = leader.metrics().term();
+        final AeronRaftNetwork target = networks.get((int)leader.nodeId() - 1);
+
+        // Well-formed messages of every type from "members", with random terms, indexes and
+        // entries (valid checksums): unsigned, or signed with another key.
+        final Aeron intruder = Aeron.connect(new Aeron.Context().aeronDirectoryName(target.aeronDirectoryName()));
+        closeables.add(intruder);
+        final ExclusivePublication raw = intruder.addExclusivePublication(
+            new ChannelUriStringBuilder().media("udp").endpoint(endpoints.get(leader.nodeId())).termLength(256 * 1024).build(),
+            target.config().streamId());
+        final int max = target.maxMessageLength();
+        final WireEncoder plain = new WireEncoder(CLUSTER, max);
+        final WireEncoder signing = new WireEncoder(CLUSTER, max - FrameAuthenticator.TRAILER_LENGTH, WireFormat.FLAG_AUTHENTICATED);
+        final FrameAuthenticator forger = new FrameAuthenticator(KeyRing.load(forgerKeys));
+        final RandomMessages messages = new RandomMessages(random);
+        final UnsafeBuffer frame = new UnsafeBuffer(new byte[max]);
+        final int frames = 50_000;
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        for (int sent = 0; sent < frames; sent++)
+        {
+            final long from = leader.nodeId() == 1 ? 2 + random.nextInt(2) : 1;
+            final io.ringraft.network.RaftMessage message = messages.next(from, leader.nodeId());
+            int length;
+            if (random.nextBoolean())
+            {
+                length = plain.encode(message, frame, 0);
+            }
+            else
+            {
+                length = signing.encode(message, frame, 0);
+                length += forger.sign(frame, 0, length, 1, sent + 1);
+            }
+            while (raw.offer(frame, 0, length) < 0)
+            {
+                LockSupport.parkNanos(10_000);
+                assertTrue(System.nanoTime() < deadline, "intruder stuck at frame " + sent + " (seed " + seed + ")");
+            }
+        }
+        final TransportCounters counters = target.counters();
+        while (counters.dropped(DropReason.UNAUTHENTICATED) + counters.dropped(DropReason.BAD_MAC) < frames && System.nanoTime() < deadline)
+        {
+            Thread.sleep(10);
+        }
+        assertEquals(frames, counters.dropped(DropReason.UNAUTHENTICATED) + counters.dropped(DropReason.BAD_MAC),
+            "every hostile frame dropped and counted: " + counters + " (seed " + seed + ")");
+        assertEquals(0, leader.metrics().droppedInput().values().stream().mapToLong(Long::longValue).sum(), "none reached the engine");
+        for (final Raft node : nodes)
+        {
+            assertEquals(term, node.metrics().term(), "no election (seed " + seed + ")");
+        }
+        for (int i = 0; i < 100; i++)
+        {
+            assertTrue(leader.clientWrite(new byte[64]).get(20, TimeUnit.SECONDS).isOk(), "the cluster commits (seed " + seed + ")");
+        }
+        intruder.close(); // before the driver it uses goes
+    }
 }
