@@ -51,7 +51,9 @@ import java.util.concurrent.locks.LockSupport;
  * <p>
  * {@code java -cp benchmarks.jar io.ringraft.bench.aeron.AeronClusterBench [log=memory|chronicle]
  * [durability=BATCH|NONE|ALWAYS] [mode=single|per-node] [windows=1,16,256,4096] [seconds=5] [warmup=2]
- * [term=1048576]}; Chronicle logs go under {@code -Dringraft.bench.dir} (default java.io.tmpdir).
+ * [term=1048576] [auth=off|on|both] [rounds=1]}; Chronicle logs go under {@code -Dringraft.bench.dir} (default
+ * java.io.tmpdir). {@code auth=both} alternates a cluster without and one with authenticated frames, round after
+ * round, then prints the medians over the rounds and the ratios on/off.
  */
 public final class AeronClusterBench
 {
@@ -59,6 +61,8 @@ public final class AeronClusterBench
     private static final int CLUSTER_ID = 77;
 
     private final Map<String, String> settings;
+    private final Path keyFile;
+    private final Map<String, double[]> results = new LinkedHashMap<>();
     private final boolean single;
     private final Raft[] nodes = new Raft[3];
     private final List<Path> dataDirs = new ArrayList<>();
@@ -75,8 +79,9 @@ public final class AeronClusterBench
     private int slotMask;
     private final WriteHandler onResult = this::onResult;
 
-    private AeronClusterBench(final Map<String, String> settings)
+    private AeronClusterBench(final Map<String, String> settings, final Path keyFile)
     {
+        this.keyFile = keyFile;
         this.settings = settings;
         final String mode = settings.get("mode");
         if (!"single".equals(mode) && !"per-node".equals(mode))
@@ -104,6 +109,8 @@ public final class AeronClusterBench
         settings.put("maxEntriesPerAppend", "1024");
         settings.put("maxWritesPerBatch", "4096");
         settings.put("sendQueue", "256");
+        settings.put("auth", "off");
+        settings.put("rounds", "1");
         for (final String arg : args)
         {
             final String[] kv = arg.split("=", 2);
@@ -113,16 +120,79 @@ public final class AeronClusterBench
             }
             settings.put(kv[0], kv[1]);
         }
-        final AeronClusterBench bench = new AeronClusterBench(settings);
+        final String auth = settings.get("auth");
+        if (!auth.equals("off") && !auth.equals("on") && !auth.equals("both"))
+        {
+            throw new IllegalArgumentException("auth=" + auth + " must be off, on or both");
+        }
+        final List<Boolean> runs = auth.equals("both") ? List.of(false, true) : List.of(auth.equals("on"));
+        // A random cluster key in a file, as a deployment has it.
+        final Path keyFile = Files.createTempFile("ringraft-bench", ".key");
         try
         {
-            bench.start();
-            bench.run();
+            final byte[] key = new byte[32];
+            new java.security.SecureRandom().nextBytes(key);
+            Files.writeString(keyFile, "key.1 = " + org.agrona.BitUtil.toHex(key) + "\n");
+            final Map<String, List<double[]>> results = new LinkedHashMap<>();
+            for (int round = 1; round <= Integer.parseInt(settings.get("rounds")); round++)
+            {
+                for (final boolean authenticated : runs)
+                {
+                    System.out.println("# round " + round + " authentication " + (authenticated ? "on" : "off"));
+                    final AeronClusterBench bench = new AeronClusterBench(settings, authenticated ? keyFile : null);
+                    try
+                    {
+                        bench.start();
+                        bench.run();
+                    }
+                    finally
+                    {
+                        bench.close();
+                    }
+                    bench.results.forEach((label, r) -> results.computeIfAbsent((authenticated ? "auth on  " : "auth off ") + label,
+                        k -> new ArrayList<>()).add(r));
+                }
+            }
+            if (runs.size() == 2 || Integer.parseInt(settings.get("rounds")) > 1)
+            {
+                summarize(results);
+            }
         }
         finally
         {
-            bench.close();
+            Files.deleteIfExists(keyFile);
         }
+    }
+
+    /** Medians over the rounds of each window's p50, p99 and throughput, and the ratios auth on / off. */
+    private static void summarize(final Map<String, List<double[]>> results)
+    {
+        System.out.println("# medians over rounds: label | p50 us | p99 us | ops/s");
+        final Map<String, double[]> medians = new LinkedHashMap<>();
+        results.forEach((label, rows) ->
+        {
+            final double[] m = new double[3];
+            for (int i = 0; i < 3; i++)
+            {
+                final int column = i;
+                final double[] values = rows.stream().mapToDouble(r -> r[column]).sorted().toArray();
+                m[i] = values.length % 2 == 1 ? values[values.length / 2] : (values[values.length / 2 - 1] + values[values.length / 2]) / 2;
+            }
+            medians.put(label, m);
+            System.out.printf("#   %-22s p50 %8.1f  p99 %8.1f  %10.0f ops/s  (%d rounds)%n", label, m[0] / 1000, m[1] / 1000, m[2], rows.size());
+        });
+        medians.forEach((label, on) ->
+        {
+            if (label.startsWith("auth on  "))
+            {
+                final double[] off = medians.get("auth off " + label.substring(9));
+                if (off != null)
+                {
+                    System.out.printf("#   ratio on/off %-13s p50 %.3f  p99 %.3f  throughput %.3f%n", label.substring(9), on[0] / off[0],
+                        on[1] / off[1], on[2] / off[2]);
+                }
+            }
+        });
     }
 
     private void start() throws IOException
@@ -137,7 +207,8 @@ public final class AeronClusterBench
         {
             final long id = i + 1;
             final AeronRaftNetwork network = new AeronRaftNetwork(new AeronTransportConfig()
-                .nodeId(id).clusterId(CLUSTER_ID).endpoints(endpoints).termLength(term).embeddedDriver(true).invoker(true));
+                .nodeId(id).clusterId(CLUSTER_ID).endpoints(endpoints).termLength(term).embeddedDriver(true).invoker(true)
+                .authKeyFile(keyFile));
             final RaftConfig config = new RaftConfig().nodeId(id).randomSeed(id)
                 .threadingMode(single ? ThreadingMode.INVOKER : ThreadingMode.SHARED)
                 .electionTimeout(500, 1000, TimeUnit.MILLISECONDS)
@@ -158,7 +229,8 @@ public final class AeronClusterBench
         // Node 1 stands at once, so the load starts soon; every node keeps the same (long) timeouts.
         nodes[0].triggerElection();
         leader = BenchClusters.awaitStableLeader(nodes, this::drive, 30, TimeUnit.SECONDS);
-        System.out.println("# settings " + settings + " leader=" + leader.nodeId() + " term=" + leader.metrics().term() + " maxMessageLength=" +
+        System.out.println("# settings " + settings + " authentication=" + (keyFile != null ? "on (HMAC-SHA256/128 on every frame)" : "off") +
+            " leader=" + leader.nodeId() + " term=" + leader.metrics().term() + " maxMessageLength=" +
             AeronTransportConfig.aeronMaxMessageLength(term) + " ingressRing=16384 applyRing=16384 electionTimeout=500..1000ms heartbeat=20ms " +
             (single ? "threads: 1 (INVOKER nodes and drivers, busy loop)" : "threads: 3 node threads (SHARED, backoff 100/10/1us..100us) + 1 load thread"));
     }
@@ -270,6 +342,7 @@ public final class AeronClusterBench
         if (measureNanos > 0)
         {
             System.out.println(Report.row(label, h, measured.get() * 1e9 / elapsed));
+            results.put(label, new double[]{h.getValueAtPercentile(50), h.getValueAtPercentile(99), measured.get() * 1e9 / elapsed});
             if (single)
             {
                 // Every node, driver and the load run on this thread: its allocation is the whole path's.
