@@ -12,7 +12,7 @@
  *   version      1                          2    1
  *   type         see below                  3    1
  *   blockLength  fixed block of the body    4    2
- *   reserved     written 0, ignored         6    2
+ *   flags        1 authenticated            6    2
  *   bodyLength   frame length - 40          8    4
  *   clusterId                              12    4
  *   senderId     message.from()            16    8
@@ -23,8 +23,11 @@
  * type 2 VoteResponse           block 1:  flags u8 (1 granted, 2 preVote)
  * type 3 AppendEntriesRequest   block 32: prevLogTerm i64, prevLogIndex i64, leaderCommit i64, seq i64
  *                               then the entry group: entryBlockLength u16, reserved u16, count i32,
- *                               and count times: term i64, index i64, payloadLength i32, type u8
- *                               (entryBlockLength bytes in all), then payloadLength payload bytes
+ *                               and count times: term i64, index i64, payloadLength i32, type u8,
+ *                               checksum i32 (CRC32C of the 21 bytes before it and of the payload,
+ *                               computed by the leader when it appended the entry; a follower checks
+ *                               it before making the entry durable), entryBlockLength bytes in all,
+ *                               then payloadLength payload bytes
  * type 4 AppendEntriesResponse  block 33: matchIndex i64, conflictTerm i64, conflictIndex i64, seq i64,
  *                               flags u8 (1 success)
  * type 5 InstallSnapshotRequest block 37: lastIncludedTerm i64, lastIncludedIndex i64, offset i64,
@@ -37,6 +40,17 @@
  * type 8 ReadIndexRequest       block 8:  readId i64
  * type 9 ReadIndexResponse      block 25: readId i64, readIndex i64, leaderId i64, flags u8 (1 ok)
  * </pre>
+ *
+ * <h2>Authentication</h2>
+ * With a cluster key ({@link io.ringraft.transport.aeron.AeronTransportConfig#authKeyFile(java.nio.file.Path)})
+ * every frame has header flag 1 set and ends, after its body, with the 36-byte trailer of
+ * {@link io.ringraft.transport.aeron.FrameAuthenticator}: key id i32, sender epoch i64, sequence i64,
+ * then the first 16 bytes of HMAC-SHA256 over everything before them. {@code bodyLength} does not
+ * count the trailer. A receiver with a key drops unsigned frames, frames under a key it does not
+ * hold or with a MAC that does not match, and frames whose (epoch, sequence) is not after the last
+ * accepted from that sender ({@link io.ringraft.transport.aeron.ReplayGuard}); a receiver without
+ * a key drops signed frames. The checks run after the header's cluster, receiver, sender, source
+ * address and type checks, before the body is read.
  *
  * <h2>Schema evolution</h2>
  * <ul>
