@@ -51,8 +51,9 @@ class JunkFloodClusterTest
     @AfterEach
     void closeAll()
     {
-        nodes.forEach(Raft::close);
+        // The intruder's Aeron client first: one that outlives the driver it uses exits the JVM.
         closeables.forEach(CloseHelper::quietClose);
+        nodes.forEach(Raft::close);
     }
 
     /** Counts applied commands. */
@@ -218,7 +219,7 @@ class JunkFloodClusterTest
             final AeronRaftNetwork network = new AeronRaftNetwork(new AeronTransportConfig()
                 .nodeId(id).clusterId(CLUSTER).endpoints(endpoints).termLength(256 * 1024).embeddedDriver(true).authKeyFile(keys));
             networks.add(network);
-            nodes.add(Raft.start(new RaftConfig().nodeId(id).randomSeed(seed + id).electionTimeout(300, 600, TimeUnit.MILLISECONDS)
+            nodes.add(Raft.start(new RaftConfig().nodeId(id).randomSeed(seed + id).electionTimeout(1000, 2000, TimeUnit.MILLISECONDS)
                 .maxPayloadLength(16 * 1024),
                 new InMemoryLogStorage(), network, new Counter(), Membership.of(1, 2, 3)));
         }
@@ -277,6 +278,5 @@ class JunkFloodClusterTest
         {
             assertTrue(leader.clientWrite(new byte[64]).get(20, TimeUnit.SECONDS).isOk(), "the cluster commits (seed " + seed + ")");
         }
-        intruder.close(); // before the driver it uses goes
     }
 }
