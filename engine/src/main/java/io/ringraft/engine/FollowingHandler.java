@@ -33,6 +33,17 @@ final class FollowingHandler
     {
         final EntryBatch entries = request.entries();
         final int n = entries.size();
+        // First, whatever the term: a corrupted message is counted as such, not read.
+        for (int i = 0; i < n; i++)
+        {
+            if (!entries.checksumMatches(i))
+            {
+                // Corrupted on the way from the leader's log: dropped before anything is durable. The
+                // leader sends the entries again (the next request does not follow, or it times out).
+                engine.dropInput(InputDropReason.ENTRY_CHECKSUM, request);
+                return;
+            }
+        }
         if (request.term() < engine.vote.term())
         {
             // A stale leader: the reply's term tells it to step down (§5.1).
@@ -46,16 +57,6 @@ final class FollowingHandler
             // No leader sends this: corrupt input that passed the transport's checks, or a forgery.
             engine.dropInput(InputDropReason.ENTRIES_MALFORMED, request);
             return;
-        }
-        for (int i = 0; i < n; i++)
-        {
-            if (!entries.checksumMatches(i))
-            {
-                // Corrupted on the way from the leader's log: dropped before anything is durable. The
-                // leader sends the entries again (the next request does not follow, or it times out).
-                engine.dropInput(InputDropReason.ENTRY_CHECKSUM, request);
-                return;
-            }
         }
         if (!acceptLeader(request))
         {
