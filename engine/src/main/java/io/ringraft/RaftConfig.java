@@ -3,6 +3,7 @@ package io.ringraft;
 import io.ringraft.engine.EngineConfig;
 import io.ringraft.engine.PlantedBug;
 import org.agrona.ErrorHandler;
+import io.ringraft.engine.TestControl;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.NanoClock;
@@ -62,6 +63,7 @@ public final class RaftConfig
     private PlantedBug plantedBug = PlantedBug.NONE;
     private ErrorHandler errorHandler = RaftConfig::logError;
     private RaftEventListener eventListener = RaftEventListener.NONE;
+    private TestControl testControl;
     private boolean concluded;
 
     /** @param id this node's id, positive */
@@ -541,13 +543,26 @@ public final class RaftConfig
         return concluded;
     }
 
+    /**
+     * Test-only: switches a harness flips while the node runs (timers, a purge); see
+     * {@link TestControl}.
+     *
+     * @param control the switches, or null (the default)
+     */
+    public RaftConfig testControl(final TestControl control)
+    {
+        this.testControl = control;
+        return this;
+    }
+
     /** @return the protocol part of these settings */
     public EngineConfig engineConfig()
     {
         return new EngineConfig().nodeId(nodeId).electionTimeoutMinNanos(electionTimeoutMinNanos)
             .electionTimeoutMaxNanos(electionTimeoutMaxNanos).heartbeatIntervalNanos(heartbeatIntervalNanos)
             .maxInflightAppends(replicationWindow).maxEntriesPerAppend(maxEntriesPerAppend).preVote(preVote).checkQuorum(checkQuorum)
-            .logRetainEntries(logRetainEntries).maxClockDriftNanos(maxClockDriftNanos).plantedBug(plantedBug);
+            .logRetainEntries(logRetainEntries).maxClockDriftNanos(maxClockDriftNanos)
+            .plantedBug(plantedBug).testControl(testControl);
     }
 
     private static void powerOfTwo(final String name, final int value)

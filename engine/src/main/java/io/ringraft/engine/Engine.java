@@ -190,6 +190,15 @@ public final class Engine
         {
             this.nowNanos = nowNanos;
         }
+        final TestControl control = config.testControl();
+        if (control != null)
+        {
+            final long purge = control.takePurge();
+            if (purge > 0)
+            {
+                snapshotHandler.purgeUpTo(purge);
+            }
+        }
         if (role == Role.LEADER)
         {
             leaderHandler.onTick();
@@ -197,7 +206,8 @@ public final class Engine
         else
         {
             readHandler.onTick();
-            if (nowNanos >= electionDeadlineNanos)
+            if (control == null ? nowNanos >= electionDeadlineNanos :
+                control.takeElectionTimeout() || control.electionTimer() && nowNanos >= electionDeadlineNanos)
             {
                 voteHandler.onElectionTimeout();
             }
@@ -207,7 +217,13 @@ public final class Engine
     /** @return the time of the next timer due; the caller must {@link #tick} by then */
     public long nextDeadlineNanos()
     {
-        return role == Role.LEADER ? leaderHandler.nextDeadlineNanos() : Math.min(electionDeadlineNanos, readHandler.nextDeadlineNanos());
+        if (role == Role.LEADER)
+        {
+            return leaderHandler.nextDeadlineNanos();
+        }
+        final TestControl control = config.testControl();
+        final long election = control == null || control.electionTimer() ? electionDeadlineNanos : Long.MAX_VALUE;
+        return Math.min(election, readHandler.nextDeadlineNanos());
     }
 
     /**

@@ -17,6 +17,7 @@ public final class EngineConfig
     private boolean preVote = true;
     private boolean checkQuorum = true;
     private PlantedBug plantedBug = PlantedBug.NONE;
+    private TestControl testControl;
     private long logRetainEntries = 1024;
     private long maxClockDriftNanos = TimeUnit.MILLISECONDS.toNanos(15);
 
@@ -167,6 +168,23 @@ public final class EngineConfig
     public EngineConfig plantedBug(final PlantedBug bug)
     {
         this.plantedBug = bug;
+        return this;
+    }
+
+    /** @return the {@code testControl} setting, or null */
+    public TestControl testControl()
+    {
+        return testControl;
+    }
+
+    /**
+     * Test-only: switches a test flips while the engine runs (timers, a purge); see {@link TestControl}.
+     *
+     * @param control the switches, or null for none
+     */
+    public EngineConfig testControl(final TestControl control)
+    {
+        this.testControl = control;
         return this;
     }
 

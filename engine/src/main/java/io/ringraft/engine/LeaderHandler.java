@@ -102,7 +102,7 @@ final class LeaderHandler
             checkQuorumSinceNanos = now;
             checkQuorumDeadlineNanos = now + engine.config.electionTimeoutMinNanos();
         }
-        if (now >= heartbeatDeadlineNanos)
+        if (now >= heartbeatDeadlineNanos && heartbeatsEnabled())
         {
             broadcastHeartbeat();
         }
@@ -112,9 +112,16 @@ final class LeaderHandler
 
     long nextDeadlineNanos()
     {
-        long deadline = engine.config.checkQuorum() ? Math.min(heartbeatDeadlineNanos, checkQuorumDeadlineNanos) : heartbeatDeadlineNanos;
+        final long heartbeat = heartbeatsEnabled() ? heartbeatDeadlineNanos : Long.MAX_VALUE;
+        long deadline = engine.config.checkQuorum() ? Math.min(heartbeat, checkQuorumDeadlineNanos) : heartbeat;
         deadline = Math.min(deadline, engine.membershipHandler.deadlineNanos());
         return Math.min(deadline, engine.transferHandler.deadlineNanos());
+    }
+
+    private boolean heartbeatsEnabled()
+    {
+        final TestControl control = engine.config.testControl();
+        return control == null || control.heartbeats();
     }
 
     void broadcastHeartbeat()

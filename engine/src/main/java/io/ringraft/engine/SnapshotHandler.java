@@ -40,7 +40,13 @@ final class SnapshotHandler
         {
             latest = meta; // the newest built replaces an older one at the same index in the store
         }
-        final long upTo = latest.lastIncluded().index() - engine.config.logRetainEntries();
+        purgeUpTo(latest.lastIncluded().index() - engine.config.logRetainEntries());
+    }
+
+    /** Purges the log up to {@code index}, at most up to the latest snapshot (a test's {@link TestControl#purgeLog}). */
+    void purgeUpTo(final long index)
+    {
+        final long upTo = latest == null ? 0 : Math.min(index, latest.lastIncluded().index());
         if (upTo > engine.log.purgedIndex() && upTo <= engine.log.lastIndex())
         {
             final LogId purged = new LogId(engine.log.termAt(upTo), upTo);

@@ -47,6 +47,8 @@ public class InMemoryLogStorage implements RaftLogStorage
     private long lastIndex;
     private long lastTerm;
     private LogId lastIdCache = LogId.ZERO;
+    /** The log up to here is what the last flush made durable (and nothing truncated it since). */
+    private long durableIndex;
     private boolean closed;
 
     /** An empty log that grows as it needs. */
@@ -210,7 +212,26 @@ public class InMemoryLogStorage implements RaftLogStorage
     public long flush()
     {
         ensureOpen();
+        durableIndex = lastIndex;
         return lastIndex;
+    }
+
+    /**
+     * Test-only: simulates a crash of the process holding this log, for tests on real threads. The
+     * log keeps its vote, its purge point and the entries up to the last index a {@link #flush()}
+     * reported durable and that no truncation removed since; everything appended after is lost. A
+     * closed log opens again, so a node can restart on it. Call it only while no node uses the log
+     * (after closing the node, say).
+     */
+    public void crash()
+    {
+        closed = false;
+        final long keep = Math.max(durableIndex, lastPurged.index());
+        if (keep < lastIndex)
+        {
+            truncateSuffix(keep + 1);
+        }
+        durableIndex = lastIndex;
     }
 
     @Override
@@ -226,6 +247,7 @@ public class InMemoryLogStorage implements RaftLogStorage
             return;
         }
         lastIndex = fromIndex - 1;
+        durableIndex = Math.min(durableIndex, lastIndex);
         if (lastIndex == lastPurged.index())
         {
             lastTerm = lastPurged.term();
@@ -334,9 +356,8 @@ public class InMemoryLogStorage implements RaftLogStorage
     @Override
     public void close()
     {
+        // The content stays, for a test that simulates a crash and restarts on it (see crash()).
         closed = true;
-        blocks.clear();
-        spareBlocks.clear();
     }
 
     private void checkReadable(final long fromIndex)

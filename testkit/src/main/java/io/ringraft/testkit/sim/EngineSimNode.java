@@ -38,17 +38,8 @@ import java.util.TreeMap;
  * The snapshot store survives crashes (a snapshot is durable once committed); a snapshot being
  * received does not. On restart the state machine is restored from the latest snapshot.
  */
-public final class EngineSimNode implements SimNode
+public final class EngineSimNode extends BaseSimNode
 {
-    private final SimCluster cluster;
-    private final long id;
-    private final EngineConfig config;
-    private final SimLogStorage storage = new SimLogStorage();
-    private final InMemorySnapshotStore snapshots = new InMemorySnapshotStore();
-    private final long snapshotEvery;
-    private final int snapshotChunkBytes;
-    private final long clockOffset;
-    private final double clockRate;
     private final Long2ObjectHashMap<PendingWrite> pendingWrites = new Long2ObjectHashMap<>();
     private final Long2ObjectHashMap<ReadCallback> pendingReads = new Long2ObjectHashMap<>();
     private final ArrayList<ParkedRead> parkedReads = new ArrayList<>();
@@ -56,16 +47,12 @@ public final class EngineSimNode implements SimNode
     private final UnsafeBuffer applyBuffer = new UnsafeBuffer(new byte[0]);
     private final Output output = new Output();
     private Engine engine;
-    private KvStateMachine stateMachine;
-    private boolean up;
-    private int crashes;
     private boolean flushScheduled;
     private long applied;
     private byte[] submitting;
     private WriteCallback submittingCallback;
     private boolean snapshotScheduled;
     private int snapshotsBuilt;
-    private int snapshotsInstalled;
     private SnapshotWriter receiving;
     private SnapshotMeta receivingMeta;
     /** The complete snapshot being reported to the engine, which may install it. */
@@ -76,13 +63,7 @@ public final class EngineSimNode implements SimNode
     EngineSimNode(final SimCluster cluster, final long id, final EngineConfig config, final long clockOffset, final double clockRate,
         final long snapshotEvery, final int snapshotChunkBytes)
     {
-        this.cluster = cluster;
-        this.id = id;
-        this.config = config;
-        this.snapshotEvery = snapshotEvery;
-        this.snapshotChunkBytes = snapshotChunkBytes;
-        this.clockOffset = clockOffset;
-        this.clockRate = clockRate;
+        super(cluster, id, config, clockOffset, clockRate, snapshotEvery, snapshotChunkBytes);
     }
 
     @Override
@@ -105,30 +86,6 @@ public final class EngineSimNode implements SimNode
     }
 
     @Override
-    public long id()
-    {
-        return id;
-    }
-
-    @Override
-    public boolean isUp()
-    {
-        return up;
-    }
-
-    @Override
-    public int crashes()
-    {
-        return crashes;
-    }
-
-    @Override
-    public long localClock(final long simNanos)
-    {
-        return clockOffset + (long)(simNanos * clockRate);
-    }
-
-    @Override
     public long nextWakeup()
     {
         final long deadline = engine.nextDeadlineNanos();
@@ -136,12 +93,7 @@ public final class EngineSimNode implements SimNode
         {
             return Long.MAX_VALUE;
         }
-        long sim = (long)Math.ceil((deadline - clockOffset) / clockRate);
-        while (localClock(sim) < deadline)
-        {
-            sim++;
-        }
-        return sim;
+        return simTimeOf(deadline);
     }
 
     @Override
@@ -185,10 +137,7 @@ public final class EngineSimNode implements SimNode
     @Override
     public void crash()
     {
-        if (!up)
-        {
-            throw new IllegalStateException("node " + id + " is already down");
-        }
+        requireUp();
         up = false;
         crashes++;
         engine = null;
@@ -234,10 +183,7 @@ public final class EngineSimNode implements SimNode
     @Override
     public void restart(final long simNanos)
     {
-        if (up)
-        {
-            throw new IllegalStateException("node " + id + " is up");
-        }
+        requireDown();
         stateMachine = new KvStateMachine();
         final SnapshotMeta latest = snapshots.latest();
         if (latest != null)
@@ -378,20 +324,11 @@ public final class EngineSimNode implements SimNode
     }
 
     @Override
-    public int snapshotsInstalled()
-    {
-        return snapshotsInstalled;
-    }
-
-    @Override
     public NodeMetrics metrics()
     {
         if (!up)
         {
-            final SnapshotMeta latest = snapshots.latest();
-            return new NodeMetrics(id, false, null, storage.readVote().term(), storage.readVote(), Vote.NO_NODE,
-                storage.lastLogId(), storage.durableLastLogId(), 0, 0, null, storage.lastPurgedLogId(),
-                latest == null ? null : latest.lastIncluded(), Map.of());
+            return downMetrics();
         }
         final Map<Long, Long> matched = new TreeMap<>();
         if (engine.role() == Role.LEADER)
@@ -437,18 +374,6 @@ public final class EngineSimNode implements SimNode
     public long appliedIndex()
     {
         return up ? engine.appliedIndex() : 0;
-    }
-
-    @Override
-    public SimLogStorage log()
-    {
-        return storage;
-    }
-
-    @Override
-    public KvStateMachine stateMachine()
-    {
-        return stateMachine;
     }
 
     /** @return the engine, for tests that need an accessor the metrics lack; null while crashed */

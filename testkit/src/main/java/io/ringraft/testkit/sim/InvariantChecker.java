@@ -9,7 +9,9 @@ import io.ringraft.statemachine.KvStateMachine;
 import org.agrona.collections.Long2LongHashMap;
 import org.agrona.collections.LongArrayList;
 
+import java.util.EnumSet;
 import java.util.HashMap;
+import java.util.Set;
 import java.util.function.LongPredicate;
 
 /**
@@ -33,9 +35,29 @@ import java.util.function.LongPredicate;
  *     <li>Term, commit index and applied index never go backwards on a live node (the term not
  *         even across a restart), and applied &le; committed &le; last log index.</li>
  * </ul>
+ * Each of these is a {@link Check} that a cluster can switch off ({@link SimCluster.Builder#disableChecks}).
  */
 public final class InvariantChecker
 {
+    /** The checks, each of which can be switched off. */
+    public enum Check
+    {
+        /** At most one leader per term. */
+        ELECTION_SAFETY,
+        /** An entry id is created once, with one payload and one predecessor term. */
+        LOG_MATCHING,
+        /** A new leader holds every entry committed before its term; no entry is created over a committed one. */
+        LEADER_COMPLETENESS,
+        /** One entry committed per index, never removed from a log that holds it, applied as committed; snapshots match it. */
+        STATE_MACHINE_SAFETY,
+        /** A leader advances its commit index only to an entry of its own term (Raft §5.4.2). */
+        COMMIT_RULE,
+        /** An entry first known committed is durable on a quorum. */
+        DURABILITY,
+        /** Term, commit index and applied index never go back; applied &le; committed &le; last log index. */
+        MONOTONIC
+    }
+
     private static final long UNKNOWN = -1;
 
     private final SimNode[] nodes;
@@ -48,24 +70,34 @@ public final class InvariantChecker
     private final long[] lastTerm;
     private final long[] lastCommitted;
     private final long[] lastApplied;
-    private final boolean checkCommitRule;
+    private final EnumSet<Check> enabled;
     private long checks;
 
     /**
-     * @param nodes           the nodes by id; slot 0 is unused
-     * @param checkCommitRule whether to check the leader commit rule, which names a commit of an older
-     *                        term's entry at once rather than waiting for its consequence
+     * @param nodes    the nodes by id; slot 0 is unused
+     * @param disabled the checks to leave out (e.g. the commit rule, which names a commit of an older
+     *                 term's entry at once rather than waiting for its consequence)
      */
-    InvariantChecker(final SimNode[] nodes, final boolean checkCommitRule)
+    InvariantChecker(final SimNode[] nodes, final Set<Check> disabled)
     {
         this.nodes = nodes;
-        this.checkCommitRule = checkCommitRule;
+        this.enabled = EnumSet.allOf(Check.class);
+        this.enabled.removeAll(disabled);
         lastTerm = new long[nodes.length];
         lastCommitted = new long[nodes.length];
         lastApplied = new long[nodes.length];
         committedTerm.addLong(0);
         committedHash.addLong(0);
         committedSeenInTerm.addLong(0);
+    }
+
+    /**
+     * @param check a check
+     * @return true unless it was switched off
+     */
+    public boolean enabled(final Check check)
+    {
+        return enabled.contains(check);
     }
 
     /** @return how many individual invariant checks ran */
@@ -109,7 +141,7 @@ public final class InvariantChecker
         {
             created.put(id, new long[] {hash, prevTerm, node.id()});
             final long committed = committedTerm(entry.index());
-            if (committed != UNKNOWN && committed != entry.term() &&
+            if (enabled.contains(Check.LEADER_COMPLETENESS) && committed != UNKNOWN && committed != entry.term() &&
                 committedSeenInTerm.getLong((int)entry.index()) < entry.term())
             {
                 throw new InvariantViolation("leader completeness: node " + node.id() + " created " + id + " over the entry " +
@@ -117,7 +149,7 @@ public final class InvariantChecker
             }
             return;
         }
-        if (first[0] != hash || first[1] != prevTerm)
+        if (enabled.contains(Check.LOG_MATCHING) && (first[0] != hash || first[1] != prevTerm))
         {
             throw new InvariantViolation("log matching: node " + node.id() + " appends " + id + " (payload hash " + hash +
                 ", previous term " + prevTerm + ") but node " + first[2] + " created it with payload hash " + first[0] +
@@ -132,6 +164,10 @@ public final class InvariantChecker
      */
     void onTruncate(final SimNode node, final long fromIndex, final long coveredUpTo)
     {
+        if (!enabled.contains(Check.STATE_MACHINE_SAFETY))
+        {
+            return;
+        }
         final SimLogStorage log = node.log();
         final long last = Math.min(log.lastLogId().index(), highestCommitted());
         for (long index = Math.max(Math.max(fromIndex, coveredUpTo + 1), log.lastPurgedLogId().index() + 1); index <= last; index++)
@@ -159,6 +195,10 @@ public final class InvariantChecker
      */
     void onInstallSnapshot(final SimNode node, final SnapshotMeta meta)
     {
+        if (!enabled.contains(Check.STATE_MACHINE_SAFETY))
+        {
+            return;
+        }
         checks++;
         final LogId last = meta.lastIncluded();
         final long committed = committedTerm(last.index());
@@ -180,12 +220,16 @@ public final class InvariantChecker
         {
             return;
         }
-        if (previous != UNKNOWN)
+        if (previous != UNKNOWN && enabled.contains(Check.ELECTION_SAFETY))
         {
             throw new InvariantViolation("election safety: nodes " + previous + " and " + node.id() + " are both leader of term " +
                 term);
         }
         leaderOfTerm.put(term, node.id());
+        if (!enabled.contains(Check.LEADER_COMPLETENESS))
+        {
+            return;
+        }
         final SimLogStorage log = node.log();
         for (int index = 1; index < committedTerm.size(); index++)
         {
@@ -230,35 +274,23 @@ public final class InvariantChecker
             final long applied = node.appliedIndex();
             final long lastIndex = node.log().lastLogId().index();
             checks += 4;
-            if (term < lastTerm[id])
+            if (enabled.contains(Check.MONOTONIC))
             {
-                throw new InvariantViolation("node " + id + ": term went back from " + lastTerm[id] + " to " + term);
-            }
-            if (committed < lastCommitted[id])
-            {
-                throw new InvariantViolation("node " + id + ": commit index went back from " + lastCommitted[id] + " to " +
-                    committed);
-            }
-            if (applied < lastApplied[id])
-            {
-                throw new InvariantViolation("node " + id + ": applied index went back from " + lastApplied[id] + " to " + applied);
-            }
-            if (applied > committed || committed > lastIndex)
-            {
-                throw new InvariantViolation("node " + id + ": expected applied <= committed <= last log index, got applied=" +
-                    applied + " committed=" + committed + " last=" + lastIndex);
+                checkMonotonic(id, term, committed, applied, lastIndex);
             }
             if (committed > lastCommitted[id])
             {
                 final SimLogStorage log = node.log();
                 checks++;
-                if (checkCommitRule && node.role() == Role.LEADER && lastTerm[id] == term && log.termAt(committed) != term)
+                if (enabled.contains(Check.COMMIT_RULE) && node.role() == Role.LEADER && lastTerm[id] == term &&
+                    log.termAt(committed) != term)
                 {
                     throw new InvariantViolation("commit rule (Raft 5.4.2): node " + id + ", leader of term " + term +
                         ", advanced its commit index from " + lastCommitted[id] + " to " + committed + ", an entry of term " +
                         log.termAt(committed) + ": a leader commits by counting replicas only entries of its own term");
                 }
-                for (long index = Math.max(lastCommitted[id], log.lastPurgedLogId().index()) + 1; index <= committed; index++)
+                for (long index = Math.max(lastCommitted[id], log.lastPurgedLogId().index()) + 1; index <= Math.min(committed,
+                    log.lastLogId().index()); index++)
                 {
                     final Entry entry = log.entry(index);
                     recordCommitted(node, index, entry.term(), KvStateMachine.payloadHash(entry.payload()), "committed");
@@ -274,6 +306,28 @@ public final class InvariantChecker
         }
     }
 
+    private void checkMonotonic(final int id, final long term, final long committed, final long applied, final long lastIndex)
+    {
+        if (term < lastTerm[id])
+        {
+            throw new InvariantViolation("node " + id + ": term went back from " + lastTerm[id] + " to " + term);
+        }
+        if (committed < lastCommitted[id])
+        {
+            throw new InvariantViolation("node " + id + ": commit index went back from " + lastCommitted[id] + " to " +
+                committed);
+        }
+        if (applied < lastApplied[id])
+        {
+            throw new InvariantViolation("node " + id + ": applied index went back from " + lastApplied[id] + " to " + applied);
+        }
+        if (applied > committed || committed > lastIndex)
+        {
+            throw new InvariantViolation("node " + id + ": expected applied <= committed <= last log index, got applied=" +
+                applied + " committed=" + committed + " last=" + lastIndex);
+        }
+    }
+
     /**
      * Checks every live node's state machine: it applied exactly the committed commands at their
      * indexes, in index order (the sequence the state machine itself recorded), and nodes that
@@ -283,6 +337,10 @@ public final class InvariantChecker
      */
     public void checkStateMachines()
     {
+        if (!enabled.contains(Check.STATE_MACHINE_SAFETY))
+        {
+            return;
+        }
         SimNode reference = null;
         for (int id = 1; id < nodes.length; id++)
         {
@@ -328,6 +386,10 @@ public final class InvariantChecker
      */
     private void checkDurableOnQuorum(final SimNode node, final long index, final long term, final String how)
     {
+        if (!enabled.contains(Check.DURABILITY))
+        {
+            return;
+        }
         checks++;
         final boolean[] holds = new boolean[nodes.length];
         final StringBuilder where = new StringBuilder();
@@ -371,7 +433,7 @@ public final class InvariantChecker
             committedSeenInTerm.setLong(i, node.currentTerm());
             return;
         }
-        if (known != term || committedHash.getLong(i) != hash)
+        if ((known != term || committedHash.getLong(i) != hash) && enabled.contains(Check.STATE_MACHINE_SAFETY))
         {
             throw new InvariantViolation("state machine safety: node " + node.id() + " " + how + " " + term + "-" + index +
                 " (payload hash " + hash + ") but " + known + "-" + index + " (payload hash " + committedHash.getLong(i) +

@@ -61,32 +61,19 @@ import java.util.concurrent.TimeUnit;
  * A crash closes the {@link Raft} (every pending outcome becomes unknown to its client) and drops the
  * unflushed log; a restart starts a new {@link Raft} on the durable log, vote and snapshot.
  */
-public final class RuntimeSimNode implements SimNode
+public final class RuntimeSimNode extends BaseSimNode
 {
     /** How often the simulator runs a duty cycle of an idle node, in simulated time. */
     static final long DUTY_CYCLE_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
-    private final SimCluster cluster;
-    private final long id;
-    private final EngineConfig engineConfig;
-    private final SimLogStorage storage = new SimLogStorage();
-    private final InMemorySnapshotStore snapshots = new InMemorySnapshotStore();
-    private final long snapshotEvery;
-    private final int snapshotChunkBytes;
-    private final long clockOffset;
-    private final double clockRate;
     private final boolean ackBeforeDurable;
     private final ArrayDeque<Runnable> outcomes = new ArrayDeque<>();
     private final TreeMap<Long, PendingWrite> pendingWrites = new TreeMap<>();
     private final UnsafeBuffer writeBuffer = new UnsafeBuffer(new byte[0]);
     private Raft raft;
     private Incarnation incarnation;
-    private KvStateMachine stateMachine;
-    private boolean up;
-    private int crashes;
     private long lastWorkNanos;
     private long correlationIds;
-    private int snapshotsInstalled;
     private Role lastRole;
     private long lastLeaderTerm;
     /** A check that failed inside a duty cycle, where the runtime's error handler would swallow it. */
@@ -95,18 +82,7 @@ public final class RuntimeSimNode implements SimNode
     RuntimeSimNode(final SimCluster cluster, final long id, final EngineConfig engineConfig, final long clockOffset,
         final double clockRate, final long snapshotEvery, final int snapshotChunkBytes, final boolean ackBeforeDurable)
     {
-        if (engineConfig.plantedBug() != PlantedBug.NONE)
-        {
-            throw new IllegalArgumentException("a planted bug lives in the engine config, which the runtime builds itself: " +
-                engineConfig.plantedBug());
-        }
-        this.cluster = cluster;
-        this.id = id;
-        this.engineConfig = engineConfig;
-        this.snapshotEvery = snapshotEvery;
-        this.snapshotChunkBytes = snapshotChunkBytes;
-        this.clockOffset = clockOffset;
-        this.clockRate = clockRate;
+        super(cluster, id, engineConfig, clockOffset, clockRate, snapshotEvery, snapshotChunkBytes);
         this.ackBeforeDurable = ackBeforeDurable;
     }
 
@@ -114,30 +90,6 @@ public final class RuntimeSimNode implements SimNode
     public void start(final Membership membership, final long simNanos)
     {
         open(membership, simNanos);
-    }
-
-    @Override
-    public long id()
-    {
-        return id;
-    }
-
-    @Override
-    public boolean isUp()
-    {
-        return up;
-    }
-
-    @Override
-    public int crashes()
-    {
-        return crashes;
-    }
-
-    @Override
-    public long localClock(final long simNanos)
-    {
-        return clockOffset + (long)(simNanos * clockRate);
     }
 
     @Override
@@ -171,10 +123,7 @@ public final class RuntimeSimNode implements SimNode
     @Override
     public void crash()
     {
-        if (!up)
-        {
-            throw new IllegalStateException("node " + id + " is already down");
-        }
+        requireUp();
         up = false;
         crashes++;
         incarnation.closed = true;
@@ -195,10 +144,7 @@ public final class RuntimeSimNode implements SimNode
     @Override
     public void restart(final long simNanos)
     {
-        if (up)
-        {
-            throw new IllegalStateException("node " + id + " is up");
-        }
+        requireDown();
         open(null, simNanos);
     }
 
@@ -262,14 +208,14 @@ public final class RuntimeSimNode implements SimNode
     @Override
     public long addLearner(final long node, final long simNanos)
     {
-        return admin(raft.addLearner(node, null, Duration.ofNanos(10 * engineConfig.electionTimeoutMaxNanos())), simNanos);
+        return admin(raft.addLearner(node, null, Duration.ofNanos(10 * config.electionTimeoutMaxNanos())), simNanos);
     }
 
     @Override
     public long changeMembership(final long[] newVoters, final boolean retainRemovedAsLearners, final long simNanos)
     {
         return admin(raft.changeMembership(newVoters, retainRemovedAsLearners,
-            Duration.ofNanos(10 * engineConfig.electionTimeoutMaxNanos())), simNanos);
+            Duration.ofNanos(10 * config.electionTimeoutMaxNanos())), simNanos);
     }
 
     @Override
@@ -306,21 +252,14 @@ public final class RuntimeSimNode implements SimNode
     }
 
     @Override
-    public int snapshotsInstalled()
-    {
-        return snapshotsInstalled;
-    }
-
-    @Override
     public NodeMetrics metrics()
     {
-        final SnapshotMeta latest = snapshots.latest();
-        final LogId snapshot = latest == null ? null : latest.lastIncluded();
         if (!up)
         {
-            return new NodeMetrics(id, false, null, storage.readVote().term(), storage.readVote(), Vote.NO_NODE,
-                storage.lastLogId(), storage.durableLastLogId(), 0, 0, null, storage.lastPurgedLogId(), snapshot, Map.of());
+            return downMetrics();
         }
+        final SnapshotMeta latest = snapshots.latest();
+        final LogId snapshot = latest == null ? null : latest.lastIncluded();
         final RaftMetrics m = raft.metrics();
         return new NodeMetrics(id, true, m.role(), m.term(), storage.readVote(), m.leaderId(), storage.lastLogId(),
             storage.durablePrefixLogId(), m.committedIndex(), m.appliedIndex(), m.membership(), storage.lastPurgedLogId(), snapshot,
@@ -357,18 +296,6 @@ public final class RuntimeSimNode implements SimNode
         return up ? raft.metrics().appliedIndex() : 0;
     }
 
-    @Override
-    public SimLogStorage log()
-    {
-        return storage;
-    }
-
-    @Override
-    public KvStateMachine stateMachine()
-    {
-        return stateMachine;
-    }
-
     /** @return the running node, for tests that need more than the metrics; null while crashed */
     public Raft raft()
     {
@@ -381,7 +308,7 @@ public final class RuntimeSimNode implements SimNode
      */
     private RaftConfig raftConfig()
     {
-        final EngineConfig e = engineConfig;
+        final EngineConfig e = config;
         return new RaftConfig()
             .nodeId(id)
             .threadingMode(ThreadingMode.INVOKER)
@@ -398,7 +325,9 @@ public final class RuntimeSimNode implements SimNode
             // The client gives up first; the node's own timeout only frees its bookkeeping.
             .clientTimeout(10 * e.electionTimeoutMaxNanos(), TimeUnit.NANOSECONDS)
             .snapshotEveryEntries(snapshotEvery)
-            .snapshotChunkSize(Math.max(256, snapshotChunkBytes));
+            .snapshotChunkSize(Math.max(256, snapshotChunkBytes))
+            .plantedBug(e.plantedBug())
+            .testControl(e.testControl());
     }
 
     private void open(final Membership founding, final long simNanos)

@@ -27,6 +27,7 @@ public final class SimClient
     private final int id;
     private long timeoutNanos;
     private long leaderHint = Vote.NO_NODE;
+    private long pinned = Vote.NO_NODE;
     private long ops;
 
     SimClient(final SimCluster cluster, final int id, final long timeoutNanos)
@@ -59,6 +60,21 @@ public final class SimClient
     public SimClient target(final long node)
     {
         this.leaderHint = cluster.node(node).id();
+        return this;
+    }
+
+    /**
+     * Pins the client to one node: every operation goes there only, is never retried elsewhere, and
+     * starts at once (in the caller's step); a refusal or a crash of the node ends it FAIL (or UNKNOWN
+     * if it may still apply).
+     *
+     * @param node the node
+     * @return this
+     */
+    SimClient pin(final long node)
+    {
+        this.pinned = node;
+        this.leaderHint = node;
         return this;
     }
 
@@ -129,6 +145,12 @@ public final class SimClient
         final SimOp op = new SimOp(opId, kind, key, value, expected, readIndex, lease, follower, payload, now + timeoutNanos);
         ops++;
         cluster.trace(0, "client" + id + "-invoke", op.toString());
+        if (pinned != Vote.NO_NODE)
+        {
+            cluster.schedule(op.deadline(), () -> expire(op));
+            attempt(op);
+            return op;
+        }
         cluster.schedule(now, () -> attempt(op));
         cluster.schedule(op.deadline(), () -> expire(op));
         return op;
@@ -145,7 +167,7 @@ public final class SimClient
             expire(op);
             return;
         }
-        final long target = op.isFollowerRead() ? notTheLeader() :
+        final long target = pinned != Vote.NO_NODE ? pinned : op.isFollowerRead() ? notTheLeader() :
             leaderHint != Vote.NO_NODE ? leaderHint : 1 + cluster.random().nextInt(cluster.size());
         final SimNode node = cluster.node(target);
         op.attempt(target);
@@ -252,6 +274,12 @@ public final class SimClient
 
     private void retryLater(final SimOp op)
     {
+        if (pinned != Vote.NO_NODE)
+        {
+            // Never retried: definitely not applied (refused, superseded, or the node was down).
+            complete(op, Operation.Status.FAIL, null);
+            return;
+        }
         final long delay = 1_000_000L + cluster.random().nextLong(9_000_000L);
         cluster.schedule(cluster.nowNanos() + delay, () -> attempt(op));
     }

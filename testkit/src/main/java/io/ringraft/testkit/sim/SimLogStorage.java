@@ -22,11 +22,11 @@ import java.util.List;
  */
 public final class SimLogStorage implements RaftLogStorage
 {
-    private final ArrayList<Entry> entries = new ArrayList<>();
-    private final ArrayList<Entry> durableEntries = new ArrayList<>();
+    /** What a read or write sees now. */
+    private final Image current = new Image();
+    /** What the last flush made durable: what a crash leaves. */
+    private final Image durable = new Image();
     private final UnsafeBuffer readBuffer = new UnsafeBuffer(new byte[0]);
-    private LogId lastPurged = LogId.ZERO;
-    private LogId durableLastPurged = LogId.ZERO;
     /** How many leading entries of both images (which share their purge point) are known to be the same. */
     private int commonPrefix;
     private Vote vote = Vote.INITIAL;
@@ -47,13 +47,13 @@ public final class SimLogStorage implements RaftLogStorage
     @Override
     public LogId lastPurgedLogId()
     {
-        return lastPurged;
+        return current.lastPurged;
     }
 
     @Override
     public LogId lastLogId()
     {
-        return entries.isEmpty() ? lastPurged : entries.get(entries.size() - 1).logId();
+        return current.lastLogId();
     }
 
     @Override
@@ -68,16 +68,15 @@ public final class SimLogStorage implements RaftLogStorage
     {
         final LogId last = lastLogId();
         RaftLogStorage.requireNext(last.term(), last.index(), entry.term(), entry.index());
-        entries.add(entry);
+        current.entries.add(entry);
     }
 
     @Override
     public long flush()
     {
         flushes++;
-        durableEntries.subList(commonPrefix, durableEntries.size()).clear();
-        durableEntries.addAll(entries.subList(commonPrefix, entries.size()));
-        commonPrefix = entries.size();
+        durable.copySuffixFrom(current, commonPrefix);
+        commonPrefix = current.entries.size();
         return lastLogIndex();
     }
 
@@ -87,23 +86,22 @@ public final class SimLogStorage implements RaftLogStorage
      */
     public void crash()
     {
-        entries.subList(commonPrefix, entries.size()).clear();
-        entries.addAll(durableEntries.subList(commonPrefix, durableEntries.size()));
-        commonPrefix = entries.size();
+        current.copySuffixFrom(durable, commonPrefix);
+        commonPrefix = current.entries.size();
     }
 
     @Override
     public void truncateSuffix(final long fromIndex)
     {
-        if (fromIndex <= lastPurged.index())
+        if (fromIndex <= current.lastPurged.index())
         {
             throw new IllegalArgumentException("truncate from " + fromIndex + " reaches into the purged prefix (last purged " +
-                lastPurged + ")");
+                current.lastPurged + ")");
         }
-        final long keep = fromIndex - lastPurged.index() - 1;
-        if (keep < entries.size())
+        final long keep = fromIndex - current.lastPurged.index() - 1;
+        if (keep < current.entries.size())
         {
-            entries.subList((int)keep, entries.size()).clear();
+            current.entries.subList((int)keep, current.entries.size()).clear();
             commonPrefix = Math.min(commonPrefix, (int)keep);
         }
     }
@@ -117,19 +115,17 @@ public final class SimLogStorage implements RaftLogStorage
     @Override
     public void purgePrefix(final LogId upTo)
     {
-        if (upTo.index() <= lastPurged.index())
+        if (upTo.index() <= current.lastPurged.index())
         {
             return;
         }
-        final boolean durableContinues = durableTermAt(upTo.index()) == upTo.term();
-        durableEntries.subList(0, (int)Math.min(durableEntries.size(), upTo.index() - durableLastPurged.index())).clear();
+        final boolean durableContinues = durable.termAt(upTo.index()) == upTo.term();
+        durable.purge(upTo);
         if (!durableContinues)
         {
-            durableEntries.clear();
+            durable.entries.clear();
         }
-        durableLastPurged = upTo;
-        entries.subList(0, (int)Math.min(entries.size(), upTo.index() - lastPurged.index())).clear();
-        lastPurged = upTo;
+        current.purge(upTo);
         // Both images now start at the same purge point; the next flush or crash copies the whole rest.
         commonPrefix = 0;
     }
@@ -137,7 +133,7 @@ public final class SimLogStorage implements RaftLogStorage
     @Override
     public int read(final long fromIndex, final long toIndexExclusive, final EntryReader reader)
     {
-        final long first = lastPurged.index() + 1;
+        final long first = current.lastPurged.index() + 1;
         final long last = lastLogId().index();
         if (fromIndex < first || fromIndex > last + 1)
         {
@@ -146,7 +142,7 @@ public final class SimLogStorage implements RaftLogStorage
         int count = 0;
         for (long i = fromIndex; i < toIndexExclusive && i <= last; i++)
         {
-            final Entry e = entries.get((int)(i - first));
+            final Entry e = current.get(i);
             final byte[] bytes = e.payload();
             readBuffer.wrap(bytes);
             count++;
@@ -161,12 +157,12 @@ public final class SimLogStorage implements RaftLogStorage
     @Override
     public Entry entry(final long index)
     {
-        final long first = lastPurged.index() + 1;
-        if (index < first || index > lastLogId().index())
+        if (current.termAt(index) < 0 || index == current.lastPurged.index())
         {
-            throw new IllegalArgumentException("no entry at index " + index + " (log is " + lastPurged + ".." + lastLogId() + ")");
+            throw new IllegalArgumentException("no entry at index " + index + " (log is " + current.lastPurged + ".." + lastLogId() +
+                ")");
         }
-        return entries.get((int)(index - first));
+        return current.get(index);
     }
 
     /**
@@ -175,16 +171,7 @@ public final class SimLogStorage implements RaftLogStorage
      */
     public long termAt(final long index)
     {
-        if (index == lastPurged.index())
-        {
-            return lastPurged.term();
-        }
-        final long first = lastPurged.index() + 1;
-        if (index < first || index > lastLogId().index())
-        {
-            return -1;
-        }
-        return entries.get((int)(index - first)).term();
+        return current.termAt(index);
     }
 
     /**
@@ -197,7 +184,7 @@ public final class SimLogStorage implements RaftLogStorage
      */
     public List<Entry> entries(final long fromIndex, final long toIndexExclusive)
     {
-        final long first = lastPurged.index() + 1;
+        final long first = current.lastPurged.index() + 1;
         final long last = lastLogId().index();
         if (fromIndex < first || fromIndex > last + 1)
         {
@@ -208,7 +195,7 @@ public final class SimLogStorage implements RaftLogStorage
         {
             return List.of();
         }
-        return List.copyOf(entries.subList((int)(fromIndex - first), (int)(to - first)));
+        return List.copyOf(current.entries.subList((int)(fromIndex - first), (int)(to - first)));
     }
 
     /**
@@ -217,22 +204,13 @@ public final class SimLogStorage implements RaftLogStorage
      */
     public long durableTermAt(final long index)
     {
-        if (index == durableLastPurged.index())
-        {
-            return durableLastPurged.term();
-        }
-        final long first = durableLastPurged.index() + 1;
-        if (index < first || index >= first + durableEntries.size())
-        {
-            return -1;
-        }
-        return durableEntries.get((int)(index - first)).term();
+        return durable.termAt(index);
     }
 
     /** @return the last log id of the durable image */
     public LogId durableLastLogId()
     {
-        return durableEntries.isEmpty() ? durableLastPurged : durableEntries.get(durableEntries.size() - 1).logId();
+        return durable.lastLogId();
     }
 
     /**
@@ -241,13 +219,13 @@ public final class SimLogStorage implements RaftLogStorage
      */
     public LogId durablePrefixLogId()
     {
-        return commonPrefix == 0 ? lastPurged : entries.get(commonPrefix - 1).logId();
+        return commonPrefix == 0 ? current.lastPurged : current.entries.get(commonPrefix - 1).logId();
     }
 
     /** @return true if an append or truncation since the last {@link #flush()} would be lost by a crash now */
     public boolean hasUnflushedChanges()
     {
-        return commonPrefix != entries.size() || commonPrefix != durableEntries.size();
+        return commonPrefix != current.entries.size() || commonPrefix != durable.entries.size();
     }
 
     /** @return how many times the log was flushed */
@@ -259,5 +237,50 @@ public final class SimLogStorage implements RaftLogStorage
     @Override
     public void close()
     {
+    }
+
+    /** One image of the log: the entries after a purge point. */
+    private static final class Image
+    {
+        private final ArrayList<Entry> entries = new ArrayList<>();
+        private LogId lastPurged = LogId.ZERO;
+
+        LogId lastLogId()
+        {
+            return entries.isEmpty() ? lastPurged : entries.get(entries.size() - 1).logId();
+        }
+
+        /** @return the term at {@code index}, the purge point's term there, or -1 if the image holds nothing there */
+        long termAt(final long index)
+        {
+            if (index == lastPurged.index())
+            {
+                return lastPurged.term();
+            }
+            final long first = lastPurged.index() + 1;
+            if (index < first || index >= first + entries.size())
+            {
+                return -1;
+            }
+            return get(index).term();
+        }
+
+        Entry get(final long index)
+        {
+            return entries.get((int)(index - lastPurged.index() - 1));
+        }
+
+        void purge(final LogId upTo)
+        {
+            entries.subList(0, (int)Math.min(entries.size(), upTo.index() - lastPurged.index())).clear();
+            lastPurged = upTo;
+        }
+
+        /** Makes this image equal to {@code other}, whose first {@code common} entries it holds already. */
+        void copySuffixFrom(final Image other, final int common)
+        {
+            entries.subList(common, entries.size()).clear();
+            entries.addAll(other.entries.subList(common, other.entries.size()));
+        }
     }
 }

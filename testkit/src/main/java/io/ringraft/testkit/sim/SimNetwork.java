@@ -9,21 +9,39 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.Predicate;
+import java.util.function.UnaryOperator;
 
 /**
  * The simulated network between the nodes of a {@link SimCluster}: every message is delivered
  * after a random delay within bounds (so messages reorder), or lost, or duplicated, as the
- * current fault settings say; links can be cut one way or both; filters drop or hold chosen
- * messages. A link is checked when the message is sent and again when it arrives, so a partition
- * also stops messages already in flight.
+ * current fault settings say; links can be cut one way or both; filters drop, hold or rewrite
+ * chosen messages. A link is checked when the message is sent and again when it arrives, so a
+ * partition also stops messages already in flight.
+ * <p>
+ * What a sent message goes through, in order: a cut link or a drop filter drops it; rewrite
+ * filters replace it (e.g. by a prefix of its entries, {@link #firstEntries}); a hold filter holds
+ * it (see {@link #held()}); random loss, partial appends and duplication apply; it is delivered
+ * after a delay drawn from its link's bounds if set ({@link #delay(long, long, long, long)}), else
+ * its type's ({@link #delay(MessageType, long, long)}), else the global ones.
+ * <p>
+ * Counters: {@link #sent(long, MessageType)} by sender, {@link #delivered(long, MessageType)} and
+ * {@link #dropped(long, MessageType)} by receiver; node 0 and a null type mean all.
  */
 public final class SimNetwork
 {
+    private static final int TYPES = MessageType.values().length;
+
     private final SimCluster cluster;
     private final boolean[][] cut;
+    private final long[][] linkDelay;
+    private final long[][] typeDelay = new long[TYPES][];
     private final List<Predicate<RaftMessage>> dropFilters = new ArrayList<>();
     private final List<Predicate<RaftMessage>> holdFilters = new ArrayList<>();
-    private final List<RaftMessage> held = new ArrayList<>();
+    private final List<Rewrite> rewrites = new ArrayList<>();
+    private final List<HeldMessage> held = new ArrayList<>();
+    private final long[][] sentBy;
+    private final long[][] deliveredTo;
+    private final long[][] droppedTo;
     private long minDelayNanos;
     private long maxDelayNanos;
     private double lossRate;
@@ -38,11 +56,15 @@ public final class SimNetwork
     {
         this.cluster = cluster;
         this.cut = new boolean[nodeCount + 1][nodeCount + 1];
+        this.linkDelay = new long[(nodeCount + 1) * (nodeCount + 1)][];
+        this.sentBy = new long[nodeCount + 1][TYPES];
+        this.deliveredTo = new long[nodeCount + 1][TYPES];
+        this.droppedTo = new long[nodeCount + 1][TYPES];
         delay(minDelayNanos, maxDelayNanos);
     }
 
     /**
-     * Sets the bounds of the delivery delay.
+     * Sets the bounds of the delivery delay of every message whose link and type have no bounds of their own.
      *
      * @param minNanos the shortest delay
      * @param maxNanos the longest delay, {@code >= minNanos}
@@ -50,13 +72,48 @@ public final class SimNetwork
      */
     public SimNetwork delay(final long minNanos, final long maxNanos)
     {
-        if (minNanos < 0 || maxNanos < minNanos)
-        {
-            throw new IllegalArgumentException("delay bounds must satisfy 0 <= min <= max: " + minNanos + ", " + maxNanos);
-        }
+        checkDelay(minNanos, maxNanos);
         this.minDelayNanos = minNanos;
         this.maxDelayNanos = maxNanos;
         return this;
+    }
+
+    /**
+     * Sets the delay bounds of one link (one way), which win over the type's and the global ones.
+     *
+     * @param from     the sender
+     * @param to       the receiver
+     * @param minNanos the shortest delay
+     * @param maxNanos the longest delay, {@code >= minNanos}
+     * @return this
+     */
+    public SimNetwork delay(final long from, final long to, final long minNanos, final long maxNanos)
+    {
+        checkDelay(minNanos, maxNanos);
+        linkDelay[link(from, to)] = new long[] {minNanos, maxNanos};
+        return this;
+    }
+
+    /**
+     * Sets the delay bounds of one type of message, which win over the global ones.
+     *
+     * @param type     the type
+     * @param minNanos the shortest delay
+     * @param maxNanos the longest delay, {@code >= minNanos}
+     * @return this
+     */
+    public SimNetwork delay(final MessageType type, final long minNanos, final long maxNanos)
+    {
+        checkDelay(minNanos, maxNanos);
+        typeDelay[type.ordinal()] = new long[] {minNanos, maxNanos};
+        return this;
+    }
+
+    /** Removes every per-link and per-type delay: every message takes the global bounds again. */
+    public void clearDelays()
+    {
+        Arrays.fill(linkDelay, null);
+        Arrays.fill(typeDelay, null);
     }
 
     /**
@@ -122,15 +179,22 @@ public final class SimNetwork
         return !cut[(int)from][(int)to];
     }
 
-    /** Restores every link and removes the drop and hold filters; held messages stay held. */
-    public void healLinks()
+    /** Restores every link; filters stay. */
+    public void restoreLinks()
     {
         for (final boolean[] row : cut)
         {
             Arrays.fill(row, false);
         }
+    }
+
+    /** Restores every link and removes the drop, hold and rewrite filters; held messages stay held. */
+    public void healLinks()
+    {
+        restoreLinks();
         dropFilters.clear();
         holdFilters.clear();
+        rewrites.clear();
     }
 
     /** Back to a reliable network: no loss, duplication or partial appends. */
@@ -152,7 +216,7 @@ public final class SimNetwork
     }
 
     /**
-     * @param filter messages it accepts are held back until {@link #releaseHeld()}
+     * @param filter messages it accepts are held back until released (see {@link #held()})
      * @return the filter, to pass to {@link #removeFilter}
      */
     public Predicate<RaftMessage> hold(final Predicate<RaftMessage> filter)
@@ -162,12 +226,43 @@ public final class SimNetwork
     }
 
     /**
-     * @param filter a drop or hold filter
+     * Rewrites messages as they are sent: each message the filter accepts is replaced by what the
+     * rewriter returns (null drops it), until removed.
+     *
+     * @param filter   which messages to rewrite
+     * @param rewriter the new message, from the old (a copy the network owns)
+     * @return the filter, to pass to {@link #removeFilter}
+     */
+    public Predicate<RaftMessage> rewrite(final Predicate<RaftMessage> filter, final UnaryOperator<RaftMessage> rewriter)
+    {
+        rewrites.add(new Rewrite(filter, rewriter));
+        return filter;
+    }
+
+    /**
+     * @param filter a drop, hold or rewrite filter
      */
     public void removeFilter(final Predicate<RaftMessage> filter)
     {
         dropFilters.remove(filter);
         holdFilters.remove(filter);
+        rewrites.removeIf(r -> r.filter == filter);
+    }
+
+    /**
+     * @param append an AppendEntries
+     * @param count  how many of its first entries to keep, {@code 0 <= count <= size}
+     * @return a copy that carries only its first {@code count} entries (a partial delivery)
+     */
+    public static AppendEntriesRequest firstEntries(final AppendEntriesRequest append, final int count)
+    {
+        if (count < 0 || count > append.entries().size())
+        {
+            throw new IllegalArgumentException("cannot keep " + count + " of the " + append.entries().size() + " entries of " + append);
+        }
+        final List<Entry> prefix = append.entries().toList().subList(0, count);
+        return new AppendEntriesRequest(append.from(), append.to(), append.term(), append.prevLogId(), append.leaderCommit(),
+            append.seq(), List.copyOf(prefix));
     }
 
     /** @return how many messages are held */
@@ -176,15 +271,36 @@ public final class SimNetwork
         return held.size();
     }
 
+    /** @return the held messages, in the order they were held; each can be released, delayed or dropped on its own */
+    public List<HeldMessage> held()
+    {
+        return List.copyOf(held);
+    }
+
     /** Sends every held message now (each with a fresh delay), in the order they were held. */
     public void releaseHeld()
     {
-        final List<RaftMessage> release = new ArrayList<>(held);
-        held.clear();
-        for (final RaftMessage message : release)
+        releaseHeld(m -> true);
+    }
+
+    /**
+     * Sends the held messages the predicate accepts (each with a fresh delay), in the order they were held.
+     *
+     * @param which which to release
+     * @return how many were released
+     */
+    public int releaseHeld(final Predicate<RaftMessage> which)
+    {
+        int released = 0;
+        for (final HeldMessage message : held())
         {
-            schedule(message);
+            if (which.test(message.message))
+            {
+                message.release();
+                released++;
+            }
         }
+        return released;
     }
 
     /** @return messages sent */
@@ -211,35 +327,77 @@ public final class SimNetwork
         return duplicated;
     }
 
+    /**
+     * @param node the sender, or 0 for every node
+     * @param type the type, or null for every type
+     * @return how many such messages were sent (duplicates not counted again)
+     */
+    public long sent(final long node, final MessageType type)
+    {
+        return count(sentBy, node, type);
+    }
+
+    /**
+     * @param node the receiver, or 0 for every node
+     * @param type the type, or null for every type
+     * @return how many such messages were handed to the receiver
+     */
+    public long delivered(final long node, final MessageType type)
+    {
+        return count(deliveredTo, node, type);
+    }
+
+    /**
+     * @param node the receiver, or 0 for every node
+     * @param type the type, or null for every type
+     * @return how many such messages were dropped on the way (cut, filtered, lost, or a held message dropped)
+     */
+    public long dropped(final long node, final MessageType type)
+    {
+        return count(droppedTo, node, type);
+    }
+
     void send(final RaftMessage sentMessage)
     {
         // Senders reuse their messages; the network keeps, delays and duplicates its own copy.
-        final RaftMessage message = sentMessage.copy();
+        RaftMessage message = sentMessage.copy();
         sent++;
+        sentBy[(int)message.from()][MessageType.of(message).ordinal()]++;
         cluster.trace(message.from(), "send", message);
         if (cut[(int)message.from()][(int)message.to()] || matches(dropFilters, message))
         {
-            dropped++;
+            countDropped(message);
+            return;
+        }
+        for (int i = 0; i < rewrites.size() && message != null; i++)
+        {
+            if (rewrites.get(i).filter.test(message))
+            {
+                message = rewrites.get(i).rewriter.apply(message);
+                cluster.trace(sentMessage.from(), "rewrite", message);
+            }
+        }
+        if (message == null)
+        {
+            countDropped(sentMessage);
             return;
         }
         if (matches(holdFilters, message))
         {
-            held.add(message);
+            held.add(new HeldMessage(message));
             return;
         }
         final SplittableRandom random = cluster.random();
         if (lossRate > 0 && random.nextDouble() < lossRate)
         {
-            dropped++;
+            countDropped(message);
             return;
         }
         RaftMessage toSend = message;
         if (partialAppendRate > 0 && message instanceof AppendEntriesRequest append && append.entries().size() > 1 &&
             random.nextDouble() < partialAppendRate)
         {
-            final List<Entry> prefix = append.entries().toList().subList(0, random.nextInt(1, append.entries().size()));
-            toSend = new AppendEntriesRequest(append.from(), append.to(), append.term(), append.prevLogId(),
-                append.leaderCommit(), append.seq(), List.copyOf(prefix));
+            toSend = firstEntries(append, random.nextInt(1, append.entries().size()));
         }
         schedule(toSend);
         if (duplicateRate > 0 && random.nextDouble() < duplicateRate)
@@ -251,8 +409,14 @@ public final class SimNetwork
 
     private void schedule(final RaftMessage message)
     {
-        final long delay = minDelayNanos == maxDelayNanos ? minDelayNanos :
-            cluster.random().nextLong(minDelayNanos, maxDelayNanos + 1);
+        long[] bounds = linkDelay[link(message.from(), message.to())];
+        if (bounds == null)
+        {
+            bounds = typeDelay[MessageType.of(message).ordinal()];
+        }
+        final long min = bounds == null ? minDelayNanos : bounds[0];
+        final long max = bounds == null ? maxDelayNanos : bounds[1];
+        final long delay = min == max ? min : cluster.random().nextLong(min, max + 1);
         cluster.scheduleDelivery(delay, message);
     }
 
@@ -260,11 +424,41 @@ public final class SimNetwork
     {
         if (cut[(int)message.from()][(int)message.to()])
         {
-            dropped++;
+            countDropped(message);
             return false;
         }
         delivered++;
+        deliveredTo[(int)message.to()][MessageType.of(message).ordinal()]++;
         return true;
+    }
+
+    private void countDropped(final RaftMessage message)
+    {
+        dropped++;
+        droppedTo[(int)message.to()][MessageType.of(message).ordinal()]++;
+    }
+
+    private int link(final long from, final long to)
+    {
+        final int n = cut.length;
+        if (from < 1 || from >= n || to < 1 || to >= n)
+        {
+            throw new IllegalArgumentException("no link " + from + "->" + to + " in a cluster of " + (n - 1));
+        }
+        return (int)from * n + (int)to;
+    }
+
+    private static long count(final long[][] counts, final long node, final MessageType type)
+    {
+        long total = 0;
+        for (int id = node == 0 ? 1 : (int)node; id <= (node == 0 ? counts.length - 1 : node); id++)
+        {
+            for (int t = 0; t < TYPES; t++)
+            {
+                total += type == null || type.ordinal() == t ? counts[id][t] : 0;
+            }
+        }
+        return total;
     }
 
     private static boolean matches(final List<Predicate<RaftMessage>> filters, final RaftMessage message)
@@ -279,6 +473,14 @@ public final class SimNetwork
         return false;
     }
 
+    private static void checkDelay(final long minNanos, final long maxNanos)
+    {
+        if (minNanos < 0 || maxNanos < minNanos)
+        {
+            throw new IllegalArgumentException("delay bounds must satisfy 0 <= min <= max: " + minNanos + ", " + maxNanos);
+        }
+    }
+
     private static double checkRate(final double rate, final String name)
     {
         if (!(rate >= 0 && rate <= 1))
@@ -286,5 +488,99 @@ public final class SimNetwork
             throw new IllegalArgumentException(name + " must be in [0, 1]: " + rate);
         }
         return rate;
+    }
+
+    private record Rewrite(Predicate<RaftMessage> filter, UnaryOperator<RaftMessage> rewriter)
+    {
+    }
+
+    /** A message a hold filter holds back: release it, with a fresh or a chosen delay, cut it short, or drop it. */
+    public final class HeldMessage
+    {
+        private RaftMessage message;
+
+        private HeldMessage(final RaftMessage message)
+        {
+            this.message = message;
+        }
+
+        /** @return the message */
+        public RaftMessage message()
+        {
+            return message;
+        }
+
+        /** @return its type */
+        public MessageType type()
+        {
+            return MessageType.of(message);
+        }
+
+        /** @return true while it is held */
+        public boolean isHeld()
+        {
+            return held.contains(this);
+        }
+
+        /** Sends it now with a fresh delay (the link's, the type's or the global bounds). */
+        public void release()
+        {
+            take();
+            cluster.trace(message.to(), "release", message);
+            schedule(message);
+        }
+
+        /**
+         * Sends it now to arrive exactly {@code delayNanos} later (0: in the next step).
+         *
+         * @param delayNanos the delay, {@code >= 0}
+         */
+        public void release(final long delayNanos)
+        {
+            if (delayNanos < 0)
+            {
+                throw new IllegalArgumentException("delay must be >= 0: " + delayNanos);
+            }
+            take();
+            cluster.trace(message.to(), "release", message);
+            cluster.scheduleDelivery(delayNanos, message);
+        }
+
+        /** Drops it: it is never delivered. */
+        public void drop()
+        {
+            take();
+            cluster.trace(message.to(), "drop-held", message);
+            countDropped(message);
+        }
+
+        /**
+         * Keeps only the first entries of this AppendEntries (it stays held).
+         *
+         * @param count how many of its entries to keep
+         * @throws IllegalArgumentException if it is not an AppendEntries, or has fewer entries
+         */
+        public void keepFirstEntries(final int count)
+        {
+            if (!(message instanceof AppendEntriesRequest append))
+            {
+                throw new IllegalArgumentException("not an AppendEntries: " + message);
+            }
+            message = firstEntries(append, count);
+        }
+
+        private void take()
+        {
+            if (!held.remove(this))
+            {
+                throw new IllegalStateException("not held any more: " + message);
+            }
+        }
+
+        @Override
+        public String toString()
+        {
+            return String.valueOf(message);
+        }
     }
 }

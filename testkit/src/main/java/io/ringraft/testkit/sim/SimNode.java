@@ -193,6 +193,27 @@ public interface SimNode
     /** @return its state machine, or null while crashed */
     KvStateMachine stateMachine();
 
+    /** @return the switches of the node's engine: timers, a purge (see {@link io.ringraft.engine.TestControl}) */
+    io.ringraft.engine.TestControl testControl();
+
+    /**
+     * Replaces the node's disk while it is down: its log, vote and snapshots are gone, and it
+     * restarts empty (uninitialized, to be added again by a leader).
+     *
+     * @throws IllegalStateException if the node is up
+     */
+    void replaceDisk();
+
+    /**
+     * Writes a hand-built durable state before the node ever ran; the node then starts from it as
+     * from a restart.
+     *
+     * @param state  the state
+     * @param voters the membership of its first log entry or snapshot
+     * @throws IllegalStateException if the node ran or holds a state already
+     */
+    void seed(NodeState state, Membership voters);
+
     /** @return its last log id */
     default LogId lastLogId()
     {
