@@ -258,6 +258,17 @@ public final class InvariantChecker
     }
 
     /**
+     * A node's disk was replaced: it restarts with term 0 and an empty log.
+     */
+    void onDiskReplaced(final SimNode node)
+    {
+        final int id = (int)node.id();
+        lastTerm[id] = 0;
+        lastCommitted[id] = 0;
+        lastApplied[id] = 0;
+    }
+
+    /**
      * Checks every live node after a simulated event.
      */
     void afterStep()

@@ -455,6 +455,7 @@ public final class SimCluster
         final SimNode node = node(id);
         trace(id, "replaceDisk", "log " + node.log().lastLogId() + " vote " + node.log().readVote());
         node.replaceDisk();
+        checker.onDiskReplaced(node);
     }
 
     /**
