@@ -1,0 +1,47 @@
+package io.ringraft.testkit.script;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * Every scenario script in {@code src/test/resources/scenarios}, on the bare engine and on the real
+ * runtime, with each step's output checked against the script.
+ * <p>
+ * {@code -Dringraft.scenario.rewrite=true} writes each script back with the output of the bare engine
+ * in place of the expected one (to write a new scenario: review the result before committing it).
+ */
+final class ScenarioScriptTest
+{
+    private static final Path DIRECTORY = Path.of("src", "test", "resources", "scenarios");
+
+    static Stream<Arguments> scenarios() throws IOException
+    {
+        try (Stream<Path> files = Files.list(DIRECTORY))
+        {
+            final List<Path> scripts = files.filter(f -> f.toString().endsWith(".txt")).sorted().toList();
+            return scripts.stream().flatMap(f -> Stream.of(Arguments.of(f.getFileName().toString(), Scenario.Mode.ENGINE),
+                Arguments.of(f.getFileName().toString(), Scenario.Mode.RUNTIME)));
+        }
+    }
+
+    @ParameterizedTest(name = "{0} on {1}")
+    @MethodSource("scenarios")
+    void runsAsScripted(final String file, final Scenario.Mode mode) throws IOException
+    {
+        final Path path = DIRECTORY.resolve(file);
+        final Scenario scenario = Scenario.load(path);
+        if (Boolean.getBoolean("ringraft.scenario.rewrite") && mode == Scenario.Mode.ENGINE)
+        {
+            Files.writeString(path, scenario.rewrite(mode));
+            return;
+        }
+        scenario.check(mode);
+    }
+}
