@@ -62,7 +62,9 @@ import java.util.stream.Collectors;
  * A step is one command line; the lines after a {@code ----} line, up to a blank line, are the output
  * it must print; a step without them must print nothing. {@code expect} prints nothing when it holds,
  * and a line starting {@code FAILED} when not, so a broken expectation shows as a mismatch. A step that
- * makes the cluster fail (an invariant broken) prints {@code failure: <reason>}.
+ * makes the cluster fail (an invariant broken) prints {@code failure: <reason>} (without the reason's
+ * parenthesised detail), and one that misuses the cluster (restarting a node that is up, say) prints
+ * {@code error: <message>}.
  * <p>
  * Unless the {@code cluster} line says otherwise, a script runs exactly: no timer fires by itself, every
  * message is held until a {@code deliver} lets it through (after no delay), flushes complete at once,
@@ -315,7 +317,10 @@ public final class Scenario
             catch (final SimulationFailure failure)
             {
                 out.setLength(0);
-                out.append("failure: ").append(failure.reason().lines().findFirst().orElse(""));
+                // The parenthesised detail (e.g. a log's last id) may differ between the engine and the runtime.
+                final String reason = failure.reason().lines().findFirst().orElse("");
+                final int detail = reason.indexOf(" (");
+                out.append("failure: ").append(detail < 0 ? reason : reason.substring(0, detail));
             }
             catch (final IllegalArgumentException | IllegalStateException ex)
             {
