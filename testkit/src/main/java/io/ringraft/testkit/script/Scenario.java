@@ -364,6 +364,7 @@ public final class Scenario
                 case "stabilize" -> stabilize();
                 case "status" -> status(words, out);
                 case "log" -> log(words, out);
+                case "members" -> members(words, out);
                 case "expect" -> expect(words, out);
                 default -> throw new ScriptError("unknown command '" + verb + "'");
             }
@@ -613,6 +614,30 @@ public final class Scenario
             {
                 out.append(describe(node.log().entry(index))).append('\n');
             }
+        }
+
+        private void members(final String[] words, final StringBuilder out)
+        {
+            final Membership m = cluster.node(node(words, 1)).membership();
+            if (m == null)
+            {
+                out.append("none");
+                return;
+            }
+            out.append("voters=").append(list(m.voters()));
+            if (m.isJoint())
+            {
+                out.append(" next=").append(list(m.nextVoters()));
+            }
+            if (m.learners().length > 0)
+            {
+                out.append(" learners=").append(list(m.learners()));
+            }
+        }
+
+        private static String list(final long[] ids)
+        {
+            return Arrays.stream(ids).mapToObj(Long::toString).collect(Collectors.joining(","));
         }
 
         private void expect(final String[] words, final StringBuilder out)
