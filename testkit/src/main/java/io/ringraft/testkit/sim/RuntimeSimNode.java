@@ -260,9 +260,12 @@ public final class RuntimeSimNode extends BaseSimNode
         }
         final SnapshotMeta latest = snapshots.latest();
         final LogId snapshot = latest == null ? null : latest.lastIncluded();
+        // The runtime's own metrics; a LogId's term, where they give an index only, from the log.
         final RaftMetrics m = raft.metrics();
-        return new NodeMetrics(id, true, m.role(), m.term(), storage.readVote(), m.leaderId(), storage.lastLogId(),
-            storage.durablePrefixLogId(), m.committedIndex(), m.appliedIndex(), m.membership(), storage.lastPurgedLogId(), snapshot,
+        final long flushed = Math.max(m.flushedIndex(), storage.lastPurgedLogId().index());
+        return new NodeMetrics(id, true, m.role(), m.term(), m.vote(), m.leaderId(), m.lastLogId(),
+            new LogId(Math.max(0, storage.termAt(flushed)), flushed), m.committedIndex(), m.appliedIndex(), m.membership(),
+            new LogId(Math.max(0, storage.termAt(m.purgedIndex())), m.purgedIndex()), snapshot,
             m.role() == Role.LEADER ? new TreeMap<>(m.matchIndex()) : Map.of());
     }
 
