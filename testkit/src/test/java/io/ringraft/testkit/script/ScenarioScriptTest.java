@@ -1,5 +1,6 @@
 package io.ringraft.testkit.script;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -43,5 +44,17 @@ final class ScenarioScriptTest
             return;
         }
         scenario.check(mode);
+    }
+
+    /** The example in the testkit's README runs as it shows. */
+    @Test
+    void theReadmeExampleRunsAsShown() throws IOException
+    {
+        final String readme = Files.readString(Path.of("README.md"));
+        final int section = readme.indexOf("## Scenario scripts");
+        final int start = readme.indexOf("```\n", section) + 4;
+        final Scenario example = Scenario.parse("README example", readme.substring(start, readme.indexOf("```", start)));
+        example.check(Scenario.Mode.ENGINE);
+        example.check(Scenario.Mode.RUNTIME);
     }
 }
