@@ -14,7 +14,6 @@ import io.ringraft.engine.Role;
 import io.ringraft.network.AppendEntriesRequest;
 import io.ringraft.network.InstallSnapshotRequest;
 import io.ringraft.network.RaftMessage;
-import io.ringraft.storage.InMemorySnapshotStore;
 import io.ringraft.storage.SnapshotMeta;
 import io.ringraft.storage.SnapshotReader;
 import io.ringraft.storage.SnapshotWriter;

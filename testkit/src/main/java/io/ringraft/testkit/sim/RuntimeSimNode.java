@@ -15,7 +15,6 @@ import io.ringraft.ThreadingMode;
 import io.ringraft.Vote;
 import io.ringraft.WriteStatus;
 import io.ringraft.engine.EngineConfig;
-import io.ringraft.engine.PlantedBug;
 import io.ringraft.engine.Role;
 import io.ringraft.network.RaftMessage;
 import io.ringraft.network.RaftNetwork;
