@@ -1155,7 +1155,7 @@ public final class SimCluster
         /**
          * @param realRuntime true to run each node as the real runtime ({@link RuntimeSimNode}: {@code Raft}
          *                    in INVOKER mode) instead of the bare engine ({@link EngineSimNode}); a planted bug
-         *                    cannot be planted in the runtime
+         *                    and the test switches of the engine config reach the runtime too
          */
         public Builder runtime(final boolean realRuntime)
         {
