@@ -220,8 +220,9 @@ public final class Scenario
             {
                 outputs.add(run.execute(step.command));
             }
-            catch (final ScriptError ex)
+            catch (final IllegalArgumentException ex)
             {
+                // A malformed command (a cluster's refusal is printed as its output instead).
                 throw new IllegalArgumentException(name + ":" + step.line + ": " + step.command + ": " + ex.getMessage(), ex);
             }
         }
@@ -260,7 +261,7 @@ public final class Scenario
     }
 
     /** A malformed command. */
-    private static final class ScriptError extends RuntimeException
+    private static final class ScriptError extends IllegalArgumentException
     {
         private static final long serialVersionUID = 1L;
 
@@ -327,6 +328,10 @@ public final class Scenario
                 if (ex instanceof ScriptError)
                 {
                     throw ex;
+                }
+                if (ex instanceof NumberFormatException)
+                {
+                    throw new ScriptError("not a number: " + ex.getMessage());
                 }
                 out.setLength(0);
                 out.append("error: ").append(ex.getMessage());
