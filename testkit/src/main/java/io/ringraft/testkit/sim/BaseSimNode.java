@@ -11,7 +11,7 @@ import io.ringraft.storage.SnapshotMeta;
 import io.ringraft.storage.SnapshotWriter;
 import io.ringraft.testkit.history.OpKind;
 import io.ringraft.testkit.kv.KvCommand;
-import io.ringraft.testkit.kv.KvStateMachine;
+import io.ringraft.statemachine.KvStateMachine;
 import org.agrona.ExpandableArrayBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 

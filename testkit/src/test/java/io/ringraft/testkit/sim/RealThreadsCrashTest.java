@@ -13,7 +13,7 @@ import io.ringraft.network.InJvmNetwork;
 import io.ringraft.storage.InMemoryLogStorage;
 import io.ringraft.testkit.history.OpKind;
 import io.ringraft.testkit.kv.KvCommand;
-import io.ringraft.testkit.kv.KvStateMachine;
+import io.ringraft.statemachine.KvStateMachine;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
