@@ -147,7 +147,11 @@ class AdversaryProcessTest
             rejected += c.dropped(DropReason.BAD_MAC) + c.dropped(DropReason.UNKNOWN_KEY) + c.dropped(DropReason.UNAUTHENTICATED) +
                 c.dropped(DropReason.REPLAYED) + c.dropped(DropReason.OLD_EPOCH);
         }
-        assertEquals(attack.sent, rejected, "every hostile frame dropped and counted by the transports: " + attack);
+        // A replayed datagram is a captured Aeron frame, which may batch several genuine messages: each is
+        // dropped and counted, so the transports count at least one drop per hostile datagram, and more
+        // only for replays (every other attack sends one message a datagram).
+        assertTrue(rejected >= attack.sent && rejected - attack.sent <= attack.counts.get("REPLAY") * 31L,
+            "every hostile frame dropped and counted by the transports: " + rejected + " dropped, " + attack);
         assertTrue(attack.counts.get("REPLAY") > 0 && attack.counts.get("FLIPPED_ENTRY_BIT") > 0, attack.toString());
         assertTrue(networks.get(1).counters().dropped(DropReason.REPLAYED) > 0, "replays of captured frames recognised");
         final Map<InputDropReason, Long> dropped = droppedInput();
@@ -215,7 +219,7 @@ class AdversaryProcessTest
             // Node 1 stands first, so the relay on its way to node 2 sees the leader's traffic.
             nodes.add(Raft.start(new RaftConfig().nodeId(id).randomSeed(id * 13)
                 .electionTimeout(id == 1 ? 500 : 1500, id == 1 ? 700 : 2500, TimeUnit.MILLISECONDS)
-                .maxPayloadLength(16 * 1024), new InMemoryLogStorage(), network, machine, Membership.of(1, 2, 3)));
+                .maxPayloadLength(16 * 1024).snapshotEveryEntries(0), new InMemoryLogStorage(), network, machine, Membership.of(1, 2, 3)));
         }
 
         final Attack attack = new Attack();
