@@ -385,29 +385,10 @@ final class ClientIngress implements Agent
     private void onOpen(final DirectBuffer buffer)
     {
         final String endpoint = buffer.getStringWithoutLengthUtf8(request.bodyOffset, request.bodyLength);
-        Egress egress = null;
-        for (final Egress e : openEgress)
-        {
-            if (e.endpoint.equals(endpoint))
-            {
-                egress = e;
-                break;
-            }
-        }
+        final Egress egress = pendingEgress(endpoint, true);
         if (egress == null)
         {
-            if (openEgress.size() >= ctx.maxPendingOpens())
-            {
-                counters.increment(IngressCounters.OPEN_REFUSED);
-                return;
-            }
-            egress = newEgress(0, endpoint);
-            if (egress == null)
-            {
-                counters.increment(IngressCounters.MALFORMED);
-                return;
-            }
-            openEgress.add(egress);
+            return;
         }
         egress.lastUsedNs = System.nanoTime();
         if (raft.role() != Role.LEADER)
@@ -793,32 +774,51 @@ final class ClientIngress implements Agent
         {
             return;
         }
-        Egress egress = null;
-        for (final Egress e : openEgress)
-        {
-            if (e.endpoint.equals(endpoint))
-            {
-                egress = e;
-                break;
-            }
-        }
+        final Egress egress = pendingEgress(endpoint, false);
         if (egress == null)
         {
-            if (openEgress.size() >= ctx.maxPendingOpens())
-            {
-                return;
-            }
-            egress = newEgress(0, endpoint);
-            if (egress == null)
-            {
-                return;
-            }
-            openEgress.add(egress);
+            return;
         }
         final long previous = egress.sessionId;
         egress.sessionId = sessionId;
         reply(egress, requestType, correlation, ClientProtocol.UNKNOWN_SESSION, 0, 0, Vote.NO_NODE, 0, "session " + sessionId + " is closed");
         egress.sessionId = previous;
+    }
+
+    /**
+     * The channel to a client that has no session yet: the one already open to {@code endpoint}, or a new
+     * one within the cap on pending opens.
+     *
+     * @return the channel, or null when the cap is reached or the endpoint is unusable (counted if asked)
+     */
+    private Egress pendingEgress(final String endpoint, final boolean countRefusals)
+    {
+        for (final Egress e : openEgress)
+        {
+            if (e.endpoint.equals(endpoint))
+            {
+                return e;
+            }
+        }
+        if (openEgress.size() >= ctx.maxPendingOpens())
+        {
+            if (countRefusals)
+            {
+                counters.increment(IngressCounters.OPEN_REFUSED);
+            }
+            return null;
+        }
+        final Egress egress = newEgress(0, endpoint);
+        if (egress == null)
+        {
+            if (countRefusals)
+            {
+                counters.increment(IngressCounters.MALFORMED);
+            }
+            return null;
+        }
+        openEgress.add(egress);
+        return egress;
     }
 
     private Egress newEgress(final long sessionId, final String endpoint)
