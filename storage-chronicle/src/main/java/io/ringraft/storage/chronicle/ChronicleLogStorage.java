@@ -8,7 +8,6 @@ import io.ringraft.storage.DurabilityPolicy;
 import io.ringraft.storage.EntryReader;
 import io.ringraft.storage.RaftLogStorage;
 import io.ringraft.storage.RaftStorageException;
-import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.core.time.SetTimeProvider;
 import net.openhft.chronicle.queue.ExcerptAppender;
 import net.openhft.chronicle.queue.ExcerptTailer;
@@ -20,23 +19,19 @@ import net.openhft.chronicle.wire.DocumentContext;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
-import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
-import java.util.Map;
 import java.util.TreeMap;
-import java.util.zip.CRC32C;
 
 /**
  * The Raft log in a Chronicle Queue, with its vote beside it; see the package documentation for
  * the design. One thread at a time uses an instance.
+ * <p>
+ * Its parts: {@link FrameCodec} (the entry layout and a frame's check), {@link SegmentIndex} (Raft
+ * index to cycle and frame), {@link LogRecovery} (opening: lock, consistency, scan), {@link LogSync}
+ * (what is written but not synced, and the syncs); this class writes frames, reads, truncates and
+ * purges.
  */
 public final class ChronicleLogStorage implements RaftLogStorage
 {
@@ -48,19 +43,13 @@ public final class ChronicleLogStorage implements RaftLogStorage
         defaultProperty("chronicle.analytics.disable", "true");
         defaultProperty("chronicle.announcer.disable", "true");
     }
-    /** Entry header: raft index (8), term (8), type (1), reserved (3), payload length (4). */
-    static final int HEADER_LENGTH = 24;
-    static final int CRC_LENGTH = 4;
+    static final int HEADER_LENGTH = FrameCodec.HEADER_LENGTH;
+    static final int CRC_LENGTH = FrameCodec.CRC_LENGTH;
     /** At most this many entries per frame, so a random read walks a bounded frame. */
     static final int MAX_FRAME_ENTRIES = 256;
     static final RollCycle ROLL_CYCLE = RollCycles.FAST_HOURLY;
     static final String QUEUE_DIRECTORY = "log";
     static final String LOCK_FILE = "lock";
-    private static final String CHRONICLE_METADATA = "metadata.cq4t";
-    private static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
-    // Chronicle's excerpt header word: a not-complete bit, a metadata bit, 30 bits of length.
-    private static final int NOT_COMPLETE = 0x80000000;
-    private static final int LENGTH_MASK = 0x3FFFFFFF;
 
     private final ChronicleStorageContext ctx;
     private final Path queueDirectory;
@@ -72,8 +61,10 @@ public final class ChronicleLogStorage implements RaftLogStorage
     private final int indexCount;
     private final int maxPayloadLength;
     private final SetTimeProvider clock = new SetTimeProvider(0L);
-    private final CRC32C crc = new CRC32C();
-    private final UnsafeBuffer readBuffer = new UnsafeBuffer(new byte[4096]);
+    private final FrameCodec codec;
+    private final UnsafeBuffer readBuffer;
+    private final SegmentIndex segments = new SegmentIndex();
+    private final LogSync sync;
 
     // The frame being filled: entries appended since the last frame was written.
     private final UnsafeBuffer frame;
@@ -84,10 +75,6 @@ public final class ChronicleLogStorage implements RaftLogStorage
     private long pendingCursorNext = -1;
     private int pendingCursorOffset;
 
-    // The frame table: frameFirst[f] is the first index of frame f; segment s's frames start at segmentFrame[s].
-    private long[] frameFirst = new long[1024];
-    private int frameCount;
-    private int[] segmentFrame = new int[16];
     private long framesInCurrentCycle;
 
     // The read cursor over the frame in readBuffer, and where the last located entry is.
@@ -100,13 +87,7 @@ public final class ChronicleLogStorage implements RaftLogStorage
     private SingleChronicleQueue queue;
     private ExcerptAppender appender;
     private ExcerptTailer tailer;
-    private FileChannel syncChannel;
-    private int syncChannelCycle = -1;
 
-    // The segment table: segment i is cycle segmentCycles[i], whose sequence 0 holds raft index segmentFirst[i].
-    private int[] segmentCycles = new int[16];
-    private long[] segmentFirst = new long[16];
-    private int segmentCount;
     private int currentCycle;
     private long currentCycleEntries;
 
@@ -115,8 +96,6 @@ public final class ChronicleLogStorage implements RaftLogStorage
     private long lastIndex;
     private long lastTerm;
     private LogId lastLogId;
-    private int firstUnsyncedCycle = -1;
-    private boolean newFileSinceSync;
     private boolean cutTornTail;
     private boolean closed;
     private boolean failed;
@@ -143,6 +122,9 @@ public final class ChronicleLogStorage implements RaftLogStorage
         this.maxPayloadLength = ctx.maxPayloadLength();
         this.maxFrameBytes = ctx.maxFrameBytes();
         this.frame = new UnsafeBuffer(new byte[maxFrameBytes]);
+        this.codec = new FrameCodec(Math.max(maxFrameBytes, maxPayloadLength + HEADER_LENGTH + CRC_LENGTH));
+        this.readBuffer = codec.readBuffer;
+        this.sync = new LogSync(queueDirectory, cycleFiles);
         this.votes = FileVoteStore.open(ctx.directory().resolve(FileVoteStore.FILE_NAME));
     }
 
@@ -163,11 +145,11 @@ public final class ChronicleLogStorage implements RaftLogStorage
         JvmFlags.require("storage-chronicle");
         final ChronicleStorageContext ctx = context.conclude();
         final Path dir = ctx.directory();
-        final FileChannel lockChannel = lock(dir);
+        final FileChannel lockChannel = LogRecovery.lock(dir, LOCK_FILE);
         ChronicleLogStorage storage = null;
         try
         {
-            initialiseOrCheck(dir);
+            LogRecovery.initialiseOrCheck(dir, dir.resolve(QUEUE_DIRECTORY), ROLL_CYCLE);
             storage = new ChronicleLogStorage(ctx, lockChannel);
             storage.recover();
             return storage;
@@ -180,7 +162,7 @@ public final class ChronicleLogStorage implements RaftLogStorage
             }
             else
             {
-                closeChannel(lockChannel, dir);
+                LogRecovery.closeChannel(lockChannel, dir);
             }
             throw ex;
         }
@@ -255,8 +237,8 @@ public final class ChronicleLogStorage implements RaftLogStorage
         }
         if (currentCycleEntries == 0)
         {
-            addSegment(currentCycle, index);
-            newFileSinceSync = true;
+            segments.addSegment(currentCycle, index);
+            sync.newFile();
         }
         if (pendingCount == 0)
         {
@@ -265,15 +247,7 @@ public final class ChronicleLogStorage implements RaftLogStorage
 
         final int base = frameLength;
         growFrame(base + total);
-        frame.putLong(base, index, ORDER);
-        frame.putLong(base + 8, term, ORDER);
-        frame.putInt(base + 16, type.code(), ORDER);
-        frame.putInt(base + 20, length, ORDER);
-        payload.getBytes(offset, frame, base + HEADER_LENGTH, length);
-        crc.reset();
-        crc.update(frame.byteArray(), base, HEADER_LENGTH + length);
-        frame.putInt(base + HEADER_LENGTH + length, (int)crc.getValue(), ORDER);
-        frameLength = base + total;
+        frameLength = base + codec.encode(frame, base, index, term, type, payload, offset, length);
         pendingCount++;
         currentCycleEntries++;
         lastIndex = index;
@@ -282,7 +256,7 @@ public final class ChronicleLogStorage implements RaftLogStorage
         if (ctx.durability() == DurabilityPolicy.ALWAYS)
         {
             writeFrame();
-            sync();
+            sync.sync(segments, currentCycle);
         }
         else if (pendingCount >= MAX_FRAME_ENTRIES || frameLength >= maxFrameBytes)
         {
@@ -306,7 +280,7 @@ public final class ChronicleLogStorage implements RaftLogStorage
         writeFrame();
         if (ctx.durability() == DurabilityPolicy.BATCH)
         {
-            sync();
+            sync.sync(segments, currentCycle);
         }
         return lastIndex;
     }
@@ -330,7 +304,7 @@ public final class ChronicleLogStorage implements RaftLogStorage
             int at = 0;
             for (long i = pendingFirst; i < fromIndex; i++)
             {
-                at += entryLength(frame, at);
+                at += FrameCodec.entryLength(frame, at);
             }
             final long removed = lastIndex - fromIndex + 1;
             frameLength = at;
@@ -344,8 +318,8 @@ public final class ChronicleLogStorage implements RaftLogStorage
             discardPending();
             if (fromIndex <= lastWritten)
             {
-                final int segment = segmentOf(fromIndex);
-                rewriteSegment(segment, fromIndex - segmentFirst[segment]);
+                final int segment = segments.segmentOf(fromIndex);
+                rewriteSegment(segment, fromIndex - segments.first(segment));
             }
         }
         lastIndex = fromIndex - 1;
@@ -364,12 +338,8 @@ public final class ChronicleLogStorage implements RaftLogStorage
         {
             discardPending();
         }
-        int purgeable = 0;
-        while (purgeable < segmentCount && segmentLast(purgeable) <= upTo.index())
-        {
-            purgeable++;
-        }
-        final boolean dropsCurrent = purgeable > 0 && segmentCycles[purgeable - 1] == currentCycle;
+        final int purgeable = segments.purgeable(upTo.index(), lastIndex);
+        final boolean dropsCurrent = purgeable > 0 && segments.cycle(purgeable - 1) == currentCycle;
         final int newMaxCycle = dropsCurrent ? currentCycle + 1 : Math.max(meta.maxCycle(), currentCycle);
         meta = meta.withLastPurged(upTo, newMaxCycle);
         meta.write(metaFile, durable);
@@ -399,8 +369,8 @@ public final class ChronicleLogStorage implements RaftLogStorage
             final UnsafeBuffer buffer = entryBuffer;
             final int at = entryOffset;
             count++;
-            final boolean more = reader.onEntry(buffer.getLong(at + 8, ORDER), i, EntryType.fromCode(buffer.getInt(at + 16, ORDER)),
-                buffer, at + HEADER_LENGTH, buffer.getInt(at + 20, ORDER));
+            final boolean more = reader.onEntry(FrameCodec.term(buffer, at), i, FrameCodec.type(buffer, at),
+                buffer, at + HEADER_LENGTH, FrameCodec.payloadLength(buffer, at));
             if (!more)
             {
                 break;
@@ -434,7 +404,7 @@ public final class ChronicleLogStorage implements RaftLogStorage
         }
         finally
         {
-            closeChannel(lockChannel, ctx.directory());
+            LogRecovery.closeChannel(lockChannel, ctx.directory());
         }
     }
 
@@ -458,94 +428,11 @@ public final class ChronicleLogStorage implements RaftLogStorage
         {
             throw new IllegalArgumentException("no entry at index " + index + " (log is " + lastPurged + ".." + lastLogId() + ")");
         }
-        return cycleFiles.fileFor(segmentCycles[segmentOf(index)]);
+        return cycleFiles.fileFor(segments.cycle(segments.segmentOf(index)));
     }
 
     // ---------------------------------------------------------------------------------------------
     // Opening and recovery
-
-    private static FileChannel lock(final Path dir)
-    {
-        final Path lockFile = dir.resolve(LOCK_FILE);
-        FileChannel channel = null;
-        try
-        {
-            channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-            final FileLock lock = channel.tryLock();
-            if (lock == null)
-            {
-                throw new RaftStorageException("storage directory " + dir + " is in use by another process (" + lockFile + " is locked)");
-            }
-            return channel;
-        }
-        catch (final OverlappingFileLockException ex)
-        {
-            closeChannel(channel, dir);
-            throw new RaftStorageException("storage directory " + dir + " is already open in this process", ex);
-        }
-        catch (final IOException ex)
-        {
-            closeChannel(channel, dir);
-            throw new RaftStorageException("cannot lock storage directory " + dir + ": " + ex, ex);
-        }
-        catch (final RuntimeException ex)
-        {
-            closeChannel(channel, dir);
-            throw ex;
-        }
-    }
-
-    private static void initialiseOrCheck(final Path dir)
-    {
-        final Path metaFile = dir.resolve(LogMeta.FILE_NAME);
-        final Path voteFile = dir.resolve(FileVoteStore.FILE_NAME);
-        final Path queueDir = dir.resolve(QUEUE_DIRECTORY);
-        final boolean hasMeta = Files.exists(metaFile);
-        final boolean hasVote = Files.exists(voteFile);
-        final boolean hasCycles = !new CycleFiles(queueDir, ROLL_CYCLE).list().isEmpty();
-        if (hasMeta)
-        {
-            if (!hasVote)
-            {
-                throw new RaftStorageException("inconsistent storage in " + dir + ": the log (" + metaFile +
-                    ") is present but its vote file " + voteFile + " is missing");
-            }
-            if (!Files.isDirectory(queueDir))
-            {
-                throw new RaftStorageException("inconsistent storage in " + dir + ": the log metadata " + metaFile +
-                    " is present but the log directory " + queueDir + " is missing");
-            }
-            return;
-        }
-        if (hasCycles)
-        {
-            throw new RaftStorageException("inconsistent storage in " + dir + ": " + queueDir +
-                " holds log files but the log metadata " + metaFile + " is missing");
-        }
-        if (hasVote)
-        {
-            final Vote vote = FileVoteStore.read(voteFile);
-            if (!vote.equals(Vote.INITIAL))
-            {
-                throw new RaftStorageException("inconsistent storage in " + dir + ": the vote file " + voteFile +
-                    " holds " + vote + " but the log (" + metaFile + ") is missing");
-            }
-        }
-        // A new directory, or an initialisation cut short before any entry or vote was stored.
-        try
-        {
-            Files.createDirectories(queueDir);
-        }
-        catch (final IOException ex)
-        {
-            throw new RaftStorageException("cannot create " + queueDir + ": " + ex, ex);
-        }
-        if (!hasVote)
-        {
-            FileVoteStore.create(voteFile);
-        }
-        LogMeta.initial().write(metaFile, true);
-    }
 
     private void recover()
     {
@@ -568,7 +455,8 @@ public final class ChronicleLogStorage implements RaftLogStorage
             }
             onDisk = cycleFiles.list();
         }
-        if (dropUnfinishedFiles(onDisk))
+        final LogRecovery recovery = new LogRecovery(codec, segments, cycleFiles, ROLL_CYCLE, queueDirectory);
+        if (recovery.dropUnfinishedFiles(onDisk))
         {
             onDisk = cycleFiles.list();
         }
@@ -579,256 +467,37 @@ public final class ChronicleLogStorage implements RaftLogStorage
         currentCycle = Math.max(meta.maxCycle(), onDisk.isEmpty() ? 0 : onDisk.lastKey()) + 1;
         setClock(currentCycle);
         openQueue();
-        scan();
-    }
-
-    /**
-     * Chronicle writes a file's header just after creating it; a kill in between leaves a file
-     * without one, which a tailer would wait on for ever. Only the newest cycle file (or a new
-     * queue's metadata file) can be caught like that, and it holds no entry yet: delete it.
-     *
-     * @return true if a cycle file was deleted
-     */
-    private boolean dropUnfinishedFiles(final TreeMap<Integer, Path> onDisk)
-    {
-        final Path chronicleMetadata = queueDirectory.resolve(CHRONICLE_METADATA);
-        if (Files.exists(chronicleMetadata) && !hasHeader(chronicleMetadata))
-        {
-            AtomicFiles.delete(chronicleMetadata);
-        }
-        boolean deleted = false;
-        for (final Map.Entry<Integer, Path> cycle : onDisk.entrySet())
-        {
-            if (!hasHeader(cycle.getValue()))
-            {
-                if (!cycle.getKey().equals(onDisk.lastKey()))
-                {
-                    throw new RaftStorageException("corrupt log: " + cycle.getValue() + " has no header, but newer cycle files follow it");
-                }
-                AtomicFiles.delete(cycle.getValue());
-                deleted = true;
-            }
-        }
-        return deleted;
-    }
-
-    private static boolean hasHeader(final Path file)
-    {
-        final ByteBuffer word = ByteBuffer.allocate(4).order(ORDER);
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ))
-        {
-            while (word.hasRemaining() && channel.read(word, word.position()) > 0)
-            {
-                // read the header word
-            }
-        }
-        catch (final IOException ex)
-        {
-            throw new RaftStorageException("cannot read " + file + ": " + ex, ex);
-        }
-        if (word.hasRemaining())
-        {
-            return false;
-        }
-        final int header = word.getInt(0);
-        return (header & NOT_COMPLETE) == 0 && (header & LENGTH_MASK) != 0;
-    }
-
-    private void scan()
-    {
-        lastIndex = lastPurged.index();
-        lastTerm = lastPurged.term();
-        long expected = -1;
-        int cycle = Integer.MIN_VALUE;
-        long previousSequence = -1;
-        String badReason = null;
-        long badIndex = -1;
-        long badFrameFirst = -1;
-        int badCycle = -1;
-        tailer.toStart();
-        while (true)
-        {
-            final long queueIndex;
-            final int length;
-            try (DocumentContext dc = tailer.readingDocument())
-            {
-                if (!dc.isPresent())
-                {
-                    break;
-                }
-                queueIndex = dc.index();
-                if (badReason != null)
-                {
-                    throw corrupt(badIndex, cycleFiles.fileFor(badCycle), badReason + ", and valid entries follow it");
-                }
-                length = copyFrame(dc.wire().bytes());
-            }
-            catch (final RaftStorageException ex)
-            {
-                throw ex;
-            }
-            catch (final RuntimeException ex)
-            {
-                throw new RaftStorageException("unreadable log entry after index " + lastIndex + " in " + queueDirectory + ": " + ex, ex);
-            }
-            final int docCycle = ROLL_CYCLE.toCycle(queueIndex);
-            final long sequence = ROLL_CYCLE.toSequenceNumber(queueIndex);
-            final boolean newCycle = docCycle != cycle;
-            final long want = expected < 0 ? lastPurged.index() + 1 : expected;
-            String problem = null;
-            if (length < 0)
-            {
-                problem = "frame length " + (-length) + " is impossible";
-            }
-            else if (newCycle && sequence != 0)
-            {
-                problem = "cycle starts at sequence " + sequence;
-            }
-            else if (!newCycle && sequence != previousSequence + 1)
-            {
-                problem = "sequence " + sequence + " follows " + previousSequence;
-            }
-            long first = want;
-            if (problem == null)
-            {
-                first = readBuffer.getLong(0, ORDER);
-                if (expected < 0 && first > lastPurged.index() + 1)
-                {
-                    throw corrupt(lastPurged.index() + 1, cycleFiles.fileFor(docCycle),
-                        "the log starts at index " + first + " but the last purged index is " + lastPurged.index() + ": entries are missing");
-                }
-                problem = validateFrame(length, expected < 0 ? first : expected, first > lastPurged.index() ? lastTerm : 0);
-            }
-            if (problem != null)
-            {
-                badReason = problem;
-                badIndex = problem.equals(lastFrameProblem) ? lastFrameBadIndex : want;
-                badFrameFirst = want;
-                badCycle = docCycle;
-                continue;
-            }
-            if (newCycle)
-            {
-                addSegment(docCycle, first);
-                cycle = docCycle;
-            }
-            addFrame(first);
-            previousSequence = sequence;
-            expected = first + lastFrameEntries;
-            if (expected - 1 > lastPurged.index())
-            {
-                lastIndex = expected - 1;
-                lastTerm = lastFrameLastTerm;
-            }
-        }
-
-        if (badReason != null)
+        recovery.scan(tailer, lastPurged);
+        lastIndex = recovery.lastIndex;
+        lastTerm = recovery.lastTerm;
+        if (recovery.tornFrameFirst >= 0)
         {
             // A torn tail: the last frame did not reach the disk whole. Cut it: its entries were
             // written together by one flush, which a power loss interrupted.
-            final boolean ownSegment = segmentCount > 0 && segmentCycles[segmentCount - 1] == badCycle;
-            if (!ownSegment)
+            if (!segments.lastIs(recovery.tornCycle))
             {
-                addSegment(badCycle, badFrameFirst);
+                segments.addSegment(recovery.tornCycle, recovery.tornFrameFirst);
             }
-            rewriteSegment(segmentCount - 1, badFrameFirst - segmentFirst[segmentCount - 1]);
+            final int last = segments.count() - 1;
+            rewriteSegment(last, recovery.tornFrameFirst - segments.first(last));
             cutTornTail = true;
         }
 
-        int purgeable = 0;
-        while (purgeable < segmentCount && segmentLast(purgeable) <= lastPurged.index())
-        {
-            purgeable++;
-        }
-        final boolean dropsCurrent = purgeable > 0 && segmentCycles[purgeable - 1] == currentCycle;
+        final int purgeable = segments.purgeable(lastPurged.index(), lastIndex);
+        final boolean dropsCurrent = purgeable > 0 && segments.cycle(purgeable - 1) == currentCycle;
         if (dropsCurrent)
         {
             meta = meta.withLastPurged(lastPurged, currentCycle + 1);
             meta.write(metaFile, true);
         }
         deleteLeadingSegments(purgeable, dropsCurrent);
-        currentCycleEntries = segmentCount > 0 && segmentCycles[segmentCount - 1] == currentCycle ?
-            lastIndex - segmentFirst[segmentCount - 1] + 1 : 0;
+        currentCycleEntries = segments.lastIs(currentCycle) ? lastIndex - segments.first(segments.count() - 1) + 1 : 0;
         framesInCurrentCycle = 0;
-        firstUnsyncedCycle = -1;
-        newFileSinceSync = false;
+        sync.reset();
     }
 
     // ---------------------------------------------------------------------------------------------
-    // Segments and frames
-
-    private void addSegment(final int cycle, final long firstIndex)
-    {
-        if (segmentCount == segmentCycles.length)
-        {
-            segmentCycles = Arrays.copyOf(segmentCycles, segmentCount * 2);
-            segmentFirst = Arrays.copyOf(segmentFirst, segmentCount * 2);
-            segmentFrame = Arrays.copyOf(segmentFrame, segmentCount * 2);
-        }
-        segmentCycles[segmentCount] = cycle;
-        segmentFirst[segmentCount] = firstIndex;
-        segmentFrame[segmentCount] = frameCount;
-        segmentCount++;
-    }
-
-    private void addFrame(final long firstIndex)
-    {
-        if (frameCount == frameFirst.length)
-        {
-            frameFirst = Arrays.copyOf(frameFirst, frameCount * 2);
-        }
-        frameFirst[frameCount++] = firstIndex;
-    }
-
-    private long segmentLast(final int segment)
-    {
-        return segment + 1 < segmentCount ? segmentFirst[segment + 1] - 1 : lastIndex;
-    }
-
-    private int segmentFrameEnd(final int segment)
-    {
-        return segment + 1 < segmentCount ? segmentFrame[segment + 1] : frameCount;
-    }
-
-    /** @return the segment holding {@code index}, which must be in the log */
-    private int segmentOf(final long index)
-    {
-        int low = 0;
-        int high = segmentCount - 1;
-        while (low < high)
-        {
-            final int mid = (low + high + 1) >>> 1;
-            if (segmentFirst[mid] <= index)
-            {
-                low = mid;
-            }
-            else
-            {
-                high = mid - 1;
-            }
-        }
-        return low;
-    }
-
-    /** @return the written frame of {@code segment} holding {@code index} */
-    private int frameOf(final int segment, final long index)
-    {
-        int low = segmentFrame[segment];
-        int high = segmentFrameEnd(segment) - 1;
-        while (low < high)
-        {
-            final int mid = (low + high + 1) >>> 1;
-            if (frameFirst[mid] <= index)
-            {
-                low = mid;
-            }
-            else
-            {
-                high = mid - 1;
-            }
-        }
-        return low;
-    }
+    // Frames, truncation and purge
 
     /** Writes the pending entries as one frame: one excerpt, at the next sequence of the current cycle. */
     private void writeFrame()
@@ -838,15 +507,12 @@ public final class ChronicleLogStorage implements RaftLogStorage
             return;
         }
         writeDocument(frame, frameLength, currentCycle, framesInCurrentCycle);
-        addFrame(pendingFirst);
+        segments.addFrame(pendingFirst);
         framesInCurrentCycle++;
         pendingCount = 0;
         frameLength = 0;
         pendingCursorNext = -1;
-        if (firstUnsyncedCycle < 0)
-        {
-            firstUnsyncedCycle = currentCycle;
-        }
+        sync.written(currentCycle);
     }
 
     /** Forgets the entries not yet written, and the segment they opened if they were all it had. */
@@ -860,10 +526,9 @@ public final class ChronicleLogStorage implements RaftLogStorage
         pendingCount = 0;
         frameLength = 0;
         pendingCursorNext = -1;
-        if (currentCycleEntries == 0 && segmentCount > 0 && segmentCycles[segmentCount - 1] == currentCycle &&
-            segmentFrame[segmentCount - 1] == frameCount)
+        if (currentCycleEntries == 0)
         {
-            segmentCount--;
+            segments.dropEmptyLast(currentCycle);
         }
     }
 
@@ -882,8 +547,8 @@ public final class ChronicleLogStorage implements RaftLogStorage
      */
     private void rewriteSegment(final int segment, final long keep)
     {
-        final int from = segmentCycles[segment];
-        final long first = segmentFirst[segment];
+        final int from = segments.cycle(segment);
+        final long first = segments.first(segment);
         final long cut = first + keep;
         final int target = Math.max(meta.maxCycle(), currentCycle) + 1;
         int written = 0;
@@ -893,19 +558,19 @@ public final class ChronicleLogStorage implements RaftLogStorage
             meta.write(metaFile, durable);
             crashPoints.reached("rewrite.intent");
             setClock(target);
-            for (int f = segmentFrame[segment]; f < segmentFrameEnd(segment) && frameFirst[f] < cut; f++)
+            for (int f = segments.firstFrame(segment); f < segments.frameEnd(segment) && segments.frameFirst(f) < cut; f++)
             {
                 final int length = loadFrame(segment, f);
                 int keepLength = 0;
-                for (long i = frameFirst[f]; i < cut && keepLength < length; i++)
+                for (long i = segments.frameFirst(f); i < cut && keepLength < length; i++)
                 {
-                    keepLength += entryLength(readBuffer, keepLength);
+                    keepLength += FrameCodec.entryLength(readBuffer, keepLength);
                 }
                 writeDocument(readBuffer, keepLength, target, written++);
             }
             if (durable)
             {
-                forceCycle(target);
+                sync.forceCycle(target, currentCycle);
                 AtomicFiles.syncDirectory(queueDirectory);
             }
             crashPoints.reached("rewrite.copied");
@@ -925,18 +590,15 @@ public final class ChronicleLogStorage implements RaftLogStorage
         currentCycle = target + 1;
         setClock(currentCycle);
         openQueue();
-        final int firstFrame = segmentFrame[segment];
-        segmentCount = segment;
-        frameCount = firstFrame;
+        segments.truncate(segment);
         if (keep > 0)
         {
-            addSegment(target, first);
-            frameCount = firstFrame + written;
+            segments.addSegment(target, first);
+            segments.keepFrames(written);
         }
         currentCycleEntries = 0;
         framesInCurrentCycle = 0;
-        firstUnsyncedCycle = -1;
-        newFileSinceSync = false;
+        sync.reset();
     }
 
     /** Deletes the files of the first {@code count} segments, all of whose entries are purged. */
@@ -956,19 +618,9 @@ public final class ChronicleLogStorage implements RaftLogStorage
         }
         for (int i = 0; i < count; i++)
         {
-            AtomicFiles.delete(cycleFiles.fileFor(segmentCycles[i]));
+            AtomicFiles.delete(cycleFiles.fileFor(segments.cycle(i)));
         }
-        final int droppedFrames = count < segmentCount ? segmentFrame[count] : frameCount;
-        System.arraycopy(frameFirst, droppedFrames, frameFirst, 0, frameCount - droppedFrames);
-        frameCount -= droppedFrames;
-        System.arraycopy(segmentCycles, count, segmentCycles, 0, segmentCount - count);
-        System.arraycopy(segmentFirst, count, segmentFirst, 0, segmentCount - count);
-        System.arraycopy(segmentFrame, count, segmentFrame, 0, segmentCount - count);
-        segmentCount -= count;
-        for (int i = 0; i < segmentCount; i++)
-        {
-            segmentFrame[i] -= droppedFrames;
-        }
+        segments.dropLeading(count);
         if (dropsCurrent)
         {
             currentCycle++;
@@ -976,7 +628,7 @@ public final class ChronicleLogStorage implements RaftLogStorage
             framesInCurrentCycle = 0;
             setClock(currentCycle);
             openQueue();
-            firstUnsyncedCycle = -1;
+            sync.reset();
         }
         else
         {
@@ -1018,12 +670,12 @@ public final class ChronicleLogStorage implements RaftLogStorage
             }
             for (; i < index; i++)
             {
-                at += entryLength(frame, at);
+                at += FrameCodec.entryLength(frame, at);
             }
             entryBuffer = frame;
             entryOffset = at;
             pendingCursorNext = index + 1;
-            pendingCursorOffset = at + entryLength(frame, at);
+            pendingCursorOffset = at + FrameCodec.entryLength(frame, at);
             return;
         }
         if (index != cursorNext || (cursorOffset >= cursorLength && !loadNextFrame(index)))
@@ -1032,7 +684,7 @@ public final class ChronicleLogStorage implements RaftLogStorage
         }
         entryBuffer = readBuffer;
         entryOffset = cursorOffset;
-        cursorOffset += entryLength(readBuffer, cursorOffset);
+        cursorOffset += FrameCodec.entryLength(readBuffer, cursorOffset);
         cursorNext = index + 1;
     }
 
@@ -1046,9 +698,9 @@ public final class ChronicleLogStorage implements RaftLogStorage
             {
                 return false;
             }
-            length = copyFrame(dc.wire().bytes());
+            length = codec.copy(dc.wire().bytes());
         }
-        if (length < 0 || readBuffer.getLong(0, ORDER) != index)
+        if (length < 0 || codec.firstIndex() != index)
         {
             return false;
         }
@@ -1061,17 +713,17 @@ public final class ChronicleLogStorage implements RaftLogStorage
     /** Loads the frame holding {@code index} and sets the cursor on that entry. */
     private void seekFrame(final long index)
     {
-        final int segment = segmentOf(index);
-        final int f = frameOf(segment, index);
+        final int segment = segments.segmentOf(index);
+        final int f = segments.frameOf(segment, index);
         final int length = loadFrame(segment, f);
         int at = 0;
-        for (long i = frameFirst[f]; i < index; i++)
+        for (long i = segments.frameFirst(f); i < index; i++)
         {
-            at += entryLength(readBuffer, at);
+            at += FrameCodec.entryLength(readBuffer, at);
         }
         if (at >= length)
         {
-            throw corrupt(index, cycleFiles.fileFor(segmentCycles[segment]), "the entry is missing from its frame");
+            throw FrameCodec.corrupt(index, cycleFiles.fileFor(segments.cycle(segment)), "the entry is missing from its frame");
         }
         cursorLength = length;
         cursorOffset = at;
@@ -1082,208 +734,47 @@ public final class ChronicleLogStorage implements RaftLogStorage
     private int loadFrame(final int segment, final int f)
     {
         cursorNext = -1;
-        final long queueIndex = ROLL_CYCLE.toIndex(segmentCycles[segment], f - segmentFrame[segment]);
-        final Path file = cycleFiles.fileFor(segmentCycles[segment]);
+        final long frameFirst = segments.frameFirst(f);
+        final long queueIndex = ROLL_CYCLE.toIndex(segments.cycle(segment), f - segments.firstFrame(segment));
+        final Path file = cycleFiles.fileFor(segments.cycle(segment));
         if (!tailer.moveToIndex(queueIndex))
         {
-            throw corrupt(frameFirst[f], file, "queue index " + Long.toHexString(queueIndex) + " is missing");
+            throw FrameCodec.corrupt(frameFirst, file, "queue index " + Long.toHexString(queueIndex) + " is missing");
         }
         final int length;
         try (DocumentContext dc = tailer.readingDocument())
         {
             if (!dc.isPresent())
             {
-                throw corrupt(frameFirst[f], file, "queue index " + Long.toHexString(queueIndex) + " is missing");
+                throw FrameCodec.corrupt(frameFirst, file, "queue index " + Long.toHexString(queueIndex) + " is missing");
             }
-            length = copyFrame(dc.wire().bytes());
+            length = codec.copy(dc.wire().bytes());
         }
         if (length < 0)
         {
-            throw corrupt(frameFirst[f], file, "frame length " + (-length) + " is impossible");
+            throw FrameCodec.corrupt(frameFirst, file, "frame length " + (-length) + " is impossible");
         }
-        if (readBuffer.getLong(0, ORDER) != frameFirst[f])
+        if (codec.firstIndex() != frameFirst)
         {
-            throw corrupt(frameFirst[f], file, "the frame holds index " + readBuffer.getLong(0, ORDER));
+            throw FrameCodec.corrupt(frameFirst, file, "the frame holds index " + codec.firstIndex());
         }
-        checkFrame(length, frameFirst[f]);
+        checkFrame(length, frameFirst);
         return length;
     }
 
     private void checkFrame(final int length, final long first)
     {
-        final String problem = validateFrame(length, first, 0);
+        final String problem = codec.validate(length, first, 0);
         if (problem != null)
         {
-            throw corrupt(lastFrameBadIndex, cycleFiles.fileFor(segmentCycles[segmentOf(first)]), problem);
+            throw FrameCodec.corrupt(codec.lastFrameBadIndex, cycleFiles.fileFor(segments.cycle(segments.segmentOf(first))), problem);
         }
-    }
-
-    /** Copies the excerpt into {@link #readBuffer}; @return its length, or minus it if it cannot be a frame. */
-    private int copyFrame(final Bytes<?> bytes)
-    {
-        final long remaining = bytes.readRemaining();
-        if (remaining < HEADER_LENGTH + CRC_LENGTH || remaining > Math.max(maxFrameBytes, maxPayloadLength + HEADER_LENGTH + CRC_LENGTH))
-        {
-            return (int)-Math.min(remaining, Integer.MAX_VALUE);
-        }
-        final int total = (int)remaining;
-        if (readBuffer.capacity() < total)
-        {
-            readBuffer.wrap(new byte[Math.max(total, readBuffer.capacity() * 2)]);
-        }
-        bytes.read(readBuffer.byteArray(), 0, total);
-        return total;
-    }
-
-    // What the last validateFrame found: how many entries, the last term, and where it went wrong.
-    private int lastFrameEntries;
-    private long lastFrameLastTerm;
-    private long lastFrameBadIndex;
-    private String lastFrameProblem;
-
-    /**
-     * Checks every entry of the frame in {@link #readBuffer}: lengths, CRC32C, type, indexes
-     * from {@code first} on, terms never below {@code minTerm} nor decreasing.
-     *
-     * @return null if sound, else what is wrong (and {@link #lastFrameBadIndex} says where)
-     */
-    private String validateFrame(final int length, final long first, final long minTerm)
-    {
-        int at = 0;
-        long index = first;
-        long term = minTerm;
-        int entries = 0;
-        String problem = null;
-        while (at < length && problem == null)
-        {
-            if (length - at < HEADER_LENGTH + CRC_LENGTH)
-            {
-                problem = "a frame ends in the middle of an entry header";
-                break;
-            }
-            final int payloadLength = readBuffer.getInt(at + 20, ORDER);
-            if (payloadLength < 0 || payloadLength > length - at - HEADER_LENGTH - CRC_LENGTH)
-            {
-                problem = "payload length " + payloadLength + " does not fit its frame";
-                break;
-            }
-            crc.reset();
-            crc.update(readBuffer.byteArray(), at, HEADER_LENGTH + payloadLength);
-            final int type = readBuffer.getInt(at + 16, ORDER);
-            final long entryIndex = readBuffer.getLong(at, ORDER);
-            final long entryTerm = readBuffer.getLong(at + 8, ORDER);
-            if ((int)crc.getValue() != readBuffer.getInt(at + HEADER_LENGTH + payloadLength, ORDER))
-            {
-                problem = "CRC32C mismatch";
-            }
-            else if (type <= 0 || type > EntryType.values().length)
-            {
-                problem = "unknown entry type " + type;
-            }
-            else if (entryIndex != index)
-            {
-                problem = "holds index " + entryIndex;
-            }
-            else if (entryTerm < term)
-            {
-                problem = "term " + entryTerm + " after term " + term;
-            }
-            else
-            {
-                term = entryTerm;
-                index++;
-                entries++;
-                at += HEADER_LENGTH + payloadLength + CRC_LENGTH;
-            }
-        }
-        lastFrameEntries = entries;
-        lastFrameLastTerm = term;
-        lastFrameBadIndex = index;
-        lastFrameProblem = problem;
-        return problem;
-    }
-
-    private static int entryLength(final UnsafeBuffer buffer, final int at)
-    {
-        return HEADER_LENGTH + buffer.getInt(at + 20, ORDER) + CRC_LENGTH;
     }
 
     private long termAt(final long index)
     {
         locate(index);
-        return entryBuffer.getLong(entryOffset + 8, ORDER);
-    }
-
-    private RaftStorageException corrupt(final long index, final Path file, final String problem)
-    {
-        return new RaftStorageException("corrupt log entry at index " + index + " in " + file + ": " + problem);
-    }
-
-    // ---------------------------------------------------------------------------------------------
-    // Durability
-
-    private void sync()
-    {
-        if (firstUnsyncedCycle < 0)
-        {
-            return;
-        }
-        if (firstUnsyncedCycle != currentCycle)
-        {
-            // A roll since the last sync: the earlier cycles still hold unsynced entries.
-            for (int i = segmentCount - 1; i >= 0 && segmentCycles[i] >= firstUnsyncedCycle; i--)
-            {
-                if (segmentCycles[i] != currentCycle)
-                {
-                    forceCycle(segmentCycles[i]);
-                }
-            }
-        }
-        forceCycle(currentCycle);
-        if (newFileSinceSync)
-        {
-            forceFile(queueDirectory.resolve(CHRONICLE_METADATA));
-            AtomicFiles.syncDirectory(queueDirectory);
-            newFileSinceSync = false;
-        }
-        firstUnsyncedCycle = -1;
-    }
-
-    private void forceCycle(final int cycle)
-    {
-        try
-        {
-            if (cycle == currentCycle)
-            {
-                if (syncChannelCycle != cycle)
-                {
-                    closeSyncChannel();
-                    syncChannel = FileChannel.open(cycleFiles.fileFor(cycle), StandardOpenOption.WRITE);
-                    syncChannelCycle = cycle;
-                }
-                syncChannel.force(false);
-            }
-            else
-            {
-                forceFile(cycleFiles.fileFor(cycle));
-            }
-        }
-        catch (final IOException ex)
-        {
-            throw new RaftStorageException("cannot sync " + cycleFiles.fileFor(cycle) + ": " + ex, ex);
-        }
-    }
-
-    private static void forceFile(final Path file)
-    {
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE))
-        {
-            channel.force(false);
-        }
-        catch (final IOException ex)
-        {
-            throw new RaftStorageException("cannot sync " + file + ": " + ex, ex);
-        }
+        return FrameCodec.term(entryBuffer, entryOffset);
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -1323,7 +814,7 @@ public final class ChronicleLogStorage implements RaftLogStorage
     private void closeQueue()
     {
         closeTailer();
-        closeSyncChannel();
+        sync.close();
         if (appender != null)
         {
             appender.close();
@@ -1333,16 +824,6 @@ public final class ChronicleLogStorage implements RaftLogStorage
         {
             queue.close();
             queue = null;
-        }
-    }
-
-    private void closeSyncChannel()
-    {
-        if (syncChannel != null)
-        {
-            closeChannel(syncChannel, queueDirectory);
-            syncChannel = null;
-            syncChannelCycle = -1;
         }
     }
 
@@ -1356,22 +837,6 @@ public final class ChronicleLogStorage implements RaftLogStorage
         catch (final RuntimeException ignore)
         {
             // already failing with a better exception
-        }
-    }
-
-    private static void closeChannel(final FileChannel channel, final Path where)
-    {
-        if (channel == null)
-        {
-            return;
-        }
-        try
-        {
-            channel.close();
-        }
-        catch (final IOException ex)
-        {
-            throw new RaftStorageException("cannot close a file in " + where + ": " + ex, ex);
         }
     }
 
@@ -1394,7 +859,7 @@ public final class ChronicleLogStorage implements RaftLogStorage
     @Override
     public String toString()
     {
-        return "ChronicleLogStorage{" + ctx.directory() + " " + lastPurged + ".." + lastLogId() + " segments=" + segmentCount +
+        return "ChronicleLogStorage{" + ctx.directory() + " " + lastPurged + ".." + lastLogId() + " segments=" + segments.count() +
             " cycle=" + currentCycle + "}";
     }
 }
