@@ -89,6 +89,8 @@ public final class RingraftClient implements AutoCloseable
     private long nextSeq = 1;
     private long lowestUnresolved = 1;
     private long nextRequestId = 1;
+    // The last send that keeps the session alive in the log (open, command, keepalive): queries and
+    // status requests do not, so a client that only reads still sends keepalives.
     private long lastSendNs;
     private long lastScanNs;
     private boolean sessionClosed;
@@ -664,7 +666,10 @@ public final class RingraftClient implements AutoCloseable
         {
             p.sent = true;
             p.sentNs = now;
-            lastSendNs = now;
+            if (p.type != ClientProtocol.QUERY && p.type != ClientProtocol.STATUS)
+            {
+                lastSendNs = now;
+            }
         }
     }
 

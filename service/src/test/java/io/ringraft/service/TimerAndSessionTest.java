@@ -205,4 +205,33 @@ final class TimerAndSessionTest
             }
         }
     }
+
+    @Test
+    void aClientThatOnlyReadsKeepsItsSessionAlive() throws Exception
+    {
+        // Queries and status requests do not go through the log, so they do not refresh a session: a
+        // client that only reads must still send keepalives (found by the nemesis, whose status watcher
+        // lost its session 10 s into every run and with it the leader).
+        try (TestCluster cluster = new TestCluster(3, ctx -> ctx.sessionTimeout(1500, TimeUnit.MILLISECONDS)))
+        {
+            cluster.awaitLeader(10_000);
+            try (RingraftClient reader = RingraftClient.connect(new RingraftClient.Context().endpoints(cluster.endpoints()).clusterId(7)
+                .keepaliveInterval(300, TimeUnit.MILLISECONDS).commandTimeout(5, TimeUnit.SECONDS));
+                RingraftClient writer = connect(cluster))
+            {
+                final long until = System.currentTimeMillis() + 3500;
+                while (System.currentTimeMillis() < until)
+                {
+                    // The writer's entries advance cluster time; the reader reads and asks for status, several times a keepalive interval.
+                    assertEquals(Outcome.OK, writer.execute(CounterService.command(CounterService.INCREMENT, 1, 0)).outcome());
+                    assertTrue(reader.queryAndWait(new byte[0], ReadMode.LINEARIZABLE).isOk());
+                    assertTrue(reader.await(reader.status(cluster.endpoints().get(0))) != null);
+                    Thread.sleep(50);
+                }
+                assertTrue(!reader.isSessionClosed(), "the reader's session was kept alive");
+                final CommandResult r = reader.execute(CounterService.command(CounterService.INCREMENT, 1, 0));
+                assertEquals(Outcome.OK, r.outcome(), r.toString());
+            }
+        }
+    }
 }
