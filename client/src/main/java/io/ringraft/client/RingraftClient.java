@@ -688,6 +688,11 @@ public final class RingraftClient implements AutoCloseable
             }
             return;
         }
+        if (response.requestType == ClientProtocol.KEEPALIVE)
+        {
+            onKeepaliveResponse(buffer, now);
+            return;
+        }
         final PendingRequest p = requests.get(response.correlation);
         if (p == null || p.type != response.requestType || (p.type != ClientProtocol.OPEN && response.sessionId != sessionId))
         {
@@ -741,6 +746,33 @@ public final class RingraftClient implements AutoCloseable
         final byte[] bytes = new byte[response.status == ClientProtocol.OK ? response.payloadLength : 0];
         buffer.getBytes(response.payloadOffset, bytes);
         p.queryFuture.complete(new QueryResult(response.status, response.index, bytes, text));
+    }
+
+    /**
+     * A keepalive sent to a member that no longer leads is answered with a redirect (or no leader):
+     * unless it reaches the leader the session expires, so a client that sends no commands (only
+     * queries, which any member answers) follows the leader here and sends its keepalive again.
+     */
+    private void onKeepaliveResponse(final DirectBuffer buffer, final long now)
+    {
+        if (response.sessionId != sessionId || sessionClosed)
+        {
+            return;
+        }
+        if (response.status == ClientProtocol.REDIRECT && response.payloadLength > 0)
+        {
+            target = target(buffer.getStringWithoutLengthUtf8(response.payloadOffset, response.payloadLength));
+            target.touch(now);
+            lastSendNs = now - ctx.keepaliveIntervalNs + ctx.retryDelayNs;
+        }
+        else if (response.status == ClientProtocol.NO_LEADER || response.status == ClientProtocol.BUSY)
+        {
+            lastSendNs = now - ctx.keepaliveIntervalNs + ctx.retryDelayNs;
+        }
+        else if (response.status == ClientProtocol.UNKNOWN_SESSION)
+        {
+            onSessionClosed();
+        }
     }
 
     private void onCommandResponse(final DirectBuffer buffer, final long now)

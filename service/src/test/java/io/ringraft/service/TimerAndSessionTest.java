@@ -210,25 +210,38 @@ final class TimerAndSessionTest
     void aClientThatOnlyReadsKeepsItsSessionAlive() throws Exception
     {
         // Queries and status requests do not go through the log, so they do not refresh a session: a
-        // client that only reads must still send keepalives (found by the nemesis, whose status watcher
-        // lost its session 10 s into every run and with it the leader).
+        // client that only reads must still send keepalives, and to the leader, also after the leader
+        // changed (found by the nemesis, whose status watcher lost its session 10 s into every run, or
+        // at the first change of leader, and with it the leader).
         try (TestCluster cluster = new TestCluster(3, ctx -> ctx.sessionTimeout(1500, TimeUnit.MILLISECONDS)))
         {
-            cluster.awaitLeader(10_000);
+            final long first = cluster.awaitLeader(10_000);
             try (RingraftClient reader = RingraftClient.connect(new RingraftClient.Context().endpoints(cluster.endpoints()).clusterId(7)
-                .keepaliveInterval(300, TimeUnit.MILLISECONDS).commandTimeout(5, TimeUnit.SECONDS));
+                .keepaliveInterval(300, TimeUnit.MILLISECONDS).commandTimeout(10, TimeUnit.SECONDS));
                 RingraftClient writer = connect(cluster))
             {
-                final long until = System.currentTimeMillis() + 3500;
-                while (System.currentTimeMillis() < until)
+                for (int phase = 0; phase < 2; phase++)
                 {
-                    // The writer's entries advance cluster time; the reader reads and asks for status, several times a keepalive interval.
-                    assertEquals(Outcome.OK, writer.execute(CounterService.command(CounterService.INCREMENT, 1, 0)).outcome());
-                    assertTrue(reader.queryAndWait(new byte[0], ReadMode.LINEARIZABLE).isOk());
-                    assertTrue(reader.await(reader.status(cluster.endpoints().get(0))) != null);
-                    Thread.sleep(50);
+                    final long other = first == 1 ? 2 : 1;
+                    if (phase == 1)
+                    {
+                        // The reader's keepalives now reach a member that does not lead (and the reader asks only that member).
+                        cluster.nodes.get(first).raft().transferLeader(other, java.time.Duration.ofSeconds(5)).get(10, TimeUnit.SECONDS);
+                    }
+                    final String asked = cluster.clientEndpoints.get(phase == 0 ? other : first);
+                    final long until = System.currentTimeMillis() + 3500;
+                    while (System.currentTimeMillis() < until)
+                    {
+                        // The writer's entries advance cluster time; the reader reads one member and asks for its status,
+                        // several times a keepalive interval.
+                        assertEquals(Outcome.OK, writer.execute(CounterService.command(CounterService.INCREMENT, 1, 0)).outcome());
+                        final QueryResult q = reader.await(reader.queryMember(asked, new byte[0]));
+                        assertTrue(q.isOk(), "phase " + phase + ": " + q);
+                        assertTrue(reader.await(reader.status(asked)) != null, "phase " + phase);
+                        Thread.sleep(50);
+                    }
+                    assertTrue(!reader.isSessionClosed(), "phase " + phase + ": the reader's session was kept alive");
                 }
-                assertTrue(!reader.isSessionClosed(), "the reader's session was kept alive");
                 final CommandResult r = reader.execute(CounterService.command(CounterService.INCREMENT, 1, 0));
                 assertEquals(Outcome.OK, r.outcome(), r.toString());
             }
