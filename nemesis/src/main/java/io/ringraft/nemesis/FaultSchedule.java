@@ -26,7 +26,9 @@ final class FaultSchedule
         /** Cut links between nodes (several shapes), heal when the fault ends. */
         PARTITION,
         /** Drop a share of all packets between nodes at random. */
-        LOSS
+        LOSS,
+        /** Delay every packet between nodes with jitter (reordering them) and duplicate a share, through the relay. */
+        DELAY
     }
 
     /**
@@ -51,6 +53,9 @@ final class FaultSchedule
 
     /** The random loss of a LOSS fault, in percent. */
     static final int LOSS_PERCENT = 22;
+
+    /** What a DELAY fault does to every packet between nodes: the slow links of the outside test, and some duplicates. */
+    static final DelayRelay.Impairment DELAY = new DelayRelay.Impairment(145, 60, 0, 5);
 
     private FaultSchedule()
     {
@@ -115,6 +120,9 @@ final class FaultSchedule
                 }
                 case LOSS:
                     shape = LOSS_PERCENT + "%";
+                    break;
+                case DELAY:
+                    shape = DELAY.delayMs() + "+-" + DELAY.jitterMs() + "ms";
                     break;
                 default:
                     shape = random.nextBoolean() ? "leader" : "node";

@@ -61,6 +61,7 @@ final class NamespaceLab implements NetworkLab
     private final String cutterNote;
     private final Path marker;
     private final Thread hook;
+    private DelayRelay relay;
     private boolean closed;
 
     private NamespaceLab(final String runId, final int nodes, final int subnet, final Cutter cutter, final String cutterNote,
@@ -214,6 +215,50 @@ final class NamespaceLab implements NetworkLab
         }
     }
 
+    /**
+     * Sends every packet between nodes through a {@link DelayRelay} on the bridge's address, for the
+     * rest of the run: a DNAT rule in each node's namespace turns its packets to a peer's Raft port to
+     * the relay (the answers come back through the sender's connection tracking), and from then on
+     * cuts and random loss match the relay's ports instead of the peers' addresses.
+     *
+     * @param raftPort the nodes' Raft port
+     * @param seed     seeds the relay's delays, drops and duplicates
+     * @return the relay (closed with the lab)
+     */
+    synchronized DelayRelay startRelay(final int raftPort, final long seed)
+    {
+        if (cutter != Cutter.NFT)
+        {
+            throw new IllegalStateException("the delay relay needs nft (it cuts links by the relay's ports), not --cut-with tc");
+        }
+        final java.util.Map<Long, String> hosts = new java.util.TreeMap<>();
+        for (long id = 1; id <= nodes; id++)
+        {
+            hosts.put(id, host(id));
+        }
+        relay = new DelayRelay(clientHost(), hosts, raftPort, seed);
+        for (int i = 1; i <= nodes; i++)
+        {
+            final StringBuilder sb = new StringBuilder("table ip ringraft_relay {\n  chain output {\n" +
+                "    type nat hook output priority -100; policy accept;\n");
+            for (int j = 1; j <= nodes; j++)
+            {
+                if (j != i)
+                {
+                    sb.append("    ip daddr ").append(host(j)).append(" udp dport ").append(raftPort).append(" dnat to ")
+                        .append(clientHost()).append(':').append(relay.entryPort(i, j)).append('\n');
+                }
+            }
+            sb.append("  }\n}\n");
+            final Shell.Result r = Shell.run(List.of("ip", "netns", "exec", namespace(i), "nft", "-f", "-"), sb.toString());
+            if (!r.ok())
+            {
+                throw new IllegalStateException("nft (the relay's DNAT rules) in " + namespace(i) + " failed: " + r.output());
+            }
+        }
+        return relay;
+    }
+
     @Override
     public String host(final long id)
     {
@@ -260,7 +305,8 @@ final class NamespaceLab implements NetworkLab
             if (cutter == Cutter.NFT)
             {
                 final Shell.Result r = Shell.run(List.of("ip", "netns", "exec", namespace(i), "nft", "-f", "-"),
-                    nftScript(i, nodes, address(0).substring(0, address(0).length() - 1), cuts, lossPercent));
+                    relay == null ? nftScript(i, nodes, address(0).substring(0, address(0).length() - 1), cuts, lossPercent) :
+                    relayNftScript(i, nodes, clientHost(), relay::portsFrom, cuts, lossPercent));
                 if (!r.ok())
                 {
                     throw new IllegalStateException("nft in " + namespace(i) + " failed: " + r.output());
@@ -327,11 +373,64 @@ final class NamespaceLab implements NetworkLab
         return sb.toString();
     }
 
+    /**
+     * The nftables ruleset of node {@code node} when the packets between nodes pass the relay: they
+     * all come from the relay's address, and which node sent one is told by the relay's port.
+     *
+     * @param node        the node
+     * @param nodes       how many nodes
+     * @param relayHost   the relay's address
+     * @param portsFrom   the relay's ports that packets from one node reach another from
+     * @param cuts        the cut links, each {@code {from, to}}
+     * @param lossPercent the share dropped at random
+     * @return the script for {@code nft -f -}, replacing the table
+     */
+    static String relayNftScript(final int node, final int nodes, final String relayHost,
+        final java.util.function.BiFunction<Long, Long, List<Integer>> portsFrom, final Set<List<Long>> cuts, final int lossPercent)
+    {
+        final Set<Integer> cutPorts = new TreeSet<>();
+        final Set<Integer> allPorts = new TreeSet<>();
+        for (long j = 1; j <= nodes; j++)
+        {
+            if (j != node)
+            {
+                final List<Integer> ports = portsFrom.apply(j, (long)node);
+                allPorts.addAll(ports);
+                if (cuts.contains(List.of(j, (long)node)))
+                {
+                    cutPorts.addAll(ports);
+                }
+            }
+        }
+        final StringBuilder sb = new StringBuilder();
+        sb.append("table inet ringraft_nemesis\ndelete table inet ringraft_nemesis\n");
+        sb.append("table inet ringraft_nemesis {\n  chain input {\n    type filter hook input priority 0; policy accept;\n");
+        if (!cutPorts.isEmpty())
+        {
+            sb.append("    ip saddr ").append(relayHost).append(" udp sport { ").append(join(cutPorts)).append(" } drop\n");
+        }
+        if (lossPercent > 0 && !allPorts.isEmpty())
+        {
+            sb.append("    ip saddr ").append(relayHost).append(" udp sport { ").append(join(allPorts)).append(" } numgen random mod 100 < ")
+                .append(lossPercent).append(" drop\n");
+        }
+        sb.append("  }\n}\n");
+        return sb.toString();
+    }
+
+    private static String join(final Set<Integer> ports)
+    {
+        final List<String> parts = new ArrayList<>();
+        ports.forEach(p -> parts.add(Integer.toString(p)));
+        return String.join(", ", parts);
+    }
+
     @Override
     public String describe()
     {
         return "network namespaces " + namespace(1) + ".." + namespace(nodes) + " on bridge " + name("br") + " (" + address(0) +
-            "/24), links cut with " + cutter.name().toLowerCase(Locale.ROOT) + cutterNote;
+            "/24), links cut with " + cutter.name().toLowerCase(Locale.ROOT) + cutterNote +
+            (relay == null ? "" : ", packets between nodes through a user-space delay relay on " + clientHost());
     }
 
     @Override
@@ -342,6 +441,10 @@ final class NamespaceLab implements NetworkLab
             return;
         }
         closed = true;
+        if (relay != null)
+        {
+            relay.close();
+        }
         try
         {
             Runtime.getRuntime().removeShutdownHook(hook);

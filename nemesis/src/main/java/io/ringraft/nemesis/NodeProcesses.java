@@ -42,6 +42,7 @@ final class NodeProcesses implements AutoCloseable
     private final Map<Long, Process> running = new TreeMap<>();
     private final Map<Long, Boolean> paused = new TreeMap<>();
     private final List<String> crashes = new ArrayList<>();
+    private final List<String> jvmFlags;
     private final Thread hook = new Thread(this::killAll, "ringraft-nemesis-node-cleanup");
 
     /**
@@ -52,9 +53,12 @@ final class NodeProcesses implements AutoCloseable
      * @param dataRoot where their data directories go
      * @param logDir   where their output goes
      * @param extra    further settings for every node (election timeout, planted bug)
+     * @param jvmFlags further JVM flags for every node
      */
-    NodeProcesses(final NetworkLab lab, final int nodes, final Path dataRoot, final Path logDir, final Map<String, String> extra)
+    NodeProcesses(final NetworkLab lab, final int nodes, final Path dataRoot, final Path logDir, final Map<String, String> extra,
+        final List<String> jvmFlags)
     {
+        this.jvmFlags = List.copyOf(jvmFlags);
         this.lab = lab;
         this.dataRoot = dataRoot;
         this.logDir = logDir;
@@ -164,6 +168,7 @@ final class NodeProcesses implements AutoCloseable
         final List<String> command = new ArrayList<>(lab.launchPrefix(id));
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(LocalCluster.jvmFlags());
+        command.addAll(jvmFlags);
         command.addAll(List.of("-Xms64m", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp",
             System.getProperty("java.class.path"), RingraftMain.class.getName(), "node", "--config", configFiles.get(id).toString()));
         try

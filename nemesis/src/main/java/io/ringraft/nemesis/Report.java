@@ -24,7 +24,7 @@ final class Report
     private static final int TPUT_TOP = LAT_TOP + LAT_HEIGHT + 40;
     private static final int TPUT_HEIGHT = 140;
     private static final int HEIGHT = TPUT_TOP + TPUT_HEIGHT + 40;
-    private static final String[] FAULT_COLOURS = {"#f4c7c3", "#fce8b2", "#c6dafc", "#d9ead3"};
+    private static final String[] FAULT_COLOURS = {"#f4c7c3", "#fce8b2", "#c6dafc", "#d9ead3", "#e1d5f0"};
 
     private Report()
     {
@@ -32,7 +32,8 @@ final class Report
 
     static void write(final NemesisRun.Options options, final String lab, final String summary, final List<String> checks,
         final List<NemesisWorkload.Op> ops, final List<NemesisRun.Window> windows, final List<StatusWatcher.LeaderChange> leaders,
-        final List<Long> recoveries, final List<Long> gaps, final History history, final CheckResult linear, final long endNs)
+        final List<Long> recoveries, final List<Long> healToAck, final List<Long> gaps, final History history, final CheckResult linear,
+        final long endNs)
     {
         final Path dir = options.reportDir();
         final String nl = System.lineSeparator();
@@ -42,14 +43,16 @@ final class Report
         text.append("replay   ").append(options.replayCommand()).append(nl);
         NemesisRun.writeText(dir.resolve("summary.txt"), text.toString());
 
-        final StringBuilder faults = new StringBuilder("# start_s heal_s recovery_ms (heal to the next acknowledged write) " +
-            "gap_ms (longest stretch without one, from the start to the next fault) not_connected (sends dropped as not connected during the fault, then in " +
-            "the 2 s after the heal) what (scheduled: start +duration kind shape)" + nl);
+        final StringBuilder faults = new StringBuilder("# start_s heal_s (a kill: its restart begins) whole_s (every node runs, " +
+            "none paused, no cut) recovery_ms (whole to the next acknowledged write before the next fault) heal_ack_ms (heal to the next " +
+            "acknowledged write, whenever) gap_ms (longest stretch without one, from the start to the next fault) not_connected (sends " +
+            "dropped as not connected during the fault, then in the 2 s after the heal) what (scheduled: start +duration kind shape)" + nl);
         for (int i = 0; i < windows.size(); i++)
         {
             final NemesisRun.Window w = windows.get(i);
-            faults.append(String.format(Locale.ROOT, "%7.2f %7.2f %6s %6d %6d %6d  %s   (%s)%n", w.startNs() / 1e9, w.healNs() / 1e9,
-                recoveries.get(i) < 0 ? "none" : Long.toString(recoveries.get(i)), gaps.get(i), w.notConnectedDuring(),
+            faults.append(String.format(Locale.ROOT, "%7.2f %7.2f %7.2f %6s %6s %6d %6d %6d  %s   (%s)%n", w.startNs() / 1e9, w.healNs() / 1e9,
+                w.wholeNs() / 1e9, recoveries.get(i) < 0 ? "none" : Long.toString(recoveries.get(i)),
+                healToAck.get(i) < 0 ? "none" : Long.toString(healToAck.get(i)), gaps.get(i), w.notConnectedDuring(),
                 w.notConnectedAfterHeal(), w.what(), w.fault()));
         }
         NemesisRun.writeText(dir.resolve("faults.txt"), faults.toString());
@@ -205,7 +208,7 @@ final class Report
         page.append("<h2>ringraft nemesis</h2>\n<pre>").append(escape(summary)).append('\n');
         checks.forEach(c -> page.append(escape(c)).append('\n'));
         page.append("network: ").append(escape(lab)).append("</pre>\n").append(svg);
-        page.append("<p>Shaded: fault windows (red kill, yellow pause, blue partition, green loss), from injection to heal. "
+        page.append("<p>Shaded: fault windows (red kill, yellow pause, blue partition, green loss, violet delay), from injection to heal. "
             + "Dashed: leader changes seen by polling every node's status (L = leader, t = term; grey: no leader).</p>\n"
             + "<h3>Faults</h3>\n<table>");
         for (final NemesisRun.Window w : windows)

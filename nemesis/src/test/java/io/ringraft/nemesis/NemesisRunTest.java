@@ -30,7 +30,7 @@ class NemesisRunTest
         final PlantedBug bug)
     {
         return new NemesisRun.Options(3, durationMs, seed, faults, 8, 8, 5, report, NemesisRun.NetworkMode.AUTO, null, bug,
-            "300-600", 10_000, 2_000, 2_000, 5_000);
+            "300-600", 3_000, 2_000, 2_000, 5_000);
     }
 
     @Test
