@@ -28,8 +28,25 @@ final class FaultSchedule
         /** Drop a share of all packets between nodes at random. */
         LOSS,
         /** Delay every packet between nodes with jitter (reordering them) and duplicate a share, through the relay. */
-        DELAY
+        DELAY,
+        /**
+         * Replace a member through the admin path: remove it, kill it and empty its disk; at the heal it
+         * starts as a new node that joins, is added as a learner and promoted to voter.
+         */
+        MEMBERSHIP,
+        /**
+         * The outside test's slow election: every link slow and lossy through the relay ({@link #SLOW_LOSSY}),
+         * then the leader killed; lasts {@link #ELECTION_WINDOW_MS}, in which the terms and the time to a
+         * stable leader are measured; then the links heal and the node restarts.
+         */
+        ELECTION
     }
+
+    /** An ELECTION fault's links: 145 ± 60 ms one way, 22 % of the packets lost. */
+    static final DelayRelay.Impairment SLOW_LOSSY = new DelayRelay.Impairment(145, 60, 22, 0);
+
+    /** How long an ELECTION fault lasts: the outside test watched 12 s. */
+    static final long ELECTION_WINDOW_MS = 12_000;
 
     /**
      * One fault.
@@ -99,12 +116,13 @@ final class FaultSchedule
         long t = 2_000;
         while (true)
         {
-            final long length = minLengthMs + random.nextLong(maxLengthMs - minLengthMs + 1);
+            final long drawn = minLengthMs + random.nextLong(maxLengthMs - minLengthMs + 1);
+            final Kind kind = choices.get(random.nextInt(choices.size()));
+            final long length = kind == Kind.ELECTION ? ELECTION_WINDOW_MS : drawn;
             if (t + length > durationMs - settleMs)
             {
                 break;
             }
-            final Kind kind = choices.get(random.nextInt(choices.size()));
             final String shape;
             switch (kind)
             {
@@ -123,6 +141,9 @@ final class FaultSchedule
                     break;
                 case DELAY:
                     shape = DELAY.delayMs() + "+-" + DELAY.jitterMs() + "ms";
+                    break;
+                case ELECTION:
+                    shape = "leader";
                     break;
                 default:
                     shape = random.nextBoolean() ? "leader" : "node";

@@ -1,6 +1,9 @@
 package io.ringraft.nemesis;
 
+import io.ringraft.AdminStatus;
 import io.ringraft.engine.PlantedBug;
+import io.ringraft.server.admin.AdminClient;
+import io.ringraft.server.admin.AdminProtocol;
 import io.ringraft.server.NodeConfig;
 import io.ringraft.server.kv.KvNodeStatus;
 import io.ringraft.testkit.history.CheckResult;
@@ -121,6 +124,42 @@ final class NemesisRun
     private final List<String> restartFailures = java.util.Collections.synchronizedList(new ArrayList<>());
     private volatile long lastRestartNs;
     private DelayRelay relay;
+    private volatile long replacing;
+    private StatusWatcher watcher;
+    private final Map<FaultSchedule.Fault, long[]> electionTerms = new java.util.HashMap<>();
+    private List<String> adminEndpoints;
+    private String adminAeronDir;
+
+    /** A node's endpoints. */
+    private record NodeInfo(String raft, String client)
+    {
+    }
+
+    /**
+     * Runs an admin operation until it is done or the deadline passes (a change in progress, an
+     * election or a learner still catching up is waited out), each try with a fresh admin client.
+     *
+     * @return null when done, else the last refusal
+     */
+    private String admin(final java.util.function.Function<AdminClient, AdminProtocol.Response> operation, final long deadlineMs)
+    {
+        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(deadlineMs);
+        String last = "no answer";
+        try (AdminClient admin = new AdminClient(CLUSTER_ID, adminEndpoints, adminAeronDir))
+        {
+            while (System.nanoTime() < deadline)
+            {
+                final AdminProtocol.Response r = operation.apply(admin);
+                if (r != null && r.status() == AdminStatus.OK)
+                {
+                    return null;
+                }
+                last = r == null ? "no answer" : AdminProtocol.statusName(r.status()) + " " + r.message();
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(300));
+            }
+        }
+        return last;
+    }
 
     NemesisRun(final Options options, final PrintStream out)
     {
@@ -150,12 +189,13 @@ final class NemesisRun
         {
             out.println("nemesis: no random loss without nft");
         }
-        if (kinds.contains(FaultSchedule.Kind.DELAY) && !(lab instanceof NamespaceLab && lab.canDropRandomly()))
+        if (!(lab instanceof NamespaceLab && lab.canDropRandomly()) &&
+            (kinds.remove(FaultSchedule.Kind.DELAY) | kinds.remove(FaultSchedule.Kind.ELECTION)))
         {
-            kinds.remove(FaultSchedule.Kind.DELAY);
-            out.println("nemesis: no delay without namespaces and nft (the delay relay is reached by DNAT rules in the namespaces)");
+            out.println("nemesis: no delay and no slow election without namespaces and nft (the delay relay is reached by DNAT " +
+                "rules in the namespaces)");
         }
-        if (kinds.contains(FaultSchedule.Kind.DELAY))
+        if (kinds.contains(FaultSchedule.Kind.DELAY) || kinds.contains(FaultSchedule.Kind.ELECTION))
         {
             // Before any node starts: a flow that conntrack saw before the DNAT rule would pass the relay by.
             relay = ((NamespaceLab)lab).startRelay(NodeProcesses.RAFT_PORT, options.seed());
@@ -273,6 +313,8 @@ final class NemesisRun
         final List<FaultSchedule.Fault> schedule)
     {
         final List<String> endpoints = new ArrayList<>(nodes.clientEndpoints().values());
+        adminEndpoints = endpoints;
+        adminAeronDir = aeronDir;
         for (final long id : nodes.ids())
         {
             nodes.start(id);
@@ -283,6 +325,7 @@ final class NemesisRun
             options.keys(), options.thinkMs(), options.seed(), originNs);
         try (StatusWatcher watcher = new StatusWatcher(nodes.clientEndpoints(), CLUSTER_ID, aeronDir, originNs))
         {
+            this.watcher = watcher;
             watcher.start();
             if (watcher.awaitLeader(60_000) == 0)
             {
@@ -375,6 +418,27 @@ final class NemesisRun
             case DELAY:
                 relay.impair(FaultSchedule.DELAY);
                 return FaultSchedule.DELAY + " between all nodes";
+            case ELECTION:
+            {
+                relay.impair(FaultSchedule.SLOW_LOSSY);
+                final long target = FaultSchedule.target(fault, ids, leader);
+                electionTerms.put(fault, new long[]{watcher.maxTerm(), 0});
+                nodes.kill(target);
+                return FaultSchedule.SLOW_LOSSY + " between all nodes, then kill -9 node " + target + (target == leader ? " (leader)" : "");
+            }
+            case MEMBERSHIP:
+            {
+                final long target = FaultSchedule.target(fault, ids, leader);
+                final String removed = admin(a -> a.remove(target, 5_000), 15_000);
+                if (removed != null)
+                {
+                    return "replace node " + target + ": not removed (" + removed + "), nothing else done";
+                }
+                nodes.kill(target);
+                nodes.replaceDisk(target);
+                replacing = target;
+                return "replace node " + target + (target == leader ? " (leader)" : "") + ": removed, killed, disk emptied";
+            }
             default:
                 lab.apply(Set.of(), FaultSchedule.LOSS_PERCENT);
                 return "loss " + FaultSchedule.LOSS_PERCENT + "% between all nodes";
@@ -408,6 +472,10 @@ final class NemesisRun
     {
         switch (fault.kind())
         {
+            case ELECTION:
+                electionTerms.get(fault)[1] = watcher.maxTerm();
+                relay.impair(DelayRelay.Impairment.NONE);
+                // and restart the killed node:
             case KILL:
                 for (final long id : nodes.ids())
                 {
@@ -437,6 +505,40 @@ final class NemesisRun
             case DELAY:
                 relay.impair(DelayRelay.Impairment.NONE);
                 break;
+            case MEMBERSHIP:
+            {
+                final long id = replacing;
+                replacing = 0;
+                if (id == 0)
+                {
+                    break;
+                }
+                // Like a restart, in the background: the next fault waits until it was added and promoted.
+                final NodeInfo info = new NodeInfo(nodes.raftEndpoint(id), nodes.clientEndpoints().get(id));
+                final Thread join = new Thread(() ->
+                {
+                    nodes.start(id);
+                    final String added = admin(a -> a.addLearner(id, info.raft(), info.client(), 10_000), 60_000);
+                    if (added != null)
+                    {
+                        throw new IllegalStateException("node " + id + " was not added back as a learner: " + added);
+                    }
+                    nodes.joined(id);
+                    final String promoted = admin(a -> a.promote(id, true, 10_000), 90_000);
+                    if (promoted != null)
+                    {
+                        throw new IllegalStateException("node " + id + " was not promoted back to voter: " + promoted);
+                    }
+                    synchronized (restarts)
+                    {
+                        lastRestartNs = Math.max(lastRestartNs, System.nanoTime());
+                    }
+                }, "nemesis-join-" + id);
+                join.setUncaughtExceptionHandler((t, ex) -> restartFailures.add(ex.getMessage()));
+                restarts.add(join);
+                join.start();
+                break;
+            }
             default:
                 lab.apply(Set.of(), 0);
                 break;
@@ -572,7 +674,7 @@ final class NemesisRun
             recoveries.add(first < 0 || first >= limit ? -1 : TimeUnit.NANOSECONDS.toMillis(first - w.wholeNs()));
             final long afterHeal = firstAtOrAfter(acks, w.healNs());
             healToAck.add(afterHeal < 0 ? -1 : TimeUnit.NANOSECONDS.toMillis(afterHeal - w.healNs()));
-            if (w.fault().kind() == FaultSchedule.Kind.KILL)
+            if (w.fault().kind() == FaultSchedule.Kind.KILL || w.fault().kind() == FaultSchedule.Kind.ELECTION)
             {
                 restartsMs.add(TimeUnit.NANOSECONDS.toMillis(w.wholeNs() - w.healNs()));
             }
@@ -637,6 +739,33 @@ final class NemesisRun
         {
             checks.add("info  a killed node's restart (JVM start to its pid file): p50 " + sortedRestarts.get(sortedRestarts.size() / 2) +
                 " ms, max " + sortedRestarts.get(sortedRestarts.size() - 1) + " ms");
+        }
+        final List<String> elections = new ArrayList<>();
+        for (final Window w : windows)
+        {
+            final long[] terms = electionTerms.get(w.fault());
+            if (terms == null)
+            {
+                continue;
+            }
+            // The last change of leader in the window, if it left a leader that held to the heal: the stable leader.
+            StatusWatcher.LeaderChange last = null;
+            for (final StatusWatcher.LeaderChange c : leaders)
+            {
+                if (c.atNs() >= w.startNs() && c.atNs() <= w.healNs())
+                {
+                    last = c;
+                }
+            }
+            final long acked = java.util.Arrays.stream(acks).filter(t -> t >= w.startNs() && t < w.healNs()).count();
+            elections.add(String.format(Locale.ROOT, "terms %d -> %d, %s, %d writes acknowledged", terms[0], terms[1],
+                last == null || last.leader() == 0 ? "no stable leader" :
+                "stable leader " + last.leader() + " after " + TimeUnit.NANOSECONDS.toMillis(last.atNs() - w.startNs()) + " ms", acked));
+        }
+        if (!elections.isEmpty())
+        {
+            checks.add("info  slow election (" + FaultSchedule.SLOW_LOSSY + ", the leader killed, " +
+                FaultSchedule.ELECTION_WINDOW_MS / 1000 + " s): " + String.join("; ", elections));
         }
         if (relay != null)
         {

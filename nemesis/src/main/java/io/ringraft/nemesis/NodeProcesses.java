@@ -43,6 +43,7 @@ final class NodeProcesses implements AutoCloseable
     private final Map<Long, Boolean> paused = new TreeMap<>();
     private final List<String> crashes = new ArrayList<>();
     private final List<String> jvmFlags;
+    private final java.util.Set<Long> joining = new java.util.HashSet<>();
     private final Thread hook = new Thread(this::killAll, "ringraft-nemesis-node-cleanup");
 
     /**
@@ -113,6 +114,12 @@ final class NodeProcesses implements AutoCloseable
         return result;
     }
 
+    /** @return node {@code id}'s Raft endpoint */
+    String raftEndpoint(final long id)
+    {
+        return configs.get(id).self().raftEndpoint();
+    }
+
     /** @return every node's client endpoint */
     Map<Long, String> clientEndpoints()
     {
@@ -171,6 +178,10 @@ final class NodeProcesses implements AutoCloseable
         command.addAll(jvmFlags);
         command.addAll(List.of("-Xms64m", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp",
             System.getProperty("java.class.path"), RingraftMain.class.getName(), "node", "--config", configFiles.get(id).toString()));
+        if (joining.contains(id))
+        {
+            command.add("--join");
+        }
         try
         {
             Files.deleteIfExists(dataDir.resolve(RingraftNode.PID_FILE));
@@ -213,6 +224,35 @@ final class NodeProcesses implements AutoCloseable
         {
             IoUtil.delete(new File(pid.aeronDir()), true);
         }
+    }
+
+    /**
+     * Empties the data directory of node {@code id}, which must not run: it starts again as a new
+     * node that joins the running cluster ({@code --join}) until {@link #joined} says it was added.
+     */
+    synchronized void replaceDisk(final long id)
+    {
+        if (running.containsKey(id))
+        {
+            throw new IllegalStateException("node " + id + " runs: its data cannot be replaced");
+        }
+        final Path dataDir = configs.get(id).dataDir().toAbsolutePath();
+        IoUtil.delete(dataDir.toFile(), true);
+        try
+        {
+            Files.createDirectories(dataDir);
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException(ex);
+        }
+        joining.add(id);
+    }
+
+    /** Node {@code id} was added to the cluster: from now on it starts on its data without {@code --join}. */
+    synchronized void joined(final long id)
+    {
+        joining.remove(id);
     }
 
     /** Stops node {@code id} with SIGSTOP. */

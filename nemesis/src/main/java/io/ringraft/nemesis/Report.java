@@ -24,7 +24,7 @@ final class Report
     private static final int TPUT_TOP = LAT_TOP + LAT_HEIGHT + 40;
     private static final int TPUT_HEIGHT = 140;
     private static final int HEIGHT = TPUT_TOP + TPUT_HEIGHT + 40;
-    private static final String[] FAULT_COLOURS = {"#f4c7c3", "#fce8b2", "#c6dafc", "#d9ead3", "#e1d5f0"};
+    private static final String[] FAULT_COLOURS = {"#f4c7c3", "#fce8b2", "#c6dafc", "#d9ead3", "#e1d5f0", "#d0e0e3", "#f9cb9c"};
 
     private Report()
     {
@@ -208,7 +208,7 @@ final class Report
         page.append("<h2>ringraft nemesis</h2>\n<pre>").append(escape(summary)).append('\n');
         checks.forEach(c -> page.append(escape(c)).append('\n'));
         page.append("network: ").append(escape(lab)).append("</pre>\n").append(svg);
-        page.append("<p>Shaded: fault windows (red kill, yellow pause, blue partition, green loss, violet delay), from injection to heal. "
+        page.append("<p>Shaded: fault windows (red kill, yellow pause, blue partition, green loss, violet delay, teal membership, orange slow election), from injection to heal. "
             + "Dashed: leader changes seen by polling every node's status (L = leader, t = term; grey: no leader).</p>\n"
             + "<h3>Faults</h3>\n<table>");
         for (final NemesisRun.Window w : windows)

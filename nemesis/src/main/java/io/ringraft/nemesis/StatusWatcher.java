@@ -38,6 +38,7 @@ final class StatusWatcher implements AutoCloseable
     private final Thread thread;
     private volatile long leader;
     private volatile long leaderTerm;
+    private volatile long maxTerm;
 
     StatusWatcher(final Map<Long, String> endpoints, final int clusterId, final String aeronDirectory, final long originNs)
     {
@@ -59,6 +60,12 @@ final class StatusWatcher implements AutoCloseable
     long leader()
     {
         return leader;
+    }
+
+    /** @return the highest term any node reported so far (candidates' terms included) */
+    long maxTerm()
+    {
+        return maxTerm;
     }
 
     /** @return the changes of leader seen so far */
@@ -91,6 +98,10 @@ final class StatusWatcher implements AutoCloseable
             long term = -1;
             for (final KvNodeStatus s : round.values())
             {
+                if (s != null && s.term() > maxTerm)
+                {
+                    maxTerm = s.term();
+                }
                 if (s != null && s.role() == Role.LEADER && s.term() > term)
                 {
                     newLeader = s.nodeId();

@@ -25,10 +25,14 @@ class FaultScheduleTest
         for (final FaultSchedule.Fault f : a)
         {
             assertTrue(f.atMs() >= previousEnd + 2_000 || previousEnd == 0, "quiet stretch before " + f);
-            assertTrue(f.durationMs() >= 2_000 && f.durationMs() <= 5_000, f.toString());
+            assertTrue(f.kind() == FaultSchedule.Kind.ELECTION ? f.durationMs() == FaultSchedule.ELECTION_WINDOW_MS :
+                f.durationMs() >= 2_000 && f.durationMs() <= 5_000, f.toString());
             previousEnd = f.atMs() + f.durationMs();
         }
         assertTrue(previousEnd <= 114_000, "the last fault heals before the quiet end");
+        final Set<FaultSchedule.Kind> drawn = EnumSet.noneOf(FaultSchedule.Kind.class);
+        FaultSchedule.generate(42, 600_000, 6_000, 5, ALL).forEach(f -> drawn.add(f.kind()));
+        assertEquals(ALL, drawn, "every kind is drawn in a long run");
     }
 
     @Test
