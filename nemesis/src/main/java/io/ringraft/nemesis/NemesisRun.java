@@ -125,6 +125,8 @@ final class NemesisRun
     private volatile long lastRestartNs;
     private DelayRelay relay;
     private volatile long replacing;
+    private volatile long originNs;
+    private final List<String> membershipFailures = java.util.Collections.synchronizedList(new ArrayList<>());
     private StatusWatcher watcher;
     private final Map<FaultSchedule.Fault, long[]> electionTerms = new java.util.HashMap<>();
     private List<String> adminEndpoints;
@@ -133,6 +135,32 @@ final class NemesisRun
     /** A node's endpoints. */
     private record NodeInfo(String raft, String client)
     {
+    }
+
+    /** @return the membership in the leader's status (waiting up to 10 s for the one listing {@code expected} as voters), or why not */
+    private String voters(final List<Long> expected)
+    {
+        final java.util.regex.Pattern pattern = java.util.regex.Pattern.compile("Membership\\{[^}]*\\}");
+        String last = "no status";
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        try (AdminClient admin = new AdminClient(CLUSTER_ID, adminEndpoints, adminAeronDir))
+        {
+            while (System.nanoTime() < deadline)
+            {
+                final AdminProtocol.Response r = admin.status(2_000);
+                if (r != null && r.status() == AdminStatus.OK)
+                {
+                    final java.util.regex.Matcher m = pattern.matcher(r.message());
+                    last = m.find() ? m.group() : r.message();
+                    if (last.contains("voters=" + expected))
+                    {
+                        return last;
+                    }
+                }
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(300));
+            }
+        }
+        return last;
     }
 
     /**
@@ -155,6 +183,10 @@ final class NemesisRun
                     return null;
                 }
                 last = r == null ? "no answer" : AdminProtocol.statusName(r.status()) + " " + r.message();
+                if (r != null && (r.status() == AdminStatus.INVALID || r.status() == AdminProtocol.BAD_REQUEST))
+                {
+                    return last; // asking again changes nothing
+                }
                 LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(300));
             }
         }
@@ -320,6 +352,7 @@ final class NemesisRun
             nodes.start(id);
         }
         final long originNs = System.nanoTime();
+        this.originNs = originNs;
         final List<Window> windows = new ArrayList<>();
         final NemesisWorkload workload = new NemesisWorkload(options.clients(), Math.max(1, Math.min(4, options.clients() / 4)),
             options.keys(), options.thinkMs(), options.seed(), originNs);
@@ -389,6 +422,11 @@ final class NemesisRun
         {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted", ex);
+        }
+        finally
+        {
+            // On the way out after a failure too: the clients stop before the media driver they use closes.
+            workload.stop();
         }
     }
 
@@ -515,19 +553,35 @@ final class NemesisRun
                 }
                 // Like a restart, in the background: the next fault waits until it was added and promoted.
                 final NodeInfo info = new NodeInfo(nodes.raftEndpoint(id), nodes.clientEndpoints().get(id));
+                // A replacement that does not complete is a finding, not the end of the run: it is reported as a failed
+                // check, and the run goes on with the node as it is.
+                final long healedAtNs = System.nanoTime();
                 final Thread join = new Thread(() ->
                 {
                     nodes.start(id);
                     final String added = admin(a -> a.addLearner(id, info.raft(), info.client(), 10_000), 60_000);
-                    if (added != null)
+                    final String promoted = added != null ? null : admin(a -> a.promote(id, true, 10_000), 90_000);
+                    if (added == null)
                     {
-                        throw new IllegalStateException("node " + id + " was not added back as a learner: " + added);
+                        nodes.joined(id);
                     }
-                    nodes.joined(id);
-                    final String promoted = admin(a -> a.promote(id, true, 10_000), 90_000);
-                    if (promoted != null)
+                    if (added != null || promoted != null)
                     {
-                        throw new IllegalStateException("node " + id + " was not promoted back to voter: " + promoted);
+                        membershipFailures.add(String.format(Locale.ROOT, "node %d (healed at %.1f s) was not %s: %s", id,
+                            (healedAtNs - originNs) / 1e9, added != null ? "added back as a learner" : "promoted back to voter",
+                            added != null ? added : promoted));
+                    }
+                    else
+                    {
+                        // The replacement must leave the voters it found: every node.
+                        final String membership = voters(nodes.ids());
+                        out.printf(Locale.ROOT, "  %6.1f s  node %d added back and promoted: %s%n", (System.nanoTime() - originNs) / 1e9,
+                            id, membership);
+                        if (!membership.contains("voters=" + nodes.ids()))
+                        {
+                            membershipFailures.add(String.format(Locale.ROOT, "after node %d (healed at %.1f s) was added back and " +
+                                "promoted the membership is %s, not voters=%s", id, (healedAtNs - originNs) / 1e9, membership, nodes.ids()));
+                        }
                     }
                     synchronized (restarts)
                     {
@@ -702,7 +756,15 @@ final class NemesisRun
             withinTwo + " of " + recoveries.size() + " within two election timeouts (" + twoElections + " ms)") +
             (unrecovered == 0 ? "" : "; " + unrecovered + " of " + recoveries.size() + " not (faults.txt: recovery_ms none or above the bound)"));
         checks.add(crashes.isEmpty() ? "ok    no node exited but by the nemesis" : "FAIL  " + String.join("; ", crashes));
-        final boolean passed = linear.isLinearizable() && replicas == null && unrecovered == 0 && crashes.isEmpty();
+        final long replacements = windows.stream().filter(w -> w.fault().kind() == FaultSchedule.Kind.MEMBERSHIP).count();
+        final List<String> joinFailures = new ArrayList<>(membershipFailures);
+        if (replacements > 0)
+        {
+            checks.add(joinFailures.isEmpty() ? "ok    every replaced member (" + replacements + ") was added back and promoted to voter" :
+                "FAIL  " + String.join("; ", joinFailures));
+        }
+        final boolean passed = linear.isLinearizable() && replicas == null && unrecovered == 0 && crashes.isEmpty() &&
+            joinFailures.isEmpty();
         final long leaderChanges = leaders.stream().filter(c -> c.leader() != 0).count();
         final String summary = String.format(Locale.ROOT,
             "nemesis: %d nodes, %.0f s, seed %d: %,d ops (ok %,d, fail %,d, unknown %,d), %d faults, %d leader changes; %s",

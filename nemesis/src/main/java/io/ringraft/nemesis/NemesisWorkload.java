@@ -96,6 +96,24 @@ final class NemesisWorkload
         }
     }
 
+    /** Stops invoking and waits for the threads to end, reporting nothing (idempotent; after {@link #stopAndJoin()}, at once). */
+    void stop()
+    {
+        stop.set(true);
+        for (final Thread t : running)
+        {
+            try
+            {
+                t.join(60_000);
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
     /** Stops invoking, waits for the operations in flight to end (each within the client's timeout). */
     void stopAndJoin()
     {
