@@ -7,6 +7,7 @@ import io.aeron.FragmentAssembler;
 import io.aeron.Publication;
 import io.aeron.Subscription;
 import io.aeron.logbuffer.Header;
+import io.ringraft.AdminStatus;
 import io.ringraft.engine.Role;
 import io.ringraft.transport.aeron.AeronTransportConfig;
 import io.ringraft.transport.aeron.EmbeddedMediaDriver;
@@ -23,9 +24,12 @@ import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -48,6 +52,24 @@ import java.util.concurrent.locks.LockSupport;
  * follows the leader, resends and times out; outcomes reach the {@link ResponseHandler} (or the
  * futures) from inside {@link #poll()}, exactly once per command. Up to {@link Context#window}
  * commands are in flight; {@link #offer} copies the command and allocates nothing.
+ * <p>
+ * <b>Administration.</b> The same client changes and shows the membership of a running cluster
+ * through any member, redirected to the leader ({@linkplain AdminProtocol the admin protocol},
+ * answered by each node's admin service): {@link #addLearner}, {@link #promote},
+ * {@link #changeVoters}, {@link #remove}, {@link #transferLeadership}, {@link #snapshot},
+ * {@link #clusterStatus} and {@link #memberStatus}. Each blocks, polling this client, until its
+ * typed {@link AdminOutcome} (never an exception for a refusal or a timeout). A client that only
+ * administers needs no session: {@link Context#session(boolean) session(false)}.
+ * <pre>{@code
+ * try (RingraftClient admin = RingraftClient.connect(new RingraftClient.Context()
+ *         .endpoints(List.of("10.0.0.1:9101", "10.0.0.2:9101")).session(false)))
+ * {
+ *     AdminOutcome added = admin.addLearner(4, "10.0.0.4:9001", "10.0.0.4:9101", Duration.ofSeconds(30));
+ *     AdminOutcome promoted = admin.promote(4, true, Duration.ofMinutes(2));    // waits for it to catch up
+ *     if (!promoted.isOk()) { System.err.println(promoted); }                  // e.g. NOT_CAUGHT_UP: node 4 holds ...
+ *     admin.remove(1, Duration.ofSeconds(30));                                 // node 1 leads? it hands over first
+ * }
+ * }</pre>
  */
 public final class RingraftClient implements AutoCloseable
 {
@@ -58,6 +80,10 @@ public final class RingraftClient implements AutoCloseable
     /** {@link #offer} result: the session is closed (expired or the client closed). */
     public static final long CLOSED = -3;
 
+    /** How much longer than the operation may take the leader's answer is awaited. */
+    private static final long ADMIN_ANSWER_GRACE_MS = 2_000;
+    /** Wait before asking again while no leader is known. */
+    private static final long ADMIN_RETRY_NS = TimeUnit.MILLISECONDS.toNanos(200);
     private static final int FREE = 0;
     private static final int TO_SEND = 1;
     private static final int SENT = 2;
@@ -83,6 +109,14 @@ public final class RingraftClient implements AutoCloseable
     @SuppressWarnings("unchecked")
     private final CompletableFuture<CommandResult>[] slotFuture;
     private final Long2ObjectHashMap<PendingRequest> requests = new Long2ObjectHashMap<>();
+    private final String replyHost;
+    private final Map<String, ExclusivePublication> adminPublications = new HashMap<>();
+    private final FragmentAssembler adminAssembler = new FragmentAssembler(this::onAdminFragment);
+    private Subscription adminSubscription;
+    private String adminReplyEndpoint;
+    private long adminCorrelation = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE / 2);
+    private long adminAwaited;
+    private AdminProtocol.Response adminReceived;
     private ResponseHandler handler;
     private Target target;
     private long sessionId;
@@ -113,7 +147,7 @@ public final class RingraftClient implements AutoCloseable
         slotFuture = futures;
         sendBuffer = new UnsafeBuffer(new byte[ClientProtocol.REQUEST_HEADER + ctx.maxCommandLength + 8]);
         final InetSocketAddress first = parse(ctx.endpoints.get(0));
-        final String replyHost = replyHostFor(first);
+        this.replyHost = replyHostFor(first);
         EmbeddedMediaDriver launched = null;
         Aeron client = null;
         try
@@ -126,19 +160,7 @@ public final class RingraftClient implements AutoCloseable
             this.conductor = client.conductorAgentInvoker();
             this.subscription = client.addSubscription(
                 new ChannelUriStringBuilder().media("udp").endpoint(replyHost + ":0").build(), ClientProtocol.STREAM_ID);
-            String resolved = subscription.resolvedEndpoint();
-            final long deadline = System.nanoTime() + ctx.connectTimeoutNs;
-            while (resolved == null && System.nanoTime() < deadline)
-            {
-                conductor.invoke();
-                LockSupport.parkNanos(100_000);
-                resolved = subscription.resolvedEndpoint();
-            }
-            if (resolved == null)
-            {
-                throw new ClientException(-1, "the response subscription on " + replyHost + " got no port");
-            }
-            this.replyEndpoint = resolved;
+            this.replyEndpoint = resolvedEndpoint(subscription);
         }
         catch (final RuntimeException ex)
         {
@@ -155,9 +177,29 @@ public final class RingraftClient implements AutoCloseable
         target = targets.get(0);
     }
 
+    /** Waits for an ephemeral subscription's port, within the connect timeout. */
+    private String resolvedEndpoint(final Subscription s)
+    {
+        String resolved = s.resolvedEndpoint();
+        final long deadline = System.nanoTime() + ctx.connectTimeoutNs;
+        while (resolved == null && System.nanoTime() < deadline)
+        {
+            conductor.invoke();
+            LockSupport.parkNanos(100_000);
+            resolved = s.resolvedEndpoint();
+        }
+        if (resolved == null)
+        {
+            throw new ClientException(-1, "the response subscription on " + replyHost + " (stream " + s.streamId() + ") got no port");
+        }
+        return resolved;
+    }
+
     /**
      * Connects: launches an embedded media driver unless one is configured, then opens a session
-     * with the leader (following redirects, waiting out elections) within the connect timeout.
+     * with the leader (following redirects, waiting out elections) within the connect timeout
+     * (unless {@link Context#session(boolean) session(false)}: then it returns at once, for
+     * admin operations only).
      *
      * @param ctx the settings
      * @return the connected client
@@ -171,7 +213,14 @@ public final class RingraftClient implements AutoCloseable
         final RingraftClient client = new RingraftClient(ctx);
         try
         {
-            client.open();
+            if (ctx.session)
+            {
+                client.open();
+            }
+            else
+            {
+                client.sessionClosed = true;
+            }
             return client;
         }
         catch (final RuntimeException ex)
@@ -254,7 +303,7 @@ public final class RingraftClient implements AutoCloseable
         return sessionId;
     }
 
-    /** @return true once the session is closed (expired in the cluster, or {@link #close()}) */
+    /** @return true once the session is closed (expired in the cluster, or {@link #close()}), or if none was opened */
     public boolean isSessionClosed()
     {
         return sessionClosed;
@@ -339,6 +388,11 @@ public final class RingraftClient implements AutoCloseable
     public CompletableFuture<QueryResult> query(final byte[] query, final ReadMode mode)
     {
         final CompletableFuture<QueryResult> future = new CompletableFuture<>();
+        if (sessionId == 0)
+        {
+            future.complete(new QueryResult(ClientProtocol.UNKNOWN_SESSION, 0, new byte[0], "this client has no session (session(false))"));
+            return future;
+        }
         final long id = nextRequestId++;
         final ExpandableArrayBuffer body = new ExpandableArrayBuffer(4 + query.length);
         body.putByte(0, mode == ReadMode.LINEARIZABLE ? ClientProtocol.QUERY_LINEARIZABLE : ClientProtocol.QUERY_LOCAL);
@@ -387,17 +441,347 @@ public final class RingraftClient implements AutoCloseable
      * Asks one member for its status (answered by that member, never redirected).
      *
      * @param endpoint the member's client endpoint
-     * @return its status, or null if it did not answer within the command timeout
+     * @return its status, or null if it did not answer within the command timeout (or this client has no session:
+     *         {@link #memberStatus} needs none)
      */
     public CompletableFuture<NodeStatus> status(final String endpoint)
     {
         final CompletableFuture<NodeStatus> future = new CompletableFuture<>();
+        if (sessionId == 0)
+        {
+            future.complete(null);
+            return future;
+        }
         final long id = nextRequestId++;
         final PendingRequest p = new PendingRequest(ClientProtocol.STATUS, id, null, future, System.nanoTime() + ctx.commandTimeoutNs);
         p.pinned = target(endpoint);
         requests.put(id, p);
         sendRequest(p, System.nanoTime());
         return future;
+    }
+
+    /**
+     * Shows the cluster as the first member that answers sees it (tried in the order of
+     * {@link Context#endpoints}): its role, term, leader, indexes, the membership in its log and,
+     * on the leader, how far each member has caught up ({@link AdminOutcome#view()}).
+     *
+     * @param timeout how long to try
+     * @return {@link AdminStatus#OK} with the view, or {@link AdminProtocol#NO_ANSWER}
+     */
+    public AdminOutcome clusterStatus(final Duration timeout)
+    {
+        return adminCall(AdminProtocol.STATUS, 0, 0, "", new long[0], timeout);
+    }
+
+    /**
+     * Shows one node's view, asked at its client endpoint and never redirected: a member, or a
+     * node started to join that waits to be added ({@link MemberStatus#isJoining()}).
+     *
+     * @param clientEndpoint the node's client endpoint
+     * @param timeout        how long to wait for its answer
+     * @return {@link AdminStatus#OK} with the view, or {@link AdminProtocol#NO_ANSWER}
+     */
+    public AdminOutcome memberStatus(final String clientEndpoint, final Duration timeout)
+    {
+        parse(clientEndpoint);
+        final long timeoutMs = millis(timeout);
+        final AdminProtocol.Response r = ask(clientEndpoint, AdminProtocol.STATUS, 0, 0, "", new long[0], timeoutMs, timeoutMs);
+        return r != null ? AdminOutcome.of(r) : AdminOutcome.refused(AdminProtocol.NO_ANSWER, "no answer from " + clientEndpoint +
+            " within " + timeoutMs + " ms");
+    }
+
+    /**
+     * Adds a learner: a node that receives the log (a snapshot first if the log was compacted)
+     * but does not vote. First asks the new node itself, at {@code clientEndpoint}, whether it
+     * runs with this id: an unreachable or mistaken endpoint is refused with nothing changed. The
+     * leader refuses an id or an endpoint that a member already has.
+     *
+     * @param node           the new node's id
+     * @param raftEndpoint   its Raft (replication) endpoint, host:port
+     * @param clientEndpoint its client endpoint, host:port
+     * @param timeout        how long it may take
+     * @return the outcome; {@link AdminOutcome#index()} is the membership entry's
+     * @throws IllegalArgumentException if the id is not positive or an endpoint is not host:port
+     */
+    public AdminOutcome addLearner(final long node, final String raftEndpoint, final String clientEndpoint, final Duration timeout)
+    {
+        requireNode(node);
+        parse(raftEndpoint);
+        parse(clientEndpoint);
+        final long timeoutMs = millis(timeout);
+        final long probeMs = Math.min(timeoutMs, 5_000);
+        final AdminProtocol.Response probe = ask(clientEndpoint, AdminProtocol.STATUS, 0, 0, "", new long[0], probeMs, probeMs);
+        if (probe == null)
+        {
+            return AdminOutcome.refused(AdminStatus.INVALID, "node " + node + " does not answer at " + clientEndpoint + " within " +
+                probeMs + " ms (is it running, with --join?); nothing changed");
+        }
+        if (probe.nodeId() != node)
+        {
+            return AdminOutcome.refused(AdminStatus.INVALID, "the node at " + clientEndpoint + " is node " + probe.nodeId() +
+                ", not node " + node + "; nothing changed");
+        }
+        return adminCall(AdminProtocol.ADD_LEARNER, 0, node, raftEndpoint + " " + clientEndpoint, new long[0], timeout);
+    }
+
+    /**
+     * Makes a learner a voter (joint consensus). A learner {@link AdminProtocol#CATCH_UP_SLACK}
+     * entries or more behind the leader's commit index has not caught up: it is refused at once
+     * ({@link AdminProtocol#NOT_CAUGHT_UP}, nothing changed) unless {@code waitForCatchUp}, which
+     * waits for it within the timeout (then {@link AdminStatus#TIMED_OUT}, nothing changed, if it
+     * did not catch up).
+     *
+     * @param node           a learner
+     * @param waitForCatchUp wait for it to catch up instead of refusing at once
+     * @param timeout        how long it may take
+     * @return the outcome
+     * @throws IllegalArgumentException if the id is not positive
+     */
+    public AdminOutcome promote(final long node, final boolean waitForCatchUp, final Duration timeout)
+    {
+        requireNode(node);
+        return adminCall(AdminProtocol.PROMOTE, waitForCatchUp ? AdminProtocol.FLAG_WAIT : 0, node, "", new long[0], timeout);
+    }
+
+    /**
+     * Makes {@code voters} the voter set (joint consensus; members already, new ones learners
+     * caught up as for {@link #promote}); members left out stop voting and are removed.
+     *
+     * @param voters         the new voter set
+     * @param waitForCatchUp wait for new voters to catch up instead of refusing at once
+     * @param timeout        how long it may take
+     * @return the outcome
+     * @throws IllegalArgumentException if the set is empty or names an id that is not positive
+     */
+    public AdminOutcome changeVoters(final long[] voters, final boolean waitForCatchUp, final Duration timeout)
+    {
+        if (voters.length == 0)
+        {
+            throw new IllegalArgumentException("voters: the new voter set is empty");
+        }
+        for (final long v : voters)
+        {
+            requireNode(v);
+        }
+        return adminCall(AdminProtocol.CHANGE_VOTERS, waitForCatchUp ? AdminProtocol.FLAG_WAIT : 0, 0, "", voters.clone(), timeout);
+    }
+
+    /**
+     * Removes a learner or a voter. The last voter is not removed; removing the leader hands
+     * leadership to the most advanced remaining voter first, which then removes it.
+     *
+     * @param node    a member
+     * @param timeout how long it may take
+     * @return the outcome
+     * @throws IllegalArgumentException if the id is not positive
+     */
+    public AdminOutcome remove(final long node, final Duration timeout)
+    {
+        requireNode(node);
+        return adminCall(AdminProtocol.REMOVE, 0, node, "", new long[0], timeout);
+    }
+
+    /**
+     * Hands leadership to a voter: writes pause while it takes over.
+     *
+     * @param node    a voter
+     * @param timeout how long it may take
+     * @return the outcome
+     * @throws IllegalArgumentException if the id is not positive
+     */
+    public AdminOutcome transferLeadership(final long node, final Duration timeout)
+    {
+        requireNode(node);
+        return adminCall(AdminProtocol.TRANSFER, 0, node, "", new long[0], timeout);
+    }
+
+    /**
+     * Builds a snapshot (and compacts the log behind it) on the first member that answers.
+     *
+     * @param timeout how long it may take
+     * @return the outcome; {@link AdminOutcome#index()} is the last index the snapshot covers
+     */
+    public AdminOutcome snapshot(final Duration timeout)
+    {
+        return adminCall(AdminProtocol.SNAPSHOT, 0, 0, "", new long[0], timeout);
+    }
+
+    private static void requireNode(final long node)
+    {
+        if (node <= 0)
+        {
+            throw new IllegalArgumentException("node id " + node + " must be > 0");
+        }
+    }
+
+    private static long millis(final Duration timeout)
+    {
+        if (timeout.isNegative() || timeout.isZero())
+        {
+            throw new IllegalArgumentException("timeout " + timeout + " must be positive");
+        }
+        return Math.max(1, timeout.toMillis());
+    }
+
+    /**
+     * A status or snapshot goes to the first member that answers. A change first finds the leader
+     * (asking the members in turn for their status), then goes to it alone with the time left, and
+     * follows it if leadership moves: a change is never sent to two members at once.
+     */
+    private AdminOutcome adminCall(final byte op, final int flags, final long node, final String endpoint, final long[] voters,
+        final Duration timeout)
+    {
+        final long timeoutMs = millis(timeout);
+        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        final boolean local = op == AdminProtocol.STATUS || op == AdminProtocol.SNAPSHOT;
+        int next = 0;
+        String leader = null;
+        String lastProblem = "no member answered";
+        while (System.nanoTime() < deadline)
+        {
+            final long remainingMs = Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
+            if (local || leader == null)
+            {
+                final String member = ctx.endpoints.get(next++ % ctx.endpoints.size());
+                final long waitMs = op == AdminProtocol.SNAPSHOT ? remainingMs : Math.min(remainingMs, 1_000);
+                final AdminProtocol.Response r = ask(member, local ? op : AdminProtocol.STATUS, 0, 0, "", new long[0], waitMs, waitMs);
+                if (r == null)
+                {
+                    lastProblem = "no answer from " + member;
+                }
+                else if (local)
+                {
+                    return AdminOutcome.of(r);
+                }
+                else if (r.nodeId() == r.leaderId())
+                {
+                    leader = member;
+                }
+                else if (!r.leaderEndpoint().isEmpty())
+                {
+                    leader = r.leaderEndpoint();
+                }
+                else
+                {
+                    lastProblem = "node " + r.nodeId() + " knows no leader";
+                    pollFor(ADMIN_RETRY_NS);
+                }
+                continue;
+            }
+            final AdminProtocol.Response r = ask(leader, op, flags, node, endpoint, voters, remainingMs,
+                remainingMs + ADMIN_ANSWER_GRACE_MS);
+            if (r == null)
+            {
+                return AdminOutcome.refused(AdminProtocol.NO_ANSWER, "no answer from the leader at " + leader + " within " +
+                    (remainingMs + ADMIN_ANSWER_GRACE_MS) + " ms; the change may or may not have happened");
+            }
+            if (r.status() == AdminProtocol.REDIRECT)
+            {
+                leader = r.leaderEndpoint();
+                continue;
+            }
+            if (r.status() == AdminProtocol.NO_LEADER)
+            {
+                lastProblem = r.message();
+                leader = null;
+                pollFor(ADMIN_RETRY_NS);
+                continue;
+            }
+            return AdminOutcome.of(r);
+        }
+        return AdminOutcome.refused(AdminProtocol.NO_ANSWER, lastProblem + " within " + timeoutMs + " ms" +
+            (local ? "" : "; nothing was sent to a leader, nothing changed"));
+    }
+
+    /**
+     * Sends one admin request to one endpoint and polls this client up to {@code waitMs} for the
+     * answer, resending a status while unanswered (a change is sent once: a second copy could be
+     * taken for a new request once the first completed).
+     *
+     * @return the answer, or null if none came
+     */
+    private AdminProtocol.Response ask(final String to, final byte op, final int flags, final long node, final String endpoint,
+        final long[] voters, final long timeoutMs, final long waitMs)
+    {
+        if (closed)
+        {
+            return null;
+        }
+        if (adminSubscription == null)
+        {
+            adminSubscription = aeron.addSubscription(new ChannelUriStringBuilder().media("udp").endpoint(replyHost + ":0").build(),
+                AdminProtocol.STREAM_ID);
+            adminReplyEndpoint = resolvedEndpoint(adminSubscription);
+        }
+        ExclusivePublication publication = adminPublications.get(to);
+        if (publication == null)
+        {
+            try
+            {
+                publication = newPublication(to, AdminProtocol.STREAM_ID);
+            }
+            catch (final RuntimeException ex)
+            {
+                return null;
+            }
+            adminPublications.put(to, publication);
+        }
+        final long id = ++adminCorrelation;
+        final UnsafeBuffer request = new UnsafeBuffer(new AdminProtocol.Request(op, flags, ctx.clusterId, id, node, timeoutMs,
+            adminReplyEndpoint, endpoint, voters).encode());
+        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(waitMs);
+        adminAwaited = id;
+        adminReceived = null;
+        boolean sent = false;
+        long sentAt = 0;
+        try
+        {
+            while (System.nanoTime() < deadline && !closed)
+            {
+                if (!sent || (op == AdminProtocol.STATUS && System.nanoTime() - sentAt > ctx.resendIntervalNs))
+                {
+                    if (publication.offer(request) > 0)
+                    {
+                        sent = true;
+                        sentAt = System.nanoTime();
+                    }
+                }
+                final int work = poll();
+                if (adminReceived != null)
+                {
+                    return adminReceived;
+                }
+                if (work == 0)
+                {
+                    LockSupport.parkNanos(200_000);
+                }
+            }
+            return null;
+        }
+        finally
+        {
+            adminAwaited = 0;
+            adminReceived = null;
+        }
+    }
+
+    /** Polls this client for a while (between admin retries). */
+    private void pollFor(final long ns)
+    {
+        final long until = System.nanoTime() + ns;
+        while (System.nanoTime() - until < 0 && !closed)
+        {
+            idle(poll());
+        }
+    }
+
+    private void onAdminFragment(final DirectBuffer buffer, final int offset, final int length, final Header header)
+    {
+        final AdminProtocol.Response r = AdminProtocol.Response.decode(buffer, offset, length);
+        if (r != null && adminAwaited != 0 && r.correlation() == adminAwaited && (ctx.clusterId == 0 || r.clusterId() == ctx.clusterId))
+        {
+            adminReceived = r;
+        }
     }
 
     /**
@@ -475,7 +859,8 @@ public final class RingraftClient implements AutoCloseable
         {
             CloseHelper.quietClose(t.publication);
         }
-        CloseHelper.quietCloseAll(subscription, aeron, driver);
+        adminPublications.values().forEach(CloseHelper::quietClose);
+        CloseHelper.quietCloseAll(adminSubscription, subscription, aeron, driver);
     }
 
     private long enqueue(final DirectBuffer buffer, final int offset, final int length, final CompletableFuture<CommandResult> future)
@@ -514,7 +899,8 @@ public final class RingraftClient implements AutoCloseable
 
     private int pollNetwork()
     {
-        return conductor.invoke() + subscription.poll(assembler, 256);
+        return conductor.invoke() + subscription.poll(assembler, 256) +
+            (adminSubscription == null ? 0 : adminSubscription.poll(adminAssembler, 16));
     }
 
     private int sendDue(final long now)
@@ -962,6 +1348,12 @@ public final class RingraftClient implements AutoCloseable
         }
     }
 
+    private ExclusivePublication newPublication(final String endpoint, final int streamId)
+    {
+        return aeron.addExclusivePublication(new ChannelUriStringBuilder().media("udp").endpoint(endpoint).termLength(ctx.termLength)
+            .sparse(true).build(), streamId);
+    }
+
     /** A member's client endpoint and the publication to it, created on first use. */
     private final class Target
     {
@@ -983,8 +1375,7 @@ public final class RingraftClient implements AutoCloseable
             {
                 try
                 {
-                    publication = aeron.addExclusivePublication(new ChannelUriStringBuilder().media("udp").endpoint(endpoint)
-                        .termLength(ctx.termLength).sparse(true).build(), ClientProtocol.STREAM_ID);
+                    publication = newPublication(endpoint, ClientProtocol.STREAM_ID);
                     since = now;
                 }
                 catch (final RuntimeException ex)
@@ -1072,6 +1463,7 @@ public final class RingraftClient implements AutoCloseable
         private String aeronDirectory;
         private int termLength = 256 * 1024;
         private ResponseHandler handler;
+        private boolean session = true;
 
         /** @param endpoint a member's client endpoint "host:port"; the first is tried first */
         public Context endpoint(final String endpoint)
@@ -1160,6 +1552,17 @@ public final class RingraftClient implements AutoCloseable
         public Context termLength(final int termLength)
         {
             this.termLength = termLength;
+            return this;
+        }
+
+        /**
+         * @param session true (the default) to open a session on {@link #connect}; false for a client that only
+         *                administers ({@link RingraftClient#addLearner} and the other admin operations): it
+         *                needs no leader to connect, and its commands, queries and statuses end at once (no session)
+         */
+        public Context session(final boolean session)
+        {
+            this.session = session;
             return this;
         }
 

@@ -1,10 +1,12 @@
 package io.ringraft.server;
 
-import io.ringraft.AdminStatus;
-import io.ringraft.server.admin.AdminClient;
-import io.ringraft.server.admin.AdminProtocol;
+import io.ringraft.client.AdminOutcome;
+import io.ringraft.client.AdminProtocol;
+import io.ringraft.client.ClientException;
+import io.ringraft.client.RingraftClient;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -16,7 +18,8 @@ import java.util.Set;
  * leader). Operations: {@code status}, {@code add-learner ID RAFT_ENDPOINT CLIENT_ENDPOINT},
  * {@code promote ID}, {@code voters ID,ID,...}, {@code remove ID}, {@code transfer ID},
  * {@code snapshot}. Exit status 0 when done (one line: the outcome), 1 when refused or timed out
- * (one line: the reason; nothing changed unless it says so), 2 on bad usage.
+ * (one line: the reason; nothing changed unless it says so), 2 on bad usage. The operations are
+ * the client library's ({@link RingraftClient#addLearner} and the others), without a session.
  */
 final class AdminCommand
 {
@@ -78,33 +81,34 @@ final class AdminCommand
         {
             throw new CliException("ringraft admin: give --config FILE or --endpoint host:port of a member");
         }
-        final long timeoutMs = a.durationMs("timeout", 10_000);
+        final Duration timeout = Duration.ofMillis(a.durationMs("timeout", 10_000));
         final boolean wait = a.has("wait");
-        final AdminProtocol.Response r;
-        try (AdminClient client = new AdminClient(clusterId, endpoints, a.get("aeron-dir", null)))
+        final AdminOutcome r;
+        try (RingraftClient client = RingraftClient.connect(new RingraftClient.Context().endpoints(endpoints).clusterId(clusterId)
+            .aeronDirectory(a.get("aeron-dir", null)).session(false)))
         {
             switch (op)
             {
                 case "status":
-                    r = client.status(timeoutMs);
+                    r = client.clusterStatus(timeout);
                     break;
                 case "snapshot":
-                    r = client.snapshot(timeoutMs);
+                    r = client.snapshot(timeout);
                     break;
                 case "add-learner":
-                    r = client.addLearner(id(p.get(1)), p.get(2), p.get(3), timeoutMs);
+                    r = client.addLearner(id(p.get(1)), p.get(2), p.get(3), timeout);
                     break;
                 case "promote":
-                    r = client.promote(id(p.get(1)), wait, timeoutMs);
+                    r = client.promote(id(p.get(1)), wait, timeout);
                     break;
                 case "remove":
-                    r = client.remove(id(p.get(1)), timeoutMs);
+                    r = client.remove(id(p.get(1)), timeout);
                     break;
                 case "transfer":
-                    r = client.transfer(id(p.get(1)), timeoutMs);
+                    r = client.transferLeadership(id(p.get(1)), timeout);
                     break;
                 default:
-                    r = client.changeVoters(Arrays.stream(p.get(1).split(",")).mapToLong(AdminCommand::id).toArray(), wait, timeoutMs);
+                    r = client.changeVoters(Arrays.stream(p.get(1).split(",")).mapToLong(AdminCommand::id).toArray(), wait, timeout);
                     break;
             }
         }
@@ -112,13 +116,18 @@ final class AdminCommand
         {
             throw new CliException("ringraft admin: " + ex.getMessage());
         }
-        if (r.status() == AdminStatus.OK)
+        catch (final ClientException ex)
+        {
+            System.err.println("ringraft admin: " + op + " failed: " + ex.getMessage());
+            return 1;
+        }
+        if (r.isOk())
         {
             System.out.println("OK " + op + (r.index() > 0 ? " index=" + r.index() : "") + ": " + r.message());
             return 0;
         }
-        System.err.println("ringraft admin: " + op + " " + (r.status() == AdminClient.NO_ANSWER ? "timed out" : "refused") + " (" +
-            (r.status() == AdminClient.NO_ANSWER ? "NO_ANSWER" : AdminProtocol.statusName(r.status())) + "): " + r.message());
+        System.err.println("ringraft admin: " + op + " " + (r.status() == AdminProtocol.NO_ANSWER ? "timed out" : "refused") + " (" +
+            r.statusName() + "): " + r.message());
         return 1;
     }
 

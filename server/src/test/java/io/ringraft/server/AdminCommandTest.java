@@ -2,23 +2,19 @@ package io.ringraft.server;
 
 import io.ringraft.AdminStatus;
 import io.ringraft.Membership;
-import io.ringraft.engine.Role;
-import io.ringraft.server.admin.AdminClient;
-import io.ringraft.server.admin.AdminProtocol;
-import io.ringraft.server.kv.KvClient;
-import io.ringraft.server.kv.KvProtocol;
+import io.ringraft.client.AdminOutcome;
+import io.ringraft.client.RingraftClient;
 import io.ringraft.storage.DurabilityPolicy;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -61,38 +57,12 @@ class AdminCommandTest
 
     private Membership membership() throws InterruptedException
     {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() < deadline)
-        {
-            for (final long id : cluster.ids())
-            {
-                final RingraftNode node = cluster.node(id);
-                if (node != null && node.raft().role() == Role.LEADER)
-                {
-                    return node.raft().metrics().membership();
-                }
-            }
-            Thread.sleep(10);
-        }
-        throw new AssertionError("no leader");
+        return AdminTests.leader(cluster).raft().metrics().membership();
     }
 
     private long follower() throws InterruptedException
     {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() < deadline)
-        {
-            for (final long id : new long[]{1, 2, 3})
-            {
-                final RingraftNode node = cluster.node(id);
-                if (node != null && node.raft().role() == Role.FOLLOWER && node.raft().leaderId() > 0)
-                {
-                    return id;
-                }
-            }
-            Thread.sleep(10);
-        }
-        throw new AssertionError("no follower that knows the leader");
+        return AdminTests.follower(cluster);
     }
 
     /** A refusal: exit 1, one line on stderr that says why, nothing changed. */
@@ -103,29 +73,6 @@ class AdminCommandTest
         assertTrue(r.errLines().get(0).startsWith("ringraft admin: "), r.toString());
         assertTrue(r.errLines().get(0).contains(reason), "says '" + reason + "': " + r);
         assertEquals(before, membership(), "nothing changed");
-    }
-
-    private void writeMany(final int count)
-    {
-        final String endpoint = cluster.clientEndpoints().get(1L);
-        try (KvClient client = new KvClient(new KvClient.Context().endpoint(endpoint).clusterId(CLUSTER_ID)
-            .aeronDirectory(cluster.sharedAeronDirectory()).timeout(10, TimeUnit.SECONDS)))
-        {
-            final AtomicInteger answered = new AtomicInteger();
-            for (int i = 0; i < count; i++)
-            {
-                client.submit(KvProtocol.PUT, "k" + (i % 10), ("v" + i).getBytes(StandardCharsets.UTF_8), null, false,
-                    (id, response) -> answered.incrementAndGet());
-                client.poll();
-            }
-            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (answered.get() < count && System.nanoTime() < deadline)
-            {
-                client.poll();
-                Thread.onSpinWait();
-            }
-            assertEquals(count, answered.get(), "writes answered");
-        }
     }
 
     @Test
@@ -166,17 +113,19 @@ class AdminCommandTest
 
         // A learner that stopped falls behind: promoting it is refused, waiting for it times out; nothing changes.
         cluster.stop(4);
-        writeMany(1_500);
+        AdminTests.writeMany(cluster, CLUSTER_ID, 1_500);
         before = membership();
         assertRefused(Cli.run(admin("promote", "4")), "node 4 has not caught up", before);
         assertRefused(Cli.run(admin("promote", "4", "--wait", "--timeout", "3s")), "did not catch up in time", before);
 
         // A change while another is in flight.
-        final CompletableFuture<AdminProtocol.Response> slow = CompletableFuture.supplyAsync(() ->
+        final CompletableFuture<AdminOutcome> slow = CompletableFuture.supplyAsync(() ->
         {
-            try (AdminClient client = new AdminClient(CLUSTER_ID, List.of(cluster.clientEndpoints().get(1L)), cluster.sharedAeronDirectory()))
+            try (RingraftClient client = RingraftClient.connect(new RingraftClient.Context().endpoints(
+                List.of(cluster.clientEndpoints().get(1L))).clusterId(CLUSTER_ID).aeronDirectory(cluster.sharedAeronDirectory())
+                .session(false)))
             {
-                return client.promote(4, true, 4_000);
+                return client.promote(4, true, Duration.ofMillis(4_000));
             }
         });
         Thread.sleep(1_500);
@@ -217,15 +166,6 @@ class AdminCommandTest
 
     private long leaderId() throws InterruptedException
     {
-        membership();
-        for (final long id : cluster.ids())
-        {
-            final RingraftNode node = cluster.node(id);
-            if (node != null && node.raft().role() == Role.LEADER)
-            {
-                return id;
-            }
-        }
-        throw new AssertionError("no leader");
+        return AdminTests.leader(cluster).raft().nodeId();
     }
 }

@@ -2,8 +2,8 @@ package io.ringraft.server;
 
 import io.ringraft.AdminStatus;
 import io.ringraft.runtime.RaftCounters;
-import io.ringraft.server.admin.AdminClient;
-import io.ringraft.server.admin.AdminProtocol;
+import io.ringraft.client.AdminOutcome;
+import io.ringraft.client.RingraftClient;
 import io.ringraft.server.kv.KvClient;
 import io.ringraft.server.kv.KvProtocol;
 import io.ringraft.server.kv.KvResponse;
@@ -12,18 +12,21 @@ import io.ringraft.testkit.history.CheckResult;
 import io.ringraft.testkit.history.History;
 import io.ringraft.testkit.history.LinearizabilityChecker;
 import io.ringraft.testkit.history.OpKind;
+import io.ringraft.transport.aeron.EmbeddedMediaDriver;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -50,6 +53,8 @@ class MembershipProcessTest
 
     private LocalCluster cluster;
     private Load load;
+    private EmbeddedMediaDriver adminDriver;
+    private final List<String> endpoints = new ArrayList<>();
 
     @AfterEach
     void stop() throws InterruptedException
@@ -61,6 +66,23 @@ class MembershipProcessTest
         if (cluster != null)
         {
             cluster.close();
+        }
+        if (adminDriver != null)
+        {
+            adminDriver.close();
+        }
+    }
+
+    /**
+     * One admin operation through the client library, without a session. A client per operation
+     * (on one media driver): between operations the test waits without polling a client.
+     */
+    private AdminOutcome admin(final Function<RingraftClient, AdminOutcome> operation)
+    {
+        try (RingraftClient client = RingraftClient.connect(new RingraftClient.Context().endpoints(endpoints).clusterId(CLUSTER_ID)
+            .aeronDirectory(adminDriver.aeronDirectoryName()).session(false)))
+        {
+            return operation.apply(client);
         }
     }
 
@@ -170,25 +192,25 @@ class MembershipProcessTest
         }
     }
 
-    private static AdminProtocol.Response ok(final AdminProtocol.Response r, final String what)
+    private static AdminOutcome ok(final AdminOutcome r, final String what)
     {
-        assertEquals(AdminStatus.OK, r.status(), what + ": " + AdminProtocol.statusName(r.status()) + " " + r.message());
+        assertEquals(AdminStatus.OK, r.status(), what + ": " + r.statusName() + " " + r.message());
         return r;
     }
 
-    private static long leaderOf(final AdminProtocol.Response status)
+    private static long leaderOf(final AdminOutcome status)
     {
         final Matcher m = Pattern.compile(" leader (\\d+) ").matcher(status.message());
         assertTrue(m.find(), status.message());
         return Long.parseLong(m.group(1));
     }
 
-    private long awaitLeader(final AdminClient admin) throws InterruptedException
+    private long awaitLeader() throws InterruptedException
     {
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (System.nanoTime() < deadline)
         {
-            final AdminProtocol.Response r = admin.status(2_000);
+            final AdminOutcome r = admin(c -> c.clusterStatus(Duration.ofMillis(2_000)));
             if (r.status() == AdminStatus.OK && leaderOf(r) > 0)
             {
                 return leaderOf(r);
@@ -199,10 +221,10 @@ class MembershipProcessTest
     }
 
     /** A new JVM on a loaded machine may take seconds to answer. */
-    private void awaitAnswer(final AdminClient admin, final NodeConfig node)
+    private void awaitAnswer(final NodeConfig node)
     {
-        final AdminProtocol.Response r = admin.statusOf(node.self().clientEndpoint(), 30_000);
-        assertTrue(r != null && r.message().contains("joining"), "node " + node.nodeId() + " waits to join: " + r + "; its output:\n" +
+        final AdminOutcome r = admin(c -> c.memberStatus(node.self().clientEndpoint(), Duration.ofMillis(30_000)));
+        assertTrue(r.isOk() && r.message().contains("joining"), "node " + node.nodeId() + " waits to join: " + r + "; its output:\n" +
             cluster.output(node.nodeId()));
     }
 
@@ -237,9 +259,9 @@ class MembershipProcessTest
             .orElseThrow(() -> new AssertionError("no counter '" + suffix + "' in " + counters.keySet()));
     }
 
-    private long commitIndex(final AdminClient admin)
+    private long commitIndex()
     {
-        final AdminProtocol.Response r = ok(admin.status(5_000), "status");
+        final AdminOutcome r = ok(admin(c -> c.clusterStatus(Duration.ofMillis(5_000))), "status");
         final Matcher m = Pattern.compile(" commit (\\d+) ").matcher(r.message());
         assertTrue(m.find(), r.message());
         return Long.parseLong(m.group(1));
@@ -253,74 +275,72 @@ class MembershipProcessTest
         cluster.startAll();
         cluster.addJoiner(4, Map.of("snapshot.every", "0"));
         cluster.addJoiner(5, Map.of("snapshot.every", "0"));
-        final List<String> endpoints = new ArrayList<>();
         for (final long id : new long[]{3, 1, 2, 4, 5})
         {
             endpoints.add(cluster.config(id).self().clientEndpoint());
         }
         final Map<String, Long> windows = new LinkedHashMap<>();
-        try (AdminClient admin = new AdminClient(CLUSTER_ID, endpoints, null))
+        adminDriver = EmbeddedMediaDriver.launch(0, 64 * 1024);
+        awaitLeader();
+        load = new Load(endpoints);
+        load.start();
+        while (load.acknowledged() < 2_000 && load.failure == null)
         {
-            awaitLeader(admin);
-            load = new Load(endpoints);
-            load.start();
-            while (load.acknowledged() < 2_000 && load.failure == null)
-            {
-                Thread.sleep(20);
-            }
-
-            // Two new processes join with empty data dirs; the leader adds them as learners: a snapshot, then the log.
-            long step = System.nanoTime();
-            for (final long id : new long[]{4, 5})
-            {
-                cluster.start(id);
-                final NodeConfig c = cluster.config(id);
-                awaitAnswer(admin, c);
-                ok(admin.addLearner(id, c.self().raftEndpoint(), c.self().clientEndpoint(), TIMEOUT_MS), "add learner " + id +
-                    "; its output:\n" + cluster.output(id));
-            }
-            final long target = commitIndex(admin);
-            for (final long id : new long[]{4, 5})
-            {
-                awaitApplied(id, target);
-                final Map<String, Long> counters = RaftCounters.readFile(cluster.config(id).dataDir().resolve(RingraftNode.COUNTERS_FILE));
-                assertTrue(counter(counters, "snapshot index") > 0, "node " + id + " installed a snapshot sent over Aeron: " + counters);
-            }
-            windows.put("add 2 learners (snapshot install)", load.longestGapMs(step, System.nanoTime()));
-
-            step = System.nanoTime();
-            ok(admin.promote(4, true, TIMEOUT_MS), "promote 4");
-            ok(admin.promote(5, true, TIMEOUT_MS), "promote 5");
-            windows.put("promote to 5 voters", load.longestGapMs(step, System.nanoTime()));
-
-            // Remove two originals, the leader among them (it hands leadership over first).
-            step = System.nanoTime();
-            final long leader = awaitLeader(admin);
-            assertTrue(leader >= 1 && leader <= 3 || leader == 4 || leader == 5, "leader " + leader);
-            final long originalLeader = leader <= 3 ? leader : 1;
-            final long other = originalLeader == 1 ? 2 : 1;
-            ok(admin.remove(other, TIMEOUT_MS), "remove " + other);
-            ok(admin.remove(originalLeader, TIMEOUT_MS), "remove " + originalLeader);
-            windows.put("remove 2 originals incl. the leader", load.longestGapMs(step, System.nanoTime()));
-            cluster.stop(other);
-            cluster.stop(originalLeader);
-            final long remainingOriginal = 6 - other - originalLeader;
-
-            // Kill -9 a remaining node (not the client's first contact) and replace it with node 6 on a new port.
-            step = System.nanoTime();
-            final long victim = 4;
-            cluster.kill(victim);
-            final NodeConfig six = cluster.addJoiner(6, Map.of());
-            cluster.start(6);
-            awaitAnswer(admin, six);
-            ok(admin.addLearner(6, six.self().raftEndpoint(), six.self().clientEndpoint(), TIMEOUT_MS), "add learner 6");
-            ok(admin.promote(6, true, TIMEOUT_MS), "promote 6");
-            ok(admin.remove(victim, TIMEOUT_MS), "remove the dead node " + victim);
-            windows.put("kill -9 node 4, replace it with node 6", load.longestGapMs(step, System.nanoTime()));
-
-            final AdminProtocol.Response status = ok(admin.status(5_000), "status");
-            assertTrue(status.message().contains("voters=[" + remainingOriginal + ", 5, 6]"), status.message());
+            Thread.sleep(20);
         }
+
+        // Two new processes join with empty data dirs; the leader adds them as learners: a snapshot, then the log.
+        long step = System.nanoTime();
+        for (final long id : new long[]{4, 5})
+        {
+            cluster.start(id);
+            final NodeConfig c = cluster.config(id);
+            awaitAnswer(c);
+            ok(admin(a -> a.addLearner(id, c.self().raftEndpoint(), c.self().clientEndpoint(), Duration.ofMillis(TIMEOUT_MS))),
+                "add learner " + id + "; its output:\n" + cluster.output(id));
+        }
+        final long target = commitIndex();
+        for (final long id : new long[]{4, 5})
+        {
+            awaitApplied(id, target);
+            final Map<String, Long> counters = RaftCounters.readFile(cluster.config(id).dataDir().resolve(RingraftNode.COUNTERS_FILE));
+            assertTrue(counter(counters, "snapshot index") > 0, "node " + id + " installed a snapshot sent over Aeron: " + counters);
+        }
+        windows.put("add 2 learners (snapshot install)", load.longestGapMs(step, System.nanoTime()));
+
+        step = System.nanoTime();
+        ok(admin(a -> a.promote(4, true, Duration.ofMillis(TIMEOUT_MS))), "promote 4");
+        ok(admin(a -> a.promote(5, true, Duration.ofMillis(TIMEOUT_MS))), "promote 5");
+        windows.put("promote to 5 voters", load.longestGapMs(step, System.nanoTime()));
+
+        // Remove two originals, the leader among them (it hands leadership over first).
+        step = System.nanoTime();
+        final long leader = awaitLeader();
+        assertTrue(leader >= 1 && leader <= 3 || leader == 4 || leader == 5, "leader " + leader);
+        final long originalLeader = leader <= 3 ? leader : 1;
+        final long other = originalLeader == 1 ? 2 : 1;
+        ok(admin(a -> a.remove(other, Duration.ofMillis(TIMEOUT_MS))), "remove " + other);
+        ok(admin(a -> a.remove(originalLeader, Duration.ofMillis(TIMEOUT_MS))), "remove " + originalLeader);
+        windows.put("remove 2 originals incl. the leader", load.longestGapMs(step, System.nanoTime()));
+        cluster.stop(other);
+        cluster.stop(originalLeader);
+        final long remainingOriginal = 6 - other - originalLeader;
+
+        // Kill -9 a remaining node (not the client's first contact) and replace it with node 6 on a new port.
+        step = System.nanoTime();
+        final long victim = 4;
+        cluster.kill(victim);
+        final NodeConfig six = cluster.addJoiner(6, Map.of());
+        cluster.start(6);
+        awaitAnswer(six);
+        ok(admin(a -> a.addLearner(6, six.self().raftEndpoint(), six.self().clientEndpoint(), Duration.ofMillis(TIMEOUT_MS))),
+            "add learner 6");
+        ok(admin(a -> a.promote(6, true, Duration.ofMillis(TIMEOUT_MS))), "promote 6");
+        ok(admin(a -> a.remove(victim, Duration.ofMillis(TIMEOUT_MS))), "remove the dead node " + victim);
+        windows.put("kill -9 node 4, replace it with node 6", load.longestGapMs(step, System.nanoTime()));
+
+        final AdminOutcome status = ok(admin(a -> a.clusterStatus(Duration.ofMillis(5_000))), "status");
+        assertTrue(status.message().contains("voters=[" + remainingOriginal + ", 5, 6]"), status.message());
         final long acknowledgedBefore = load.acknowledged();
         Thread.sleep(500);
         assertTrue(load.acknowledged() > acknowledgedBefore, "writes still served at the end");

@@ -12,6 +12,8 @@ import io.ringraft.Membership;
 import io.ringraft.Raft;
 import io.ringraft.RaftMetrics;
 import io.ringraft.Vote;
+import io.ringraft.client.AdminProtocol;
+import io.ringraft.client.MemberStatus;
 import io.ringraft.engine.Role;
 import io.ringraft.server.MemberEndpoints;
 import org.agrona.CloseHelper;
@@ -37,15 +39,13 @@ import java.util.stream.LongStream;
  * answers {@link AdminProtocol#REDIRECT} to the leader), and answers each request once.
  * <p>
  * The rails it adds to the engine's (one change at a time, new voters catch up first): it
- * refuses to promote a learner that lags the commit index by more than {@link #CATCH_UP_SLACK}
+ * refuses to promote a learner that lags the commit index by {@link AdminProtocol#CATCH_UP_SLACK}
  * entries unless asked to wait ({@link AdminProtocol#FLAG_WAIT}), refuses to remove the last voter,
  * and removes the leader by handing leadership to the most advanced remaining voter first, then
  * redirecting the request to it.
  */
 public final class AdminService implements Agent, AutoCloseable
 {
-    /** A learner this far behind the leader's commit index, or further, has not caught up. */
-    public static final long CATCH_UP_SLACK = 1_000;
     private static final long REPLY_DEADLINE_NS = TimeUnit.SECONDS.toNanos(10);
     private static final long IDLE_PUBLICATION_NS = TimeUnit.SECONDS.toNanos(60);
 
@@ -176,8 +176,12 @@ public final class AdminService implements Agent, AutoCloseable
         switch (r.op())
         {
             case AdminProtocol.STATUS:
-                respond(r, AdminStatus.OK, raft.commitIndex(), status());
+            {
+                final RaftMetrics m = raft.metrics();
+                respond(r, AdminStatus.OK, m.committedIndex(), status(m), new MemberStatus(nodeId, m.role().name(), m.term(),
+                    m.leaderId(), m.committedIndex(), m.appliedIndex(), m.membership(), m.matchIndex()));
                 return;
+            }
             case AdminProtocol.SNAPSHOT:
                 raft.triggerSnapshot().whenComplete((meta, error) -> completions.offer(() -> respond(r,
                     error == null ? AdminStatus.OK : AdminStatus.INVALID, error == null ? meta.lastIncluded().index() : 0,
@@ -242,7 +246,7 @@ public final class AdminService implements Agent, AutoCloseable
                 if (m.isLearner(node))
                 {
                     final long matched = metrics.matchIndex().getOrDefault(node, 0L);
-                    if (matched + CATCH_UP_SLACK <= metrics.committedIndex())
+                    if (!AdminProtocol.caughtUp(matched, metrics.committedIndex()))
                     {
                         respond(r, AdminProtocol.NOT_CAUGHT_UP, 0, "node " + node + " has not caught up: it holds the log up to " +
                             matched + ", the leader has committed " + metrics.committedIndex() + "; nothing changed (--wait DURATION waits " +
@@ -323,9 +327,8 @@ public final class AdminService implements Agent, AutoCloseable
         }));
     }
 
-    private String status()
+    private String status(final RaftMetrics m)
     {
-        final RaftMetrics m = raft.metrics();
         final Membership membership = m.membership();
         return "node " + nodeId + " " + m.role() + " term " + m.term() + " leader " + m.leaderId() + " commit " + m.committedIndex() +
             " applied " + m.appliedIndex() + " " + (membership == null ? "joining (no membership yet)" : membership + " endpoints " +
@@ -346,7 +349,7 @@ public final class AdminService implements Agent, AutoCloseable
             return;
         }
         send(r.replyEndpoint(), new AdminProtocol.Response(r.op(), clusterId, r.correlation(), AdminProtocol.REDIRECT, nodeId, leaderId,
-            0, endpoint, "node " + leaderId + " leads").encode());
+            0, endpoint, "node " + leaderId + " leads", null).encode());
     }
 
     private String leaderClientEndpoint(final long leaderId)
@@ -357,10 +360,15 @@ public final class AdminService implements Agent, AutoCloseable
 
     private void respond(final AdminProtocol.Request r, final int status, final long index, final String message)
     {
+        respond(r, status, index, message, null);
+    }
+
+    private void respond(final AdminProtocol.Request r, final int status, final long index, final String message, final MemberStatus view)
+    {
         final long leaderId = raft.leaderId();
         final String leaderEndpoint = leaderId == Vote.NO_NODE ? null : leaderClientEndpoint(leaderId);
         send(r.replyEndpoint(), new AdminProtocol.Response(r.op(), clusterId, r.correlation(), status, nodeId, leaderId, index,
-            leaderEndpoint == null ? "" : leaderEndpoint, message).encode());
+            leaderEndpoint == null ? "" : leaderEndpoint, message, view).encode());
     }
 
     private void send(final String endpoint, final byte[] response)

@@ -1,26 +1,33 @@
-package io.ringraft.server.admin;
+package io.ringraft.client;
 
 import io.ringraft.AdminStatus;
+import io.ringraft.Membership;
 import org.agrona.DirectBuffer;
 
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The admin protocol: requests to change or show the membership of a running cluster, sent over
  * Aeron UDP to any member's client endpoint on stream {@link #STREAM_ID}; a member that is not
- * the leader answers {@link #REDIRECT} naming the leader's client endpoint. Administration is
- * rare: messages are small and encoded without care for allocation; a frame that is not a valid
- * message decodes to null, never an exception.
+ * the leader answers {@link #REDIRECT} naming the leader's client endpoint. The member's end is
+ * the server's {@code AdminService}; the client's end is {@link RingraftClient}'s admin
+ * operations. Administration is rare: messages are small and encoded without care for
+ * allocation; a frame that is not a valid message decodes to null, never an exception.
  * <pre>
  * request:  magic:int version:byte op:byte flags:short clusterId:int correlation:long node:long timeoutMs:long
  *           replyEndpoint:string endpoint:string voterCount:int voters:long*
  * response: magic:int version:byte op:byte reserved:short clusterId:int correlation:long status:int nodeId:long
- *           leaderId:long index:long leaderEndpoint:string message:string
+ *           leaderId:long index:long leaderEndpoint:string message:string hasView:byte [view]
+ * view:     role:string term:long commit:long applied:long membershipLength:int membership:bytes (Membership.encode; 0: none yet)
+ *           matchCount:int (node:long match:long)*
  * string:   length:int utf8 bytes
  * </pre>
+ * Every integer is little-endian.
  */
 public final class AdminProtocol
 {
@@ -45,6 +52,9 @@ public final class AdminProtocol
     /** Flag of {@link #CHANGE_VOTERS} and {@link #PROMOTE}: wait up to the timeout for new voters to catch up instead of refusing at once. */
     public static final int FLAG_WAIT = 1;
 
+    /** A learner this far behind the leader's commit index, or further, has not caught up (a promotion that does not wait for it is refused). */
+    public static final long CATCH_UP_SLACK = 1_000;
+
     /** Ask the leader named in the response. */
     public static final int REDIRECT = 20;
     /** A learner to promote has not caught up; nothing changed. */
@@ -53,11 +63,17 @@ public final class AdminProtocol
     public static final int BAD_REQUEST = 22;
     /** No leader is known (an election is under way, or the node has not joined yet). */
     public static final int NO_LEADER = 23;
+    /**
+     * Reported by the client, never sent: no member answered in time. A change sent to the leader
+     * may or may not have happened (the message says which was the case).
+     */
+    public static final int NO_ANSWER = 30;
 
     static final int MAGIC = 0x44415252; // "RRAD" little-endian
-    static final byte VERSION = 1;
+    static final byte VERSION = 2;
     private static final int MAX_STRING = 4096;
     private static final int MAX_VOTERS = 1024;
+    private static final int MAX_MEMBERSHIP = 1 << 20;
 
     private AdminProtocol()
     {
@@ -76,9 +92,21 @@ public final class AdminProtocol
                 return "BAD_REQUEST";
             case NO_LEADER:
                 return "NO_LEADER";
+            case NO_ANSWER:
+                return "NO_ANSWER";
             default:
                 return AdminStatus.name(status);
         }
+    }
+
+    /**
+     * @param matchIndex  the log index a learner is known to hold
+     * @param commitIndex the leader's commit index
+     * @return true if the learner is within {@link #CATCH_UP_SLACK} of the commit index
+     */
+    public static boolean caughtUp(final long matchIndex, final long commitIndex)
+    {
+        return matchIndex + CATCH_UP_SLACK > commitIndex;
     }
 
     /** @return the name of an operation */
@@ -126,7 +154,7 @@ public final class AdminProtocol
         {
             final byte[] reply = replyEndpoint.getBytes(StandardCharsets.UTF_8);
             final byte[] ep = endpoint.getBytes(StandardCharsets.UTF_8);
-            final ByteBuffer b = ByteBuffer.allocate(40 + 4 + reply.length + 4 + ep.length + 4 + 8 * voters.length)
+            final ByteBuffer b = ByteBuffer.allocate(36 + 4 + reply.length + 4 + ep.length + 4 + 8 * voters.length)
                 .order(ByteOrder.LITTLE_ENDIAN);
             b.putInt(MAGIC).put(VERSION).put(op).putShort((short)flags).putInt(clusterId).putLong(correlation).putLong(node)
                 .putLong(timeoutMs);
@@ -187,19 +215,30 @@ public final class AdminProtocol
      * @param index          the log index of the change, or of the snapshot
      * @param leaderEndpoint the client endpoint of the leader the answering member knows (where a {@link #REDIRECT} sends), or ""
      * @param message        why, or what was shown
+     * @param view           the answering member's view ({@link #STATUS}), else null
      */
     public record Response(byte op, int clusterId, long correlation, int status, long nodeId, long leaderId, long index,
-        String leaderEndpoint, String message)
+        String leaderEndpoint, String message, MemberStatus view)
     {
         /** @return the encoded response */
         public byte[] encode()
         {
             final byte[] ep = leaderEndpoint.getBytes(StandardCharsets.UTF_8);
             final byte[] msg = truncate(message).getBytes(StandardCharsets.UTF_8);
-            final ByteBuffer b = ByteBuffer.allocate(52 + 4 + ep.length + 4 + msg.length).order(ByteOrder.LITTLE_ENDIAN);
+            final byte[] role = view == null ? new byte[0] : view.role().getBytes(StandardCharsets.UTF_8);
+            final byte[] membership = view == null || view.membership() == null ? new byte[0] : view.membership().encode();
+            final int viewLength = view == null ? 0 : 4 + role.length + 24 + 4 + membership.length + 4 + 16 * view.matchIndex().size();
+            final ByteBuffer b = ByteBuffer.allocate(48 + 4 + ep.length + 4 + msg.length + 1 + viewLength).order(ByteOrder.LITTLE_ENDIAN);
             b.putInt(MAGIC).put(VERSION).put(op).putShort((short)0).putInt(clusterId).putLong(correlation).putInt(status)
                 .putLong(nodeId).putLong(leaderId).putLong(index);
             b.putInt(ep.length).put(ep).putInt(msg.length).put(msg);
+            b.put((byte)(view == null ? 0 : 1));
+            if (view != null)
+            {
+                b.putInt(role.length).put(role).putLong(view.term()).putLong(view.commitIndex()).putLong(view.appliedIndex());
+                b.putInt(membership.length).put(membership).putInt(view.matchIndex().size());
+                view.matchIndex().forEach((node, match) -> b.putLong(node).putLong(match));
+            }
             return b.array();
         }
 
@@ -227,12 +266,57 @@ public final class AdminProtocol
                 {
                     return null;
                 }
-                return new Response(op, clusterId, correlation, status, nodeId, leaderId, index, endpoint, message);
+                final byte hasView = b.get();
+                MemberStatus view = null;
+                if (hasView == 1)
+                {
+                    view = view(b, nodeId, leaderId);
+                    if (view == null)
+                    {
+                        return null;
+                    }
+                }
+                else if (hasView != 0)
+                {
+                    return null;
+                }
+                return new Response(op, clusterId, correlation, status, nodeId, leaderId, index, endpoint, message, view);
             }
             catch (final BufferUnderflowException | IllegalArgumentException ex)
             {
                 return null;
             }
+        }
+
+        private static MemberStatus view(final ByteBuffer b, final long nodeId, final long leaderId)
+        {
+            final String role = string(b);
+            final long term = b.getLong();
+            final long commit = b.getLong();
+            final long applied = b.getLong();
+            final int membershipLength = b.getInt();
+            if (role == null || membershipLength < 0 || membershipLength > MAX_MEMBERSHIP || membershipLength > b.remaining())
+            {
+                return null;
+            }
+            Membership membership = null;
+            if (membershipLength > 0)
+            {
+                final byte[] bytes = new byte[membershipLength];
+                b.get(bytes);
+                membership = Membership.decode(bytes);
+            }
+            final int matchCount = b.getInt();
+            if (matchCount < 0 || matchCount > b.remaining() / 16)
+            {
+                return null;
+            }
+            final Map<Long, Long> match = new TreeMap<>();
+            for (int i = 0; i < matchCount; i++)
+            {
+                match.put(b.getLong(), b.getLong());
+            }
+            return new MemberStatus(nodeId, role, term, leaderId, commit, applied, membership, match);
         }
     }
 
