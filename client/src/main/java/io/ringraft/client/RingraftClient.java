@@ -50,7 +50,9 @@ import java.util.concurrent.locks.LockSupport;
  * }</pre>
  * Single-threaded: the thread that offers also calls {@link #poll()}, which sends, receives,
  * follows the leader, resends and times out; outcomes reach the {@link ResponseHandler} (or the
- * futures) from inside {@link #poll()}, exactly once per command. Up to {@link Context#window}
+ * futures) from inside {@link #poll()}, exactly once per command. {@link #poll()} also runs the
+ * Aeron client's duty cycle (no thread of its own): poll at least every few seconds, or the media
+ * driver drops the client (after its client liveness timeout, 10 s by default). Up to {@link Context#window}
  * commands are in flight; {@link #offer} copies the command and allocates nothing.
  * <p>
  * <b>Administration.</b> The same client changes and shows the membership of a running cluster
@@ -155,9 +157,11 @@ public final class RingraftClient implements AutoCloseable
             launched = ctx.aeronDirectory == null ? EmbeddedMediaDriver.launch(0, ctx.termLength) : null;
             client = Aeron.connect(new Aeron.Context()
                 .aeronDirectoryName(launched != null ? launched.aeronDirectoryName() : ctx.aeronDirectory)
-                .useConductorAgentInvoker(true)
+                .useConductorAgentInvoker(ctx.session)
                 .errorHandler(ex -> System.err.println("ringraft client: " + ex)));
-            this.conductor = client.conductorAgentInvoker();
+            // With a session, poll() runs the Aeron client's conductor (no thread); an admin client has its own
+            // conductor thread, which keeps it alive with the media driver while the caller is idle between operations.
+            this.conductor = ctx.session ? client.conductorAgentInvoker() : null;
             this.subscription = client.addSubscription(
                 new ChannelUriStringBuilder().media("udp").endpoint(replyHost + ":0").build(), ClientProtocol.STREAM_ID);
             this.replyEndpoint = resolvedEndpoint(subscription);
@@ -184,7 +188,7 @@ public final class RingraftClient implements AutoCloseable
         final long deadline = System.nanoTime() + ctx.connectTimeoutNs;
         while (resolved == null && System.nanoTime() < deadline)
         {
-            conductor.invoke();
+            invokeConductor();
             LockSupport.parkNanos(100_000);
             resolved = s.resolvedEndpoint();
         }
@@ -838,7 +842,7 @@ public final class RingraftClient implements AutoCloseable
         {
             final PendingRequest bye = new PendingRequest(ClientProtocol.CLOSE, nextRequestId++, null, null, 0);
             sendRequest(bye, System.nanoTime());
-            conductor.invoke();
+            invokeConductor();
         }
         for (int i = 0; i < window; i++)
         {
@@ -899,8 +903,13 @@ public final class RingraftClient implements AutoCloseable
 
     private int pollNetwork()
     {
-        return conductor.invoke() + subscription.poll(assembler, 256) +
+        return invokeConductor() + subscription.poll(assembler, 256) +
             (adminSubscription == null ? 0 : adminSubscription.poll(adminAssembler, 16));
+    }
+
+    private int invokeConductor()
+    {
+        return conductor == null ? 0 : conductor.invoke();
     }
 
     private int sendDue(final long now)
@@ -1558,7 +1567,8 @@ public final class RingraftClient implements AutoCloseable
         /**
          * @param session true (the default) to open a session on {@link #connect}; false for a client that only
          *                administers ({@link RingraftClient#addLearner} and the other admin operations): it
-         *                needs no leader to connect, and its commands, queries and statuses end at once (no session)
+         *                needs no leader to connect, its commands, queries and statuses end at once (no session), and
+         *                its Aeron client runs a conductor thread of its own, so it may stay idle between operations
          */
         public Context session(final boolean session)
         {

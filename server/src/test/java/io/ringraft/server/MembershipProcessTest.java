@@ -12,7 +12,6 @@ import io.ringraft.testkit.history.CheckResult;
 import io.ringraft.testkit.history.History;
 import io.ringraft.testkit.history.LinearizabilityChecker;
 import io.ringraft.testkit.history.OpKind;
-import io.ringraft.transport.aeron.EmbeddedMediaDriver;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -53,7 +52,7 @@ class MembershipProcessTest
 
     private LocalCluster cluster;
     private Load load;
-    private EmbeddedMediaDriver adminDriver;
+    private RingraftClient adminClient;
     private final List<String> endpoints = new ArrayList<>();
 
     @AfterEach
@@ -67,23 +66,23 @@ class MembershipProcessTest
         {
             cluster.close();
         }
-        if (adminDriver != null)
+        if (adminClient != null)
         {
-            adminDriver.close();
+            adminClient.close();
         }
     }
 
     /**
-     * One admin operation through the client library, without a session. A client per operation
-     * (on one media driver): between operations the test waits without polling a client.
+     * One admin operation through the client library, by one client without a session (with its
+     * own media driver), which stays usable while the test waits between operations.
      */
     private AdminOutcome admin(final Function<RingraftClient, AdminOutcome> operation)
     {
-        try (RingraftClient client = RingraftClient.connect(new RingraftClient.Context().endpoints(endpoints).clusterId(CLUSTER_ID)
-            .aeronDirectory(adminDriver.aeronDirectoryName()).session(false)))
+        if (adminClient == null)
         {
-            return operation.apply(client);
+            adminClient = RingraftClient.connect(new RingraftClient.Context().endpoints(endpoints).clusterId(CLUSTER_ID).session(false));
         }
+        return operation.apply(adminClient);
     }
 
     /** One client: puts and linearizable gets on a few keys, recorded for the checker; acknowledgement times for the gaps. */
@@ -280,7 +279,6 @@ class MembershipProcessTest
             endpoints.add(cluster.config(id).self().clientEndpoint());
         }
         final Map<String, Long> windows = new LinkedHashMap<>();
-        adminDriver = EmbeddedMediaDriver.launch(0, 64 * 1024);
         awaitLeader();
         load = new Load(endpoints);
         load.start();
