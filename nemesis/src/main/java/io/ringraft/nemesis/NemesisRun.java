@@ -2,8 +2,9 @@ package io.ringraft.nemesis;
 
 import io.ringraft.AdminStatus;
 import io.ringraft.engine.PlantedBug;
-import io.ringraft.server.admin.AdminClient;
-import io.ringraft.server.admin.AdminProtocol;
+import io.ringraft.client.AdminOutcome;
+import io.ringraft.client.AdminProtocol;
+import io.ringraft.client.RingraftClient;
 import io.ringraft.server.NodeConfig;
 import io.ringraft.server.kv.KvNodeStatus;
 import io.ringraft.testkit.history.CheckResult;
@@ -18,6 +19,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.EnumSet;
@@ -143,12 +145,12 @@ final class NemesisRun
         final java.util.regex.Pattern pattern = java.util.regex.Pattern.compile("Membership\\{[^}]*\\}");
         String last = "no status";
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        try (AdminClient admin = new AdminClient(CLUSTER_ID, adminEndpoints, adminAeronDir))
+        try (RingraftClient admin = adminClient())
         {
             while (System.nanoTime() < deadline)
             {
-                final AdminProtocol.Response r = admin.status(2_000);
-                if (r != null && r.status() == AdminStatus.OK)
+                final AdminOutcome r = admin.clusterStatus(Duration.ofMillis(2_000));
+                if (r.isOk())
                 {
                     final java.util.regex.Matcher m = pattern.matcher(r.message());
                     last = m.find() ? m.group() : r.message();
@@ -169,21 +171,21 @@ final class NemesisRun
      *
      * @return null when done, else the last refusal
      */
-    private String admin(final java.util.function.Function<AdminClient, AdminProtocol.Response> operation, final long deadlineMs)
+    private String admin(final java.util.function.Function<RingraftClient, AdminOutcome> operation, final long deadlineMs)
     {
         final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(deadlineMs);
         String last = "no answer";
-        try (AdminClient admin = new AdminClient(CLUSTER_ID, adminEndpoints, adminAeronDir))
+        try (RingraftClient admin = adminClient())
         {
             while (System.nanoTime() < deadline)
             {
-                final AdminProtocol.Response r = operation.apply(admin);
-                if (r != null && r.status() == AdminStatus.OK)
+                final AdminOutcome r = operation.apply(admin);
+                if (r.isOk())
                 {
                     return null;
                 }
-                last = r == null ? "no answer" : AdminProtocol.statusName(r.status()) + " " + r.message();
-                if (r != null && (r.status() == AdminStatus.INVALID || r.status() == AdminProtocol.BAD_REQUEST))
+                last = r.statusName() + " " + r.message();
+                if (r.status() == AdminStatus.INVALID || r.status() == AdminProtocol.BAD_REQUEST)
                 {
                     return last; // asking again changes nothing
                 }
@@ -191,6 +193,13 @@ final class NemesisRun
             }
         }
         return last;
+    }
+
+    /** @return a client of the admin operations (no session) to the nodes' client endpoints */
+    private RingraftClient adminClient()
+    {
+        return RingraftClient.connect(new RingraftClient.Context().endpoints(adminEndpoints).clusterId(CLUSTER_ID)
+            .aeronDirectory(adminAeronDir).session(false));
     }
 
     NemesisRun(final Options options, final PrintStream out)
@@ -467,7 +476,7 @@ final class NemesisRun
             case MEMBERSHIP:
             {
                 final long target = FaultSchedule.target(fault, ids, leader);
-                final String removed = admin(a -> a.remove(target, 5_000), 15_000);
+                final String removed = admin(a -> a.remove(target, Duration.ofMillis(5_000)), 15_000);
                 if (removed != null)
                 {
                     return "replace node " + target + ": not removed (" + removed + "), nothing else done";
@@ -559,8 +568,8 @@ final class NemesisRun
                 final Thread join = new Thread(() ->
                 {
                     nodes.start(id);
-                    final String added = admin(a -> a.addLearner(id, info.raft(), info.client(), 10_000), 60_000);
-                    final String promoted = added != null ? null : admin(a -> a.promote(id, true, 10_000), 90_000);
+                    final String added = admin(a -> a.addLearner(id, info.raft(), info.client(), Duration.ofMillis(10_000)), 60_000);
+                    final String promoted = added != null ? null : admin(a -> a.promote(id, true, Duration.ofMillis(10_000)), 90_000);
                     if (added == null)
                     {
                         nodes.joined(id);
