@@ -91,6 +91,10 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     private Membership peersEffective;
     private Membership peersCommitted;
     private Membership networkView;
+    /** The leader the network view was computed with. */
+    private long viewLeader = Vote.NO_NODE;
+    /** A leader kept in the network view although no membership this node holds names it (see {@link #tellNetwork}). */
+    private long keptLeader = Vote.NO_NODE;
     /** Peers with replication state that belong to neither membership: released once the engine stops replicating to them. */
     private int outsiders;
 
@@ -659,7 +663,8 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
      * authoritative): the nodes of the effective and of the committed membership (they differ
      * while a change commits: a leader being removed still leads until then), and a node just
      * removed while the engine still replicates to it so that it learns of its removal. Any other
-     * peer's replication state and counter are released, and the network is told.
+     * peer's replication state and counter are released, and the network is told (also when the
+     * leader moves while the view keeps a leader outside the membership, see {@link #tellNetwork}).
      */
     private void syncPeers()
     {
@@ -670,7 +675,9 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         }
         final Membership committed = engine.committedMembership();
         final boolean changed = effective != peersEffective || committed != peersCommitted;
-        if (!changed && outsiders == 0)
+        final long leader = engine.leaderId();
+        final boolean leaderMoved = leader != viewLeader && (keptLeader != Vote.NO_NODE || outside(leader, effective, committed));
+        if (!changed && outsiders == 0 && !leaderMoved)
         {
             return;
         }
@@ -696,10 +703,16 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
             }
         }
         outsiders = kept;
-        if (changed || released)
+        if (changed || released || leaderMoved)
         {
             tellNetwork(effective, committed);
         }
+    }
+
+    /** @return true if {@code leader} is another node that neither membership names */
+    private boolean outside(final long leader, final Membership effective, final Membership committed)
+    {
+        return leader != Vote.NO_NODE && leader != self && !effective.contains(leader) && (committed == null || !committed.contains(leader));
     }
 
     private void releasePeer(final int i)
@@ -717,9 +730,23 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         }
     }
 
-    /** Tells the network its peers: the effective membership, plus the other nodes it must still reach as learners. */
+    /**
+     * Tells the network its peers: the effective membership, plus the other nodes it must still
+     * reach as learners. Among those, the leader this node follows when no membership it holds
+     * names it, unless it saw that leader removed: a node that joined (or was re-added) and
+     * replays a log prefix from before the leader was added follows a leader that the rest of the
+     * log names; dropping it would stall the node at that prefix. Only a leader whose frames the
+     * network already accepts can be followed, so this keeps a peer, never adds an unknown one
+     * (its endpoint stays the one in use); a leader that a membership this node holds removed is
+     * not kept.
+     */
     private void tellNetwork(final Membership effective, final Membership committed)
     {
+        final long leader = engine.leaderId();
+        final boolean keep = outside(leader, effective, committed) && (leader == keptLeader || networkView == null ||
+            !networkView.contains(leader));
+        keptLeader = keep ? leader : Vote.NO_NODE;
+        viewLeader = leader;
         final Map<Long, String> endpoints = new TreeMap<>();
         final TreeSet<Long> others = new TreeSet<>();
         if (networkView != null)
@@ -742,6 +769,10 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         for (int i = 0; i < peerList.size(); i++)
         {
             others.add(peerList.get(i).peer());
+        }
+        if (keep)
+        {
+            others.add(leader);
         }
         final long[] learners = others.stream().mapToLong(Long::longValue).filter(n -> !effective.isVoter(n)).toArray();
         final Membership view = Membership.of(effective.voters(), effective.nextVoters(), learners, Map.of());

@@ -6,6 +6,7 @@ import io.ringraft.Membership;
 import io.ringraft.Raft;
 import io.ringraft.RaftConfig;
 import io.ringraft.ThreadingMode;
+import io.ringraft.Vote;
 import io.ringraft.engine.Role;
 import io.ringraft.network.InJvmNetwork;
 import io.ringraft.network.RaftMessage;
@@ -20,8 +21,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
@@ -57,6 +60,7 @@ class PeerLifecycleTest
         private final RaftNetwork delegate;
         volatile Membership peers;
         volatile int changes;
+        final List<Membership> told = new CopyOnWriteArrayList<>();
 
         RecordingNetwork(final RaftNetwork delegate)
         {
@@ -80,6 +84,7 @@ class PeerLifecycleTest
         {
             peers = membership;
             changes++;
+            told.add(membership);
         }
 
         @Override
@@ -91,13 +96,19 @@ class PeerLifecycleTest
 
     private Raft start(final long id)
     {
+        return start(id, Membership.of(1, 2, 3), 50, 1024);
+    }
+
+    /** @param initial the new cluster's membership, or null to join */
+    private Raft start(final long id, final Membership initial, final long snapshotEvery, final int entriesPerAppend)
+    {
         final RaftConfig config = new RaftConfig().nodeId(id).electionTimeout(300, 600, TimeUnit.MILLISECONDS)
-            .heartbeatInterval(30, TimeUnit.MILLISECONDS).randomSeed(id * 31).snapshotEveryEntries(50).logRetainEntries(10)
-            .threadingMode(ThreadingMode.SHARED).countersFile(dir.resolve("counters-" + id));
+            .heartbeatInterval(30, TimeUnit.MILLISECONDS).randomSeed(id * 31).snapshotEveryEntries(snapshotEvery).logRetainEntries(10)
+            .maxEntriesPerAppend(entriesPerAppend).threadingMode(ThreadingMode.SHARED).countersFile(dir.resolve("counters-" + id));
         final RecordingNetwork recording = new RecordingNetwork(network.endpoint(id));
         networks.put(id, recording);
         final Raft node = Raft.start(config, new InMemoryLogStorage(), new InMemorySnapshotStore(), recording,
-            new RecordingStateMachine(), Membership.of(1, 2, 3));
+            new RecordingStateMachine(), initial);
         nodes.put(id, node);
         return node;
     }
@@ -209,5 +220,57 @@ class PeerLifecycleTest
         assertTrue(heapAfter - heapAfterWarmup < 4 * 1024 * 1024, "heap grew by " + (heapAfter - heapAfterWarmup) / 1024 +
             " KiB over 180 learners added and removed");
         assertTrue(Arrays.stream(networks.get(leaderId).peers.learners()).noneMatch(n -> n >= 1000));
+    }
+    /**
+     * A node added to a cluster whose leader joined after the first membership replays a log
+     * prefix whose memberships do not name that leader: the network keeps the leader it follows as
+     * a peer (the Aeron network would otherwise drop the leader's frames and the node would stall
+     * there). A leader that a membership the node holds removed is not kept.
+     */
+    @Test
+    void aNodeReplayingAPrefixFromBeforeItsLeaderJoinedKeepsThatLeaderButNotARemovedOne() throws Exception
+    {
+        final long never = Long.MAX_VALUE / 2;
+        for (long id = 1; id <= 3; id++)
+        {
+            start(id, Membership.of(1, 2, 3), never, 4);
+        }
+        Raft leader = leader();
+        for (int i = 0; i < 2_000; i++)
+        {
+            leader.clientWrite(new byte[]{(byte)i}).get(5, TimeUnit.SECONDS);
+        }
+        start(4, null, never, 4);
+        leader = admin(leader, r -> r.addLearner(4, "n4", Duration.ofSeconds(10)), "already a member", "add 4");
+        leader = admin(leader, r -> r.changeMembership(new long[]{1, 2, 3, 4}, false, Duration.ofSeconds(10)), "", "promote 4");
+        leader = admin(leader, r -> r.transferLeader(4, Duration.ofSeconds(10)), "", "transfer to 4");
+        final Raft four = nodes.get(4L);
+        four.waitFor(m -> m.role() == Role.LEADER, Duration.ofSeconds(10));
+        admin(four, r -> r.changeMembership(new long[]{2, 3, 4}, false, Duration.ofSeconds(10)), "", "remove 1");
+        assertEquals(4, four.leaderId(), "node 4 leads");
+
+        // Node 5 receives the whole log, from the first membership {1, 2, 3} on: its leader 4 is in none of the first ones.
+        final Raft five = start(5, null, never, 4);
+        admin(four, r -> r.addLearner(5, "n5", Duration.ofSeconds(10)), "already a member", "add 5");
+        final long target = four.commitIndex();
+        five.waitFor(m -> m.appliedIndex() >= target, Duration.ofSeconds(10));
+        final List<Membership> toldFive = networks.get(5L).told;
+        assertTrue(toldFive.stream().anyMatch(m -> Arrays.equals(m.voters(), new long[]{1, 2, 3}) && !m.isJoint()),
+            "node 5 went through the first membership: " + toldFive);
+        for (final Membership m : toldFive)
+        {
+            assertTrue(m.contains(4), "every view of node 5 keeps its leader 4: " + toldFive);
+        }
+
+        // The leader removes itself: once the change is committed and another leads, no node keeps it.
+        admin(four, r -> r.changeMembership(new long[]{2, 3}, false, Duration.ofSeconds(10)), "", "remove 4");
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < deadline && (networks.get(2L).peers.contains(4) || networks.get(5L).peers.contains(4) ||
+            nodes.get(2L).leaderId() == 4 || nodes.get(2L).leaderId() == Vote.NO_NODE))
+        {
+            Thread.sleep(20);
+        }
+        assertTrue(!networks.get(2L).peers.contains(4), "node 2 dropped the removed leader: " + networks.get(2L).peers);
+        assertTrue(!networks.get(5L).peers.contains(4), "node 5 dropped the removed leader: " + networks.get(5L).peers);
     }
 }
