@@ -1,5 +1,6 @@
 package io.ringraft.nemesis;
 
+import io.ringraft.client.NodeStatus;
 import io.ringraft.engine.Role;
 import io.ringraft.server.kv.KvClient;
 import io.ringraft.server.kv.KvNodeStatus;
@@ -93,16 +94,17 @@ final class StatusWatcher implements AutoCloseable
     {
         while (!stop.get())
         {
-            final Map<Long, KvNodeStatus> round = poll();
+            // The status alone (no state digest): a node answers it also while there is no leader.
+            final Map<Long, NodeStatus> round = pollStatus();
             long newLeader = 0;
             long term = -1;
-            for (final KvNodeStatus s : round.values())
+            for (final NodeStatus s : round.values())
             {
                 if (s != null && s.term() > maxTerm)
                 {
                     maxTerm = s.term();
                 }
-                if (s != null && s.role() == Role.LEADER && s.term() > term)
+                if (s != null && Role.LEADER.name().equals(s.role()) && s.term() > term)
                 {
                     newLeader = s.nodeId();
                     term = s.term();
@@ -121,7 +123,30 @@ final class StatusWatcher implements AutoCloseable
         }
     }
 
-    /** One round: every node's status, null for a node that did not answer. */
+    /** One round of statuses alone: every node's, null for a node that did not answer. */
+    private Map<Long, NodeStatus> pollStatus()
+    {
+        final Map<Long, NodeStatus> answers = new HashMap<>();
+        final int[] outstanding = {endpoints.size()};
+        for (final Map.Entry<Long, String> e : endpoints.entrySet())
+        {
+            client.submitNodeStatus(e.getValue(), s ->
+            {
+                answers.put(e.getKey(), s);
+                outstanding[0]--;
+            });
+        }
+        while (outstanding[0] > 0)
+        {
+            if (client.poll() == 0)
+            {
+                LockSupport.parkNanos(100_000);
+            }
+        }
+        return answers;
+    }
+
+    /** One round: every node's status and state digest, null for a node that did not answer. */
     Map<Long, KvNodeStatus> poll()
     {
         final Map<Long, KvNodeStatus> answers = new HashMap<>();

@@ -204,6 +204,18 @@ public final class KvClient implements AutoCloseable
     }
 
     /**
+     * Asks one node for its status alone (role, term, leader, indexes): unlike {@link #submitStatus}
+     * it needs no read of the state machine, so a node answers it also while there is no leader.
+     *
+     * @param endpoint the node's client endpoint
+     * @param handler  receives the status, or null if the node did not answer within the timeout
+     */
+    public void submitNodeStatus(final String endpoint, final Consumer<NodeStatus> handler)
+    {
+        client.status(endpoint).thenAccept(handler);
+    }
+
+    /**
      * Asks one node for its status and state digest (a local read at that node).
      *
      * @param endpoint the node's client endpoint
