@@ -1124,6 +1124,12 @@ public final class RingraftClient implements AutoCloseable
         requests.remove(p.id);
         if (p.type == ClientProtocol.STATUS)
         {
+            if (response.status != ClientProtocol.OK)
+            {
+                // Refused (e.g. the member does not know the session yet): no status, rather than a payload read as one.
+                p.statusFuture.complete(null);
+                return;
+            }
             final long[] f = new long[ClientProtocol.STATUS_LONGS];
             for (int i = 0; i < f.length && (i + 1) * 8 <= response.payloadLength; i++)
             {

@@ -263,7 +263,10 @@ final class NemesisRun
         extra.put("election.timeout.ms", options.electionTimeout());
         // Through the relay, peers' packets come from the relay's address: the transport's source address check
         // would drop them (AeronTransportConfig#sourceAddressCheck: off where peers are reached through address translation).
-        final List<String> jvmFlags = relay == null ? List.of() : List.of("-Dringraft.aeron.source.check=false");
+        final List<String> jvmFlags = new ArrayList<>(relay == null ? List.of() : List.of("-Dringraft.aeron.source.check=false"));
+        // The transport's settings given to this process (-Dringraft.aeron.*=...) go to every node too.
+        System.getProperties().stringPropertyNames().stream().filter(k -> k.startsWith("ringraft.aeron.")).sorted()
+            .forEach(k -> jvmFlags.add("-D" + k + "=" + System.getProperty(k)));
         if (options.plantedBug() != PlantedBug.NONE)
         {
             extra.put(NodeConfig.PLANTED_BUG, options.plantedBug().name());

@@ -25,7 +25,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>
  * <b>Cluster time.</b> Every entry the host writes carries its leader's clock; applying an entry
  * sets the cluster time to the larger of the previous cluster time and that stamp, so it is the
- * same on every replica and never goes backwards, also when a new leader's clock is behind.
+ * same on every replica and never goes backwards, also when a new leader's clock is behind. The
+ * first entry of a new term gives every session a fresh timeout: while there was no leader no
+ * client could keep its session alive.
  * <p>
  * <b>Before each entry</b> the host expires the sessions whose last activity is older than the
  * session timeout in cluster time, then fires the timers whose deadline the cluster time reached
@@ -35,13 +37,13 @@ import java.util.concurrent.ConcurrentHashMap;
  * retry gets the cached response (flag {@link ClientProtocol#FLAG_DUPLICATE}), or
  * {@link ClientProtocol#RESPONSE_EVICTED}; one at or below the client's acknowledged floor gets
  * {@link ClientProtocol#STALE}. A response longer than {@code maxResponseLength} is not sent:
- * the command is applied and answered {@link ClientProtocol#RESPONSE_EVICTED}. Snapshots hold the cluster time, the sessions with their caches
- * and the timers, followed by the service's own state.
+ * the command is applied and answered {@link ClientProtocol#RESPONSE_EVICTED}. Snapshots hold the cluster time, the sessions with their caches,
+ * the timers and the term of the last entry, followed by the service's own state.
  */
 public final class ServiceHost implements RaftStateMachine, Cluster
 {
     private static final int SNAPSHOT_MAGIC = 0x52525348; // "HSRR"
-    private static final int SNAPSHOT_VERSION = 1;
+    private static final int SNAPSHOT_VERSION = 2;
     private static final int RECENTLY_CLOSED = 1024;
 
     private final ClusteredService service;
@@ -59,6 +61,8 @@ public final class ServiceHost implements RaftStateMachine, Cluster
     private final LongArrayList expired = new LongArrayList();
     private final ExpandableArrayBuffer snapshotBuffer = new ExpandableArrayBuffer(64 * 1024);
     private volatile LogId lastApplied = LogId.ZERO;
+    // The term of the last service entry applied (in snapshots since version 2).
+    private long serviceTerm;
     private volatile long clusterTimeNs;
     private volatile long nextTimerDeadlineNs = Long.MAX_VALUE;
     private long nextExpiryCheckNs = Long.MAX_VALUE;
@@ -201,6 +205,14 @@ public final class ServiceHost implements RaftStateMachine, Cluster
             clusterTimeNs = stamp;
         }
         final long now = clusterTimeNs;
+        if (term > serviceTerm)
+        {
+            if (serviceTerm != 0)
+            {
+                newLeader(now);
+            }
+            serviceTerm = term;
+        }
         if (now >= nextExpiryCheckNs)
         {
             expireSessions(now);
@@ -313,6 +325,22 @@ public final class ServiceHost implements RaftStateMachine, Cluster
     private void touch(final Session session, final long now)
     {
         session.lastActivityNs = now;
+    }
+
+    /**
+     * The first entry of a new leader's term: every session gets a fresh timeout from now (as Aeron
+     * Cluster does when a new leader takes over). While there was no leader no client could keep its
+     * session alive, and without this the first entry after a leaderless stretch longer than the session
+     * timeout expired every session, and its client with it. A function of the log alone (the terms of
+     * the entries, and the term of the last one kept in snapshots), so the same on every replica.
+     */
+    private void newLeader(final long now)
+    {
+        for (final Session session : sessions.values())
+        {
+            session.lastActivityNs = Math.max(session.lastActivityNs, now);
+        }
+        nextExpiryCheckNs = Math.max(nextExpiryCheckNs, now + sessionTimeoutNs);
     }
 
     private void expireSessions(final long now)
@@ -429,6 +457,9 @@ public final class ServiceHost implements RaftStateMachine, Cluster
             b.putLong(cursor, pairs.getLong(i));
             cursor += 8;
         }
+        b.checkLimit(cursor + 8);
+        b.putLong(cursor, serviceTerm);
+        cursor += 8;
         // The host's part is length-prefixed so that the service's part starts at a known position.
         final UnsafeBuffer prefix = new UnsafeBuffer(new byte[4]);
         prefix.putInt(0, cursor);
@@ -462,9 +493,10 @@ public final class ServiceHost implements RaftStateMachine, Cluster
             }
             read += n;
         }
-        if (b.getInt(0) != SNAPSHOT_MAGIC || b.getInt(4) != SNAPSHOT_VERSION)
+        final int version = b.getInt(4);
+        if (b.getInt(0) != SNAPSHOT_MAGIC || version < 1 || version > SNAPSHOT_VERSION)
         {
-            throw new IllegalStateException("snapshot " + meta.snapshotId() + " is not a service host snapshot of version " +
+            throw new IllegalStateException("snapshot " + meta.snapshotId() + " is not a service host snapshot of version 1.." +
                 SNAPSHOT_VERSION);
         }
         sessions.clear();
@@ -499,6 +531,8 @@ public final class ServiceHost implements RaftStateMachine, Cluster
             timers.schedule(b.getLong(cursor), b.getLong(cursor + 8));
             cursor += 16;
         }
+        // Version 1 did not keep it: the term of the snapshot's last entry is the nearest there is.
+        serviceTerm = version >= 2 ? b.getLong(cursor) : meta.lastIncluded().term();
         nextTimerDeadlineNs = timers.earliest();
         service.onLoadSnapshot(new OffsetSnapshotReader(reader, 4L + hostLength));
         lastApplied = meta.lastIncluded();

@@ -207,6 +207,33 @@ final class TimerAndSessionTest
     }
 
     @Test
+    void anOutageLongerThanTheSessionTimeoutExpiresNoSession() throws Exception
+    {
+        // No quorum for longer than the session timeout: no client can keep its session alive, and
+        // the first entry after the outage must not expire them all (found by the nemesis: after a
+        // leaderless stretch on slow lossy links every client's session closed and no write was
+        // acknowledged for the rest of the run).
+        try (TestCluster cluster = new TestCluster(3, ctx -> ctx.sessionTimeout(1500, TimeUnit.MILLISECONDS)))
+        {
+            final long leader = cluster.awaitLeader(10_000);
+            try (RingraftClient client = connect(cluster))
+            {
+                assertEquals(Outcome.OK, client.execute(CounterService.command(CounterService.INCREMENT, 1, 0)).outcome());
+                final long a = leader == 1 ? 2 : 1;
+                final long b = leader == 3 ? 2 : 3;
+                cluster.stop(a);
+                cluster.stop(b);
+                Thread.sleep(3_500);
+                cluster.start(a);
+                cluster.start(b);
+                final CommandResult after = client.execute(CounterService.command(CounterService.INCREMENT, 1, 0));
+                assertEquals(Outcome.OK, after.outcome(), after.toString());
+                assertTrue(!client.isSessionClosed());
+            }
+        }
+    }
+
+    @Test
     void aClientThatOnlyReadsKeepsItsSessionAlive() throws Exception
     {
         // Queries and status requests do not go through the log, so they do not refresh a session: a
