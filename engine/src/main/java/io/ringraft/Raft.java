@@ -47,8 +47,11 @@ public final class Raft implements AutoCloseable
     }
 
     /**
-     * Starts a node. The node owns {@code storage} and {@code network} from now on and closes
-     * them on {@link #close()}.
+     * Starts a node on a log kept in memory, with its snapshots in memory too
+     * ({@link InMemorySnapshotStore}). The node owns {@code storage} and {@code network} from now
+     * on and closes them on {@link #close()}. A durable log (one that survives a restart) is
+     * refused here: it needs a durable snapshot store, given to
+     * {@link #start(RaftConfig, RaftLogStorage, RaftSnapshotStore, RaftNetwork, RaftStateMachine, Membership)}.
      *
      * @param config            the settings ({@link RaftConfig#conclude()} is called here)
      * @param storage           the node's log and vote
@@ -77,11 +80,20 @@ public final class Raft implements AutoCloseable
      * @param stateMachine      the application's state
      * @param initialMembership the cluster to initialize if this node's log is empty, or null
      * @return the running node
+     * @throws IllegalArgumentException if a setting is invalid, or if the log is durable and the
+     *                                  snapshot store is not ({@link RaftLogStorage#isDurable()}):
+     *                                  snapshots purge the log, so such a node could not restart
      */
     public static Raft start(final RaftConfig config, final RaftLogStorage storage, final RaftSnapshotStore snapshots,
         final RaftNetwork network, final RaftStateMachine stateMachine, final Membership initialMembership)
     {
         config.conclude();
+        if (storage.isDurable() && !snapshots.isDurable())
+        {
+            throw new IllegalArgumentException("a durable log (" + storage.getClass().getSimpleName() + ") needs a durable snapshot store, not " +
+                snapshots.getClass().getSimpleName() + ": snapshots purge the log, so a restart would find neither; pass one that keeps its " +
+                "snapshots in files (FileSnapshotStore) to Raft.start(config, storage, snapshots, network, stateMachine, membership)");
+        }
         final int wireOverhead = RaftConfig.MESSAGE_OVERHEAD;
         if (config.maxPayloadLength() == 0)
         {
@@ -357,6 +369,31 @@ public final class Raft implements AutoCloseable
     public long appliedIndex()
     {
         return runtime.appliedIndex();
+    }
+
+    /**
+     * Whether this node's state may be read locally (a non-linearizable read, without
+     * {@link #ensureLinearizable()}): a restarted node refuses until its state machine has applied
+     * at least the commit index it had seen before it stopped (as its log storage kept it, see
+     * {@link RaftLogStorage#saveCommitted}), so a reader that failed over to it does not see a state
+     * older than one it may have read there before. Serve a local read only when this returns
+     * {@link WriteStatus#OK}. Allocates nothing, any thread.
+     *
+     * @return {@link WriteStatus#OK}, {@link WriteStatus#NOT_READY} while catching up,
+     *         {@link WriteStatus#FATAL} after a failure or {@link WriteStatus#SHUT_DOWN} once closed
+     */
+    public int localReadStatus()
+    {
+        return runtime.localReadStatus();
+    }
+
+    /**
+     * @return the commit index this node had seen before it last stopped, which local reads wait
+     *         for (see {@link #localReadStatus()}); 0 for a new node
+     */
+    public long readyIndex()
+    {
+        return runtime.readyIndex();
     }
 
     /** @return the index of the last entry in this node's log; see {@link #role()} */

@@ -34,6 +34,12 @@ public final class WriteStatus
      * refused so at submission was not written. Ask another node.
      */
     public static final int FATAL = 8;
+    /**
+     * A local (non-linearizable) read refused: the node restarted and its state machine has not yet
+     * applied the commit index it had seen before it stopped, so its state may lack writes it had
+     * already seen committed. Retry later or read elsewhere.
+     */
+    public static final int NOT_READY = 9;
 
     private WriteStatus()
     {
@@ -56,6 +62,7 @@ public final class WriteStatus
             case ABORTED: return "ABORTED";
             case TRANSFERRING: return "TRANSFERRING";
             case FATAL: return "FATAL";
+            case NOT_READY: return "NOT_READY";
             default: return "UNKNOWN(" + status + ")";
         }
     }

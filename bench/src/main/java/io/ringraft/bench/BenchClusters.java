@@ -3,6 +3,11 @@ package io.ringraft.bench;
 import io.ringraft.Raft;
 import io.ringraft.RaftMetrics;
 import io.ringraft.engine.Role;
+import io.ringraft.storage.InMemorySnapshotStore;
+import io.ringraft.storage.RaftLogStorage;
+import io.ringraft.storage.RaftSnapshotStore;
+import io.ringraft.storage.chronicle.ChronicleLogStorage;
+import io.ringraft.storage.chronicle.FileSnapshotStore;
 
 import java.lang.management.ManagementFactory;
 import java.util.concurrent.TimeUnit;
@@ -10,8 +15,25 @@ import java.util.concurrent.TimeUnit;
 /** What the cluster benchmarks (and the allocation test on their cluster) share. */
 public final class BenchClusters
 {
+    /** Where a benchmark node's Chronicle log lives in its data directory; its snapshots go beside it. */
+    public static final String LOG_DIRECTORY = "raft";
+
     private BenchClusters()
     {
+    }
+
+    /**
+     * @param log a node's log
+     * @return the snapshot store to pair with it: files beside a Chronicle log (a durable log needs
+     *         durable snapshots, which {@code Raft.start} checks), memory beside a log in memory
+     */
+    public static RaftSnapshotStore snapshotStoreFor(final RaftLogStorage log)
+    {
+        if (log instanceof ChronicleLogStorage)
+        {
+            return FileSnapshotStore.open(((ChronicleLogStorage)log).context().directory().resolveSibling("snapshots"));
+        }
+        return new InMemorySnapshotStore();
     }
 
     /**

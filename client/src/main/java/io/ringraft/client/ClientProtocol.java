@@ -94,6 +94,12 @@ public final class ClientProtocol
     public static final int UNKNOWN_OUTCOME = 10;
     /** The sequence is at or below the floor the session acknowledged: never applied again. */
     public static final int STALE = 11;
+    /**
+     * A local query refused: the node restarted and has not yet applied the commit index it had
+     * seen before it stopped, so its state may lack writes it had seen committed. Ask again later or
+     * ask another member.
+     */
+    public static final int NOT_READY = 12;
 
     /** Response flag: the command had been applied before; this is its cached response. */
     public static final int FLAG_DUPLICATE = 1;
@@ -132,6 +138,7 @@ public final class ClientProtocol
             case ABORTED: return "ABORTED";
             case UNKNOWN_OUTCOME: return "UNKNOWN_OUTCOME";
             case STALE: return "STALE";
+            case NOT_READY: return "NOT_READY";
             default: return "STATUS(" + status + ")";
         }
     }

@@ -59,6 +59,8 @@ public final class NodeRuntime
     private final AgentRunner workerRunner;
     private final AgentInvoker invoker;
     private final FailStop failStop;
+    /** The commit index this node had seen before it stopped: local reads wait until the state machine applied it. */
+    private final long readyIndex;
     private final Object drainLock = new Object();
     private volatile boolean closed;
     // Guarded by drainLock: which agents stopped; once both have, late callers are answered by their own thread.
@@ -82,6 +84,7 @@ public final class NodeRuntime
             new YieldingWaitStrategy());
         this.ingressBudget = new PayloadBudget(config.ringSlotBytes(), config.maxRingPayloadBytes());
         final PayloadBudget applyBudget = new PayloadBudget(config.ringSlotBytes(), config.maxRingPayloadBytes());
+        this.readyIndex = storage.readCommitted();
         final LogId applied = restoreStateMachine(stateMachine, snapshots);
         final ManyToOneConcurrentArrayQueue<Object> workerToCore = new ManyToOneConcurrentArrayQueue<>(64);
         this.worker = new StateMachineWorker(config.nodeId(), stateMachine, snapshots, applyRing, counters.applied, applied, applyBudget,
@@ -423,6 +426,26 @@ public final class NodeRuntime
     public long appliedIndex()
     {
         return counters.applied.get();
+    }
+
+    /** See {@link io.ringraft.Raft#localReadStatus()}. */
+    public int localReadStatus()
+    {
+        if (failStop.failed())
+        {
+            return WriteStatus.FATAL;
+        }
+        if (closed)
+        {
+            return WriteStatus.SHUT_DOWN;
+        }
+        return counters.applied.get() >= readyIndex ? WriteStatus.OK : WriteStatus.NOT_READY;
+    }
+
+    /** @return the commit index this node had seen before it last stopped (0 for a new node or a storage that keeps none) */
+    public long readyIndex()
+    {
+        return readyIndex;
     }
 
     /** @return the last index in the node's log, without allocating */

@@ -81,6 +81,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     private long nextAdminId;
     private boolean snapshotRequested;
     private boolean snapshotBuilding;
+    private long savedCommitted;
     private long lastSnapshotIndex;
 
     private int batchSize;
@@ -130,6 +131,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         this.engine = new Engine(config.engineConfig(), InitialState.load(storage, latestSnapshot, stateMachineApplied),
             new SplittableRandom(config.randomSeed()), this);
         this.lastSnapshotIndex = latestSnapshot == null ? 0 : latestSnapshot.lastIncluded().index();
+        this.savedCommitted = storage.readCommitted();
         if (initialMembership != null && engine.lastLogId().index() == 0 && engine.vote().term() == 0)
         {
             engine.initialize(initialMembership);
@@ -180,6 +182,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
             work += expireWrites();
             syncPeers();
             updateCounters();
+            saveCommitted();
             return work;
         }
         catch (final AgentTerminationException ex)
@@ -787,6 +790,17 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         }
         networkView = Membership.of(effective.voters(), effective.nextVoters(), learners, known);
         network.onMembershipChanged(networkView);
+    }
+
+    /** Lets a restarted node know the commit index it had seen (local reads wait for it): see {@link RaftLogStorage#saveCommitted}. */
+    private void saveCommitted()
+    {
+        final long committed = engine.committedIndex();
+        if (committed > savedCommitted)
+        {
+            storage.saveCommitted(committed);
+            savedCommitted = committed;
+        }
     }
 
     private void updateCounters()

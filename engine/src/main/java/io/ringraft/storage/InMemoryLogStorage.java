@@ -49,6 +49,7 @@ public class InMemoryLogStorage implements RaftLogStorage
     private LogId lastIdCache = LogId.ZERO;
     /** The log up to here is what the last flush made durable (and nothing truncated it since). */
     private long durableIndex;
+    private long committed;
     private boolean closed;
 
     /** An empty log that grows as it needs. */
@@ -214,6 +215,19 @@ public class InMemoryLogStorage implements RaftLogStorage
         ensureOpen();
         durableIndex = lastIndex;
         return lastIndex;
+    }
+
+    /** Kept like the vote: a node restarted on this log (kept open) learns the commit index it had seen. */
+    @Override
+    public void saveCommitted(final long commitIndex)
+    {
+        committed = commitIndex;
+    }
+
+    @Override
+    public long readCommitted()
+    {
+        return committed;
     }
 
     /**

@@ -116,6 +116,39 @@ public interface RaftLogStorage extends AutoCloseable
     long flush();
 
     /**
+     * Remembers the commit index this node knows, so that after a restart it can tell when its
+     * state machine has caught up with what it had seen committed (local reads are refused
+     * {@code NOT_READY} until then). Called by the log writer after a flush whenever the commit
+     * index moved; it must be cheap (no sync of its own) and need not be durable beyond what the
+     * implementation can do cheaply: the value read back after a restart may be older, never
+     * newer than one saved. The default keeps nothing.
+     *
+     * @param commitIndex the commit index known now; never lower than one saved before
+     */
+    default void saveCommitted(final long commitIndex)
+    {
+    }
+
+    /**
+     * @return the last commit index {@link #saveCommitted} kept (possibly an older one after a
+     *         crash), or 0 if the storage keeps none
+     */
+    default long readCommitted()
+    {
+        return 0;
+    }
+
+    /**
+     * @return true if the log survives a restart of the process (it is kept in files); a node on
+     *         a durable log needs a durable {@link RaftSnapshotStore}, since snapshots purge the
+     *         log. The default is false (a log in memory)
+     */
+    default boolean isDurable()
+    {
+        return false;
+    }
+
+    /**
      * Removes the entries from {@code fromIndex} to the end: a follower's conflicting suffix.
      * A {@code fromIndex} beyond the last entry removes nothing.
      *

@@ -25,6 +25,16 @@ public interface RaftSnapshotStore extends AutoCloseable
      */
     SnapshotReader open(SnapshotMeta meta);
 
+    /**
+     * @return true if committed snapshots survive a restart of the process (they are kept in
+     *         files); {@code Raft.start} refuses a durable log with a store that is not. The
+     *         default is false (snapshots in memory)
+     */
+    default boolean isDurable()
+    {
+        return false;
+    }
+
     @Override
     void close();
 }

@@ -8,6 +8,7 @@ import io.ringraft.RaftConfig;
 import io.ringraft.ReadPolicy;
 import io.ringraft.ThreadingMode;
 import io.ringraft.WriteResult;
+import io.ringraft.WriteStatus;
 import io.ringraft.engine.Role;
 import io.ringraft.network.InJvmNetwork;
 import io.ringraft.storage.InMemoryLogStorage;
@@ -164,6 +165,37 @@ class ClusterAdminTest
         assertSameStateEverywhere(leader, 1, 2, 3);
         assertEquals(650, machines.get(follower).commands().size());
         assertTrue(restarted.metrics().appliedIndex() >= 650);
+    }
+
+    @Test
+    void restartedNodeRefusesLocalReadsUntilItAppliedTheCommitIndexItHadSeen() throws Exception
+    {
+        final Membership three = Membership.of(1, 2, 3);
+        for (long id = 1; id <= 3; id++)
+        {
+            start(id, three);
+        }
+        Raft leader = leader();
+        writeAll(leader, 0, 300);
+        final long follower = leader.nodeId() == 1 ? 2 : 1;
+        final long committed = nodes.get(follower).waitFor(m -> m.appliedIndex() >= 300, Duration.ofSeconds(10)).committedIndex();
+        assertEquals(WriteStatus.OK, nodes.get(follower).localReadStatus(), "a node that never restarted serves local reads");
+        nodes.remove(follower).close();
+
+        // Restarted where it cannot hear the leader: its log holds the writes but it does not know they committed.
+        network.isolate(follower);
+        final Raft restarted = start(follower, three);
+        assertTrue(restarted.readyIndex() >= committed, "kept the commit index it had seen: " + restarted.readyIndex() + " < " + committed);
+        Thread.sleep(300);
+        assertTrue(machines.get(follower).commands().size() < 300, "its state is behind: " + machines.get(follower).commands().size());
+        assertEquals(WriteStatus.NOT_READY, restarted.localReadStatus(), "a local read would see a state older than the one it served");
+
+        network.heal();
+        restarted.waitFor(m -> restarted.localReadStatus() == WriteStatus.OK, Duration.ofSeconds(15));
+        assertTrue(machines.get(follower).commands().size() >= 300, "ready only with every write it had seen committed: " +
+            machines.get(follower).commands().size());
+        leader = leader();
+        assertEquals(machines.get(leader.nodeId()).commands().subList(0, 300), machines.get(follower).commands().subList(0, 300));
     }
 
     @Test

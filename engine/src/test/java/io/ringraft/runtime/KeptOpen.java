@@ -50,6 +50,16 @@ final class KeptOpen
                 log.append(term, index, type, payload, offset, length);
             }
 
+            public void saveCommitted(final long commitIndex)
+            {
+                log.saveCommitted(commitIndex);
+            }
+
+            public long readCommitted()
+            {
+                return log.readCommitted();
+            }
+
             public long flush()
             {
                 return log.flush();

@@ -482,6 +482,13 @@ final class ClientIngress implements Agent
     {
         if (request.queryMode == ClientProtocol.QUERY_LOCAL)
         {
+            if (raft.localReadStatus() != WriteStatus.OK)
+            {
+                // A restarted node behind the commit index it had seen (or a failed one) would answer from a state older than it served.
+                reply(egress, ClientProtocol.QUERY, request.correlation, ClientProtocol.NOT_READY, 0, 0, Vote.NO_NODE, 0,
+                    "node " + nodeId + " has applied " + raft.appliedIndex() + " of the " + raft.readyIndex() + " it had seen committed");
+                return;
+            }
             answerQuery(egress, request.correlation, raft.appliedIndex(), buffer, request.bodyOffset, request.bodyLength);
             return;
         }

@@ -1,5 +1,6 @@
 package io.ringraft.service;
 
+import io.ringraft.client.ClientProtocol;
 import io.ringraft.client.CommandResult;
 import io.ringraft.client.Outcome;
 import io.ringraft.client.QueryResult;
@@ -61,6 +62,65 @@ final class ServiceClusterTest
                 {
                     assertEquals(total, cluster.counter(id).value(), "node " + id);
                 }
+            }
+        }
+    }
+
+    @Test
+    void aRestartedNodeAnswersLocalQueriesNotReadyUntilItCaughtUp() throws Exception
+    {
+        try (TestCluster cluster = new TestCluster(3, ctx -> { }))
+        {
+            final long leader = cluster.awaitLeader(10_000);
+            final long follower = leader == 1 ? 2 : 1;
+            final String endpoint = cluster.clientEndpoints.get(follower);
+            try (RingraftClient client = RingraftClient.connect(new RingraftClient.Context().endpoints(cluster.endpoints()).clusterId(7)
+                .window(16).commandTimeout(20, TimeUnit.SECONDS).resendInterval(500, TimeUnit.MILLISECONDS)))
+            {
+                final byte[] inc = CounterService.command(CounterService.INCREMENT, 1, 0);
+                for (int i = 0; i < 20; i++)
+                {
+                    assertEquals(Outcome.OK, client.execute(inc).outcome());
+                }
+                cluster.awaitConverged(10_000);
+                // The snapshot holds the client's session, so the restarted node knows it before it applies anything.
+                cluster.nodes.get(follower).raft().triggerSnapshot().get(10, TimeUnit.SECONDS);
+                for (int i = 0; i < 30; i++)
+                {
+                    assertEquals(Outcome.OK, client.execute(inc).outcome());
+                }
+                cluster.awaitConverged(10_000);
+                final QueryResult before = client.await(client.queryMember(endpoint, new byte[0]));
+                assertEquals(50, new UnsafeBuffer(before.response()).getLong(0), before.toString());
+
+                // Alone after the restart, the node has its snapshot (20) and its log (50) but cannot learn what committed.
+                for (final long id : new long[] {follower, 1 + (follower % 3), 1 + ((follower + 1) % 3)})
+                {
+                    cluster.stop(id);
+                }
+                cluster.start(follower);
+                assertEquals(20, cluster.counter(follower).value(), "loaded its snapshot");
+                final QueryResult stale = client.await(client.queryMember(endpoint, new byte[0]));
+                assertEquals(ClientProtocol.NOT_READY, stale.status(), stale.toString());
+
+                for (long id = 1; id <= 3; id++)
+                {
+                    if (id != follower)
+                    {
+                        cluster.start(id);
+                    }
+                }
+                final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                QueryResult ready;
+                do
+                {
+                    assertTrue(System.nanoTime() < deadline, "the restarted node never served the local query");
+                    Thread.sleep(50);
+                    ready = client.await(client.queryMember(endpoint, new byte[0]));
+                }
+                while (ready.status() == ClientProtocol.NOT_READY);
+                assertTrue(ready.isOk(), ready.toString());
+                assertEquals(50, new UnsafeBuffer(ready.response()).getLong(0), "served once caught up, with every increment");
             }
         }
     }

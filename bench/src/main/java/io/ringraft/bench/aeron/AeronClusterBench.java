@@ -224,7 +224,8 @@ public final class AeronClusterBench
             {
                 config.coreIdleStrategy(() -> new BackoffIdleStrategy(100, 10, 1_000, 100_000));
             }
-            nodes[i] = Raft.start(config, storage(id), network, new CountingStateMachine(), Membership.of(1, 2, 3));
+            final RaftLogStorage log = storage(id);
+            nodes[i] = Raft.start(config, log, BenchClusters.snapshotStoreFor(log), network, new CountingStateMachine(), Membership.of(1, 2, 3));
         }
         // Node 1 stands at once, so the load starts soon; every node keeps the same (long) timeouts.
         nodes[0].triggerElection();
@@ -245,7 +246,7 @@ public final class AeronClusterBench
         final Path parent = Paths.get(System.getProperty("ringraft.bench.dir", System.getProperty("java.io.tmpdir")));
         final Path dir = Files.createTempDirectory(parent, "aeron-cluster-" + id + "-");
         dataDirs.add(dir);
-        return ChronicleLogStorage.open(new ChronicleStorageContext().directory(dir)
+        return ChronicleLogStorage.open(new ChronicleStorageContext().directory(dir.resolve(BenchClusters.LOG_DIRECTORY))
             .durability(DurabilityPolicy.valueOf(settings.get("durability"))));
     }
 

@@ -135,7 +135,7 @@ final class RingraftShape implements Shape
             }
             final RaftLogStorage log = storage(id);
             networks[i] = new AeronRaftNetwork(transport);
-            nodes[i] = Raft.start(config, log, networks[i], new CountingStateMachine(), Membership.of(1, 2, 3));
+            nodes[i] = Raft.start(config, log, BenchClusters.snapshotStoreFor(log), networks[i], new CountingStateMachine(), Membership.of(1, 2, 3));
             closeables.add(0, nodes[i]);
             if (overAeron)
             {
@@ -238,7 +238,7 @@ final class RingraftShape implements Shape
         final Path parent = Paths.get(System.getProperty("ringraft.bench.dir", System.getProperty("java.io.tmpdir")));
         final Path dir = Files.createTempDirectory(parent, "deployed-" + id + "-");
         dirs.add(dir);
-        return ChronicleLogStorage.open(new ChronicleStorageContext().directory(dir)
+        return ChronicleLogStorage.open(new ChronicleStorageContext().directory(dir.resolve(BenchClusters.LOG_DIRECTORY))
             .durability(DurabilityPolicy.valueOf(settings.get("durability"))));
     }
 

@@ -56,6 +56,7 @@ public final class ChronicleLogStorage implements RaftLogStorage
     private final Path metaFile;
     private final CycleFiles cycleFiles;
     private final FileVoteStore votes;
+    private final CommittedIndexFile committed;
     private final FileChannel lockChannel;
     private final boolean durable;
     private final int indexCount;
@@ -126,6 +127,7 @@ public final class ChronicleLogStorage implements RaftLogStorage
         this.readBuffer = codec.readBuffer;
         this.sync = new LogSync(queueDirectory, cycleFiles);
         this.votes = FileVoteStore.open(ctx.directory().resolve(FileVoteStore.FILE_NAME));
+        this.committed = CommittedIndexFile.open(ctx.directory());
     }
 
     /**
@@ -181,6 +183,28 @@ public final class ChronicleLogStorage implements RaftLogStorage
     {
         ensureOpen();
         votes.save(vote);
+    }
+
+    /** Kept in a memory-mapped file without a sync: see {@link CommittedIndexFile}. */
+    @Override
+    public void saveCommitted(final long commitIndex)
+    {
+        ensureOpen();
+        committed.save(commitIndex);
+    }
+
+    @Override
+    public long readCommitted()
+    {
+        ensureOpen();
+        return committed.read();
+    }
+
+    /** @return true: the log is kept in files */
+    @Override
+    public boolean isDurable()
+    {
+        return true;
     }
 
     @Override
@@ -400,6 +424,7 @@ public final class ChronicleLogStorage implements RaftLogStorage
         try
         {
             closeQueue();
+            committed.close();
             votes.close();
         }
         finally

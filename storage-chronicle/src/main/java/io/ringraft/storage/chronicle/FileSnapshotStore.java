@@ -83,6 +83,13 @@ public final class FileSnapshotStore implements RaftSnapshotStore
         return store;
     }
 
+    /** @return true: snapshots are kept in files */
+    @Override
+    public boolean isDurable()
+    {
+        return true;
+    }
+
     @Override
     public synchronized SnapshotMeta latest()
     {
