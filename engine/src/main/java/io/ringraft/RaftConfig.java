@@ -9,6 +9,7 @@ import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.SystemNanoClock;
 
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
@@ -38,6 +39,8 @@ public final class RaftConfig
     private long heartbeatIntervalNanos = TimeUnit.MILLISECONDS.toNanos(50);
     private int ingressRingSize = 4096;
     private int applyRingSize = 4096;
+    private long applyTimeSliceNanos = TimeUnit.MILLISECONDS.toNanos(1);
+    private Executor snapshotExecutor;
     private int maxPayloadLength;
     private int replicationWindow = 64;
     private int maxEntriesPerAppend = 512;
@@ -123,6 +126,42 @@ public final class RaftConfig
     public int ingressRingSize()
     {
         return ingressRingSize;
+    }
+
+    /**
+     * @param slice how long one duty cycle of the state-machine agent may apply entries before it
+     *              lets the agents that share its thread run ({@code SHARED}, {@code INVOKER}: the
+     *              core, whose heartbeats then wait at most this plus one entry's apply); default 1 ms
+     * @param unit  its unit
+     */
+    public RaftConfig applyTimeSlice(final long slice, final TimeUnit unit)
+    {
+        applyTimeSliceNanos = unit.toNanos(slice);
+        return this;
+    }
+
+    /** @return the {@code applyTimeSliceNanos} setting */
+    public long applyTimeSliceNanos()
+    {
+        return applyTimeSliceNanos;
+    }
+
+    /**
+     * @param executor where the state machine's snapshots are built; null (the default) for a
+     *                 thread of the node's own, {@code ringraft-snapshot-<id>}, in every threading
+     *                 mode, so a build never holds up the core. {@code Runnable::run} builds on the
+     *                 state-machine agent's thread (the deterministic simulator does so)
+     */
+    public RaftConfig snapshotExecutor(final Executor executor)
+    {
+        snapshotExecutor = executor;
+        return this;
+    }
+
+    /** @return the {@code snapshotExecutor} setting, null for the node's own thread */
+    public Executor snapshotExecutor()
+    {
+        return snapshotExecutor;
     }
 
     /** @param size slots in the apply ring (committed entries to the state machine), a power of two */
@@ -524,6 +563,7 @@ public final class RaftConfig
         require(maxUncommittedBytes >= maxPayloadLength, "maxUncommittedBytes", maxUncommittedBytes,
             "must be at least maxPayloadLength (" + maxPayloadLength + ")");
         require(clientTimeoutNanos > 0, "clientTimeoutNanos", clientTimeoutNanos, "must be positive");
+        require(applyTimeSliceNanos > 0, "applyTimeSliceNanos", applyTimeSliceNanos, "must be positive");
         require(threadingMode != null, "threadingMode", 0, "must be set");
         require(coreIdleStrategy != null, "coreIdleStrategy", 0, "must be set");
         require(stateMachineIdleStrategy != null, "stateMachineIdleStrategy", 0, "must be set");

@@ -88,7 +88,9 @@ public final class NodeRuntime
         final LogId applied = restoreStateMachine(stateMachine, snapshots);
         final ManyToOneConcurrentArrayQueue<Object> workerToCore = new ManyToOneConcurrentArrayQueue<>(64);
         this.worker = new StateMachineWorker(config.nodeId(), stateMachine, snapshots, applyRing, counters.applied, applied, applyBudget,
-            workerToCore, failStop, this::workerStopped);
+            workerToCore, failStop, this::workerStopped,
+            new SnapshotBuilder(config.nodeId(), stateMachine, snapshots, config.snapshotExecutor()), config.nanoClock(),
+            config.applyTimeSliceNanos());
         this.core = new RaftCore(config, storage, snapshots, network, applied, initialMembership, counters, ingress, ingressBudget,
             applyRing, applyBudget, workerToCore, failStop, this::coreStopped);
         // The agents report their own failures through failStop; the runners see only the

@@ -9,13 +9,13 @@ import io.ringraft.statemachine.RaftStateMachine;
 import io.ringraft.storage.RaftSnapshotStore;
 import io.ringraft.storage.SnapshotMeta;
 import io.ringraft.storage.SnapshotReader;
-import io.ringraft.storage.SnapshotWriter;
 import com.lmax.disruptor.EventPoller;
 import com.lmax.disruptor.RingBuffer;
 import org.agrona.ExpandableArrayBuffer;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentTerminationException;
 import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
+import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.status.AtomicCounter;
 
 import java.util.List;
@@ -24,9 +24,11 @@ import java.util.concurrent.CompletableFuture;
 /**
  * The agent that feeds the apply ring to the user's {@link RaftStateMachine}, in index order, and
  * answers the callers: the write's response for writes made through this node, the applied index
- * for linearizable reads. Snapshots are built here too, at their place in the apply order, so
- * {@code RaftCore} goes on committing meanwhile; a finished snapshot goes back to it through a
- * queue.
+ * for linearizable reads. Snapshots are started here, at their place in the apply order, and built
+ * by the {@link SnapshotBuilder} off this agent's thread while this agent applies nothing more; a
+ * finished snapshot goes back to {@code RaftCore} through a queue. A duty cycle applies for at
+ * most {@code RaftConfig.applyTimeSliceNanos} (and one entry more), so an agent sharing the thread
+ * (the core, in {@code SHARED} and {@code INVOKER} modes) runs again within that.
  */
 public final class StateMachineWorker implements Agent, EventPoller.Handler<ApplyEvent>
 {
@@ -43,11 +45,19 @@ public final class StateMachineWorker implements Agent, EventPoller.Handler<Appl
     private final FailStop failStop;
     private final PayloadBudget budget;
     private final Runnable onStopped;
+    private final SnapshotBuilder builder;
+    private final NanoClock clock;
+    private final long applyTimeSliceNanos;
+    private long sliceEnd;
 
     StateMachineWorker(final long nodeId, final RaftStateMachine stateMachine, final RaftSnapshotStore snapshots,
         final RingBuffer<ApplyEvent> ring, final AtomicCounter applied, final LogId startApplied,
-        final PayloadBudget budget, final ManyToOneConcurrentArrayQueue<Object> toCore, final FailStop failStop, final Runnable onStopped)
+        final PayloadBudget budget, final ManyToOneConcurrentArrayQueue<Object> toCore, final FailStop failStop, final Runnable onStopped,
+        final SnapshotBuilder builder, final NanoClock clock, final long applyTimeSliceNanos)
     {
+        this.builder = builder;
+        this.clock = clock;
+        this.applyTimeSliceNanos = applyTimeSliceNanos;
         this.budget = budget;
         this.failStop = failStop;
         this.onStopped = onStopped;
@@ -70,10 +80,26 @@ public final class StateMachineWorker implements Agent, EventPoller.Handler<Appl
         {
             throw new AgentTerminationException("node " + nodeId + " failed"); // another agent's failure stops this one too
         }
+        int work = 0;
+        if (builder.busy())
+        {
+            final Object built = builder.take();
+            if (built == null)
+            {
+                return 0; // the builder reads the state machine: apply nothing until it is done
+            }
+            work = 1;
+            onBuilt(built);
+        }
         final long before = poller.getSequence().get();
+        sliceEnd = clock.nanoTime() + applyTimeSliceNanos;
         try
         {
             poller.poll(this);
+        }
+        catch (final AgentTerminationException ex)
+        {
+            throw ex; // a snapshot build that failed: reported already
         }
         catch (final Throwable ex)
         {
@@ -82,19 +108,40 @@ public final class StateMachineWorker implements Agent, EventPoller.Handler<Appl
             failStop.fail(ex);
             throw new AgentTerminationException(ex);
         }
-        return (int)(poller.getSequence().get() - before);
+        return work + (int)(poller.getSequence().get() - before);
     }
 
-    /** The agent stopped (closed, or failed): see {@code NodeRuntime}, which answers what is left. */
+    /** A snapshot build ended: its meta goes to the core; a build that failed stops the node, as an apply that failed does. */
+    private void onBuilt(final Object built)
+    {
+        if (built instanceof SnapshotMeta)
+        {
+            toCore.offer(built);
+            return;
+        }
+        final Throwable cause = (Throwable)built;
+        failStop.fail(cause);
+        throw new AgentTerminationException(cause);
+    }
+
+    /** The agent stopped (closed, or failed): a build under way is stopped first; see {@code NodeRuntime}, which answers what is left. */
     @Override
     public void onClose()
     {
-        onStopped.run();
+        try
+        {
+            builder.close();
+        }
+        finally
+        {
+            onStopped.run();
+        }
     }
 
     @Override
     public boolean onEvent(final ApplyEvent event, final long sequence, final boolean endOfBatch)
     {
+        boolean more = true;
         switch (event.type)
         {
             case ApplyEvent.ENTRY:
@@ -110,6 +157,7 @@ public final class StateMachineWorker implements Agent, EventPoller.Handler<Appl
                     failStop.onWriteResult(event.handler, event.correlationId, WriteStatus.OK, event.index, Vote.NO_NODE, response, 0, length);
                 }
                 event.releasePayload(budget);
+                more = clock.nanoTime() < sliceEnd;
                 break;
             case ApplyEvent.READS:
                 // Readers look at the state (and the applied index) once their future completes.
@@ -122,36 +170,38 @@ public final class StateMachineWorker implements Agent, EventPoller.Handler<Appl
                 break;
             case ApplyEvent.BUILD_SNAPSHOT:
                 endBatch();
-                buildSnapshot(event);
+                more = startSnapshot(event);
                 break;
             default:
                 installSnapshot(event.snapshot);
                 break;
         }
         event.clear();
-        if (endOfBatch)
+        if (endOfBatch || !more)
         {
             endBatch();
         }
-        return true;
+        return more;
     }
 
-    private void buildSnapshot(final ApplyEvent event)
+    /** @return true to go on applying: the snapshot was not started, or was built at once (by an executor that runs it in place) */
+    private boolean startSnapshot(final ApplyEvent event)
     {
         if (lastIndex == 0)
         {
             toCore.offer(new SnapshotFailed(new IllegalStateException("node " + nodeId + " has applied nothing to snapshot")));
-            return;
+            return true;
         }
         final SnapshotMeta planned = new SnapshotMeta(new LogId(lastTerm, lastIndex), event.membership,
             "snap-" + nodeId + "-" + lastTerm + "-" + lastIndex + "-" + (++snapshotSequence), -1, 0);
-        // A state machine that cannot snapshot, or a store that cannot keep one, fails the node
-        // (through doWork) like any other agent failure: the writer is closed (aborted) on the way.
-        try (SnapshotWriter writer = snapshots.create(planned))
+        builder.start(planned);
+        final Object built = builder.take();
+        if (built == null)
         {
-            stateMachine.buildSnapshot(writer);
-            toCore.offer(writer.commit());
+            return false;
         }
+        onBuilt(built);
+        return true;
     }
 
     private void installSnapshot(final SnapshotMeta meta)

@@ -314,6 +314,7 @@ public final class RuntimeSimNode extends BaseSimNode
         return new RaftConfig()
             .nodeId(id)
             .threadingMode(ThreadingMode.INVOKER)
+            .snapshotExecutor(Runnable::run) // built in the duty cycle, as everything in a simulation
             .nanoClock(() -> localClock(cluster.nowNanos()))
             .randomSeed(cluster.random().nextLong())
             .electionTimeout(e.electionTimeoutMinNanos(), e.electionTimeoutMaxNanos(), TimeUnit.NANOSECONDS)
