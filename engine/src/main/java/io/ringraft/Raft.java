@@ -233,8 +233,10 @@ public final class Raft implements AutoCloseable
     }
 
     /**
-     * Builds a snapshot of the state machine now (on its thread, while the cluster goes on
-     * committing), then purges the log behind it, keeping {@link RaftConfig#logRetainEntries}.
+     * Builds a snapshot of the state machine now (on the node's snapshot thread, see
+     * {@link RaftConfig#snapshotExecutor}: the node goes on heartbeating, replicating and
+     * committing, and applies again once it is built), then purges the log behind it, keeping
+     * {@link RaftConfig#logRetainEntries}.
      *
      * @return the snapshot's meta
      */

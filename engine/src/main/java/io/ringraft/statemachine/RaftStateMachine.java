@@ -8,7 +8,8 @@ import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 
 /**
- * The application's replicated state. The node calls it from one thread at a time, with the
+ * The application's replicated state. The node calls it from one thread at a time (the
+ * state-machine agent's, and the snapshot thread's for {@link #buildSnapshot}), with the
  * committed entries in index order, each exactly once per lifetime of the instance: a batch is a
  * sequence of {@link #apply} calls ended by {@link #onBatchEnd}.
  * <p>
@@ -51,7 +52,9 @@ public interface RaftStateMachine
     }
 
     /**
-     * Writes the whole state as of the last applied entry.
+     * Writes the whole state as of the last applied entry. Called on the node's snapshot thread
+     * ({@code RaftConfig.snapshotExecutor}), never while an entry is applied: the node applies
+     * nothing until this returns, and the call is ordered after the last apply and before the next.
      *
      * @param writer where to write it
      */
