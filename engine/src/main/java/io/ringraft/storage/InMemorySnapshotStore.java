@@ -85,6 +85,10 @@ public class InMemorySnapshotStore implements RaftSnapshotStore
     private synchronized void install(final SnapshotMeta meta, final byte[] data)
     {
         ensureOpen();
+        if (latest != null && meta.lastIncluded().index() < latest.lastIncluded().index())
+        {
+            return; // finished after a newer one (a build overtaken by a received snapshot): the latest never goes back
+        }
         latest = meta;
         latestData = data;
     }

@@ -3,7 +3,9 @@ package io.ringraft.storage;
 /**
  * Where a node keeps its snapshots. A snapshot becomes visible through {@link #latest()} only
  * when its writer commits, all at once, and survives a crash from then on; a half-written
- * snapshot is never visible. Committing a snapshot may delete older ones.
+ * snapshot is never visible. Committing a snapshot may delete older ones. The latest never goes
+ * back: a snapshot committed after one that covers more (a build that finished after a newer
+ * snapshot was received from the leader) is discarded, and {@link #latest()} stays the newer one.
  */
 public interface RaftSnapshotStore extends AutoCloseable
 {

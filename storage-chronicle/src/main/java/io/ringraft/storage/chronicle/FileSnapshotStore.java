@@ -201,6 +201,12 @@ public final class FileSnapshotStore implements RaftSnapshotStore
     private synchronized SnapshotMeta install(final Path temp, final SnapshotMeta meta)
     {
         ensureOpen();
+        if (latest != null && meta.lastIncluded().index() < latest.lastIncluded().index())
+        {
+            // Finished after a newer one (a build overtaken by a snapshot received from the leader): the latest never goes back.
+            AtomicFiles.delete(temp);
+            return meta;
+        }
         final Path target = directory.resolve(meta.snapshotId() + SUFFIX);
         try
         {

@@ -184,6 +184,24 @@ public abstract class SnapshotStoreConformance
     }
 
     @Test
+    void aCommitThatCoversLessThanTheLatestIsDiscarded()
+    {
+        // A build started at index 10 finishes after a snapshot at index 50 was received and committed.
+        final SnapshotMeta newer;
+        try (SnapshotWriter overtaken = store.create(pending(1, 10, Membership.of(1, 2, 3), "1-10-1")))
+        {
+            overtaken.write(new UnsafeBuffer(data(500, 3)), 0, 500);
+            newer = write(pending(2, 50, Membership.of(1, 2, 3), "2-50-2"), data(700, 4), 100);
+            overtaken.commit();
+        }
+        assertEquals(newer, store.latest(), "the latest never goes back");
+        assertArrayEquals(data(700, 4), readWhole(newer, 100));
+        reopen();
+        assertEquals(newer, store.latest());
+        assertArrayEquals(data(700, 4), readWhole(store.latest(), 100));
+    }
+
+    @Test
     void aNewerCommitBecomesTheLatest()
     {
         write(pending(1, 10, Membership.of(1, 2, 3), "1-10-1"), data(1000, 5), 333);
