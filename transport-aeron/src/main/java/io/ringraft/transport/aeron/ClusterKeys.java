@@ -188,7 +188,7 @@ public final class ClusterKeys
         return other != null && signingKeyId == other.signingKeyId && Arrays.equals(ids, other.ids) && Arrays.deepEquals(keys, other.keys);
     }
 
-    private static int parseId(final String text, final String where)
+    static int parseId(final String text, final String where)
     {
         try
         {
@@ -205,7 +205,7 @@ public final class ClusterKeys
         throw new IllegalArgumentException(where + ": " + text + " is not a key id from 1 to 2147483647");
     }
 
-    private static byte[] parseHex(final String hex, final String where)
+    static byte[] parseHex(final String hex, final String where)
     {
         if (hex.length() % 2 != 0)
         {

@@ -2,31 +2,24 @@ package io.ringraft.transport.aeron;
 
 import org.agrona.DirectBuffer;
 
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
  * Log lines for the frames a node drops because of who sent them (wrong source, authentication,
  * replay), and for a key file it refused: the first of each reason at once, then at most one per
- * reason every {@link #INTERVAL_NANOS}, with the number not printed. Every drop is counted in
+ * reason every {@link RateLimitedLog#INTERVAL_NANOS}, with the number not printed. Every drop is counted in
  * {@link TransportCounters} whether or not a line is printed. Junk that is not even a frame of
  * this cluster is counted only. The polling thread's.
  */
 final class DropLog
 {
-    /** At most one line per reason per this interval. */
-    static final long INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
-
     private static final DropReason[] REASONS = DropReason.values();
 
-    private final Consumer<String> log;
-    private final long[] lastNanos = new long[REASONS.length + 1];
-    private final long[] unlogged = new long[REASONS.length + 1];
-    private final boolean[] logged = new boolean[REASONS.length + 1];
+    private final RateLimitedLog log;
 
     DropLog(final Consumer<String> log)
     {
-        this.log = log;
+        this.log = new RateLimitedLog(log, REASONS.length + 1);
     }
 
     void onDropped(final DropReason reason, final long self, final long sender, final String source, final DirectBuffer buffer,
@@ -76,15 +69,9 @@ final class DropLog
 
     private void print(final int slot, final String line)
     {
-        final long now = System.nanoTime();
-        if (logged[slot] && now - lastNanos[slot] < INTERVAL_NANOS)
+        if (log.due(slot))
         {
-            unlogged[slot]++;
-            return;
+            log.print(slot, line);
         }
-        log.accept(unlogged[slot] > 0 ? line + " (" + unlogged[slot] + " more like it since the last line)" : line);
-        logged[slot] = true;
-        lastNanos[slot] = now;
-        unlogged[slot] = 0;
     }
 }

@@ -45,16 +45,19 @@ public final class FrameAuthenticator
     private final KeyRing ring;
     private final byte[] scratch = new byte[4096];
     private final byte[] digest = new byte[HmacSha256.LENGTH];
-    private ClusterKeys keys;
-    private HmacSha256[] macs = new HmacSha256[0];
-    private HmacSha256 signer;
-    private int signingKeyId;
+    private Macs macs;
 
     /** @param ring the keys; a changed ring is picked up at the next frame */
     public FrameAuthenticator(final KeyRing ring)
     {
         this.ring = ring;
         refresh();
+    }
+
+    /** An authenticator without keys of its own: every frame is signed and verified with the {@link Macs} given. */
+    FrameAuthenticator()
+    {
+        this.ring = null;
     }
 
     /**
@@ -70,11 +73,19 @@ public final class FrameAuthenticator
     public int sign(final MutableDirectBuffer buffer, final int offset, final int length, final long epoch, final long sequence)
     {
         refresh();
+        final int keyId = macs.keys.signingKeyId();
+        return sign(macs.forId(keyId), keyId, buffer, offset, length, epoch, sequence);
+    }
+
+    /** {@link #sign} with the given key. */
+    int sign(final HmacSha256 mac, final int keyId, final MutableDirectBuffer buffer, final int offset, final int length, final long epoch,
+        final long sequence)
+    {
         final int trailer = offset + length;
-        buffer.putInt(trailer + KEY_ID, signingKeyId, LITTLE_ENDIAN);
+        buffer.putInt(trailer + KEY_ID, keyId, LITTLE_ENDIAN);
         buffer.putLong(trailer + EPOCH, epoch, LITTLE_ENDIAN);
         buffer.putLong(trailer + SEQUENCE, sequence, LITTLE_ENDIAN);
-        compute(signer, buffer, offset, length + MAC);
+        compute(mac, buffer, offset, length + MAC);
         buffer.putBytes(trailer + MAC, digest, 0, MAC_LENGTH);
         return TRAILER_LENGTH;
     }
@@ -94,8 +105,18 @@ public final class FrameAuthenticator
             return TOO_SHORT;
         }
         refresh();
+        return verify(macs, buffer, offset, length);
+    }
+
+    /** {@link #verify} with the given keys. */
+    int verify(final Macs keys, final DirectBuffer buffer, final int offset, final int length)
+    {
+        if (length < TRAILER_LENGTH)
+        {
+            return TOO_SHORT;
+        }
         final int trailer = offset + length - TRAILER_LENGTH;
-        final HmacSha256 mac = macFor(buffer.getInt(trailer + KEY_ID, LITTLE_ENDIAN));
+        final HmacSha256 mac = keys.forId(buffer.getInt(trailer + KEY_ID, LITTLE_ENDIAN));
         if (mac == null)
         {
             return UNKNOWN_KEY;
@@ -131,20 +152,7 @@ public final class FrameAuthenticator
     /** @return the keys in use */
     public ClusterKeys keys()
     {
-        return keys;
-    }
-
-    private HmacSha256 macFor(final int keyId)
-    {
-        final ClusterKeys k = keys;
-        for (int i = 0; i < macs.length; i++)
-        {
-            if (k.id(i) == keyId)
-            {
-                return macs[i];
-            }
-        }
-        return null;
+        return macs.keys;
     }
 
     private void compute(final HmacSha256 mac, final DirectBuffer buffer, final int offset, final int length)
@@ -169,23 +177,39 @@ public final class FrameAuthenticator
     private void refresh()
     {
         final ClusterKeys current = ring.keys();
-        if (current == keys)
+        if (macs == null || current != macs.keys)
         {
-            return;
+            macs = new Macs(current);
         }
-        final HmacSha256[] made = new HmacSha256[current.size()];
-        HmacSha256 signing = null;
-        for (int i = 0; i < made.length; i++)
+    }
+
+    /** The MAC state of each key of a {@link ClusterKeys}, made once and reused. Not thread-safe. */
+    static final class Macs
+    {
+        final ClusterKeys keys;
+        private final HmacSha256[] macs;
+
+        Macs(final ClusterKeys keys)
         {
-            made[i] = new HmacSha256(current.key(i));
-            if (current.id(i) == current.signingKeyId())
+            this.keys = keys;
+            this.macs = new HmacSha256[keys.size()];
+            for (int i = 0; i < macs.length; i++)
             {
-                signing = made[i];
+                macs[i] = new HmacSha256(keys.key(i));
             }
         }
-        macs = made;
-        signer = signing;
-        signingKeyId = current.signingKeyId();
-        keys = current;
+
+        /** @return the MAC of key {@code keyId}, or null if there is none of that id */
+        HmacSha256 forId(final int keyId)
+        {
+            for (int i = 0; i < macs.length; i++)
+            {
+                if (keys.id(i) == keyId)
+                {
+                    return macs[i];
+                }
+            }
+            return null;
+        }
     }
 }

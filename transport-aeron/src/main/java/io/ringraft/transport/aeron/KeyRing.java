@@ -1,37 +1,29 @@
 package io.ringraft.transport.aeron;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
  * The current {@link ClusterKeys} of a node, shared by the threads that sign and verify frames:
  * read from a key file, and read again when the file changes ({@link #reloadIfChanged}) or on
  * demand ({@link #reload}). A new file that is invalid is refused and the keys in use stay.
- * Thread-safe: the keys are published through a volatile field; {@link FrameAuthenticator}s
- * pick the new ones up at their next frame.
+ * Thread-safe (a {@link WatchedFile}); {@link FrameAuthenticator}s pick the new keys up at their
+ * next frame.
  */
 public final class KeyRing
 {
-    private final Path file;
-    private volatile ClusterKeys keys;
-    private long lastModifiedMillis;
-    private long lastCheckMillis;
+    private final WatchedFile<ClusterKeys> keys;
+
+    private KeyRing(final WatchedFile<ClusterKeys> keys)
+    {
+        this.keys = keys;
+    }
 
     /**
      * @param keys the keys, for a ring that never reloads
      */
     public KeyRing(final ClusterKeys keys)
     {
-        this.file = null;
-        this.keys = keys;
-    }
-
-    private KeyRing(final Path file, final ClusterKeys keys, final long lastModifiedMillis)
-    {
-        this.file = file;
-        this.keys = keys;
-        this.lastModifiedMillis = lastModifiedMillis;
+        this(WatchedFile.fixed(keys));
     }
 
     /**
@@ -41,20 +33,19 @@ public final class KeyRing
      */
     public static KeyRing load(final Path file)
     {
-        final long modified = modified(file);
-        return new KeyRing(file, ClusterKeys.load(file), modified);
+        return new KeyRing(WatchedFile.load(file, "key file", ClusterKeys::load, ClusterKeys::sameAs));
     }
 
     /** @return the keys in use */
     public ClusterKeys keys()
     {
-        return keys;
+        return keys.current();
     }
 
     /** @return the key file, or null */
     public Path file()
     {
-        return file;
+        return keys.file();
     }
 
     /**
@@ -63,21 +54,9 @@ public final class KeyRing
      * @return true if the keys changed
      * @throws IllegalArgumentException if the file cannot be read or is invalid (the keys in use stay)
      */
-    public synchronized boolean reload()
+    public boolean reload()
     {
-        if (file == null)
-        {
-            return false;
-        }
-        final long modified = modified(file);
-        final ClusterKeys loaded = ClusterKeys.load(file);
-        lastModifiedMillis = modified;
-        if (loaded.sameAs(keys))
-        {
-            return false;
-        }
-        keys = loaded;
-        return true;
+        return keys.reload();
     }
 
     /**
@@ -88,40 +67,14 @@ public final class KeyRing
      * @return true if the keys changed
      * @throws IllegalArgumentException if the changed file is invalid (the keys in use stay)
      */
-    public synchronized boolean reloadIfChanged(final long nowMillis, final long intervalMillis)
+    public boolean reloadIfChanged(final long nowMillis, final long intervalMillis)
     {
-        if (file == null || nowMillis - lastCheckMillis < intervalMillis)
-        {
-            return false;
-        }
-        lastCheckMillis = nowMillis;
-        final long modified;
-        try
-        {
-            modified = Files.getLastModifiedTime(file).toMillis();
-        }
-        catch (final IOException ex)
-        {
-            throw new IllegalArgumentException("key file " + file + " cannot be read: " + ex, ex);
-        }
-        return modified != lastModifiedMillis && reload();
-    }
-
-    private static long modified(final Path file)
-    {
-        try
-        {
-            return Files.getLastModifiedTime(file).toMillis();
-        }
-        catch (final IOException ex)
-        {
-            throw new IllegalArgumentException("key file " + file + " cannot be read: " + ex, ex);
-        }
+        return keys.reloadIfChanged(nowMillis, intervalMillis);
     }
 
     @Override
     public String toString()
     {
-        return "KeyRing{" + keys + "}";
+        return "KeyRing{" + keys() + "}";
     }
 }
