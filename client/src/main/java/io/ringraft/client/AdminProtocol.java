@@ -21,13 +21,18 @@ import java.util.TreeMap;
  * <pre>
  * request:  magic:int version:byte op:byte flags:short clusterId:int correlation:long node:long timeoutMs:long
  *           replyEndpoint:string endpoint:string voterCount:int voters:long*
- * response: magic:int version:byte op:byte reserved:short clusterId:int correlation:long status:int nodeId:long
+ * response: magic:int version:byte op:byte flags:short clusterId:int correlation:long status:int nodeId:long
  *           leaderId:long index:long leaderEndpoint:string message:string hasView:byte [view]
  * view:     role:string term:long commit:long applied:long membershipLength:int membership:bytes (Membership.encode; 0: none yet)
  *           matchCount:int (node:long match:long)*
  * string:   length:int utf8 bytes
  * </pre>
  * Every integer is little-endian.
+ * <p>
+ * A frame with {@link #FLAG_SIGNED} ends with a {@link io.ringraft.transport.aeron.ClientAuth}
+ * signature: the client protocol's authentication, with the same credentials; a node that
+ * requires it refuses unsigned requests, and only clients its credentials file marks
+ * {@code admin = true} may change anything (any listed client may ask for the status).
  */
 public final class AdminProtocol
 {
@@ -51,6 +56,8 @@ public final class AdminProtocol
 
     /** Flag of {@link #CHANGE_VOTERS} and {@link #PROMOTE}: wait up to the timeout for new voters to catch up instead of refusing at once. */
     public static final int FLAG_WAIT = 1;
+    /** Flag of requests and responses: the frame ends with a {@link io.ringraft.transport.aeron.ClientAuth} signature. */
+    public static final int FLAG_SIGNED = 0x4000;
 
     /** A learner this far behind the leader's commit index, or further, has not caught up (a promotion that does not wait for it is refused). */
     public static final long CATCH_UP_SLACK = 1_000;
@@ -77,6 +84,18 @@ public final class AdminProtocol
 
     private AdminProtocol()
     {
+    }
+
+    /** Sets {@link #FLAG_SIGNED} in an encoded request or response. */
+    public static void markSigned(final byte[] frame)
+    {
+        frame[7] |= (byte)(FLAG_SIGNED >> 8);
+    }
+
+    /** @return true if the frame (request or response) has {@link #FLAG_SIGNED} */
+    public static boolean isSigned(final DirectBuffer buffer, final int offset, final int length)
+    {
+        return length >= 8 && (buffer.getShort(offset + 6, ByteOrder.LITTLE_ENDIAN) & FLAG_SIGNED) != 0;
     }
 
     /** @return the name of an admin status: {@link AdminStatus}'s or this protocol's */

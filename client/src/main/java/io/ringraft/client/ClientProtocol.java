@@ -12,7 +12,8 @@ import org.agrona.MutableDirectBuffer;
  *   version      1                           2    1
  *   type         OPEN 1, COMMAND 2,          3    1
  *                KEEPALIVE 3, QUERY 4,
- *                STATUS 5, CLOSE 6
+ *                STATUS 5, CLOSE 6;
+ *                | FLAG_SIGNED 0x40
  *   clusterId    0 = any                     4    4
  *   sessionId    0 for OPEN                  8    8
  *   correlation  OPEN: the client's nonce;  16    8
@@ -28,6 +29,7 @@ import org.agrona.MutableDirectBuffer;
  * response (node to client)
  *   magic, version                           0    3
  *   type         0x80 | the request's type   3    1
+ *                | FLAG_SIGNED 0x40
  *   clusterId                                4    4
  *   sessionId                                8    8
  *   correlation  the request's              16    8
@@ -46,6 +48,12 @@ import org.agrona.MutableDirectBuffer;
  * </pre>
  * A node answers a session's requests only on the response channel the session was opened
  * with (replicated with the session); an OPEN is answered on the channel it names.
+ * <p>
+ * A frame with {@link #FLAG_SIGNED} in its type byte ends with a signature
+ * ({@link io.ringraft.transport.aeron.ClientAuth}: the signer's id, then key id, epoch, sequence
+ * and MAC over everything before it): a client with credentials signs every request with its
+ * key, and the node answers it signed with the same key. A session opened by a signed OPEN
+ * belongs to its client (replicated with the session): only frames signed by that client reach it.
  */
 public final class ClientProtocol
 {
@@ -101,6 +109,9 @@ public final class ClientProtocol
      */
     public static final int NOT_READY = 12;
 
+    /** Type-byte flag of requests and responses: the frame ends with a {@link io.ringraft.transport.aeron.ClientAuth} signature. */
+    public static final int FLAG_SIGNED = 0x40;
+
     /** Response flag: the command had been applied before; this is its cached response. */
     public static final int FLAG_DUPLICATE = 1;
 
@@ -151,6 +162,28 @@ public final class ClientProtocol
     public static boolean isNotWritten(final int status)
     {
         return status == REDIRECT || status == NO_LEADER || status == BUSY || status == WINDOW_FULL || status == ABORTED;
+    }
+
+    /**
+     * Marks a frame (request or response) as signed: its signature follows its content.
+     *
+     * @param buffer holds the frame
+     * @param offset where it starts
+     */
+    public static void markSigned(final MutableDirectBuffer buffer, final int offset)
+    {
+        buffer.putByte(offset + 3, (byte)(buffer.getByte(offset + 3) | FLAG_SIGNED));
+    }
+
+    /**
+     * @param buffer holds a frame (request or response)
+     * @param offset where it starts
+     * @param length its length
+     * @return true if the frame says it is signed
+     */
+    public static boolean isSigned(final DirectBuffer buffer, final int offset, final int length)
+    {
+        return length >= 4 && (buffer.getByte(offset + 3) & FLAG_SIGNED) != 0;
     }
 
     /**
@@ -235,7 +268,7 @@ public final class ClientProtocol
             {
                 return "not a ringraft client request (magic/version)";
             }
-            type = buffer.getByte(offset + 3);
+            type = (byte)(buffer.getByte(offset + 3) & ~FLAG_SIGNED);
             clusterId = buffer.getInt(offset + 4);
             sessionId = buffer.getLong(offset + 8);
             correlation = buffer.getLong(offset + 16);
@@ -324,7 +357,7 @@ public final class ClientProtocol
             {
                 return false;
             }
-            requestType = (byte)(buffer.getByte(offset + 3) & 0x7F);
+            requestType = (byte)(buffer.getByte(offset + 3) & ~(0x80 | FLAG_SIGNED));
             clusterId = buffer.getInt(offset + 4);
             sessionId = buffer.getLong(offset + 8);
             correlation = buffer.getLong(offset + 16);

@@ -10,7 +10,9 @@ import io.aeron.logbuffer.Header;
 import io.ringraft.AdminStatus;
 import io.ringraft.engine.Role;
 import io.ringraft.transport.aeron.AeronTransportConfig;
+import io.ringraft.transport.aeron.ClientAuth;
 import io.ringraft.transport.aeron.EmbeddedMediaDriver;
+import io.ringraft.transport.aeron.KeyRing;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
 import org.agrona.ExpandableArrayBuffer;
@@ -25,6 +27,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -72,6 +75,11 @@ import java.util.concurrent.locks.LockSupport;
  *     admin.remove(1, Duration.ofSeconds(30));                                 // node 1 leads? it hands over first
  * }
  * }</pre>
+ * <p>
+ * With credentials ({@link Context#credentials}: the client's id and its key file) every request
+ * is signed with the client's key and every answer must be signed by a node with it: an answer
+ * that is not (forged, altered, replayed, unsigned) is dropped and counted
+ * ({@link #refusedResponses()}), as if it had been lost.
  */
 public final class RingraftClient implements AutoCloseable
 {
@@ -97,6 +105,7 @@ public final class RingraftClient implements AutoCloseable
     private final Subscription subscription;
     private final FragmentAssembler assembler;
     private final ClientProtocol.Response response = new ClientProtocol.Response();
+    private final ClientAuth auth;
     private final UnsafeBuffer sendBuffer;
     private final String replyEndpoint;
     private final List<Target> targets = new ArrayList<>();
@@ -131,6 +140,7 @@ public final class RingraftClient implements AutoCloseable
     private long lastScanNs;
     private boolean sessionClosed;
     private boolean closed;
+    private long unexpectedlySigned;
 
     private RingraftClient(final Context ctx)
     {
@@ -147,7 +157,9 @@ public final class RingraftClient implements AutoCloseable
         @SuppressWarnings("unchecked")
         final CompletableFuture<CommandResult>[] futures = new CompletableFuture[window];
         slotFuture = futures;
-        sendBuffer = new UnsafeBuffer(new byte[ClientProtocol.REQUEST_HEADER + ctx.maxCommandLength + 8]);
+        sendBuffer = new UnsafeBuffer(new byte[ClientProtocol.REQUEST_HEADER + ctx.maxCommandLength + ClientAuth.OVERHEAD + 8]);
+        auth = ctx.keyRing == null ? null : ClientAuth.client("ringraft client " + ctx.clientId, ctx.clientId, ctx.keyRing,
+            System.err::println);
         final InetSocketAddress first = parse(ctx.endpoints.get(0));
         this.replyHost = replyHostFor(first);
         EmbeddedMediaDriver launched = null;
@@ -311,6 +323,12 @@ public final class RingraftClient implements AutoCloseable
     public boolean isSessionClosed()
     {
         return sessionClosed;
+    }
+
+    /** @return the endpoint ("host:port") this client receives answers on */
+    public String responseEndpoint()
+    {
+        return replyEndpoint;
     }
 
     /** @return the client endpoint commands go to now (the leader once known) */
@@ -731,8 +749,12 @@ public final class RingraftClient implements AutoCloseable
             adminPublications.put(to, publication);
         }
         final long id = ++adminCorrelation;
-        final UnsafeBuffer request = new UnsafeBuffer(new AdminProtocol.Request(op, flags, ctx.clusterId, id, node, timeoutMs,
-            adminReplyEndpoint, endpoint, voters).encode());
+        final byte[] unsigned = new AdminProtocol.Request(op, flags, ctx.clusterId, id, node, timeoutMs, adminReplyEndpoint, endpoint,
+            voters).encode();
+        if (auth != null)
+        {
+            AdminProtocol.markSigned(unsigned);
+        }
         final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(waitMs);
         adminAwaited = id;
         adminReceived = null;
@@ -744,7 +766,8 @@ public final class RingraftClient implements AutoCloseable
             {
                 if (!sent || (op == AdminProtocol.STATUS && System.nanoTime() - sentAt > ctx.resendIntervalNs))
                 {
-                    if (publication.offer(request) > 0)
+                    // Signed anew for every copy: a node drops a frame it has seen.
+                    if (publication.offer(new UnsafeBuffer(auth == null ? unsigned : auth.sign(unsigned))) > 0)
                     {
                         sent = true;
                         sentAt = System.nanoTime();
@@ -781,7 +804,12 @@ public final class RingraftClient implements AutoCloseable
 
     private void onAdminFragment(final DirectBuffer buffer, final int offset, final int length, final Header header)
     {
-        final AdminProtocol.Response r = AdminProtocol.Response.decode(buffer, offset, length);
+        final int content = admit(buffer, offset, length, AdminProtocol.isSigned(buffer, offset, length));
+        if (content < 0)
+        {
+            return;
+        }
+        final AdminProtocol.Response r = AdminProtocol.Response.decode(buffer, offset, content);
         if (r != null && adminAwaited != 0 && r.correlation() == adminAwaited && (ctx.clusterId == 0 || r.clusterId() == ctx.clusterId))
         {
             adminReceived = r;
@@ -929,7 +957,7 @@ public final class RingraftClient implements AutoCloseable
             }
             ClientProtocol.encodeRequestHeader(sendBuffer, 0, ClientProtocol.COMMAND, ctx.clusterId, sessionId, seq, floor());
             sendBuffer.putBytes(ClientProtocol.REQUEST_HEADER, slotBytes[slot], 0, slotLength[slot]);
-            final long result = publication.offer(sendBuffer, 0, ClientProtocol.REQUEST_HEADER + slotLength[slot]);
+            final long result = publication.offer(sendBuffer, 0, sign(ClientProtocol.REQUEST_HEADER + slotLength[slot]));
             if (result < 0)
             {
                 if (result == Publication.CLOSED || result == Publication.MAX_POSITION_EXCEEDED)
@@ -1057,7 +1085,7 @@ public final class RingraftClient implements AutoCloseable
         {
             sendBuffer.putBytes(ClientProtocol.REQUEST_HEADER, p.body, 0, p.bodyLength);
         }
-        if (publication.offer(sendBuffer, 0, ClientProtocol.REQUEST_HEADER + p.bodyLength) > 0)
+        if (publication.offer(sendBuffer, 0, sign(ClientProtocol.REQUEST_HEADER + p.bodyLength)) > 0)
         {
             p.sent = true;
             p.sentNs = now;
@@ -1068,9 +1096,49 @@ public final class RingraftClient implements AutoCloseable
         }
     }
 
+    /** Signs the request in the send buffer if the client has credentials; returns the frame's length. */
+    private int sign(final int length)
+    {
+        if (auth == null)
+        {
+            return length;
+        }
+        ClientProtocol.markSigned(sendBuffer, 0);
+        return length + auth.sign(sendBuffer, 0, length);
+    }
+
+    /**
+     * @return the answers dropped because they were not authentic: unsigned, forged, altered,
+     *         replayed, or signed when this client has no credentials
+     */
+    public long refusedResponses()
+    {
+        return auth != null ? auth.dropped() : unexpectedlySigned;
+    }
+
+    /** The gate of an answer: its content's length, or -1 if it is not authentic (counted). */
+    private int admit(final DirectBuffer buffer, final int offset, final int length, final boolean signed)
+    {
+        if (auth != null)
+        {
+            return auth.admit(buffer, offset, length, signed);
+        }
+        if (signed)
+        {
+            unexpectedlySigned++;
+            return -1;
+        }
+        return length;
+    }
+
     private void onFragment(final DirectBuffer buffer, final int offset, final int length, final Header header)
     {
-        if (!response.decode(buffer, offset, length))
+        final int contentLength = admit(buffer, offset, length, ClientProtocol.isSigned(buffer, offset, length));
+        if (contentLength < 0)
+        {
+            return;
+        }
+        if (!response.decode(buffer, offset, contentLength))
         {
             return;
         }
@@ -1479,6 +1547,9 @@ public final class RingraftClient implements AutoCloseable
         private int termLength = 256 * 1024;
         private ResponseHandler handler;
         private boolean session = true;
+        private long clientId;
+        private Path keyFile;
+        private KeyRing keyRing;
 
         /** @param endpoint a member's client endpoint "host:port"; the first is tried first */
         public Context endpoint(final String endpoint)
@@ -1590,6 +1661,31 @@ public final class RingraftClient implements AutoCloseable
         }
 
         /**
+         * Authenticates the client: every request is signed with its key, and only answers signed
+         * with it are accepted. The nodes' credentials file must list the client under this id with
+         * this key. The key is read from the file when the client connects (a rotated key is
+         * picked up by the next client).
+         *
+         * @param clientId the client's id, {@code > 0}
+         * @param keyFile  the client's key file: {@code key.N = hex} lines (16 to 64 bytes), and
+         *                 {@code sign = N} when there are two (see {@link io.ringraft.transport.aeron.ClusterKeys});
+         *                 null for an unauthenticated client (the default)
+         * @return this
+         */
+        public Context credentials(final long clientId, final Path keyFile)
+        {
+            this.clientId = clientId;
+            this.keyFile = keyFile;
+            return this;
+        }
+
+        /** @return the client's id, 0 when it has no credentials */
+        public long clientId()
+        {
+            return keyFile == null ? 0 : clientId;
+        }
+
+        /**
          * Validates the settings.
          *
          * @return this
@@ -1609,7 +1705,27 @@ public final class RingraftClient implements AutoCloseable
             {
                 throw new IllegalArgumentException("termLength=" + termLength + " must be a power of two from 65536");
             }
-            final int largest = AeronTransportConfig.aeronMaxMessageLength(termLength) - ClientProtocol.REQUEST_HEADER;
+            if (keyFile != null)
+            {
+                if (clientId <= 0)
+                {
+                    throw new IllegalArgumentException("clientId=" + clientId + " must be > 0 (the id the nodes' credentials file lists)");
+                }
+                try
+                {
+                    keyRing = KeyRing.load(keyFile);
+                }
+                catch (final IllegalArgumentException ex)
+                {
+                    throw new IllegalArgumentException("keyFile=" + keyFile + ": " + ex.getMessage(), ex);
+                }
+            }
+            else
+            {
+                keyRing = null;
+            }
+            final int largest = AeronTransportConfig.aeronMaxMessageLength(termLength) - ClientProtocol.REQUEST_HEADER -
+                (keyRing != null ? ClientAuth.OVERHEAD : 0);
             if (maxCommandLength == 0)
             {
                 maxCommandLength = largest;

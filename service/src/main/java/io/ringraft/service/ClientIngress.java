@@ -15,9 +15,11 @@ import io.ringraft.WriteStatus;
 import io.ringraft.client.ClientProtocol;
 import io.ringraft.engine.Role;
 import io.ringraft.transport.aeron.AeronTransportConfig;
+import io.ringraft.transport.aeron.ClientAuth;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
 import org.agrona.ExpandableArrayBuffer;
+import org.agrona.MutableDirectBuffer;
 import org.agrona.collections.IntArrayQueue;
 import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.concurrent.Agent;
@@ -53,6 +55,11 @@ import java.util.concurrent.locks.LockSupport;
  * reads in flight are capped (answered {@link ClientProtocol#BUSY} beyond); a session's backlog
  * of unsent responses is capped in bytes (beyond, responses are dropped: the client retries and
  * gets the cached response). Every refusal is counted in {@link IngressCounters}.
+ * <p>
+ * Authentication ({@link ClientAuth}): every frame passes its gate first, before anything is
+ * decoded, answered or created for it; a signed OPEN makes its session its client's (replicated),
+ * and a frame for a session reaches it only when signed by the session's owner (unsigned for a
+ * session opened unsigned); answers to a signed session or OPEN are signed with its client's key.
  */
 final class ClientIngress implements Agent
 {
@@ -61,6 +68,7 @@ final class ClientIngress implements Agent
     private static final int RESULT_HEADER = 32;
     private static final long HOUSEKEEPING_NS = TimeUnit.MILLISECONDS.toNanos(10);
     private static final long TICK_RETRY_NS = TimeUnit.MILLISECONDS.toNanos(50);
+    private static final long CREDENTIALS_CHECK_MS = 1000;
 
     private final ServiceNode.Context ctx;
     private final Raft raft;
@@ -78,6 +86,7 @@ final class ClientIngress implements Agent
     private final ManyToOneRingBuffer results;
     private final EpochNanoClock clock;
     private final IngressCounters counters;
+    private final ClientAuth auth;
     private final WriteHandler writeHandler = this::onWriteResult;
     private final MessageHandler resultHandler = this::onResult;
     private final CountDownLatch closed = new CountDownLatch(1);
@@ -114,6 +123,9 @@ final class ClientIngress implements Agent
         this.driveRaft = driveRaft;
         this.clock = ctx.epochClock();
         this.counters = ctx.ingressCounters();
+        this.auth = ClientAuth.node("ringraft node " + nodeId + " client ingress", nodeId, ctx.clientCredentials(),
+            ctx.requireClientAuth(), System.err::println);
+        counters.auth(auth);
         this.entryBuffer = new ExpandableArrayBuffer(ServiceEntry.HEADER + ctx.maxCommandLength());
         this.sendBuffer = new UnsafeBuffer(new byte[AeronTransportConfig.aeronMaxMessageLength(ctx.responseTermLength())]);
         final int maxWrites = ctx.maxPendingWrites();
@@ -307,6 +319,7 @@ final class ClientIngress implements Agent
         }
         counters.publications(sessionEgress.size() + openEgress.size());
         counters.requests(requests);
+        auth.reloadIfChanged(System.currentTimeMillis(), CREDENTIALS_CHECK_MS);
         if (raft.role() == Role.LEADER && host.nextTimerDeadlineNs() <= clock.nanoTime() && now - lastTickNs > TICK_RETRY_NS)
         {
             // A timer is due by this leader's clock: a tick entry carries the time into the log, where it fires.
@@ -316,20 +329,28 @@ final class ClientIngress implements Agent
         return work;
     }
 
-    private void onFragment(final DirectBuffer buffer, final int offset, final int length, final Header header)
+    private void onFragment(final DirectBuffer buffer, final int offset, final int frameLength, final Header header)
     {
         requests++;
-        if (length > ctx.maxRequestLength())
+        // The gate: nothing of a frame is looked at, answered or created before it passes.
+        final int length = auth.admit(buffer, offset, frameLength, ClientProtocol.isSigned(buffer, offset, frameLength));
+        if (length < 0)
+        {
+            return;
+        }
+        final long client = auth.principal();
+        final int keyId = auth.keyId();
+        if (length > ctx.maxRequestLength() - ClientAuth.OVERHEAD)
         {
             counters.increment(IngressCounters.OVERSIZED);
-            final Egress e = length >= ClientProtocol.REQUEST_HEADER ? registeredEgress(buffer.getLong(offset + 8)) : null;
+            final Egress e = length >= ClientProtocol.REQUEST_HEADER ? ownedEgress(buffer.getLong(offset + 8), client, keyId) : null;
             if (e != null)
             {
-                final byte type = buffer.getByte(offset + 3);
+                final byte type = (byte)(buffer.getByte(offset + 3) & ~ClientProtocol.FLAG_SIGNED);
                 reply(e, type, buffer.getLong(offset + 16), ClientProtocol.BAD_REQUEST, 0, 0, Vote.NO_NODE, 0,
                     type == ClientProtocol.COMMAND ? "command of " + (length - ClientProtocol.REQUEST_HEADER) +
                     " bytes exceeds maxCommandLength=" + ctx.maxCommandLength() :
-                    "request of " + length + " bytes exceeds maxRequestLength=" + ctx.maxRequestLength());
+                    "request of " + length + " bytes exceeds maxRequestLength=" + (ctx.maxRequestLength() - ClientAuth.OVERHEAD));
             }
             return;
         }
@@ -337,7 +358,7 @@ final class ClientIngress implements Agent
         if (problem != null)
         {
             counters.increment(IngressCounters.MALFORMED);
-            final Egress e = request.type != 0 && request.type != ClientProtocol.OPEN ? registeredEgress(request.sessionId) : null;
+            final Egress e = request.type != 0 && request.type != ClientProtocol.OPEN ? ownedEgress(request.sessionId, client, keyId) : null;
             if (e != null)
             {
                 reply(e, request.type, request.correlation, ClientProtocol.BAD_REQUEST, 0, 0, Vote.NO_NODE, 0, problem);
@@ -351,14 +372,18 @@ final class ClientIngress implements Agent
         }
         if (request.type == ClientProtocol.OPEN)
         {
-            onOpen(buffer);
+            onOpen(buffer, client);
             return;
         }
         final Egress egress = registeredEgress(request.sessionId);
         if (egress == null)
         {
             counters.increment(IngressCounters.UNKNOWN_SESSION);
-            tellClosed(request.sessionId, request.type, request.correlation);
+            tellClosed(request.sessionId, request.type, request.correlation, client);
+            return;
+        }
+        if (!ownedBy(egress, client, keyId))
+        {
             return;
         }
         egress.lastUsedNs = System.nanoTime();
@@ -382,10 +407,35 @@ final class ClientIngress implements Agent
         }
     }
 
-    private void onOpen(final DirectBuffer buffer)
+    /**
+     * @return true if the frame's signer (0: unsigned) owns the session; its answers are then signed
+     *         with the key it signed with. Counts a frame for another client's session.
+     */
+    private boolean ownedBy(final Egress egress, final long client, final int keyId)
+    {
+        if (egress.stream.clientId() != client)
+        {
+            counters.increment(IngressCounters.WRONG_CLIENT);
+            return false;
+        }
+        if (client != 0)
+        {
+            egress.stream.keyId(keyId);
+        }
+        return true;
+    }
+
+    /** @return the session's egress if the session is open and the frame's signer owns it, else null */
+    private Egress ownedEgress(final long sessionId, final long client, final int keyId)
+    {
+        final Egress e = registeredEgress(sessionId);
+        return e != null && ownedBy(e, client, keyId) ? e : null;
+    }
+
+    private void onOpen(final DirectBuffer buffer, final long client)
     {
         final String endpoint = buffer.getStringWithoutLengthUtf8(request.bodyOffset, request.bodyLength);
-        final Egress egress = pendingEgress(endpoint, true);
+        final Egress egress = pendingEgress(endpoint, client, true);
         if (egress == null)
         {
             return;
@@ -396,7 +446,8 @@ final class ClientIngress implements Agent
             redirect(egress, ClientProtocol.OPEN, request.correlation);
             return;
         }
-        final int slot = submitEntry(ServiceEntry.OPEN, 0, request.correlation, 0, buffer, request.bodyOffset, request.bodyLength,
+        // The OPEN entry's floor field carries the client that signed it: the session is that client's.
+        final int slot = submitEntry(ServiceEntry.OPEN, 0, request.correlation, client, buffer, request.bodyOffset, request.bodyLength,
             egress, ClientProtocol.OPEN);
         if (slot < 0)
         {
@@ -539,7 +590,7 @@ final class ClientIngress implements Agent
     private void answerQuery(final Egress egress, final long correlation, final long index, final DirectBuffer query, final int offset,
         final int length)
     {
-        final int limit = sendBuffer.capacity() - ClientProtocol.RESPONSE_HEADER;
+        final int limit = sendBuffer.capacity() - ClientProtocol.RESPONSE_HEADER - ClientAuth.OVERHEAD;
         final int written;
         try
         {
@@ -753,11 +804,12 @@ final class ClientIngress implements Agent
         {
             return null;
         }
+        final long owner = host.ownerOf(sessionId);
         // A session opened here: take over the publication its OPEN was answered on.
         for (int i = 0; i < openEgress.size(); i++)
         {
             final Egress e = openEgress.get(i);
-            if (e.endpoint.equals(endpoint) && e.pendingWrites == 0)
+            if (e.endpoint.equals(endpoint) && e.stream.clientId() == owner && e.pendingWrites == 0)
             {
                 openEgress.remove(i);
                 e.sessionId = sessionId;
@@ -765,7 +817,7 @@ final class ClientIngress implements Agent
                 return e;
             }
         }
-        egress = newEgress(sessionId, endpoint);
+        egress = newEgress(sessionId, endpoint, owner);
         if (egress != null)
         {
             sessionEgress.put(sessionId, egress);
@@ -774,14 +826,14 @@ final class ClientIngress implements Agent
     }
 
     /** A session that closed lately (expired, say) is told so on its channel, once per frame, within the open cap. */
-    private void tellClosed(final long sessionId, final byte requestType, final long correlation)
+    private void tellClosed(final long sessionId, final byte requestType, final long correlation, final long client)
     {
         final String endpoint = sessionId == 0 ? null : host.closedEndpointOf(sessionId);
         if (endpoint == null)
         {
             return;
         }
-        final Egress egress = pendingEgress(endpoint, false);
+        final Egress egress = pendingEgress(endpoint, client, false);
         if (egress == null)
         {
             return;
@@ -798,11 +850,11 @@ final class ClientIngress implements Agent
      *
      * @return the channel, or null when the cap is reached or the endpoint is unusable (counted if asked)
      */
-    private Egress pendingEgress(final String endpoint, final boolean countRefusals)
+    private Egress pendingEgress(final String endpoint, final long client, final boolean countRefusals)
     {
         for (final Egress e : openEgress)
         {
-            if (e.endpoint.equals(endpoint))
+            if (e.endpoint.equals(endpoint) && e.stream.clientId() == client)
             {
                 return e;
             }
@@ -815,7 +867,7 @@ final class ClientIngress implements Agent
             }
             return null;
         }
-        final Egress egress = newEgress(0, endpoint);
+        final Egress egress = newEgress(0, endpoint, client);
         if (egress == null)
         {
             if (countRefusals)
@@ -828,13 +880,14 @@ final class ClientIngress implements Agent
         return egress;
     }
 
-    private Egress newEgress(final long sessionId, final String endpoint)
+    /** A new response publication to {@code endpoint}, answering {@code client} (0: unsigned answers). */
+    private Egress newEgress(final long sessionId, final String endpoint, final long client)
     {
         try
         {
             final ExclusivePublication publication = aeron.addExclusivePublication(new ChannelUriStringBuilder().media("udp")
                 .endpoint(endpoint).termLength(ctx.responseTermLength()).sparse(true).build(), ClientProtocol.STREAM_ID);
-            return new Egress(sessionId, endpoint, publication, ctx.maxBacklogBytes(), counters);
+            return new Egress(sessionId, endpoint, publication, ctx.maxBacklogBytes(), counters, auth, auth.newStream(client));
         }
         catch (final RuntimeException ex)
         {
@@ -842,11 +895,13 @@ final class ClientIngress implements Agent
         }
     }
 
-    /** A response publication with its bounded backlog of responses waiting to be sent. */
+    /** A response publication with its bounded backlog of responses waiting to be sent, and its signing state. */
     private static final class Egress
     {
         final String endpoint;
         final ExclusivePublication publication;
+        final ClientAuth auth;
+        final ClientAuth.ReplyStream stream;
         final ArrayDeque<byte[]> backlog = new ArrayDeque<>();
         final int maxBacklogBytes;
         final IngressCounters counters;
@@ -858,8 +913,10 @@ final class ClientIngress implements Agent
         boolean everConnected;
 
         Egress(final long sessionId, final String endpoint, final ExclusivePublication publication, final int maxBacklogBytes,
-            final IngressCounters counters)
+            final IngressCounters counters, final ClientAuth auth, final ClientAuth.ReplyStream stream)
         {
+            this.auth = auth;
+            this.stream = stream;
             this.sessionId = sessionId;
             this.endpoint = endpoint;
             this.publication = publication;
@@ -867,9 +924,22 @@ final class ClientIngress implements Agent
             this.counters = counters;
         }
 
-        void send(final DirectBuffer buffer, final int length)
+        /** Sends (or queues) the answer at the start of {@code buffer}, signed if its client signs; the buffer has room for a signature. */
+        void send(final MutableDirectBuffer buffer, final int contentLength)
         {
             lastUsedNs = System.nanoTime();
+            int length = contentLength;
+            if (stream.clientId() != 0)
+            {
+                ClientProtocol.markSigned(buffer, 0);
+                final int signature = auth.sign(buffer, 0, contentLength, stream);
+                if (signature < 0)
+                {
+                    counters.increment(IngressCounters.KEY_WITHDRAWN);
+                    return;
+                }
+                length += signature;
+            }
             if (backlog.isEmpty() && offer(buffer, length))
             {
                 return;

@@ -1,10 +1,13 @@
 package io.ringraft.service;
 
+import io.ringraft.transport.aeron.ClientAuth;
+
 import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * What the client ingress refused or dropped, per reason, and how many response publications it
- * holds; readable from any thread. Remote input is never thrown: it is counted here.
+ * holds; readable from any thread. Remote input is never thrown: it is counted here. Frames its
+ * authentication gate refused are counted per {@link ClientAuth} reason ({@link #authDropped(int)}).
  */
 public final class IngressCounters
 {
@@ -26,13 +29,33 @@ public final class IngressCounters
     public static final int SESSION_LIMIT = 7;
     /** A command or query answered with a redirect (not an error: counted to show routing). */
     public static final int REDIRECTED = 8;
+    /** An authentic frame for a session another client owns (or, unsigned, for a session opened signed, or the reverse). */
+    public static final int WRONG_CLIENT = 9;
+    /** A response not sent because its client's key was withdrawn from the credentials since the client signed with it. */
+    public static final int KEY_WITHDRAWN = 10;
 
     private static final String[] NAMES = {"malformed", "oversized", "wrongCluster", "unknownSession", "openRefused", "busy",
-        "backlogDropped", "sessionLimit", "redirected"};
+        "backlogDropped", "sessionLimit", "redirected", "wrongClient", "keyWithdrawn"};
 
     private final AtomicLongArray counts = new AtomicLongArray(NAMES.length);
     private volatile int publications;
     private volatile long requests;
+    private volatile ClientAuth auth;
+
+    void auth(final ClientAuth auth)
+    {
+        this.auth = auth;
+    }
+
+    /**
+     * @param reason a {@link ClientAuth} reason ({@link ClientAuth#BAD_MAC}, ...)
+     * @return how many frames the ingress's authentication gate refused for it
+     */
+    public long authDropped(final int reason)
+    {
+        final ClientAuth a = auth;
+        return a == null ? 0 : a.dropped(reason);
+    }
 
     void increment(final int reason)
     {
@@ -58,15 +81,19 @@ public final class IngressCounters
         return counts.get(reason);
     }
 
-    /** @return the sum of the refusals (malformed, oversized, wrong cluster, unknown session, open refused, busy, backlog dropped) */
+    /**
+     * @return the sum of the refusals (malformed, oversized, wrong cluster, unknown session, open
+     *         refused, busy, backlog dropped, wrong client, key withdrawn, and the authentication gate's)
+     */
     public long refused()
     {
-        long sum = 0;
+        long sum = counts.get(WRONG_CLIENT) + counts.get(KEY_WITHDRAWN);
         for (int i = 0; i <= BACKLOG_DROPPED; i++)
         {
             sum += counts.get(i);
         }
-        return sum;
+        final ClientAuth a = auth;
+        return sum + (a == null ? 0 : a.dropped());
     }
 
     /** @return the response publications the ingress holds now (sessions and opens in flight) */
@@ -88,6 +115,10 @@ public final class IngressCounters
         for (int i = 0; i < NAMES.length; i++)
         {
             sb.append(' ').append(NAMES[i]).append('=').append(counts.get(i));
+        }
+        for (int i = 0; i < ClientAuth.reasons(); i++)
+        {
+            sb.append(" auth.").append(ClientAuth.reasonName(i)).append('=').append(authDropped(i));
         }
         return sb.toString();
     }

@@ -17,7 +17,9 @@ import org.agrona.MutableDirectBuffer;
  *   correlation COMMAND: sequence;        24    8
  *              OPEN: the client's nonce
  *   floor      COMMAND: the client's      32    8
- *              acknowledged floor
+ *              acknowledged floor;
+ *              OPEN: the id of the client
+ *              that signed it (0: unsigned)
  *   body       COMMAND: the command; OPEN: the response endpoint (UTF-8)
  *
  * response                              offset size

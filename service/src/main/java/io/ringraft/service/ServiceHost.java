@@ -43,7 +43,7 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class ServiceHost implements RaftStateMachine, Cluster
 {
     private static final int SNAPSHOT_MAGIC = 0x52525348; // "HSRR"
-    private static final int SNAPSHOT_VERSION = 2;
+    private static final int SNAPSHOT_VERSION = 2; // 2: each session's owner after its max sequence, the service term at the end
     private static final int RECENTLY_CLOSED = 1024;
 
     private final ClusteredService service;
@@ -55,6 +55,7 @@ public final class ServiceHost implements RaftStateMachine, Cluster
     private final int sessionCacheBytes;
     private final Long2ObjectHashMap<Session> sessions = new Long2ObjectHashMap<>();
     private final ConcurrentHashMap<Long, String> endpoints = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Long, Long> owners = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Long, String> recentlyClosed = new ConcurrentHashMap<>();
     private final ArrayDeque<Long> closedOrder = new ArrayDeque<>();
     private final TimerQueue timers;
@@ -182,6 +183,17 @@ public final class ServiceHost implements RaftStateMachine, Cluster
 
     /**
      * @param sessionId a session id
+     * @return the client that owns the open session (signed its OPEN), 0 if it was opened unsigned
+     *         or is not open; any thread
+     */
+    public long ownerOf(final long sessionId)
+    {
+        final Long owner = owners.get(sessionId);
+        return owner == null ? 0 : owner;
+    }
+
+    /**
+     * @param sessionId a session id
      * @return the response endpoint of a session this node saw close lately (the last
      *         {@value #RECENTLY_CLOSED} closes, not replicated), so that its client can be told; else null
      */
@@ -263,8 +275,13 @@ public final class ServiceHost implements RaftStateMachine, Cluster
         final String endpoint = payload.getStringWithoutLengthUtf8(offset + ServiceEntry.HEADER, length - ServiceEntry.HEADER);
         // The open entry's log index: unique for the life of the cluster, the same on every replica.
         final long sessionId = index;
-        final Session session = new Session(sessionId, endpoint, now, sessionWindow, sessionCacheBytes);
+        final long owner = ServiceEntry.floor(payload, offset);
+        final Session session = new Session(sessionId, endpoint, owner, now, sessionWindow, sessionCacheBytes);
         sessions.put(sessionId, session);
+        if (owner != 0)
+        {
+            owners.put(sessionId, owner); // before the endpoint: the ingress finds an open session's owner
+        }
         endpoints.put(sessionId, endpoint);
         nextExpiryCheckNs = Math.min(nextExpiryCheckNs, now + sessionTimeoutNs);
         service.onSessionOpen(sessionId, now);
@@ -377,6 +394,7 @@ public final class ServiceHost implements RaftStateMachine, Cluster
     {
         sessions.remove(session.id);
         endpoints.remove(session.id);
+        owners.remove(session.id);
         recentlyClosed.put(session.id, session.endpoint);
         closedOrder.addLast(session.id);
         if (closedOrder.size() > RECENTLY_CLOSED)
@@ -438,14 +456,15 @@ public final class ServiceHost implements RaftStateMachine, Cluster
         {
             final Session s = sessions.get(id);
             final byte[] endpoint = s.endpoint.getBytes(StandardCharsets.UTF_8);
-            b.checkLimit(cursor + 40 + endpoint.length + s.encodedCacheBound());
+            b.checkLimit(cursor + 48 + endpoint.length + s.encodedCacheBound());
             b.putLong(cursor, s.id);
             b.putLong(cursor + 8, s.lastActivityNs);
             b.putLong(cursor + 16, s.floor);
             b.putLong(cursor + 24, s.maxSequence);
-            b.putInt(cursor + 32, endpoint.length);
-            b.putBytes(cursor + 36, endpoint);
-            cursor += 36 + endpoint.length;
+            b.putLong(cursor + 32, s.owner);
+            b.putInt(cursor + 40, endpoint.length);
+            b.putBytes(cursor + 44, endpoint);
+            cursor += 44 + endpoint.length;
             cursor += s.encodeCache(b, cursor);
         }
         final LongArrayList pairs = new LongArrayList();
@@ -501,6 +520,7 @@ public final class ServiceHost implements RaftStateMachine, Cluster
         }
         sessions.clear();
         endpoints.clear();
+        owners.clear();
         timers.clear();
         clusterTimeNs = b.getLong(8);
         final int sessionCount = b.getInt(16);
@@ -512,14 +532,21 @@ public final class ServiceHost implements RaftStateMachine, Cluster
             final long lastActivity = b.getLong(cursor + 8);
             final long floor = b.getLong(cursor + 16);
             final long maxSequence = b.getLong(cursor + 24);
-            final int endpointLength = b.getInt(cursor + 32);
-            final String endpoint = b.getStringWithoutLengthUtf8(cursor + 36, endpointLength);
-            cursor += 36 + endpointLength;
-            final Session s = new Session(id, endpoint, lastActivity, sessionWindow, sessionCacheBytes);
+            // Version 1 had no owners: its sessions were all opened unsigned.
+            final long owner = version == 1 ? 0 : b.getLong(cursor + 32);
+            final int at = version == 1 ? cursor + 32 : cursor + 40;
+            final int endpointLength = b.getInt(at);
+            final String endpoint = b.getStringWithoutLengthUtf8(at + 4, endpointLength);
+            cursor = at + 4 + endpointLength;
+            final Session s = new Session(id, endpoint, owner, lastActivity, sessionWindow, sessionCacheBytes);
             s.floor = floor;
             cursor += s.decodeCache(b, cursor);
             s.maxSequence = maxSequence;
             sessions.put(id, s);
+            if (owner != 0)
+            {
+                owners.put(id, owner);
+            }
             endpoints.put(id, endpoint);
             next = Math.min(next, lastActivity + sessionTimeoutNs);
         }

@@ -12,6 +12,10 @@ import io.ringraft.storage.chronicle.ChronicleStorageContext;
 import io.ringraft.storage.chronicle.FileSnapshotStore;
 import io.ringraft.transport.aeron.AeronRaftNetwork;
 import io.ringraft.transport.aeron.AeronTransportConfig;
+import io.ringraft.transport.aeron.ClientAuth;
+import io.ringraft.transport.aeron.ClientCredentials;
+import io.ringraft.transport.aeron.KeyRing;
+import io.ringraft.transport.aeron.WatchedFile;
 import io.ringraft.transport.aeron.EmbeddedMediaDriver;
 import org.agrona.BitUtil;
 import org.agrona.CloseHelper;
@@ -95,8 +99,17 @@ public final class ServiceNode implements AutoCloseable
             storage = ChronicleLogStorage.open(new ChronicleStorageContext().directory(ctx.dataDir.resolve(LOG_DIR))
                 .durability(ctx.durability));
             snapshots = FileSnapshotStore.open(ctx.dataDir.resolve(SNAPSHOT_DIR));
-            network = new AeronRaftNetwork(new AeronTransportConfig().nodeId(ctx.nodeId).clusterId(ctx.clusterId)
-                .endpoints(ctx.raftEndpoints).termLength(ctx.termLength).externalDriver(aeronDir).invoker(true));
+            final AeronTransportConfig transport = new AeronTransportConfig().nodeId(ctx.nodeId).clusterId(ctx.clusterId)
+                .endpoints(ctx.raftEndpoints).termLength(ctx.termLength).externalDriver(aeronDir).invoker(true);
+            if (ctx.clusterKeyFile != null)
+            {
+                transport.authKeyFile(ctx.clusterKeyFile);
+            }
+            if (transport.authKeyFile() != null && transport.authEpochFile() == null)
+            {
+                transport.authEpochFile(ctx.dataDir.resolve(AUTH_EPOCH_FILE));
+            }
+            network = new AeronRaftNetwork(transport);
             final RaftConfig raftConfig = new RaftConfig().nodeId(ctx.nodeId)
                 .threadingMode(ctx.threadingMode)
                 .coreIdleStrategy(ctx.idleStrategy)
@@ -158,6 +171,9 @@ public final class ServiceNode implements AutoCloseable
     {
         return host.openSessions();
     }
+
+    /** The file in the data directory where the node keeps its sender epoch when the cluster key is set. */
+    public static final String AUTH_EPOCH_FILE = "auth.epoch";
 
     /** @return what the client ingress refused and dropped */
     public IngressCounters ingressCounters()
@@ -241,6 +257,10 @@ public final class ServiceNode implements AutoCloseable
         private PlantedBug plantedBug = PlantedBug.NONE;
         private java.util.function.BiFunction<Raft, Long, String> clientEndpointLookup;
         private final IngressCounters ingressCounters = new IngressCounters();
+        private Path clusterKeyFile;
+        private Path clientCredentialsFile;
+        private boolean requireClientAuth;
+        private WatchedFile<ClientCredentials> clientCredentials;
         private int maxRequestLength;
         private int resultsRingCapacity;
         private boolean concluded;
@@ -568,6 +588,57 @@ public final class ServiceNode implements AutoCloseable
             return epochClock;
         }
 
+        /**
+         * @param file the cluster key file every member holds (see {@link io.ringraft.transport.aeron.ClusterKeys}):
+         *             every Raft frame is signed and checked with it; null (the default) leaves the
+         *             transport's default, the system property {@value AeronTransportConfig#AUTH_KEY_FILE_PROP}
+         *             (authentication off when that is unset too). The node keeps its sender epoch in
+         *             {@value #AUTH_EPOCH_FILE} in the data directory.
+         * @return this
+         */
+        public Context clusterKeyFile(final Path file)
+        {
+            this.clusterKeyFile = file;
+            return this;
+        }
+
+        /**
+         * @param file the clients this node lets in, with their keys (see {@link ClientCredentials});
+         *             signed client and admin frames are checked against it, and answered signed.
+         *             Null (the default): no client authentication, signed client frames are refused.
+         *             The node reads the file again when it changes.
+         * @return this
+         */
+        public Context clientCredentialsFile(final Path file)
+        {
+            this.clientCredentialsFile = file;
+            return this;
+        }
+
+        /**
+         * @param required true to refuse every unsigned client and admin frame (needs a
+         *                 {@link #clientCredentialsFile}); false (the default) serves unsigned clients
+         *                 too, while signed ones are checked
+         * @return this
+         */
+        public Context requireClientAuth(final boolean required)
+        {
+            this.requireClientAuth = required;
+            return this;
+        }
+
+        /** @return true if unsigned client frames are refused */
+        public boolean requireClientAuth()
+        {
+            return requireClientAuth;
+        }
+
+        /** @return the client credentials loaded by {@link #conclude()}, or null when client authentication is off */
+        public WatchedFile<ClientCredentials> clientCredentials()
+        {
+            return clientCredentials;
+        }
+
         /** @return the ingress counters */
         public IngressCounters ingressCounters()
         {
@@ -624,7 +695,8 @@ public final class ServiceNode implements AutoCloseable
                 " must be in 1.." + largestCommand + " (termLength=" + termLength + " carries messages of " +
                 AeronTransportConfig.aeronMaxMessageLength(termLength) + " bytes, less " + RaftConfig.MESSAGE_OVERHEAD +
                 " of Raft framing and " + ServiceEntry.HEADER + " of entry header)");
-            final int largestResponse = AeronTransportConfig.aeronMaxMessageLength(responseTermLength) - ClientProtocol.RESPONSE_HEADER;
+            final int largestResponse = AeronTransportConfig.aeronMaxMessageLength(responseTermLength) - ClientProtocol.RESPONSE_HEADER -
+                ClientAuth.OVERHEAD;
             require(maxResponseLength > 0 && maxResponseLength <= largestResponse, "maxResponseLength=" + maxResponseLength +
                 " must be in 1.." + largestResponse + " (responseTermLength=" + responseTermLength + ")");
             require(maxSessions > 0, "maxSessions=" + maxSessions + " must be positive");
@@ -640,7 +712,29 @@ public final class ServiceNode implements AutoCloseable
                 heartbeatIntervalMs < electionTimeoutMinMs, "election timeout " + electionTimeoutMinMs + ".." + electionTimeoutMaxMs +
                 " ms and heartbeat " + heartbeatIntervalMs + " ms must be positive with heartbeat < election timeout");
             require(clientEndpoints.get(nodeId) != null, "member " + nodeId + " has no client endpoint");
-            maxRequestLength = ClientProtocol.REQUEST_HEADER + Math.max(maxCommandLength, 2 + 255);
+            require(!requireClientAuth || clientCredentialsFile != null, "requireClientAuth=true needs a clientCredentialsFile");
+            if (clusterKeyFile != null)
+            {
+                try
+                {
+                    KeyRing.load(clusterKeyFile);
+                }
+                catch (final IllegalArgumentException ex)
+                {
+                    throw new IllegalArgumentException("clusterKeyFile=" + clusterKeyFile + ": " + ex.getMessage(), ex);
+                }
+            }
+            try
+            {
+                clientCredentials = clientCredentialsFile == null ? null :
+                    ClientCredentials.watch(clientCredentialsFile);
+            }
+            catch (final IllegalArgumentException ex)
+            {
+                throw new IllegalArgumentException("clientCredentialsFile=" + clientCredentialsFile + ": " + ex.getMessage(), ex);
+            }
+            // A signed request carries ClientAuth.OVERHEAD more bytes than its content.
+            maxRequestLength = ClientProtocol.REQUEST_HEADER + Math.max(maxCommandLength, 2 + 255) + ClientAuth.OVERHEAD;
             // Every write in flight may answer with the longest response at once: the ring holds them all.
             final long perWrite = BitUtil.align(8 + 32 + ServiceEntry.RESPONSE_HEADER + maxResponseLength, 8);
             final long needed = perWrite * maxPendingWrites + 48L * maxPendingQueries;

@@ -21,6 +21,8 @@ final class Session
 
     final long id;
     final String endpoint;
+    /** The client that opened the session with a signed OPEN, whose frames alone reach it; 0 if opened unsigned. */
+    final long owner;
     long lastActivityNs;
     long floor;
     long maxSequence;
@@ -36,8 +38,9 @@ final class Session
     private int writePos;
     private int foundStart;
 
-    Session(final long id, final String endpoint, final long nowNs, final int maxEntries, final int cacheBytes)
+    Session(final long id, final String endpoint, final long owner, final long nowNs, final int maxEntries, final int cacheBytes)
     {
+        this.owner = owner;
         this.id = id;
         this.endpoint = endpoint;
         this.lastActivityNs = nowNs;

@@ -7,13 +7,17 @@ import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
 import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.function.Consumer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The client's offer/poll path and the leader's client ingress allocate (close to) nothing per
- * command once warm: measured with the JVM's per-thread allocation counter.
+ * command once warm, without and with client authentication (every request and answer signed
+ * and verified): measured with the JVM's per-thread allocation counter.
  */
 final class AllocationTest
 {
@@ -23,12 +27,29 @@ final class AllocationTest
     @Test
     void clientAndIngressAllocateNothingPerCommandInSteadyState() throws Exception
     {
+        measure("unauthenticated", ctx -> { }, 0, null);
+    }
+
+    @Test
+    void authenticatedClientAndIngressAllocateNothingPerCommandInSteadyState() throws Exception
+    {
+        final Path dir = Files.createTempDirectory("ringraft-allocation-auth");
+        final String key = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+        final Path credentials = Files.writeString(dir.resolve("credentials"), "client.5.key.1 = " + key + "\n");
+        final Path keyFile = Files.writeString(dir.resolve("client.key"), "key.1 = " + key + "\n");
+        measure("authenticated", ctx -> ctx.clientCredentialsFile(credentials).requireClientAuth(true), 5, keyFile);
+    }
+
+    private static void measure(final String what, final Consumer<ServiceNode.Context> nodes, final long clientId, final Path keyFile)
+        throws Exception
+    {
         final com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean)ManagementFactory.getThreadMXBean();
-        try (TestCluster cluster = new TestCluster(3, ctx -> { }))
+        try (TestCluster cluster = new TestCluster(3, nodes))
         {
             final long leaderId = cluster.awaitLeader(10_000);
             final long[] ok = new long[1];
             try (RingraftClient client = RingraftClient.connect(new RingraftClient.Context().endpoints(cluster.endpoints()).clusterId(7)
+                .credentials(clientId, keyFile)
                 .window(64).responseHandler((seq, outcome, dup, index, b, o, l) -> ok[0] += outcome == Outcome.OK ? 1 : 0)))
             {
                 final UnsafeBuffer command = new UnsafeBuffer(CounterService.command(CounterService.INCREMENT, 1, 0));
@@ -42,8 +63,9 @@ final class AllocationTest
                     (double)MEASURED;
                 final double ingressPerCommand = (threads.getThreadAllocatedBytes(ingress.getId()) - ingressBefore) / (double)MEASURED;
                 assertEquals(WARMUP + MEASURED, ok[0]);
-                System.out.printf("allocation per command: client thread %.2f B, leader ingress thread %.2f B%n", clientPerCommand,
-                    ingressPerCommand);
+                System.out.printf("allocation per command (%s): client thread %.2f B, leader ingress thread %.2f B%n", what,
+                    clientPerCommand, ingressPerCommand);
+                assertEquals(0, client.refusedResponses());
                 assertTrue(clientPerCommand < 8, "client thread: " + clientPerCommand + " B per command");
                 assertTrue(ingressPerCommand < 8, "ingress thread: " + ingressPerCommand + " B per command");
             }

@@ -13,7 +13,7 @@ class SessionTest
     @Test
     void cachedResponsesAreBoundedAndForgottenBelowTheFloor()
     {
-        final Session s = new Session(1, "h:1", 0, 8, 64);
+        final Session s = new Session(1, "h:1", 0, 0, 8, 64);
         final UnsafeBuffer r = new UnsafeBuffer(new byte[40]);
         for (int seq = 1; seq <= 5; seq++)
         {
@@ -44,14 +44,14 @@ class SessionTest
     @Test
     void theCacheSurvivesEncoding()
     {
-        final Session s = new Session(1, "h:1", 0, 8, 64);
+        final Session s = new Session(1, "h:1", 0, 0, 8, 64);
         final UnsafeBuffer r = new UnsafeBuffer(new byte[100]);
         r.putLong(0, 7);
         s.record(3, r, 0, 8);
         s.record(4, r, 0, 100);
         final UnsafeBuffer out = new UnsafeBuffer(new byte[s.encodedCacheBound()]);
         final int length = s.encodeCache(out, 0);
-        final Session copy = new Session(1, "h:1", 0, 8, 64);
+        final Session copy = new Session(1, "h:1", 0, 0, 8, 64);
         assertEquals(length, copy.decodeCache(out, 0));
         assertEquals(8, copy.lookup(3));
         assertEquals(7, copy.bytes().getLong(copy.foundStart()));

@@ -2,6 +2,7 @@ package io.ringraft.transport.aeron;
 
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
+import org.agrona.collections.Long2LongHashMap;
 import org.agrona.collections.Long2ObjectHashMap;
 
 import java.util.concurrent.ThreadLocalRandom;
@@ -63,6 +64,7 @@ public final class ClientAuth
     private static final int KEY_ID = 0;
     private static final int RELOAD = NAMES.length;
     private static final AtomicLong LAST_CLIENT_EPOCH = new AtomicLong();
+    private static final AtomicLong LAST_STREAM_EPOCH = new AtomicLong();
 
     private final String name;
     private final long self;
@@ -72,13 +74,13 @@ public final class ClientAuth
     private final FrameAuthenticator authenticator = new FrameAuthenticator();
     private final ReplayGuard replayGuard = new ReplayGuard(EPOCHS_PER_SENDER);
     private final Long2ObjectHashMap<FrameAuthenticator.Macs> clientMacs = new Long2ObjectHashMap<>();
+    private final Long2LongHashMap lastKeyIds = new Long2LongHashMap(0);
     private final AtomicLongArray dropped = new AtomicLongArray(NAMES.length);
     private final RateLimitedLog log;
     private ClientCredentials credentialsInUse;
     private FrameAuthenticator.Macs ownMacs;
     private final long epoch;
     private long sequence;
-    private long lastStreamEpoch;
     private long principal;
     private int keyId;
 
@@ -196,6 +198,10 @@ public final class ClientAuth
         }
         principal = signer;
         keyId = FrameAuthenticator.keyId(buffer, offset, length);
+        if (ownKeys == null && lastKeyIds.get(signer) != keyId)
+        {
+            lastKeyIds.put(signer, keyId);
+        }
         return length - OVERHEAD;
     }
 
@@ -257,16 +263,18 @@ public final class ClientAuth
     }
 
     /**
-     * A new reply stream to a client, for a new response publication.
+     * A new reply stream to a client, for a new response publication: its answers are signed with
+     * the key the client signed its latest request with (until {@link ReplyStream#keyId(int)}).
      *
      * @param clientId the client (0 for an unsigned stream)
-     * @param keyId    the key it signed with
-     * @return the stream, with an epoch above every earlier stream's of this node
+     * @return the stream, with an epoch above every earlier stream's of this JVM
      */
-    public ReplyStream newStream(final long clientId, final int keyId)
+    public ReplyStream newStream(final long clientId)
     {
-        lastStreamEpoch = Math.max(SenderEpoch.nowMicros(), lastStreamEpoch + 1);
-        return new ReplyStream(clientId, keyId, clientId == 0 ? 0 : lastStreamEpoch);
+        // Distinct in this JVM: a node's client ingress and admin service answer the same client from two gates.
+        final long now = SenderEpoch.nowMicros();
+        final long streamEpoch = clientId == 0 ? 0 : LAST_STREAM_EPOCH.updateAndGet(last -> Math.max(now, last + 1));
+        return new ReplyStream(clientId, clientId == 0 ? 0 : (int)lastKeyIds.get(clientId), streamEpoch);
     }
 
     /**

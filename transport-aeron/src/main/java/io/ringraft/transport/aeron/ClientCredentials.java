@@ -138,6 +138,19 @@ public final class ClientCredentials
     }
 
     /**
+     * Reads a credentials file, to be read again when it changes.
+     *
+     * @param file the file
+     * @return the watched file, holding its credentials
+     * @throws IllegalArgumentException naming the file and the line (never a key) if it cannot be
+     *                                  read or breaks a rule
+     */
+    public static WatchedFile<ClientCredentials> watch(final Path file)
+    {
+        return WatchedFile.load(file, "credentials file", ClientCredentials::load, ClientCredentials::sameAs);
+    }
+
+    /**
      * @param clientId a client id
      * @return its keys, or null if the file does not list it
      */

@@ -39,7 +39,7 @@ class ClientAuthTest
 
     private WatchedFile<ClientCredentials> credentials(final String text) throws Exception
     {
-        return WatchedFile.load(file(text), "credentials file", ClientCredentials::load, ClientCredentials::sameAs);
+        return ClientCredentials.watch(file(text));
     }
 
     private ClientAuth client(final long id, final String keyFile) throws Exception
@@ -69,7 +69,7 @@ class ClientAuthTest
         assertEquals(17, node.principal());
         assertEquals(1, node.keyId());
 
-        final ClientAuth.ReplyStream stream = node.newStream(node.principal(), node.keyId());
+        final ClientAuth.ReplyStream stream = node.newStream(node.principal());
         frame.setMemory(0, 60, (byte)9);
         final int answer = 60 + node.sign(frame, 0, 60, stream);
         assertEquals(60 + ClientAuth.OVERHEAD, answer);
@@ -80,7 +80,7 @@ class ClientAuthTest
 
         final ClientAuth other = client(42, "key.1 = " + KEY_B + "\n");
         frame.setMemory(0, 60, (byte)9);
-        final int forOther = 60 + node.sign(frame, 0, 60, node.newStream(17, 1));
+        final int forOther = 60 + node.sign(frame, 0, 60, node.newStream(17));
         assertEquals(-1, other.admit(frame, 0, forOther, true), "an answer to client 17 is not one to client 42");
         assertEquals(1, other.dropped(ClientAuth.BAD_MAC));
         assertEquals(-1, client.admit(frame, 0, 60, false), "a client refuses unsigned answers");
@@ -183,13 +183,12 @@ class ClientAuthTest
     void aClientKeyIsRotatedWithoutRefusingAFrame() throws Exception
     {
         final Path nodeFile = file("client.17.key.1 = " + KEY_A + "\n");
-        final WatchedFile<ClientCredentials> credentials =
-            WatchedFile.load(nodeFile, "credentials file", ClientCredentials::load, ClientCredentials::sameAs);
+        final WatchedFile<ClientCredentials> credentials = ClientCredentials.watch(nodeFile);
         final ClientAuth node = node(credentials, true);
         final Path clientFile = file("key.1 = " + KEY_A + "\n");
         final KeyRing clientKeys = KeyRing.load(clientFile);
         final ClientAuth client = ClientAuth.client("client 17", 17, clientKeys, lines::add);
-        final ClientAuth.ReplyStream stream = node.newStream(17, 1);
+        final ClientAuth.ReplyStream stream = node.newStream(17);
 
         final Runnable roundTrip = () ->
         {
@@ -250,7 +249,7 @@ class ClientAuthTest
             () -> credentials("client.1.key.1 = " + KEY_A + "\nclient.1.key.2 = " + KEY_B + "\nclient.1.key.3 = " + KEY_C + "\n"))
             .getMessage().contains("found 3"));
         assertTrue(assertThrows(IllegalArgumentException.class,
-            () -> WatchedFile.load(dir.resolve("absent"), "credentials file", ClientCredentials::load, ClientCredentials::sameAs))
+            () -> ClientCredentials.watch(dir.resolve("absent")))
             .getMessage().contains("credentials file " + dir.resolve("absent") + " cannot be read"));
         final String shown = credentials("client.1.key.1 = " + KEY_A + "\n").current().toString();
         assertFalse(shown.contains(KEY_A.substring(0, 8)), shown);
@@ -261,7 +260,8 @@ class ClientAuthTest
     {
         final ClientAuth node = node(credentials("client.17.key.1 = " + KEY_A + "\n"), true);
         final ClientAuth client = client(17, "key.1 = " + KEY_A + "\n");
-        final ClientAuth.ReplyStream stream = node.newStream(17, 1);
+        final ClientAuth.ReplyStream stream = node.newStream(17);
+        stream.keyId(1);
         final UnsafeBuffer direct = new UnsafeBuffer(ByteBuffer.allocateDirect(1024)); // as Aeron's term buffers
         final com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean)ManagementFactory.getThreadMXBean();
         long allocated = Long.MAX_VALUE;
