@@ -32,7 +32,8 @@ final class AdminCommand
 
     static int run(final String[] args)
     {
-        final Args a = Args.parse("admin", args, Set.of("config", "endpoint", "timeout", "cluster-id", "aeron-dir"), Set.of("wait"));
+        final Args a = Args.parse("admin", args, Set.of("config", "endpoint", "timeout", "cluster-id", "aeron-dir", Args.CLIENT_ID,
+            Args.CLIENT_KEY), Set.of("wait"));
         final List<String> p = a.positional();
         if (p.isEmpty())
         {
@@ -84,8 +85,9 @@ final class AdminCommand
         final Duration timeout = Duration.ofMillis(a.durationMs("timeout", 10_000));
         final boolean wait = a.has("wait");
         final AdminOutcome r;
+        final Path clientKey = a.clientKey();
         try (RingraftClient client = RingraftClient.connect(new RingraftClient.Context().endpoints(endpoints).clusterId(clusterId)
-            .aeronDirectory(a.get("aeron-dir", null)).session(false)))
+            .aeronDirectory(a.get("aeron-dir", null)).session(false).credentials(a.clientId(), clientKey)))
         {
             switch (op)
             {

@@ -99,6 +99,49 @@ public final class Args
         return positional;
     }
 
+    /** The client's id in the nodes' credentials file. */
+    public static final String CLIENT_ID = "client-id";
+    /** The client's key file. */
+    public static final String CLIENT_KEY = "client-key";
+
+    /**
+     * @return the client key file of {@code --client-key} (checked: it must load), or null when the
+     *         client is unauthenticated; then {@link #clientId()} is its id
+     * @throws CliException naming the flag and its value if only one of the two is given, or the file is unusable
+     */
+    public java.nio.file.Path clientKey()
+    {
+        final String file = get(CLIENT_KEY, null);
+        if (file == null)
+        {
+            if (has(CLIENT_ID))
+            {
+                throw new CliException("ringraft " + command + ": --" + CLIENT_ID + " needs --" + CLIENT_KEY + " FILE, the client's key file");
+            }
+            return null;
+        }
+        if (!has(CLIENT_ID))
+        {
+            throw new CliException("ringraft " + command + ": --" + CLIENT_KEY + " needs --" + CLIENT_ID + " N, the client's id");
+        }
+        final java.nio.file.Path path = java.nio.file.Path.of(file);
+        try
+        {
+            io.ringraft.transport.aeron.ClusterKeys.load(path);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new CliException("ringraft " + command + ": --" + CLIENT_KEY + "=" + file + " is refused: " + ex.getMessage());
+        }
+        return path;
+    }
+
+    /** @return the client's id of {@code --client-id}, 0 if not given */
+    public long clientId()
+    {
+        return longValue(CLIENT_ID, 0, 1, Long.MAX_VALUE);
+    }
+
     /** @return the flag's value as a number (k, m, g suffixes), checked against {@code min..max} */
     public long longValue(final String name, final long defaultValue, final long min, final long max)
     {

@@ -28,7 +28,8 @@ final class KvCli
 
     static int run(final String[] args)
     {
-        final Args a = Args.parse("kv", args, Set.of("config", "endpoint", "timeout", "cluster-id"), Set.of("linearizable"));
+        final Args a = Args.parse("kv", args, Set.of("config", "endpoint", "timeout", "cluster-id", Args.CLIENT_ID, Args.CLIENT_KEY),
+            Set.of("linearizable"));
         final List<String> p = a.positional();
         if (p.isEmpty())
         {
@@ -84,8 +85,10 @@ final class KvCli
         final byte[] value = code == KvProtocol.PUT ? utf8(p.get(2)) : code == KvProtocol.CAS ? utf8(p.get(3)) : null;
         final byte[] expected = code == KvProtocol.CAS && !"-".equals(p.get(2)) ? utf8(p.get(2)) : null;
         final KvResponse r;
+        final Path clientKey = a.clientKey();
         try (KvClient client = new KvClient(new KvClient.Context().endpoints(endpoints).clusterId(clusterId)
-            .timeout(timeoutMs, TimeUnit.MILLISECONDS).connectTimeout(timeoutMs, TimeUnit.MILLISECONDS)))
+            .timeout(timeoutMs, TimeUnit.MILLISECONDS).connectTimeout(timeoutMs, TimeUnit.MILLISECONDS)
+            .credentials(a.clientId(), clientKey)))
         {
             r = client.call(code, key, value, expected, a.has("linearizable"));
         }

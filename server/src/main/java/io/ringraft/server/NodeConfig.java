@@ -3,6 +3,8 @@ package io.ringraft.server;
 import io.ringraft.ThreadingMode;
 import io.ringraft.engine.PlantedBug;
 import io.ringraft.storage.DurabilityPolicy;
+import io.ringraft.transport.aeron.ClientCredentials;
+import io.ringraft.transport.aeron.ClusterKeys;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.BusySpinIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
@@ -49,20 +51,33 @@ import java.util.function.Supplier;
  * service      = io.ringraft.server.kv.KvService  # the ClusteredService class to host (on the classpath)
  * session.timeout.ms = 10000                      # a client session idle this long (cluster time) expires
  * max.sessions = 1024                             # open client sessions at most
+ * auth.cluster.key.file = /etc/ringraft/cluster.key   # sign and check every Raft frame (the same file on every member)
+ * auth.client.credentials.file = /etc/ringraft/clients # the clients let in, each with its own key
+ * auth.client.required = true                      # refuse unsigned client and admin frames (default false)
  * </pre>
- * Only {@code cluster.id}, {@code node.id}, the members and {@code data.dir} are required.
+ * Only {@code cluster.id}, {@code node.id}, the members and {@code data.dir} are required. The
+ * {@code auth.*} files are read (and checked) when the configuration is; keys are never in this
+ * file. Without {@code auth.cluster.key.file} the system property
+ * {@code ringraft.aeron.auth.key.file} still applies.
  */
 public final class NodeConfig
 {
     /** The settings a file may hold, besides {@code member.<id>}. */
     static final Set<String> KEYS = Set.of("cluster.id", "node.id", "data.dir", "durability", "threading", "idle", "media.driver",
         "aeron.dir", "aeron.term.length", "election.timeout.ms", "heartbeat.ms", "snapshot.every", "service", "session.timeout.ms",
-        "max.sessions");
+        "max.sessions", AUTH_CLUSTER_KEY_FILE, AUTH_CLIENT_CREDENTIALS_FILE, AUTH_CLIENT_REQUIRED);
     /**
      * A hidden, test-only setting: a {@link PlantedBug} the node runs with, so that a
      * fault-injection run can prove that its checks catch it. Not listed among the settings.
      */
     public static final String PLANTED_BUG = "test.planted.bug";
+
+    /** The cluster key file: every Raft frame signed and checked (see {@link ClusterKeys}). */
+    public static final String AUTH_CLUSTER_KEY_FILE = "auth.cluster.key.file";
+    /** The client credentials file: the clients let in, each with its own key (see {@link ClientCredentials}). */
+    public static final String AUTH_CLIENT_CREDENTIALS_FILE = "auth.client.credentials.file";
+    /** true to refuse unsigned client and admin frames. */
+    public static final String AUTH_CLIENT_REQUIRED = "auth.client.required";
 
     /** The service {@code ringraft node} hosts unless the config names another. */
     public static final String DEFAULT_SERVICE = "io.ringraft.server.kv.KvService";
@@ -92,6 +107,9 @@ public final class NodeConfig
     private final String service;
     private final long sessionTimeoutMs;
     private final int maxSessions;
+    private final Path clusterKeyFile;
+    private final Path clientCredentialsFile;
+    private final boolean clientAuthRequired;
 
     private NodeConfig(final String source, final Map<String, String> settings, final Long idOverride, final boolean anyMember)
     {
@@ -195,6 +213,53 @@ public final class NodeConfig
         }
         sessionTimeoutMs = number("session.timeout.ms", "10000", 100, Long.MAX_VALUE / 1_000_000);
         maxSessions = (int)number("max.sessions", "1024", 1, 1 << 20);
+        clusterKeyFile = authFile(AUTH_CLUSTER_KEY_FILE, anyMember, ClusterKeys::load);
+        clientCredentialsFile = authFile(AUTH_CLIENT_CREDENTIALS_FILE, anyMember, ClientCredentials::load);
+        final String required = settings.getOrDefault(AUTH_CLIENT_REQUIRED, "false").trim();
+        if (!required.equals("true") && !required.equals("false"))
+        {
+            throw fail(AUTH_CLIENT_REQUIRED, required, "must be true or false");
+        }
+        clientAuthRequired = required.equals("true");
+        if (clientAuthRequired && !settings.containsKey(AUTH_CLIENT_CREDENTIALS_FILE))
+        {
+            throw fail(AUTH_CLIENT_REQUIRED, required, "needs " + AUTH_CLIENT_CREDENTIALS_FILE + ", the clients to let in");
+        }
+    }
+
+    /**
+     * A file of keys: read and checked now (a node's), or only named (a client reading the config,
+     * which does not hold the node's keys).
+     *
+     * @throws CliException naming the setting and its value if the file is missing, unreadable or invalid
+     */
+    private Path authFile(final String key, final boolean clientOnly, final java.util.function.Function<Path, ?> loader)
+    {
+        final String value = settings.get(key);
+        if (value == null)
+        {
+            return null;
+        }
+        if (value.isBlank())
+        {
+            throw fail(key, value, "must name a file");
+        }
+        final Path file = Paths.get(value.trim());
+        if (!clientOnly)
+        {
+            try
+            {
+                loader.apply(file);
+            }
+            catch (final IllegalArgumentException ex)
+            {
+                // The loaders name the file and the line, never a key; the cause of an unreadable file is kept short.
+                final String message = ex.getMessage();
+                final int newline = message.indexOf('\n');
+                throw fail(key, value, "is refused: " + (newline >= 0 ? message.substring(0, newline) : message));
+            }
+        }
+        return file;
     }
 
     /**
@@ -437,6 +502,24 @@ public final class NodeConfig
     public int maxSessions()
     {
         return maxSessions;
+    }
+
+    /** @return the cluster key file ({@value #AUTH_CLUSTER_KEY_FILE}), or null */
+    public Path clusterKeyFile()
+    {
+        return clusterKeyFile;
+    }
+
+    /** @return the client credentials file ({@value #AUTH_CLIENT_CREDENTIALS_FILE}), or null */
+    public Path clientCredentialsFile()
+    {
+        return clientCredentialsFile;
+    }
+
+    /** @return true if unsigned client and admin frames are refused ({@value #AUTH_CLIENT_REQUIRED}) */
+    public boolean clientAuthRequired()
+    {
+        return clientAuthRequired;
     }
 
     /** @return every member's raft endpoint by id */

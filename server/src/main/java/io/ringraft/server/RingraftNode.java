@@ -5,6 +5,7 @@ import io.ringraft.server.admin.AdminService;
 import io.ringraft.server.kv.KvService;
 import io.ringraft.service.ClusteredService;
 import io.ringraft.service.ServiceNode;
+import io.ringraft.transport.aeron.ClientAuth;
 import org.agrona.CloseHelper;
 import org.agrona.IoUtil;
 import org.agrona.concurrent.AgentRunner;
@@ -123,6 +124,9 @@ public final class RingraftNode implements AutoCloseable
             .plantedBug(config.plantedBug())
             .sessionTimeout(config.sessionTimeoutMs(), TimeUnit.MILLISECONDS)
             .maxSessions(config.maxSessions())
+            .clusterKeyFile(config.clusterKeyFile())
+            .clientCredentialsFile(config.clientCredentialsFile())
+            .requireClientAuth(config.clientAuthRequired())
             .countersFile(dataDir.resolve(COUNTERS_FILE));
         config.members().forEach((memberId, m) -> ctx.member(memberId, m.raftEndpoint(), m.clientEndpoint()));
         final ServiceNode node;
@@ -142,7 +146,8 @@ public final class RingraftNode implements AutoCloseable
         try
         {
             admin = new AdminService(node.raft(), config.clusterId(), config.self().clientEndpoint(), config.clientEndpoints(),
-                node.aeronDirectory(), config.termLength());
+                node.aeronDirectory(), config.termLength(), ClientAuth.node("ringraft node " + id + " admin", id,
+                node.context().clientCredentials(), config.clientAuthRequired(), System.err::println));
             final AgentRunner adminRunner = new AgentRunner(new SleepingMillisIdleStrategy(10),
                 ex -> System.err.println("ringraft node " + id + " admin: " + ex), null, admin);
             AgentRunner.startOnThread(adminRunner);

@@ -4,7 +4,9 @@ import io.ringraft.ThreadingMode;
 import io.ringraft.engine.PlantedBug;
 import io.ringraft.storage.DurabilityPolicy;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,6 +18,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class NodeConfigTest
 {
+    private static final String KEY = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+    @TempDir
+    Path dir;
+
     private static final List<String> VALID = List.of(
         "# a cluster of three",
         "cluster.id = 7",
@@ -137,6 +144,48 @@ class NodeConfigTest
         assertProblem(with("colour = blue"), "colour=blue is not a setting");
         assertProblem(with("media.driver = external"), "media.driver=external needs aeron.dir");
         assertProblem(with("just words"), "line 15: 'just words' is not key = value");
+    }
+
+    @Test
+    void authFilesAreReadAndCheckedWhenTheConfigIs() throws Exception
+    {
+        final Path clusterKey = Files.writeString(dir.resolve("cluster.key"), "key.1 = " + KEY + "\n");
+        final Path clients = Files.writeString(dir.resolve("clients"), "client.5.key.1 = " + KEY + "\nclient.5.admin = true\n");
+        final List<String> lines = new ArrayList<>(VALID);
+        lines.add("auth.cluster.key.file = " + clusterKey);
+        lines.add("auth.client.credentials.file = " + clients);
+        lines.add("auth.client.required = true");
+        final NodeConfig config = NodeConfig.parse(lines, "test", null, false);
+        assertEquals(clusterKey, config.clusterKeyFile());
+        assertEquals(clients, config.clientCredentialsFile());
+        assertTrue(config.clientAuthRequired());
+        final NodeConfig plain = NodeConfig.parse(VALID, "test", null, false);
+        assertEquals(null, plain.clusterKeyFile());
+        assertFalse(plain.clientAuthRequired());
+
+        final Path missing = dir.resolve("absent.key");
+        assertProblem(with("auth.cluster.key.file = " + missing), "auth.cluster.key.file=" + missing + " is refused: key file " + missing +
+            " cannot be read");
+        final Path shortKey = Files.writeString(dir.resolve("short.key"), "key.1 = 0102\n");
+        assertProblem(with("auth.cluster.key.file = " + shortKey), "auth.cluster.key.file=" + shortKey + " is refused: key file " +
+            shortKey + ": key.1 must be 16 to 64 bytes, is 2");
+        final Path unreadable = Files.createDirectories(dir.resolve("a-directory"));
+        assertProblem(with("auth.client.credentials.file = " + unreadable), "auth.client.credentials.file=" + unreadable +
+            " is refused: credentials file " + unreadable + " cannot be read");
+        final Path badClients = Files.writeString(dir.resolve("bad-clients"), "client.5.key.1 = " + KEY + "\nclient.5.admin = yes\n");
+        assertProblem(with("auth.client.credentials.file = " + badClients), "line 2: client.5.admin=yes must be true or false");
+        assertProblem(with("auth.client.required = yes"), "auth.client.required=yes must be true or false");
+        assertProblem(with("auth.client.required = true"), "auth.client.required=true needs auth.client.credentials.file");
+        assertProblem(with("auth.cluster.key.file = "), "auth.cluster.key.file= must name a file");
+        for (final String message : List.of(String.valueOf(assertThrows(CliException.class,
+            () -> NodeConfig.parse(with("auth.cluster.key.file = " + shortKey), "t", null, false)).getMessage())))
+        {
+            assertFalse(message.contains("\n"), "one line: " + message);
+        }
+        // A client reading a node's config does not hold (or check) the node's key files.
+        final List<String> clientView = with("auth.cluster.key.file = " + missing);
+        clientView.remove("node.id = 2");
+        assertEquals(missing, NodeConfig.parse(clientView, "test", null, true).clusterKeyFile());
     }
 
     private static List<String> with(final String line)

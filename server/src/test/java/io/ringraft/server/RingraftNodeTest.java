@@ -1,5 +1,9 @@
 package io.ringraft.server;
 
+import io.ringraft.AdminStatus;
+import io.ringraft.client.AdminOutcome;
+import io.ringraft.client.AdminProtocol;
+import io.ringraft.client.RingraftClient;
 import io.ringraft.server.kv.KvClient;
 import io.ringraft.server.kv.KvProtocol;
 import io.ringraft.server.kv.KvResponse;
@@ -132,6 +136,55 @@ class RingraftNodeTest
     }
 
     @Test
+    void authenticatedNodeServesOnlyItsClientsAndOnlyAdminsChangeIt() throws Exception
+    {
+        final String key = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+        final String adminKey = "f0e0d0c0b0a090807060504030201000f1e1d1c1b1a191817161514131211101";
+        final Path clusterKey = Files.writeString(dir.resolve("cluster.key"), "key.1 = " + key + "\n");
+        final Path clients = Files.writeString(dir.resolve("clients"),
+            "client.5.key.1 = " + key + "\nclient.6.key.1 = " + adminKey + "\nclient.6.admin = true\n");
+        final Path clientKey = Files.writeString(dir.resolve("client5.key"), "key.1 = " + key + "\n");
+        final Path adminKeyFile = Files.writeString(dir.resolve("client6.key"), "key.1 = " + adminKey + "\n");
+        final NodeConfig config = NodeConfig.parse(List.of("cluster.id = 3", "node.id = 1",
+            "member.1 = 127.0.0.1:" + CommandLineTest.freePort() + " 127.0.0.1:" + CommandLineTest.freePort(),
+            "data.dir = " + dir.resolve("auth"), "durability = NONE", "election.timeout.ms = 100-200", "heartbeat.ms = 20",
+            "auth.cluster.key.file = " + clusterKey, "auth.client.credentials.file = " + clients, "auth.client.required = true"),
+            "test", null, false);
+        try (RingraftNode node = RingraftNode.start(config))
+        {
+            assertTrue(Files.exists(dir.resolve("auth").resolve(io.ringraft.service.ServiceNode.AUTH_EPOCH_FILE)),
+                "the cluster key is in use: the sender epoch is kept in the data directory");
+            try (KvClient client = new KvClient(new KvClient.Context().endpoint(config.self().clientEndpoint())
+                .clusterId(config.clusterId()).credentials(5, clientKey)))
+            {
+                assertEquals(KvProtocol.OK, client.call(KvProtocol.PUT, "a", "1".getBytes(StandardCharsets.UTF_8), null, false).status());
+                assertEquals("1", client.call(KvProtocol.GET, "a", null, null, true).valueText());
+            }
+            final ClientException unsigned = assertThrows(ClientException.class, () -> new KvClient(new KvClient.Context()
+                .endpoint(config.self().clientEndpoint()).clusterId(config.clusterId()).connectTimeout(1, TimeUnit.SECONDS)));
+            assertTrue(unsigned.getMessage().startsWith("no leader opened a session"), unsigned.getMessage());
+            assertTrue(node.serviceNode().ingressCounters().authDropped(io.ringraft.transport.aeron.ClientAuth.UNAUTHENTICATED) > 0);
+
+            final List<String> endpoints = List.of(config.self().clientEndpoint());
+            try (RingraftClient unsignedAdmin = adminClient(endpoints, 0, null);
+                RingraftClient user = adminClient(endpoints, 5, clientKey);
+                RingraftClient admin = adminClient(endpoints, 6, adminKeyFile))
+            {
+                assertEquals(AdminProtocol.NO_ANSWER, unsignedAdmin.snapshot(Duration.ofSeconds(1)).status(),
+                    "an unsigned admin request is dropped");
+                final AdminOutcome look = user.clusterStatus(Duration.ofSeconds(5));
+                assertEquals(AdminStatus.OK, look.status(), "any client may look: " + look);
+                final AdminOutcome refused = user.snapshot(Duration.ofSeconds(5));
+                assertEquals(AdminProtocol.BAD_REQUEST, refused.status(), refused.toString());
+                assertTrue(refused.message().contains("client 5 may not change the cluster"), refused.message());
+                final AdminOutcome done = admin.snapshot(Duration.ofSeconds(10));
+                assertEquals(AdminStatus.OK, done.status(), done.toString());
+                assertEquals(0, unsignedAdmin.refusedResponses() + user.refusedResponses() + admin.refusedResponses());
+            }
+        }
+    }
+
+    @Test
     void aDataDirectoryOfAnotherNodeIsRefused() throws IOException
     {
         final Path data = Files.createDirectories(dir.resolve("data"));
@@ -141,6 +194,12 @@ class RingraftNodeTest
             "test", null, false);
         final CliException ex = assertThrows(CliException.class, () -> RingraftNode.start(config));
         assertTrue(ex.getMessage().contains("belongs to node.id=2, not node.id=1"), ex.getMessage());
+    }
+
+    private static RingraftClient adminClient(final List<String> endpoints, final long clientId, final Path keyFile)
+    {
+        return RingraftClient.connect(new RingraftClient.Context().endpoints(endpoints).clusterId(3).session(false)
+            .credentials(clientId, keyFile));
     }
 
     private static KvClient client(final NodeConfig config)

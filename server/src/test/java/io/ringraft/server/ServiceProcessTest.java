@@ -11,6 +11,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.BitSet;
@@ -28,7 +29,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * snapshots and log). Every increment is acknowledged, the responses are exactly 1..N (each
  * applied once, every retry answered from the cache), the final counter is N on every replica,
  * and timers scheduled before the kills fire exactly once everywhere, cluster time never going
- * backwards.
+ * backwards. The whole run is authenticated from the nodes' config files: a cluster key on every
+ * Raft frame, and the client's own credentials, required by the nodes, on every request and
+ * answer (so session ownership, epochs and replay state survive kills, restarts and snapshots).
  */
 class ServiceProcessTest
 {
@@ -54,15 +57,22 @@ class ServiceProcessTest
     @Test
     void incrementsAreAppliedExactlyOnceWhileTheLeaderIsKilledAndRestarted() throws Exception
     {
+        final String clusterKey = "5c0b1f2e3d4c5b6a79880f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566";
+        final String clientKey = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+        final Path clusterKeyFile = Files.writeString(dir.resolve("cluster.key"), "key.1 = " + clusterKey + "\n");
+        final Path credentials = Files.writeString(dir.resolve("clients"), "client.31.key.1 = " + clientKey + "\n");
+        final Path clientKeyFile = Files.writeString(dir.resolve("client.key"), "key.1 = " + clientKey + "\n");
         cluster = new LocalCluster(3, CLUSTER_ID, dir, DurabilityPolicy.NONE, true,
-            Map.of("service", CounterService.class.getName(), "snapshot.every", "500", "election.timeout.ms", "300-600"), false);
+            Map.of("service", CounterService.class.getName(), "snapshot.every", "500", "election.timeout.ms", "300-600",
+                NodeConfig.AUTH_CLUSTER_KEY_FILE, clusterKeyFile.toString(), NodeConfig.AUTH_CLIENT_CREDENTIALS_FILE, credentials.toString(),
+                NodeConfig.AUTH_CLIENT_REQUIRED, "true"), false);
         cluster.startAll();
         final List<String> endpoints = new ArrayList<>(cluster.clientEndpoints().values());
         final BitSet values = new BitSet();
         final int[] outcomes = new int[Outcome.CLIENT_CLOSED + 1];
         final long[] duplicates = new long[1];
         try (RingraftClient client = RingraftClient.connect(new RingraftClient.Context().endpoints(endpoints).clusterId(CLUSTER_ID)
-            .window(16).commandTimeout(60, TimeUnit.SECONDS).connectTimeout(60, TimeUnit.SECONDS)
+            .credentials(31, clientKeyFile).window(16).commandTimeout(60, TimeUnit.SECONDS).connectTimeout(60, TimeUnit.SECONDS)
             .resendInterval(300, TimeUnit.MILLISECONDS)
             .responseHandler((seq, outcome, duplicate, index, buffer, offset, length) ->
             {
@@ -141,6 +151,7 @@ class ServiceProcessTest
                 assertEquals(0, r[3], "cluster time never went back");
             }
             assertEquals(3, replicas.size());
+            assertEquals(0, client.refusedResponses(), "every answer was authentic");
             System.out.println("exactly-once: " + INCREMENTS + " increments, " + KILLS + " leader SIGKILLs, " + duplicates[0] +
                 " answered from the cache");
         }

@@ -16,6 +16,7 @@ import io.ringraft.client.AdminProtocol;
 import io.ringraft.client.MemberStatus;
 import io.ringraft.engine.Role;
 import io.ringraft.server.MemberEndpoints;
+import io.ringraft.transport.aeron.ClientAuth;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.Agent;
@@ -27,6 +28,7 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -60,19 +62,25 @@ public final class AdminService implements Agent, AutoCloseable
     private final FragmentAssembler assembler = new FragmentAssembler(this::onFragment);
     private final ManyToOneConcurrentArrayQueue<Runnable> completions = new ManyToOneConcurrentArrayQueue<>(1024);
     private final Map<String, Reply> replies = new HashMap<>();
+    private final ClientAuth auth;
+    // The client that signed a request being handled, until it is answered (unsigned requests are absent).
+    private final Map<AdminProtocol.Request, Long> signers = new IdentityHashMap<>();
     private long malformed;
+    private long forbidden;
 
     /** A reply publication and the responses waiting for it to connect. */
     private static final class Reply
     {
         final ExclusivePublication publication;
+        final ClientAuth.ReplyStream stream;
         final ArrayDeque<byte[]> backlog = new ArrayDeque<>();
         long firstWaitingNs;
         long lastUsedNs = System.nanoTime();
 
-        Reply(final ExclusivePublication publication)
+        Reply(final ExclusivePublication publication, final ClientAuth.ReplyStream stream)
         {
             this.publication = publication;
+            this.stream = stream;
         }
     }
 
@@ -87,6 +95,24 @@ public final class AdminService implements Agent, AutoCloseable
     public AdminService(final Raft raft, final int clusterId, final String listen, final Map<Long, String> configClientEndpoints,
         final String aeronDirectory, final int termLength)
     {
+        this(raft, clusterId, listen, configClientEndpoints, aeronDirectory, termLength,
+            ClientAuth.node("ringraft node " + raft.nodeId() + " admin", raft.nodeId(), null, false, System.err::println));
+    }
+
+    /**
+     * @param raft                  the node
+     * @param clusterId             requests naming another cluster id (other than 0, any) are refused
+     * @param listen                the member's client endpoint
+     * @param configClientEndpoints client endpoints from the config, used when the membership carries none
+     * @param aeronDirectory        the media driver's directory
+     * @param termLength            of the reply publications
+     * @param auth                  the gate of every request (the client protocol's credentials): signed requests are
+     *                              answered signed, and only clients marked admin in the credentials may change anything
+     */
+    public AdminService(final Raft raft, final int clusterId, final String listen, final Map<Long, String> configClientEndpoints,
+        final String aeronDirectory, final int termLength, final ClientAuth auth)
+    {
+        this.auth = auth;
         this.raft = raft;
         this.nodeId = raft.nodeId();
         this.clusterId = clusterId;
@@ -119,6 +145,18 @@ public final class AdminService implements Agent, AutoCloseable
         return malformed;
     }
 
+    /** @return authentic requests to change something from clients not marked admin in the credentials */
+    public long forbidden()
+    {
+        return forbidden;
+    }
+
+    /** @return the authentication gate, with its counters of refused frames */
+    public ClientAuth auth()
+    {
+        return auth;
+    }
+
     @Override
     public int doWork()
     {
@@ -134,13 +172,31 @@ public final class AdminService implements Agent, AutoCloseable
         return work;
     }
 
-    private void onFragment(final DirectBuffer buffer, final int offset, final int length, final Header header)
+    private void onFragment(final DirectBuffer buffer, final int offset, final int frameLength, final Header header)
     {
+        // The gate: nothing of a frame is looked at or answered before it passes (refusals counted in auth()).
+        final int length = auth.admit(buffer, offset, frameLength, AdminProtocol.isSigned(buffer, offset, frameLength));
+        if (length < 0)
+        {
+            return;
+        }
+        final long signer = auth.principal();
         final AdminProtocol.Request request = AdminProtocol.Request.decode(buffer, offset, length);
         if (request == null || !validReplyEndpoint(request.replyEndpoint()))
         {
             malformed++;
             return;
+        }
+        if (signer != 0)
+        {
+            signers.put(request, signer);
+            if (request.op() != AdminProtocol.STATUS && !auth.isAdmin(signer))
+            {
+                forbidden++;
+                respond(request, AdminProtocol.BAD_REQUEST, 0, "client " + signer + " may not change the cluster (its credentials " +
+                    "do not say client." + signer + ".admin = true)");
+                return;
+            }
         }
         if (request.clusterId() != 0 && request.clusterId() != clusterId)
         {
@@ -348,7 +404,7 @@ public final class AdminService implements Agent, AutoCloseable
             respond(r, AdminProtocol.NO_LEADER, 0, "node " + nodeId + " knows no client endpoint of leader " + leaderId);
             return;
         }
-        send(r.replyEndpoint(), new AdminProtocol.Response(r.op(), clusterId, r.correlation(), AdminProtocol.REDIRECT, nodeId, leaderId,
+        send(r, new AdminProtocol.Response(r.op(), clusterId, r.correlation(), AdminProtocol.REDIRECT, nodeId, leaderId,
             0, endpoint, "node " + leaderId + " leads", null).encode());
     }
 
@@ -367,26 +423,41 @@ public final class AdminService implements Agent, AutoCloseable
     {
         final long leaderId = raft.leaderId();
         final String leaderEndpoint = leaderId == Vote.NO_NODE ? null : leaderClientEndpoint(leaderId);
-        send(r.replyEndpoint(), new AdminProtocol.Response(r.op(), clusterId, r.correlation(), status, nodeId, leaderId, index,
+        send(r, new AdminProtocol.Response(r.op(), clusterId, r.correlation(), status, nodeId, leaderId, index,
             leaderEndpoint == null ? "" : leaderEndpoint, message, view).encode());
     }
 
-    private void send(final String endpoint, final byte[] response)
+    /** Answers a request on its reply endpoint, signed with its client's key if it was signed. */
+    private void send(final AdminProtocol.Request r, final byte[] unsigned)
     {
-        Reply reply = replies.get(endpoint);
+        final String endpoint = r.replyEndpoint();
+        final Long signer = signers.remove(r);
+        final long client = signer == null ? 0 : signer;
+        final String key = endpoint + "#" + client;
+        Reply reply = replies.get(key);
         if (reply == null)
         {
             try
             {
                 reply = new Reply(aeron.addExclusivePublication(new ChannelUriStringBuilder().media("udp").endpoint(endpoint)
-                    .termLength(termLength).sparse(true).build(), AdminProtocol.STREAM_ID));
+                    .termLength(termLength).sparse(true).build(), AdminProtocol.STREAM_ID), auth.newStream(client));
             }
             catch (final RuntimeException ex)
             {
                 System.err.println("ringraft node " + nodeId + " admin: cannot reply to " + endpoint + ": " + ex.getMessage());
                 return;
             }
-            replies.put(endpoint, reply);
+            replies.put(key, reply);
+        }
+        byte[] response = unsigned;
+        if (client != 0)
+        {
+            AdminProtocol.markSigned(unsigned);
+            response = auth.sign(unsigned, reply.stream);
+            if (response == null)
+            {
+                return; // the client's key was withdrawn from the credentials meanwhile
+            }
         }
         if (reply.backlog.isEmpty())
         {

@@ -49,6 +49,8 @@ public final class KvClient implements AutoCloseable
         private String aeronDirectory;
         private int termLength = 256 * 1024;
         private int window = 1024;
+        private long clientId;
+        private java.nio.file.Path keyFile;
 
         /** @param endpoint a member's client endpoint "host:port"; the first is tried first */
         public Context endpoint(final String endpoint)
@@ -82,6 +84,18 @@ public final class KvClient implements AutoCloseable
         public Context connectTimeout(final long timeout, final TimeUnit unit)
         {
             this.connectTimeoutNs = unit.toNanos(timeout);
+            return this;
+        }
+
+        /**
+         * @param clientId the client's id in the nodes' credentials file
+         * @param keyFile  its key file; null (the default) for an unauthenticated client
+         * @return this
+         */
+        public Context credentials(final long clientId, final java.nio.file.Path keyFile)
+        {
+            this.clientId = clientId;
+            this.keyFile = keyFile;
             return this;
         }
 
@@ -127,7 +141,7 @@ public final class KvClient implements AutoCloseable
             .commandTimeout(ctx.timeoutNs, TimeUnit.NANOSECONDS).connectTimeout(ctx.connectTimeoutNs, TimeUnit.NANOSECONDS)
             .resendInterval(Math.max(TimeUnit.MILLISECONDS.toNanos(200), Math.min(ctx.timeoutNs / 3, TimeUnit.SECONDS.toNanos(1))),
                 TimeUnit.NANOSECONDS)
-            .aeronDirectory(ctx.aeronDirectory).termLength(ctx.termLength).window(ctx.window));
+            .aeronDirectory(ctx.aeronDirectory).termLength(ctx.termLength).window(ctx.window).credentials(ctx.clientId, ctx.keyFile));
         this.encodeBuffer = new UnsafeBuffer(new byte[ctx.termLength / 8]);
     }
 

@@ -4,6 +4,7 @@ import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.collections.Long2LongHashMap;
 import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.concurrent.UnsafeBuffer;
 
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
@@ -260,6 +261,37 @@ public final class ClientAuth
         buffer.putLong(offset + length, self, LITTLE_ENDIAN);
         authenticator.sign(mac, stream.keyId, buffer, offset, length + 8, stream.epoch, ++stream.sequence);
         return OVERHEAD;
+    }
+
+    /**
+     * A client signs a request encoded in an array (for protocols that encode into arrays, such as
+     * the admin protocol, whose signed flag the caller has set).
+     *
+     * @param frame the request
+     * @return a copy with the signature appended
+     */
+    public byte[] sign(final byte[] frame)
+    {
+        final UnsafeBuffer signed = new UnsafeBuffer(new byte[frame.length + OVERHEAD]);
+        signed.putBytes(0, frame);
+        sign(signed, 0, frame.length);
+        return signed.byteArray();
+    }
+
+    /**
+     * A node signs an answer encoded in an array on a signed reply stream (its protocol's signed
+     * flag set by the caller).
+     *
+     * @param frame  the answer
+     * @param stream the reply stream, of a client
+     * @return a copy with the signature appended, or null if the credentials no longer hold the
+     *         client's key (the answer must not be sent)
+     */
+    public byte[] sign(final byte[] frame, final ReplyStream stream)
+    {
+        final UnsafeBuffer signed = new UnsafeBuffer(new byte[frame.length + OVERHEAD]);
+        signed.putBytes(0, frame);
+        return sign(signed, 0, frame.length, stream) == OVERHEAD ? signed.byteArray() : null;
     }
 
     /**
