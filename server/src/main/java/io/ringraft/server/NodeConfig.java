@@ -62,6 +62,13 @@ import java.util.function.Supplier;
  */
 public final class NodeConfig
 {
+    /** The cluster key file: every Raft frame signed and checked (see {@link ClusterKeys}). */
+    public static final String AUTH_CLUSTER_KEY_FILE = "auth.cluster.key.file";
+    /** The client credentials file: the clients let in, each with its own key (see {@link ClientCredentials}). */
+    public static final String AUTH_CLIENT_CREDENTIALS_FILE = "auth.client.credentials.file";
+    /** true to refuse unsigned client and admin frames. */
+    public static final String AUTH_CLIENT_REQUIRED = "auth.client.required";
+
     /** The settings a file may hold, besides {@code member.<id>}. */
     static final Set<String> KEYS = Set.of("cluster.id", "node.id", "data.dir", "durability", "threading", "idle", "media.driver",
         "aeron.dir", "aeron.term.length", "election.timeout.ms", "heartbeat.ms", "snapshot.every", "service", "session.timeout.ms",
@@ -71,13 +78,6 @@ public final class NodeConfig
      * fault-injection run can prove that its checks catch it. Not listed among the settings.
      */
     public static final String PLANTED_BUG = "test.planted.bug";
-
-    /** The cluster key file: every Raft frame signed and checked (see {@link ClusterKeys}). */
-    public static final String AUTH_CLUSTER_KEY_FILE = "auth.cluster.key.file";
-    /** The client credentials file: the clients let in, each with its own key (see {@link ClientCredentials}). */
-    public static final String AUTH_CLIENT_CREDENTIALS_FILE = "auth.client.credentials.file";
-    /** true to refuse unsigned client and admin frames. */
-    public static final String AUTH_CLIENT_REQUIRED = "auth.client.required";
 
     /** The service {@code ringraft node} hosts unless the config names another. */
     public static final String DEFAULT_SERVICE = "io.ringraft.server.kv.KvService";

@@ -14,6 +14,7 @@ import io.ringraft.transport.aeron.AeronRaftNetwork;
 import io.ringraft.transport.aeron.AeronTransportConfig;
 import io.ringraft.transport.aeron.ClientAuth;
 import io.ringraft.transport.aeron.ClientCredentials;
+import io.ringraft.transport.aeron.FrameAuthenticator;
 import io.ringraft.transport.aeron.KeyRing;
 import io.ringraft.transport.aeron.WatchedFile;
 import io.ringraft.transport.aeron.EmbeddedMediaDriver;
@@ -685,7 +686,10 @@ public final class ServiceNode implements AutoCloseable
                 "termLength=" + termLength + " must be a power of two from 65536");
             require(responseTermLength >= 64 * 1024 && Integer.bitCount(responseTermLength) == 1,
                 "responseTermLength=" + responseTermLength + " must be a power of two from 65536");
-            final int raftMaxPayload = AeronTransportConfig.aeronMaxMessageLength(termLength) - RaftConfig.MESSAGE_OVERHEAD;
+            // A signed Raft frame carries the authentication trailer too (the cluster key set here, or by the system property).
+            final boolean clusterAuth = clusterKeyFile != null || new AeronTransportConfig().authKeyFile() != null;
+            final int raftMaxPayload = AeronTransportConfig.aeronMaxMessageLength(termLength) - RaftConfig.MESSAGE_OVERHEAD -
+                (clusterAuth ? FrameAuthenticator.TRAILER_LENGTH : 0);
             final int largestCommand = raftMaxPayload - ServiceEntry.HEADER;
             if (maxCommandLength == 0)
             {
@@ -694,7 +698,8 @@ public final class ServiceNode implements AutoCloseable
             require(maxCommandLength > 0 && maxCommandLength <= largestCommand, "maxCommandLength=" + maxCommandLength +
                 " must be in 1.." + largestCommand + " (termLength=" + termLength + " carries messages of " +
                 AeronTransportConfig.aeronMaxMessageLength(termLength) + " bytes, less " + RaftConfig.MESSAGE_OVERHEAD +
-                " of Raft framing and " + ServiceEntry.HEADER + " of entry header)");
+                " of Raft framing" + (clusterAuth ? ", " + FrameAuthenticator.TRAILER_LENGTH + " of authentication" : "") + " and " +
+                ServiceEntry.HEADER + " of entry header)");
             final int largestResponse = AeronTransportConfig.aeronMaxMessageLength(responseTermLength) - ClientProtocol.RESPONSE_HEADER -
                 ClientAuth.OVERHEAD;
             require(maxResponseLength > 0 && maxResponseLength <= largestResponse, "maxResponseLength=" + maxResponseLength +
