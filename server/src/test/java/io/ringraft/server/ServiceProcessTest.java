@@ -57,7 +57,7 @@ class ServiceProcessTest
     @Test
     void incrementsAreAppliedExactlyOnceWhileTheLeaderIsKilledAndRestarted() throws Exception
     {
-        final String clusterKey = "5c0b1f2e3d4c5b6a79880f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566";
+        final String clusterKey = "5c0b1f2e3d4c5b6a79880f1e2d3c4b5a69788796a5b4c3d2e1f0011223344556";
         final String clientKey = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
         final Path clusterKeyFile = Files.writeString(dir.resolve("cluster.key"), "key.1 = " + clusterKey + "\n");
         final Path credentials = Files.writeString(dir.resolve("clients"), "client.31.key.1 = " + clientKey + "\n");
