@@ -167,10 +167,15 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
             {
                 // One flush per duty cycle: a group commit of everything appended in it. A storage
                 // that completes durability asynchronously reports less; ask again next cycle.
+                // Only progress counts as work, so the idle strategy backs off while a sync runs.
+                final long flushedBefore = engine.flushedIndex();
                 final long durable = storage.flush();
                 appended = durable < storage.lastLogIndex();
                 engine.onLogFlushed(durable);
-                work++;
+                if (engine.flushedIndex() != flushedBefore)
+                {
+                    work++;
+                }
             }
             for (int i = 0; i < peerList.size(); i++)
             {

@@ -17,8 +17,8 @@ import org.agrona.concurrent.UnsafeBuffer;
  * {@code lastPurgedLogId().index() + 1} to {@code lastLogId().index()}.
  * <p>
  * Durability: {@link #append} may keep entries in memory or the page cache; {@link #flush()}
- * makes them as durable as the implementation's policy promises and returns the last entry that
- * is now durable. The engine acknowledges nothing beyond what {@code flush} returned.
+ * makes them as durable as the implementation's policy promises (or starts to) and returns the
+ * last entry that is now durable. The engine acknowledges nothing beyond what {@code flush} returned.
  * {@link #saveVote} is durable when it returns. Everything present when the storage is opened
  * counts as durable.
  * <p>
@@ -106,12 +106,15 @@ public interface RaftLogStorage extends AutoCloseable
     }
 
     /**
-     * Makes all appended entries and truncations as durable as the policy promises.
+     * Makes all appended entries and truncations as durable as the policy promises, or starts
+     * to: a storage may complete durability asynchronously (a sync on a thread of its own) and
+     * report less, never waiting on the disk; asked again, it reports more as syncs complete,
+     * and {@link #lastLogIndex()} once everything appended is durable.
      *
-     * @return the index up to which the log as it now is (after any truncation) is durable
-     *         ({@link #lastLogIndex()} once it
-     *         returns, for every policy, since entries reach at least the page cache on append); an
-     *         index, not a {@link LogId}, so that a flush per duty cycle allocates nothing
+     * @return the index up to which the log as it now is (after any truncation) is durable, at
+     *         most {@link #lastLogIndex()}; an index, not a {@link LogId}, so that a flush per duty
+     *         cycle allocates nothing
+     * @throws RaftStorageException if a sync failed, now or earlier on another thread
      */
     long flush();
 

@@ -30,8 +30,8 @@ import java.util.TreeMap;
  * <p>
  * Its parts: {@link FrameCodec} (the entry layout and a frame's check), {@link SegmentIndex} (Raft
  * index to cycle and frame), {@link LogRecovery} (opening: lock, consistency, scan), {@link LogSync}
- * (what is written but not synced, and the syncs); this class writes frames, reads, truncates and
- * purges.
+ * (the syncs) and {@link LogFlusher} (which runs them, under {@code BATCH} on a thread of its own);
+ * this class writes frames, reads, truncates and purges.
  */
 public final class ChronicleLogStorage implements RaftLogStorage
 {
@@ -65,7 +65,10 @@ public final class ChronicleLogStorage implements RaftLogStorage
     private final FrameCodec codec;
     private final UnsafeBuffer readBuffer;
     private final SegmentIndex segments = new SegmentIndex();
+    // The syncs of a truncation's rewrite, on this thread; the flusher has its own.
     private final LogSync sync;
+    // Null under NONE.
+    private LogFlusher flusher;
 
     // The frame being filled: entries appended since the last frame was written.
     private final UnsafeBuffer frame;
@@ -77,6 +80,11 @@ public final class ChronicleLogStorage implements RaftLogStorage
     private int pendingCursorOffset;
 
     private long framesInCurrentCycle;
+    // What the flusher needs: the cycle of the last frame written, whether a frame was written
+    // since the last post, and how many cycle files were started.
+    private int lastWrittenCycle;
+    private boolean unposted;
+    private int filesStarted;
 
     // The read cursor over the frame in readBuffer, and where the last located entry is.
     private long cursorNext = -1;
@@ -262,7 +270,7 @@ public final class ChronicleLogStorage implements RaftLogStorage
         if (currentCycleEntries == 0)
         {
             segments.addSegment(currentCycle, index);
-            sync.newFile();
+            filesStarted++;
         }
         if (pendingCount == 0)
         {
@@ -280,7 +288,7 @@ public final class ChronicleLogStorage implements RaftLogStorage
         if (ctx.durability() == DurabilityPolicy.ALWAYS)
         {
             writeFrame();
-            sync.sync(segments, currentCycle);
+            postWritten();
         }
         else if (pendingCount >= MAX_FRAME_ENTRIES || frameLength >= maxFrameBytes)
         {
@@ -292,21 +300,27 @@ public final class ChronicleLogStorage implements RaftLogStorage
      * {@inheritDoc}
      * <p>
      * Writes the entries appended since the last frame as one frame (one excerpt) into the page
-     * cache, then {@code BATCH} fdatasyncs the cycle files written since the last flush;
-     * {@code ALWAYS} already synced on every append; {@code NONE} stops at the page cache.
-     * Truncations and purges are made durable (under {@code BATCH} and {@code ALWAYS}) before they
-     * return.
+     * cache. {@code NONE} stops there and returns the last index. {@code BATCH} hands the sync of
+     * the cycle files written since the last one to the flusher thread and returns the last index
+     * whose sync has completed, without waiting: ask again to learn of later ones (the flusher
+     * unparks the thread that called {@code flush} when a sync completes). With
+     * {@code flusherThread(false)} it syncs before returning the last index; {@code ALWAYS} already
+     * synced on every append. Truncations and purges are made durable (under {@code BATCH} and
+     * {@code ALWAYS}) before they return.
+     *
+     * @throws RaftStorageException if a sync failed, now or on the flusher thread
      */
     @Override
     public long flush()
     {
         ensureOpen();
         writeFrame();
-        if (ctx.durability() == DurabilityPolicy.BATCH)
+        if (flusher == null)
         {
-            sync.sync(segments, currentCycle);
+            return lastIndex;
         }
-        return lastIndex;
+        postWritten();
+        return Math.min(flusher.durableIndex(), lastIndex);
     }
 
     @Override
@@ -338,12 +352,25 @@ public final class ChronicleLogStorage implements RaftLogStorage
         }
         else
         {
-            final long lastWritten = pendingCount > 0 ? pendingFirst - 1 : lastIndex;
-            discardPending();
-            if (fromIndex <= lastWritten)
+            if (fromIndex <= lastWrittenIndex())
             {
-                final int segment = segments.segmentOf(fromIndex);
-                rewriteSegment(segment, fromIndex - segments.first(segment));
+                holdFlusher();
+                try
+                {
+                    discardPending();
+                    final int segment = segments.segmentOf(fromIndex);
+                    rewriteSegment(segment, fromIndex - segments.first(segment));
+                }
+                finally
+                {
+                    // Everything written before is synced, and so is the rewritten prefix (the
+                    // truncation committed): the log is durable up to its new end.
+                    releaseFlusher(fromIndex - 1);
+                }
+            }
+            else
+            {
+                discardPending();
             }
         }
         lastIndex = fromIndex - 1;
@@ -358,23 +385,41 @@ public final class ChronicleLogStorage implements RaftLogStorage
         {
             return;
         }
-        if (upTo.index() >= lastIndex)
+        // Moving the end of the log, or deleting cycle files, needs the flusher held.
+        final boolean emptiesLog = upTo.index() >= lastIndex;
+        if (emptiesLog)
         {
+            holdFlusher();
             discardPending();
         }
         final int purgeable = segments.purgeable(upTo.index(), lastIndex);
         final boolean dropsCurrent = purgeable > 0 && segments.cycle(purgeable - 1) == currentCycle;
         final int newMaxCycle = dropsCurrent ? currentCycle + 1 : Math.max(meta.maxCycle(), currentCycle);
-        meta = meta.withLastPurged(upTo, newMaxCycle);
-        meta.write(metaFile, durable);
-        crashPoints.reached("purge.committed");
-        lastPurged = upTo;
-        if (upTo.index() >= lastIndex)
+        final boolean hold = emptiesLog || purgeable > 0;
+        if (hold && !emptiesLog)
         {
-            lastIndex = upTo.index();
-            lastTerm = upTo.term();
+            holdFlusher();
         }
-        deleteLeadingSegments(purgeable, dropsCurrent);
+        try
+        {
+            meta = meta.withLastPurged(upTo, newMaxCycle);
+            meta.write(metaFile, durable);
+            crashPoints.reached("purge.committed");
+            lastPurged = upTo;
+            if (emptiesLog)
+            {
+                lastIndex = upTo.index();
+                lastTerm = upTo.term();
+            }
+            deleteLeadingSegments(purgeable, dropsCurrent);
+        }
+        finally
+        {
+            if (hold)
+            {
+                releaseFlusher(lastWrittenIndex());
+            }
+        }
     }
 
     @Override
@@ -423,6 +468,10 @@ public final class ChronicleLogStorage implements RaftLogStorage
         }
         try
         {
+            if (flusher != null)
+            {
+                flusher.close();
+            }
             closeQueue();
             committed.close();
             votes.close();
@@ -437,6 +486,32 @@ public final class ChronicleLogStorage implements RaftLogStorage
     public ChronicleStorageContext context()
     {
         return ctx;
+    }
+
+    /**
+     * Delays every sync of the log from now on, as a slow disk would: for fault-injection tests
+     * (the initial value is {@link ChronicleStorageContext#syncDelayNanos(long)}). Under
+     * {@code BATCH} the delay is on the flusher thread; with {@code flusherThread(false)} or
+     * {@code ALWAYS} it is on the caller's; under {@code NONE} there is no sync to delay.
+     *
+     * @param nanos the extra delay before each sync, {@code >= 0}
+     */
+    public void syncDelayNanos(final long nanos)
+    {
+        if (nanos < 0)
+        {
+            throw new IllegalArgumentException("syncDelayNanos=" + nanos + " is negative");
+        }
+        if (flusher != null)
+        {
+            flusher.delayNanos(nanos);
+        }
+    }
+
+    /** @return the flusher, or null under {@code NONE}: for tests */
+    LogFlusher flusher()
+    {
+        return flusher;
     }
 
     /** @return true if opening found a torn last entry and cut it */
@@ -518,7 +593,52 @@ public final class ChronicleLogStorage implements RaftLogStorage
         deleteLeadingSegments(purgeable, dropsCurrent);
         currentCycleEntries = segments.lastIs(currentCycle) ? lastIndex - segments.first(segments.count() - 1) + 1 : 0;
         framesInCurrentCycle = 0;
-        sync.reset();
+        unposted = false;
+        if (durable)
+        {
+            // Everything present at open counts as durable.
+            flusher = new LogFlusher(new LogSync(queueDirectory, cycleFiles), ctx.directory(),
+                ctx.durability() == DurabilityPolicy.BATCH && ctx.flusherThread(), lastIndex, currentCycle, filesStarted,
+                ctx.syncDelayNanos());
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Durability
+
+    /** @return the last index written into a frame */
+    private long lastWrittenIndex()
+    {
+        return pendingCount > 0 ? pendingFirst - 1 : lastIndex;
+    }
+
+    /** Tells the flusher of the frames written since the last post. */
+    private void postWritten()
+    {
+        if (unposted)
+        {
+            unposted = false;
+            flusher.post(lastWrittenCycle, filesStarted, lastWrittenIndex());
+        }
+    }
+
+    /** Before cycle files are deleted or renumbered: waits for the flusher, and syncs everything written. */
+    private void holdFlusher()
+    {
+        if (flusher != null)
+        {
+            postWritten();
+            flusher.hold();
+        }
+    }
+
+    /** After: everything written up to {@code durableIndex} is durable, and frames go on in the current cycle. */
+    private void releaseFlusher(final long durableIndex)
+    {
+        if (flusher != null)
+        {
+            flusher.release(currentCycle, durableIndex);
+        }
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -537,7 +657,8 @@ public final class ChronicleLogStorage implements RaftLogStorage
         pendingCount = 0;
         frameLength = 0;
         pendingCursorNext = -1;
-        sync.written(currentCycle);
+        lastWrittenCycle = currentCycle;
+        unposted = true;
     }
 
     /** Forgets the entries not yet written, and the segment they opened if they were all it had. */
@@ -623,7 +744,6 @@ public final class ChronicleLogStorage implements RaftLogStorage
         }
         currentCycleEntries = 0;
         framesInCurrentCycle = 0;
-        sync.reset();
     }
 
     /** Deletes the files of the first {@code count} segments, all of whose entries are purged. */
@@ -653,7 +773,6 @@ public final class ChronicleLogStorage implements RaftLogStorage
             framesInCurrentCycle = 0;
             setClock(currentCycle);
             openQueue();
-            sync.reset();
         }
         else
         {

@@ -23,6 +23,10 @@ public final class ChronicleStorageContext
     public static final String BLOCK_SIZE_PROP = "ringraft.storage.blockSize";
     /** System property for the default {@link #indexSpacing(int)}. */
     public static final String INDEX_SPACING_PROP = "ringraft.storage.indexSpacing";
+    /** System property for the default {@link #flusherThread(boolean)}: true or false. */
+    public static final String FLUSHER_THREAD_PROP = "ringraft.storage.flusherThread";
+    /** System property for the default {@link #syncDelayNanos(long)}, in milliseconds. */
+    public static final String SYNC_DELAY_MS_PROP = "ringraft.storage.syncDelayMs";
 
     public static final int DEFAULT_SEGMENT_ENTRIES = 256 * 1024;
     public static final long DEFAULT_BLOCK_SIZE = 16L << 20;
@@ -32,6 +36,8 @@ public final class ChronicleStorageContext
     public static final long MIN_BLOCK_SIZE = 64L << 10;
     public static final long MAX_BLOCK_SIZE = 1L << 30;
     public static final int MAX_INDEX_SPACING = 4096;
+    /** The longest {@link #syncDelayNanos(long)}: one minute. */
+    public static final long MAX_SYNC_DELAY_NANOS = 60_000_000_000L;
     /** The largest payload, whatever the block size. */
     public static final int MAX_PAYLOAD_LENGTH = 16 << 20;
 
@@ -40,6 +46,8 @@ public final class ChronicleStorageContext
     private int segmentEntries;
     private long blockSize;
     private int indexSpacing;
+    private boolean flusherThread;
+    private long syncDelayNanos;
     private boolean concluded;
 
     /** A context with the defaults of the system properties. */
@@ -59,6 +67,19 @@ public final class ChronicleStorageContext
         segmentEntries = (int)longProperty(SEGMENT_ENTRIES_PROP, DEFAULT_SEGMENT_ENTRIES);
         blockSize = longProperty(BLOCK_SIZE_PROP, DEFAULT_BLOCK_SIZE);
         indexSpacing = (int)longProperty(INDEX_SPACING_PROP, DEFAULT_INDEX_SPACING);
+        final String flusher = System.getProperty(FLUSHER_THREAD_PROP, "true").trim();
+        if (!flusher.equals("true") && !flusher.equals("false"))
+        {
+            throw new IllegalArgumentException(FLUSHER_THREAD_PROP + "=" + flusher + " is not true or false");
+        }
+        flusherThread = Boolean.parseBoolean(flusher);
+        final long delayMs = longProperty(SYNC_DELAY_MS_PROP, 0);
+        syncDelayNanos = delayMs < 0 || delayMs > MAX_SYNC_DELAY_NANOS / 1_000_000 ? -1 : delayMs * 1_000_000;
+        if (syncDelayNanos < 0)
+        {
+            throw new IllegalArgumentException(SYNC_DELAY_MS_PROP + "=" + delayMs + " is outside [0, " +
+                MAX_SYNC_DELAY_NANOS / 1_000_000 + "]");
+        }
     }
 
     /** @param directory where the log, the vote and the metadata live; created if absent */
@@ -122,6 +143,41 @@ public final class ChronicleStorageContext
     public int indexSpacing()
     {
         return indexSpacing;
+    }
+
+    /**
+     * @param flusherThread under {@code BATCH}: true (the default) to sync on a thread of the
+     *                      storage's own, so that {@code flush()} never waits on the disk and
+     *                      returns what is durable so far; false to sync on the thread that calls
+     *                      {@code flush()}, before it returns. {@code NONE} never syncs and
+     *                      {@code ALWAYS} syncs every append on the caller's thread, whatever this says.
+     */
+    public ChronicleStorageContext flusherThread(final boolean flusherThread)
+    {
+        this.flusherThread = flusherThread;
+        return this;
+    }
+
+    public boolean flusherThread()
+    {
+        return flusherThread;
+    }
+
+    /**
+     * @param nanos an extra delay before every sync of the log, as a slow disk would add: for
+     *              fault injection (a node process takes it from {@value #SYNC_DELAY_MS_PROP} or
+     *              its config's {@code storage.sync.delay.ms}); 0, the default, for none. It can be
+     *              changed on an open storage with {@link ChronicleLogStorage#syncDelayNanos(long)}.
+     */
+    public ChronicleStorageContext syncDelayNanos(final long nanos)
+    {
+        this.syncDelayNanos = nanos;
+        return this;
+    }
+
+    public long syncDelayNanos()
+    {
+        return syncDelayNanos;
     }
 
     /** @return the smallest power-of-two index count whose capacity covers a segment */
@@ -197,6 +253,10 @@ public final class ChronicleStorageContext
         {
             throw new IllegalArgumentException("indexSpacing=" + indexSpacing + " is not a power of two in [1, " + MAX_INDEX_SPACING + "]");
         }
+        if (syncDelayNanos < 0 || syncDelayNanos > MAX_SYNC_DELAY_NANOS)
+        {
+            throw new IllegalArgumentException("syncDelayNanos=" + syncDelayNanos + " is outside [0, " + MAX_SYNC_DELAY_NANOS + "]");
+        }
         concluded = true;
         return this;
     }
@@ -222,6 +282,7 @@ public final class ChronicleStorageContext
     public String toString()
     {
         return "ChronicleStorageContext{directory=" + directory + ", durability=" + durability + ", segmentEntries=" + segmentEntries +
-            ", blockSize=" + blockSize + ", indexSpacing=" + indexSpacing + "}";
+            ", blockSize=" + blockSize + ", indexSpacing=" + indexSpacing +
+            ", flusherThread=" + flusherThread + ", syncDelayNanos=" + syncDelayNanos + "}";
     }
 }

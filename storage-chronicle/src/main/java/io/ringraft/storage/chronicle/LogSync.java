@@ -8,9 +8,10 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
 /**
- * What the log has written but not yet synced, and the syncs: an fdatasync of each cycle file
- * written since the last sync, plus Chronicle's {@code metadata.cq4t} and the directory when a
- * cycle file was created. Keeps the current cycle's file open between syncs.
+ * The syncs of the log's files: {@code FileChannel.force(false)} (fdatasync) of cycle files, which
+ * on Linux writes a file's dirty mapped pages, data and Chronicle's index alike, and of
+ * Chronicle's {@code metadata.cq4t} and the directory when a cycle file was created. Keeps the
+ * newest cycle's file open between syncs. One thread at a time uses an instance.
  */
 final class LogSync
 {
@@ -20,8 +21,6 @@ final class LogSync
     private final CycleFiles cycleFiles;
     private FileChannel channel;
     private int channelCycle = -1;
-    private int firstUnsyncedCycle = -1;
-    private boolean newFileSinceSync;
 
     LogSync(final Path queueDirectory, final CycleFiles cycleFiles)
     {
@@ -29,62 +28,21 @@ final class LogSync
         this.cycleFiles = cycleFiles;
     }
 
-    /** A frame was written into {@code cycle}. */
-    void written(final int cycle)
+    /** Syncs the files of cycles {@code from..to}, which all exist, keeping {@code to}'s open. */
+    void forceCycles(final int from, final int to)
     {
-        if (firstUnsyncedCycle < 0)
+        for (int cycle = from; cycle <= to; cycle++)
         {
-            firstUnsyncedCycle = cycle;
+            forceCycle(cycle, to);
         }
     }
 
-    /** A cycle file will be created (the directory and Chronicle's metadata change). */
-    void newFile()
-    {
-        newFileSinceSync = true;
-    }
-
-    /** Everything written so far is synced or gone (a rewrite synced or deleted it). */
-    void reset()
-    {
-        firstUnsyncedCycle = -1;
-        newFileSinceSync = false;
-    }
-
-    /** Syncs the cycle files written since the last sync, the newest being {@code currentCycle}. */
-    void sync(final SegmentIndex segments, final int currentCycle)
-    {
-        if (firstUnsyncedCycle < 0)
-        {
-            return;
-        }
-        if (firstUnsyncedCycle != currentCycle)
-        {
-            // A roll since the last sync: the earlier cycles still hold unsynced entries.
-            for (int i = segments.count() - 1; i >= 0 && segments.cycle(i) >= firstUnsyncedCycle; i--)
-            {
-                if (segments.cycle(i) != currentCycle)
-                {
-                    forceCycle(segments.cycle(i), currentCycle);
-                }
-            }
-        }
-        forceCycle(currentCycle, currentCycle);
-        if (newFileSinceSync)
-        {
-            forceFile(queueDirectory.resolve(CHRONICLE_METADATA));
-            AtomicFiles.syncDirectory(queueDirectory);
-            newFileSinceSync = false;
-        }
-        firstUnsyncedCycle = -1;
-    }
-
-    /** Syncs {@code cycle}'s file, keeping it open if it is the {@code currentCycle}. */
-    void forceCycle(final int cycle, final int currentCycle)
+    /** Syncs {@code cycle}'s file, keeping it open if it is {@code keepOpen}. */
+    void forceCycle(final int cycle, final int keepOpen)
     {
         try
         {
-            if (cycle == currentCycle)
+            if (cycle == keepOpen)
             {
                 if (channelCycle != cycle)
                 {
@@ -103,6 +61,13 @@ final class LogSync
         {
             throw new RaftStorageException("cannot sync " + cycleFiles.fileFor(cycle) + ": " + ex, ex);
         }
+    }
+
+    /** Syncs Chronicle's metadata file and the directory: a cycle file was created. */
+    void forceMetadataAndDirectory()
+    {
+        forceFile(queueDirectory.resolve(CHRONICLE_METADATA));
+        AtomicFiles.syncDirectory(queueDirectory);
     }
 
     static void forceFile(final Path file)

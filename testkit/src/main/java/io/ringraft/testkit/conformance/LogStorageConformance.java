@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.locks.LockSupport;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -34,12 +35,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * appends at the wrong index or with a term going backwards are refused; a reader that stops
  * early; truncation in the middle, at the first index and beyond the end; purge in the middle, up
  * to the last entry and beyond it (a snapshot install), with reads after it; the vote; and a
- * seeded random mix of all of them against a model. When the storage is {@link #reopenable()},
+ * seeded random mix of all of them against a model. {@code flush()} never reports an index beyond
+ * the last entry, and a storage that completes durability asynchronously reports the last entry
+ * when asked again within {@link #FLUSH_WAIT_NANOS}. When the storage is {@link #reopenable()},
  * every check is repeated after closing and reopening it in the same directory; otherwise the same
  * instance is checked again.
  */
 public abstract class LogStorageConformance
 {
+    /** How long {@link #flushDurable()} asks {@code flush()} again before it gives up: 10 s. */
+    protected static final long FLUSH_WAIT_NANOS = 10_000_000_000L;
+
     /** The directory a test's storage lives in. */
     @TempDir
     protected Path directory;
@@ -119,6 +125,29 @@ public abstract class LogStorageConformance
         return new Entry(term, index, type, type == EntryType.BLANK ? new byte[0] : payload(index, term));
     }
 
+    /**
+     * Calls {@code flush()} until it reports the last entry durable (at once for a storage that
+     * syncs before it returns), checking that it never reports more than the log holds.
+     *
+     * @return what the last {@code flush()} returned: the last index
+     */
+    protected long flushDurable()
+    {
+        final long deadline = System.nanoTime() + FLUSH_WAIT_NANOS;
+        while (true)
+        {
+            final long last = storage.lastLogIndex();
+            final long durable = storage.flush();
+            assertTrue(durable <= last, "flush() reported " + durable + " durable, beyond the last index " + last);
+            if (durable == last)
+            {
+                return durable;
+            }
+            assertTrue(System.nanoTime() < deadline, "flush() still reports " + durable + " of " + last + " durable after 10 s");
+            LockSupport.parkNanos(100_000);
+        }
+    }
+
     private void appendRange(final long from, final long toInclusive, final long term)
     {
         for (long i = from; i <= toInclusive; i++)
@@ -163,7 +192,7 @@ public abstract class LogStorageConformance
     {
         assertLog(LogId.ZERO, List.of(), "new");
         assertEquals(Vote.INITIAL, storage.readVote());
-        assertEquals(0, storage.flush());
+        assertEquals(0, flushDurable());
         assertEquals(0, storage.read(1, 10, (t, i, type, b, o, l) -> true));
         reopen();
         assertLog(LogId.ZERO, List.of(), "reopened");
@@ -175,7 +204,7 @@ public abstract class LogStorageConformance
     {
         appendRange(1, 50, 1);
         appendRange(51, 100, 3);
-        assertEquals(100, storage.flush());
+        assertEquals(100, flushDurable());
         final List<Entry> all = expected(1, 50, 1);
         all.addAll(expected(51, 100, 3));
         assertLog(LogId.ZERO, all, "appended");
@@ -294,7 +323,7 @@ public abstract class LogStorageConformance
         appendRange(15, 17, 2);
         storage.truncateSuffix(11);
         appendRange(11, 12, 3);
-        assertEquals(12, storage.flush());
+        assertEquals(12, flushDurable());
         final List<Entry> want = expected(1, 10, 1);
         want.addAll(expected(11, 12, 3));
         assertLog(LogId.ZERO, want, "truncated at the first unflushed entry");
@@ -504,7 +533,14 @@ public abstract class LogStorageConformance
                     }
                     storage.append(EntryBatch.of(batch), overlap);
                 }
-                storage.flush();
+                if (random.nextBoolean())
+                {
+                    flushDurable();
+                }
+                else
+                {
+                    assertTrue(storage.flush() <= storage.lastLogIndex(), at + ": flush() beyond the last index");
+                }
             }
             else if (op == 5 && last > purged.index())
             {
@@ -535,6 +571,7 @@ public abstract class LogStorageConformance
             }
             assertLog(purged, model, at);
             assertEquals(vote, storage.readVote(), at);
+            assertTrue(storage.flush() <= storage.lastLogIndex(), at + ": flush() beyond the last index");
         }
         reopen();
         assertLog(purged, model, context + " final reopen");
