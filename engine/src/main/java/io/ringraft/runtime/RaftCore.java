@@ -167,12 +167,13 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
             {
                 // One flush per duty cycle: a group commit of everything appended in it. A storage
                 // that completes durability asynchronously reports less; ask again next cycle.
-                // Only progress counts as work, so the idle strategy backs off while a sync runs.
+                // A cycle that only finds the sync still running is no work, so that the idle
+                // strategy backs off (the storage may wake this thread when the sync completes).
                 final long flushedBefore = engine.flushedIndex();
                 final long durable = storage.flush();
                 appended = durable < storage.lastLogIndex();
                 engine.onLogFlushed(durable);
-                if (engine.flushedIndex() != flushedBefore)
+                if (!appended || engine.flushedIndex() != flushedBefore)
                 {
                     work++;
                 }

@@ -19,7 +19,10 @@ import net.openhft.chronicle.wire.DocumentContext;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
+import java.io.IOException;
 import java.nio.channels.FileChannel;
+import java.nio.file.FileStore;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.TreeMap;
@@ -28,9 +31,9 @@ import java.util.TreeMap;
  * The Raft log in a Chronicle Queue, with its vote beside it; see the package documentation for
  * the design. One thread at a time uses an instance.
  * <p>
- * Its parts: {@link FrameCodec} (the entry layout and a frame's check), {@link SegmentIndex} (Raft
- * index to cycle and frame), {@link LogRecovery} (opening: lock, consistency, scan), {@link LogSync}
- * (the syncs) and {@link LogFlusher} (which runs them, under {@code BATCH} on a thread of its own);
+ * Its parts: {@code FrameCodec} (the entry layout and a frame's check), {@code SegmentIndex} (Raft
+ * index to cycle and frame), {@code LogRecovery} (opening: lock, consistency, scan), {@code LogSync}
+ * (the syncs) and {@code LogFlusher} (which runs them, under {@code BATCH} on a thread of its own);
  * this class writes frames, reads, truncates and purges.
  */
 public final class ChronicleLogStorage implements RaftLogStorage
@@ -67,6 +70,7 @@ public final class ChronicleLogStorage implements RaftLogStorage
     private final SegmentIndex segments = new SegmentIndex();
     // The syncs of a truncation's rewrite, on this thread; the flusher has its own.
     private final LogSync sync;
+    private final FileStore fileStore;
     // Null under NONE.
     private LogFlusher flusher;
 
@@ -83,6 +87,8 @@ public final class ChronicleLogStorage implements RaftLogStorage
     // What the flusher needs: the cycle of the last frame written, whether a frame was written
     // since the last post, and how many cycle files were started.
     private int lastWrittenCycle;
+    // Bytes written since the free space was last looked at; the first frame looks.
+    private long bytesSinceSpaceCheck = Long.MAX_VALUE / 2;
     private boolean unposted;
     private int filesStarted;
 
@@ -134,6 +140,14 @@ public final class ChronicleLogStorage implements RaftLogStorage
         this.codec = new FrameCodec(Math.max(maxFrameBytes, maxPayloadLength + HEADER_LENGTH + CRC_LENGTH));
         this.readBuffer = codec.readBuffer;
         this.sync = new LogSync(queueDirectory, cycleFiles);
+        try
+        {
+            this.fileStore = Files.getFileStore(ctx.directory());
+        }
+        catch (final IOException ex)
+        {
+            throw new RaftStorageException("cannot find the file system of " + ctx.directory() + ": " + ex, ex);
+        }
         this.votes = FileVoteStore.open(ctx.directory().resolve(FileVoteStore.FILE_NAME));
         this.committed = CommittedIndexFile.open(ctx.directory());
     }
@@ -455,30 +469,30 @@ public final class ChronicleLogStorage implements RaftLogStorage
         {
             return;
         }
+        closed = true;
         try
         {
             if (queue != null && !failed)
             {
-                writeFrame();
+                writeFrame(); // may fail (a full disk): the files are closed all the same
             }
         }
         finally
         {
-            closed = true;
-        }
-        try
-        {
-            if (flusher != null)
+            try
             {
-                flusher.close();
+                if (flusher != null)
+                {
+                    flusher.close();
+                }
+                closeQueue();
+                committed.close();
+                votes.close();
             }
-            closeQueue();
-            committed.close();
-            votes.close();
-        }
-        finally
-        {
-            LogRecovery.closeChannel(lockChannel, ctx.directory());
+            finally
+            {
+                LogRecovery.closeChannel(lockChannel, ctx.directory());
+            }
         }
     }
 
@@ -612,6 +626,42 @@ public final class ChronicleLogStorage implements RaftLogStorage
         return pendingCount > 0 ? pendingFirst - 1 : lastIndex;
     }
 
+    /**
+     * Stops the log, with a clear error, before the disk is so full that a write into a mapped
+     * page would fault: looks at the usable space each time a quarter of {@code minFreeBytes}
+     * has been written (a statfs; it allocates a little, so not on every frame).
+     */
+    private void checkFreeSpace(final int length)
+    {
+        final long minFree = ctx.minFreeBytes();
+        if (minFree == 0)
+        {
+            return;
+        }
+        bytesSinceSpaceCheck += length;
+        if (bytesSinceSpaceCheck < minFree / 4)
+        {
+            return;
+        }
+        bytesSinceSpaceCheck = 0;
+        final long usable;
+        try
+        {
+            usable = fileStore.getUsableSpace();
+        }
+        catch (final IOException ex)
+        {
+            throw new RaftStorageException("cannot read the free space of " + queueDirectory + ": " + ex, ex);
+        }
+        if (usable < minFree)
+        {
+            bytesSinceSpaceCheck = minFree; // look again at the next frame
+            failed = true; // close() writes no more
+            throw new RaftStorageException("disk full: " + usable + " bytes usable on the file system of " + queueDirectory +
+                ", less than minFreeBytes=" + minFree + "; the log stops before a write could fail (free space, then restart)");
+        }
+    }
+
     /** Tells the flusher of the frames written since the last post. */
     private void postWritten()
     {
@@ -651,6 +701,7 @@ public final class ChronicleLogStorage implements RaftLogStorage
         {
             return;
         }
+        checkFreeSpace(frameLength);
         writeDocument(frame, frameLength, currentCycle, framesInCurrentCycle);
         segments.addFrame(pendingFirst);
         framesInCurrentCycle++;
@@ -787,9 +838,21 @@ public final class ChronicleLogStorage implements RaftLogStorage
 
     private void writeDocument(final UnsafeBuffer source, final int length, final int cycle, final long sequence)
     {
-        try (DocumentContext dc = appender.writingDocument())
+        final DocumentContext dc = appender.writingDocument();
+        try
         {
             dc.wire().bytes().write(source.byteArray(), 0, length);
+        }
+        catch (final InternalError ex)
+        {
+            // The JVM's report of a SIGBUS on a mapped page: the file system could not back it.
+            dc.rollbackOnClose();
+            throw new RaftStorageException("cannot write the log into " + cycleFiles.fileFor(cycle) +
+                ": its memory-mapped page could not be written (is the disk full?): " + ex, ex);
+        }
+        finally
+        {
+            dc.close();
         }
         final long expectedQueueIndex = ROLL_CYCLE.toIndex(cycle, sequence);
         if (appender.lastIndexAppended() != expectedQueueIndex)

@@ -25,6 +25,8 @@ public final class ChronicleStorageContext
     public static final String INDEX_SPACING_PROP = "ringraft.storage.indexSpacing";
     /** System property for the default {@link #flusherThread(boolean)}: true or false. */
     public static final String FLUSHER_THREAD_PROP = "ringraft.storage.flusherThread";
+    /** System property for the default {@link #minFreeBytes(long)}. */
+    public static final String MIN_FREE_BYTES_PROP = "ringraft.storage.minFreeBytes";
     /** System property for the default {@link #syncDelayNanos(long)}, in milliseconds. */
     public static final String SYNC_DELAY_MS_PROP = "ringraft.storage.syncDelayMs";
 
@@ -36,6 +38,8 @@ public final class ChronicleStorageContext
     public static final long MIN_BLOCK_SIZE = 64L << 10;
     public static final long MAX_BLOCK_SIZE = 1L << 30;
     public static final int MAX_INDEX_SPACING = 4096;
+    /** The default {@link #minFreeBytes(long)}: 64 MiB. */
+    public static final long DEFAULT_MIN_FREE_BYTES = 64L << 20;
     /** The longest {@link #syncDelayNanos(long)}: one minute. */
     public static final long MAX_SYNC_DELAY_NANOS = 60_000_000_000L;
     /** The largest payload, whatever the block size. */
@@ -47,6 +51,7 @@ public final class ChronicleStorageContext
     private long blockSize;
     private int indexSpacing;
     private boolean flusherThread;
+    private long minFreeBytes;
     private long syncDelayNanos;
     private boolean concluded;
 
@@ -73,6 +78,7 @@ public final class ChronicleStorageContext
             throw new IllegalArgumentException(FLUSHER_THREAD_PROP + "=" + flusher + " is not true or false");
         }
         flusherThread = Boolean.parseBoolean(flusher);
+        minFreeBytes = longProperty(MIN_FREE_BYTES_PROP, DEFAULT_MIN_FREE_BYTES);
         final long delayMs = longProperty(SYNC_DELAY_MS_PROP, 0);
         syncDelayNanos = delayMs < 0 || delayMs > MAX_SYNC_DELAY_NANOS / 1_000_000 ? -1 : delayMs * 1_000_000;
         if (syncDelayNanos < 0)
@@ -161,6 +167,24 @@ public final class ChronicleStorageContext
     public boolean flusherThread()
     {
         return flusherThread;
+    }
+
+    /**
+     * @param minFreeBytes the usable space the log's file system must keep: when less is left,
+     *                     the next frame written fails with a {@code RaftStorageException} saying
+     *                     the disk is full (the node fails stop) rather than writing into mapped
+     *                     pages the file system may not be able to back (a SIGBUS); looked at each
+     *                     time a quarter of it has been written. 0 switches the check off.
+     */
+    public ChronicleStorageContext minFreeBytes(final long minFreeBytes)
+    {
+        this.minFreeBytes = minFreeBytes;
+        return this;
+    }
+
+    public long minFreeBytes()
+    {
+        return minFreeBytes;
     }
 
     /**
@@ -253,6 +277,10 @@ public final class ChronicleStorageContext
         {
             throw new IllegalArgumentException("indexSpacing=" + indexSpacing + " is not a power of two in [1, " + MAX_INDEX_SPACING + "]");
         }
+        if (minFreeBytes < 0)
+        {
+            throw new IllegalArgumentException("minFreeBytes=" + minFreeBytes + " is negative (0 switches the check off)");
+        }
         if (syncDelayNanos < 0 || syncDelayNanos > MAX_SYNC_DELAY_NANOS)
         {
             throw new IllegalArgumentException("syncDelayNanos=" + syncDelayNanos + " is outside [0, " + MAX_SYNC_DELAY_NANOS + "]");
@@ -283,6 +311,6 @@ public final class ChronicleStorageContext
     {
         return "ChronicleStorageContext{directory=" + directory + ", durability=" + durability + ", segmentEntries=" + segmentEntries +
             ", blockSize=" + blockSize + ", indexSpacing=" + indexSpacing +
-            ", flusherThread=" + flusherThread + ", syncDelayNanos=" + syncDelayNanos + "}";
+            ", flusherThread=" + flusherThread + ", minFreeBytes=" + minFreeBytes + ", syncDelayNanos=" + syncDelayNanos + "}";
     }
 }

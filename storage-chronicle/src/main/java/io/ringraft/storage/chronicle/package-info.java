@@ -85,14 +85,16 @@
  *
  * <h2>Durability</h2>
  * An append is a store into a memory-mapped file, so it reaches the page cache at once: every
- * policy survives a process crash (kill -9). {@code BATCH} syncs in {@code flush()}, {@code ALWAYS}
- * on every append; a sync is {@code FileChannel.force(false)} (fdatasync) on each cycle file written
+ * policy survives a process crash (kill -9). {@code BATCH} syncs on the storage's flusher thread
+ * ({@code LogFlusher}) after {@code flush()} posts what it wrote,
+ * {@code ALWAYS} on every append on the caller's thread; a sync is {@code FileChannel.force(false)} (fdatasync) on each cycle file written
  * since the last sync — on Linux that writes the file's dirty mapped pages, data and Chronicle's
  * index pages alike — plus Chronicle's {@code metadata.cq4t} and an fsync of the directory when a
  * cycle file was created. {@code log.meta} is replaced with write, fsync, rename and directory
  * fsync ({@code NONE} skips the fsyncs); a vote save overwrites the older of its two slots and
  * fsyncs under every policy, since a node must not forget a vote it gave.
- * {@code flush()} returns the last index once the policy's sync is done, so nothing is reported
+ * {@code flush()} reports an index durable only once the policy's sync of it is done (under
+ * {@code BATCH}, what the flusher has synced so far, without waiting), so nothing is reported
  * durable beyond what the policy made durable. The bench module's README has the measured costs.
  *
  * <h2>Snapshots</h2>
