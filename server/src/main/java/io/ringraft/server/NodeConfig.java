@@ -40,6 +40,7 @@ import java.util.function.Supplier;
  * member.3     = 10.0.0.3:9001 10.0.0.3:9101
  * data.dir     = /var/lib/ringraft/node-{id}      # {id} is replaced by the node id
  * durability   = BATCH                            # NONE | BATCH | ALWAYS
+ * storage.sync.delay.ms = 0                       # a slow disk, for fault tests: extra delay before every log sync
  * threading    = SHARED                           # SHARED | DEDICATED | INVOKER
  * idle         = backoff                          # backoff | yielding | sleeping | busy-spin
  * media.driver = embedded                         # embedded | external (then aeron.dir)
@@ -70,7 +71,8 @@ public final class NodeConfig
     public static final String AUTH_CLIENT_REQUIRED = "auth.client.required";
 
     /** The settings a file may hold, besides {@code member.<id>}. */
-    static final Set<String> KEYS = Set.of("cluster.id", "node.id", "data.dir", "durability", "threading", "idle", "media.driver",
+    static final Set<String> KEYS = Set.of("cluster.id", "node.id", "data.dir", "durability", "storage.sync.delay.ms", "threading",
+        "idle", "media.driver",
         "aeron.dir", "aeron.term.length", "election.timeout.ms", "heartbeat.ms", "snapshot.every", "service", "session.timeout.ms",
         "max.sessions", AUTH_CLUSTER_KEY_FILE, AUTH_CLIENT_CREDENTIALS_FILE, AUTH_CLIENT_REQUIRED);
     /**
@@ -94,6 +96,7 @@ public final class NodeConfig
     private final Map<Long, Member> members;
     private final String dataDirPattern;
     private final DurabilityPolicy durability;
+    private final long syncDelayMs;
     private final ThreadingMode threading;
     private final String idle;
     private final boolean embeddedDriver;
@@ -169,6 +172,7 @@ public final class NodeConfig
         }
         dataDirPattern = required("data.dir");
         durability = enumValue("durability", DurabilityPolicy.class, DurabilityPolicy.BATCH);
+        syncDelayMs = number("storage.sync.delay.ms", "0", 0, 60_000);
         threading = enumValue("threading", ThreadingMode.class, ThreadingMode.SHARED);
         idle = settings.getOrDefault("idle", "backoff").trim().toLowerCase(Locale.ROOT);
         idleStrategy(idle);
@@ -424,6 +428,12 @@ public final class NodeConfig
     public DurabilityPolicy durability()
     {
         return durability;
+    }
+
+    /** @return {@code storage.sync.delay.ms}: an extra delay before every log sync (a slow disk, for fault tests), 0 for none */
+    public long syncDelayMs()
+    {
+        return syncDelayMs;
     }
 
     /** @return how the node's agents get threads */

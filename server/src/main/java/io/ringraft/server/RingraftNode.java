@@ -113,6 +113,7 @@ public final class RingraftNode implements AutoCloseable
             .aeronDirectory(config.embeddedDriver() ? null : config.aeronDir())
             .termLength(config.termLength())
             .durability(config.durability())
+            .syncDelayNanos(TimeUnit.MILLISECONDS.toNanos(config.syncDelayMs()))
             .service(service)
             .threadingMode(config.threading())
             .idleStrategy(config.idleStrategy())

@@ -75,6 +75,18 @@ class NodeConfigTest
     }
 
     @Test
+    void aSlowDiskForFaultTestsIsReadAndChecked()
+    {
+        assertEquals(0, NodeConfig.parse(VALID, "test", null, false).syncDelayMs(), "no delay unless asked");
+        final List<String> lines = new ArrayList<>(VALID);
+        lines.add("storage.sync.delay.ms = 500");
+        assertEquals(500, NodeConfig.parse(lines, "test", null, false).syncDelayMs());
+        lines.set(lines.size() - 1, "storage.sync.delay.ms = -3");
+        final CliException ex = assertThrows(CliException.class, () -> NodeConfig.parse(lines, "test", null, false));
+        assertTrue(ex.getMessage().contains("storage.sync.delay.ms"), ex.getMessage());
+    }
+
+    @Test
     void renderedSettingsReadBackTheSame()
     {
         final NodeConfig c = NodeConfig.parse(VALID, "test", null, false);

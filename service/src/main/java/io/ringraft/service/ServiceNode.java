@@ -98,7 +98,7 @@ public final class ServiceNode implements AutoCloseable
             driver = ctx.aeronDirectory == null ? EmbeddedMediaDriver.launch(ctx.nodeId, ctx.termLength) : null;
             final String aeronDir = driver != null ? driver.aeronDirectoryName() : ctx.aeronDirectory;
             storage = ChronicleLogStorage.open(new ChronicleStorageContext().directory(ctx.dataDir.resolve(LOG_DIR))
-                .durability(ctx.durability));
+                .durability(ctx.durability).syncDelayNanos(ctx.syncDelayNanos));
             snapshots = FileSnapshotStore.open(ctx.dataDir.resolve(SNAPSHOT_DIR));
             final AeronTransportConfig transport = new AeronTransportConfig().nodeId(ctx.nodeId).clusterId(ctx.clusterId)
                 .endpoints(ctx.raftEndpoints).termLength(ctx.termLength).externalDriver(aeronDir).invoker(true);
@@ -231,6 +231,7 @@ public final class ServiceNode implements AutoCloseable
         private int termLength = 256 * 1024;
         private int responseTermLength = 256 * 1024;
         private DurabilityPolicy durability = DurabilityPolicy.BATCH;
+        private long syncDelayNanos;
         private ClusteredService service;
         private ThreadingMode threadingMode = ThreadingMode.SHARED;
         private Supplier<IdleStrategy> idleStrategy = () -> new BackoffIdleStrategy(10, 20, 1_000, 1_000_000);
@@ -354,6 +355,16 @@ public final class ServiceNode implements AutoCloseable
         public Context durability(final DurabilityPolicy durability)
         {
             this.durability = durability;
+            return this;
+        }
+
+        /**
+         * @param nanos an extra delay before every sync of the log, as a slow disk would add (a
+         *              fault for tests: {@code ChronicleStorageContext.syncDelayNanos}); 0 for none
+         */
+        public Context syncDelayNanos(final long nanos)
+        {
+            this.syncDelayNanos = nanos;
             return this;
         }
 
