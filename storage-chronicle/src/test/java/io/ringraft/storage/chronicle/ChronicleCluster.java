@@ -72,7 +72,8 @@ final class ChronicleCluster implements AutoCloseable
         final ChronicleLogStorage log = ChronicleLogStorage.open(contexts.apply(root.resolve("node-" + id)));
         final KvStateMachine machine = new KvStateMachine(false);
         final HeartbeatTap tap = new HeartbeatTap(network.endpoint(id));
-        final Raft raft = Raft.start(config, log, tap, machine, Membership.of(1, 2, 3));
+        final Raft raft = Raft.start(config, log, FileSnapshotStore.open(root.resolve("node-" + id + "-snapshots")), tap, machine,
+            Membership.of(1, 2, 3));
         if (nodes.size() > at)
         {
             nodes.set(at, raft);

@@ -10,7 +10,9 @@ import java.io.FileOutputStream;
 import java.io.FileDescriptor;
 import java.io.PrintStream;
 import java.nio.file.Paths;
+import java.util.Map;
 import java.util.Random;
+import java.util.TreeMap;
 
 /**
  * The process {@link CrashRecoveryTest} kills: opens the storage and appends, truncates, purges
@@ -18,11 +20,14 @@ import java.util.Random;
  * what it is about to do (lower case: an intent) and what is now durable (upper case):
  * <pre>
  * OPEN lastPurgedTerm lastPurgedIndex lastTerm lastIndex .
- * D term firstIndex lastIndex .     entries firstIndex..lastIndex of term are flushed
+ * D term firstIndex lastIndex .     entries firstIndex..lastIndex of term are durable
  * t fromIndex .  / T fromIndex .    truncation starts / is durable
  * p term index . / P .              purge starts / is durable
  * v term node committed . / V .     vote save starts / is durable
  * </pre>
+ * {@code flush()} reports what is durable so far, which with a flusher thread may trail the last
+ * append by several batches: each append's term is remembered until {@code flush()} says the
+ * entry is durable, and then reported with the term it was appended in, in runs of one term.
  */
 public final class CrashChild
 {
@@ -41,6 +46,9 @@ public final class CrashChild
         LogId last = storage.lastLogId();
         report(out, "OPEN " + lastPurged.term() + " " + lastPurged.index() + " " + last.term() + " " + last.index());
         long term = Math.max(storage.readVote().term(), last.term()) + 1;
+        // Appended, not yet reported durable: index -> term. Everything present at open is durable.
+        final TreeMap<Long, Long> pending = new TreeMap<>();
+        long reported = last.index();
         saveVote(storage, out, new Vote(term, 1, false));
         while (true)
         {
@@ -53,6 +61,8 @@ public final class CrashChild
                 report(out, "t " + from);
                 storage.truncateSuffix(from);
                 storage.flush();
+                pending.tailMap(from).clear();
+                reported = Math.min(reported, from - 1);
                 report(out, "T " + from);
                 term++;
                 saveVote(storage, out, new Vote(term, 1 + random.nextInt(3), false));
@@ -88,11 +98,42 @@ public final class CrashChild
                 for (long i = first; i < first + count; i++)
                 {
                     storage.append(LogStorageConformance.entry(i, term));
+                    pending.put(i, term);
                 }
                 final long durable = storage.flush();
-                report(out, "D " + term + " " + first + " " + durable);
+                if (durable > reported)
+                {
+                    reportDurable(out, pending.headMap(durable, true));
+                    reported = durable;
+                }
             }
         }
+    }
+
+    /** Reports {@code durable} (index -> term, in order) as D lines, one per run of consecutive indexes of one term, and forgets them. */
+    private static void reportDurable(final PrintStream out, final Map<Long, Long> durable)
+    {
+        long runTerm = -1;
+        long runFirst = -1;
+        long runLast = -1;
+        for (final Map.Entry<Long, Long> e : durable.entrySet())
+        {
+            if (e.getValue() != runTerm || e.getKey() != runLast + 1)
+            {
+                if (runTerm >= 0)
+                {
+                    report(out, "D " + runTerm + " " + runFirst + " " + runLast);
+                }
+                runTerm = e.getValue();
+                runFirst = e.getKey();
+            }
+            runLast = e.getKey();
+        }
+        if (runTerm >= 0)
+        {
+            report(out, "D " + runTerm + " " + runFirst + " " + runLast);
+        }
+        durable.clear();
     }
 
     private static void saveVote(final ChronicleLogStorage storage, final PrintStream out, final Vote vote)

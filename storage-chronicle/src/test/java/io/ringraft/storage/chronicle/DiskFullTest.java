@@ -112,7 +112,8 @@ class DiskFullTest
             .durability(DurabilityPolicy.BATCH).blockSize(1 << 20).minFreeBytes(minFreeBytes));
         final RaftConfig config = new RaftConfig().nodeId(1).electionTimeout(100, 200, TimeUnit.MILLISECONDS)
             .heartbeatInterval(20, TimeUnit.MILLISECONDS).snapshotEveryEntries(0).errorHandler(reported::add);
-        final Raft raft = Raft.start(config, log, new InJvmNetwork(64).endpoint(1), machine, Membership.of(1));
+        final Raft raft = Raft.start(config, log, FileSnapshotStore.open(disk.resolve("node-1-snapshots")), new InJvmNetwork(64).endpoint(1),
+            machine, Membership.of(1));
         started.add(raft);
         return raft;
     }
