@@ -6,6 +6,8 @@ import io.ringraft.client.QueryResult;
 import io.ringraft.client.RingraftClient;
 import io.ringraft.service.example.CounterService;
 import io.ringraft.storage.DurabilityPolicy;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -14,6 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.BitSet;
 import java.util.List;
 import java.util.Map;
@@ -21,6 +24,7 @@ import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * Exactly once across failover with real processes: three node processes ({@code ringraft node}
@@ -97,17 +101,32 @@ class ServiceProcessTest
             int offered = 0;
             int kills = 0;
             long nextKillAt = INCREMENTS / (KILLS + 1);
+            final IdleStrategy idle = new BackoffIdleStrategy(10, 20, 1_000, 1_000_000);
+            int progress = -1;
+            long progressAt = System.nanoTime();
             while (outcomes[Outcome.OK] + outcomes[Outcome.TIMED_OUT] + outcomes[Outcome.REJECTED] + outcomes[Outcome.SESSION_CLOSED] <
                 INCREMENTS)
             {
+                // Never hang: a closed session or a minute without an outcome ends the test with what the client saw.
+                final int done = Arrays.stream(outcomes).sum();
+                if (done != progress)
+                {
+                    progress = done;
+                    progressAt = System.nanoTime();
+                }
+                if (client.isSessionClosed() || System.nanoTime() - progressAt > TimeUnit.SECONDS.toNanos(120))
+                {
+                    fail("no progress: session closed " + client.isSessionClosed() + ", session " + client.sessionId() + ", offered " +
+                        offered + ", in flight " + client.inFlight() + ", leader endpoint " + client.leaderEndpoint() + ", refused answers " +
+                        client.refusedResponses() + ", kills " + kills + ", outcomes " + Arrays.toString(outcomes));
+                }
                 if (offered < INCREMENTS && client.offer(increment, 0, increment.capacity()) > 0)
                 {
                     offered++;
                 }
-                if (client.poll() == 0)
-                {
-                    Thread.onSpinWait();
-                }
+                // Back off when idle: a spinning client took a core of the two, the nodes starved and
+                // elections churned (terms in the hundreds) while the test's commands went unanswered.
+                idle.idle(client.poll());
                 if (kills < KILLS && offered >= nextKillAt)
                 {
                     final long leader = leaderOf(client, endpoints);
@@ -117,7 +136,7 @@ class ServiceProcessTest
                     nextKillAt += INCREMENTS / (KILLS + 1);
                 }
             }
-            assertEquals(INCREMENTS, outcomes[Outcome.OK], "every increment acknowledged: outcomes " + java.util.Arrays.toString(outcomes));
+            assertEquals(INCREMENTS, outcomes[Outcome.OK], "every increment acknowledged: outcomes " + Arrays.toString(outcomes));
             assertEquals(INCREMENTS, values.cardinality(), "responses are exactly 1.." + INCREMENTS);
             assertEquals(KILLS, kills);
 
