@@ -39,8 +39,16 @@ final class FaultSchedule
          * then the leader killed; lasts {@link #ELECTION_WINDOW_MS}, in which the terms and the time to a
          * stable leader are measured; then the links heal and the node restarts.
          */
-        ELECTION
+        ELECTION,
+        /**
+         * A slow disk: one node's (or the leader's) log syncs each wait longer (a delay drawn from
+         * {@link #SLOW_DISK_MS}), through the node's {@code storage.sync.delay.file}; normal again when the fault ends.
+         */
+        SLOW_DISK
     }
+
+    /** The extra delays before every log sync a SLOW_DISK fault draws from, in milliseconds. */
+    static final long[] SLOW_DISK_MS = {100, 250, 500};
 
     /** An ELECTION fault's links: 145 ± 60 ms one way, 22 % of the packets lost. */
     static final DelayRelay.Impairment SLOW_LOSSY = new DelayRelay.Impairment(145, 60, 22, 0);
@@ -55,7 +63,8 @@ final class FaultSchedule
      * @param durationMs   how long it lasts
      * @param kind         its kind
      * @param shape        for a partition: majority-minority, isolate-leader, bridge or one-way; for
-     *                     a kill or pause: leader or node; for loss: the percentage
+     *                     a kill or pause: leader or node; for loss: the percentage; for a slow disk: leader
+     *                     or node and the delay, e.g. {@code leader 250ms}
      * @param pick         chooses the nodes it hits
      */
     record Fault(long atMs, long durationMs, Kind kind, String shape, long pick)
@@ -145,6 +154,9 @@ final class FaultSchedule
                 case ELECTION:
                     shape = "leader";
                     break;
+                case SLOW_DISK:
+                    shape = (random.nextBoolean() ? "leader " : "node ") + SLOW_DISK_MS[random.nextInt(SLOW_DISK_MS.length)] + "ms";
+                    break;
                 default:
                     shape = random.nextBoolean() ? "leader" : "node";
                     break;
@@ -165,11 +177,21 @@ final class FaultSchedule
      */
     static long target(final Fault fault, final List<Long> nodes, final long leader)
     {
-        if (fault.shape().equals("leader") && leader != 0)
+        if ((fault.shape().equals("leader") || fault.shape().startsWith("leader ")) && leader != 0)
         {
             return leader;
         }
         return nodes.get((int)(fault.pick() % nodes.size()));
+    }
+
+    /**
+     * @param fault a SLOW_DISK fault
+     * @return the extra delay before every log sync it sets, in milliseconds
+     */
+    static long slowDiskMs(final Fault fault)
+    {
+        final String shape = fault.shape();
+        return Long.parseLong(shape.substring(shape.indexOf(' ') + 1, shape.length() - "ms".length()));
     }
 
     /**

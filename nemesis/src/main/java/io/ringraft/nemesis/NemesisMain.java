@@ -18,11 +18,11 @@ import java.util.Set;
 public final class NemesisMain
 {
     static final String USAGE = String.join(System.lineSeparator(),
-        "usage: ringraft nemesis [--nodes 3] [--duration 60s] [--seed N] [--faults kill,pause,partition,loss,delay,membership,election] [--clients 8]",
+        "usage: ringraft nemesis [--nodes 3] [--duration 60s] [--seed N] [--faults kill,pause,partition,loss,delay,membership,election,slow_disk] [--clients 8]",
         "       [--keys 8] [--think 5ms] [--report DIR] [--network auto|netns|loopback] [--cut-with nft|tc]",
         "       [--election-timeout 300-600] [--recovery-bound 2x election timeout] [--timeout 2s] [--fault-length 2-5] [--planted-bug NAME]",
         "  real node processes, each in its own network namespace (as root; else loopback with kills and pauses only),",
-        "  under a seeded schedule of kills, pauses, partitions, packet loss, delay and member replacements while clients put, read linearizably",
+        "  under a seeded schedule of kills, pauses, partitions, packet loss, delay, member replacements and slow disks while clients put, read linearizably",
         "  and compare-and-set on a few hot keys; then the history is checked for linearizability, the replicas for",
         "  identical state, and every heal for recovery; the report directory holds the history, the fault timeline",
         "  and report.html (latency and throughput over time, faults and leader changes marked)");
@@ -98,15 +98,16 @@ public final class NemesisMain
         }
         final long seed = a.longValue("seed", System.nanoTime() & 0xFFFFFF, 0, Long.MAX_VALUE);
         final Set<FaultSchedule.Kind> kinds = EnumSet.noneOf(FaultSchedule.Kind.class);
-        for (final String k : a.get("faults", "kill,pause,partition,loss,delay,membership,election").split(","))
+        for (final String k : a.get("faults", "kill,pause,partition,loss,delay,membership,election,slow_disk").split(","))
         {
             try
             {
-                kinds.add(FaultSchedule.Kind.valueOf(k.trim().toUpperCase(Locale.ROOT)));
+                kinds.add(FaultSchedule.Kind.valueOf(k.trim().toUpperCase(Locale.ROOT).replace('-', '_')));
             }
             catch (final IllegalArgumentException ex)
             {
-                throw new CliException(CliException.USAGE, "ringraft nemesis: --faults " + k + " is not a fault (kill, pause, partition, loss, delay, membership, election)");
+                throw new CliException(CliException.USAGE, "ringraft nemesis: --faults " + k +
+                    " is not a fault (kill, pause, partition, loss, delay, membership, election, slow_disk)");
             }
         }
         final NemesisRun.NetworkMode network;

@@ -129,6 +129,9 @@ final class NemesisRun
     private volatile long replacing;
     private volatile long originNs;
     private final List<String> membershipFailures = java.util.Collections.synchronizedList(new ArrayList<>());
+    private long slowDiskNode;
+    private final List<String> slowDiskFailures = new ArrayList<>();
+    private final List<Long> slowDiskConfirmMs = new ArrayList<>();
     private StatusWatcher watcher;
     private final Map<FaultSchedule.Fault, long[]> electionTerms = new java.util.HashMap<>();
     private List<String> adminEndpoints;
@@ -476,6 +479,15 @@ final class NemesisRun
                 nodes.kill(target);
                 return FaultSchedule.SLOW_LOSSY + " between all nodes, then kill -9 node " + target + (target == leader ? " (leader)" : "");
             }
+            case SLOW_DISK:
+            {
+                final long target = FaultSchedule.target(fault, ids, leader);
+                final long ms = FaultSchedule.slowDiskMs(fault);
+                slowDiskNode = target;
+                final String what = "slow disk on node " + target + (target == leader ? " (leader)" : "") + ": " + ms +
+                    " ms before every log sync";
+                return what + confirmSyncDelay(nodes, target, ms, what);
+            }
             case MEMBERSHIP:
             {
                 final long target = FaultSchedule.target(fault, ids, leader);
@@ -493,6 +505,25 @@ final class NemesisRun
                 lab.apply(Set.of(), FaultSchedule.LOSS_PERCENT);
                 return "loss " + FaultSchedule.LOSS_PERCENT + "% between all nodes";
         }
+    }
+
+    /**
+     * Sets a node's sync delay and waits up to 3 s for the node to say it applied it; a node that does not is a
+     * failed check (the slow disk was not what the schedule says).
+     *
+     * @return what to add to the fault's description
+     */
+    private String confirmSyncDelay(final NodeProcesses nodes, final long id, final long ms, final String what)
+    {
+        final long took = nodes.syncDelay(id, ms, 3_000);
+        if (took < 0)
+        {
+            slowDiskFailures.add(String.format(Locale.ROOT, "%s at %.1f s: node %d did not confirm a sync delay of %d ms within 3 s",
+                what, (System.nanoTime() - originNs) / 1e9, id, ms));
+            return " (NOT confirmed by the node)";
+        }
+        slowDiskConfirmMs.add(took);
+        return " (applied in " + took + " ms)";
     }
 
     /**
@@ -554,6 +585,10 @@ final class NemesisRun
                 break;
             case DELAY:
                 relay.impair(DelayRelay.Impairment.NONE);
+                break;
+            case SLOW_DISK:
+                confirmSyncDelay(nodes, slowDiskNode, 0, what + ", healed");
+                slowDiskNode = 0;
                 break;
             case MEMBERSHIP:
             {
@@ -775,8 +810,15 @@ final class NemesisRun
             checks.add(joinFailures.isEmpty() ? "ok    every replaced member (" + replacements + ") was added back and promoted to voter" :
                 "FAIL  " + String.join("; ", joinFailures));
         }
+        final long slowDisks = windows.stream().filter(w -> w.fault().kind() == FaultSchedule.Kind.SLOW_DISK).count();
+        if (slowDisks > 0)
+        {
+            checks.add(slowDiskFailures.isEmpty() ? "ok    every slow disk (" + slowDisks + ") was applied and removed by its node " +
+                "(its output confirmed each change, max " + slowDiskConfirmMs.stream().mapToLong(Long::longValue).max().orElse(0) + " ms)" :
+                "FAIL  " + String.join("; ", slowDiskFailures));
+        }
         final boolean passed = linear.isLinearizable() && replicas == null && unrecovered == 0 && crashes.isEmpty() &&
-            joinFailures.isEmpty();
+            joinFailures.isEmpty() && slowDiskFailures.isEmpty();
         final long leaderChanges = leaders.stream().filter(c -> c.leader() != 0).count();
         final String summary = String.format(Locale.ROOT,
             "nemesis: %d nodes, %.0f s, seed %d: %,d ops (ok %,d, fail %,d, unknown %,d), %d faults, %d leader changes; %s",
@@ -840,6 +882,26 @@ final class NemesisRun
         {
             checks.add("info  slow election (" + FaultSchedule.SLOW_LOSSY + ", the leader killed, " +
                 FaultSchedule.ELECTION_WINDOW_MS / 1000 + " s): " + String.join("; ", elections));
+        }
+        final List<String> slowDiskLatency = new ArrayList<>();
+        for (final Window w : windows)
+        {
+            if (w.fault().kind() == FaultSchedule.Kind.SLOW_DISK)
+            {
+                final long[] inside = sorted.stream().filter(op -> op.isWrite() && op.result().outcome() == NemesisClient.Outcome.OK &&
+                    op.invokeNs() >= w.startNs() && op.completeNs() <= w.healNs()).mapToLong(op -> op.completeNs() - op.invokeNs()).sorted()
+                    .toArray();
+                slowDiskLatency.add(w.what().replaceFirst(" \\(applied in .*", "").replace("slow disk on ", "") + ": " +
+                    (inside.length == 0 ? "none acknowledged" : "p50 " + TimeUnit.NANOSECONDS.toMillis(inside[inside.length / 2]) + " ms"));
+            }
+        }
+        if (!slowDiskLatency.isEmpty())
+        {
+            final long[] all = sorted.stream().filter(op -> op.isWrite() && op.result().outcome() == NemesisClient.Outcome.OK)
+                .mapToLong(op -> op.completeNs() - op.invokeNs()).sorted().toArray();
+            checks.add("info  acknowledged writes' latency during each slow disk (whole run p50 " +
+                (all.length == 0 ? "-" : TimeUnit.NANOSECONDS.toMillis(all[all.length / 2]) + " ms") + "): " +
+                String.join("; ", slowDiskLatency));
         }
         if (relay != null)
         {

@@ -86,6 +86,8 @@ final class NodeProcesses implements AutoCloseable
             {
                 final Map<String, String> settings = new LinkedHashMap<>(common);
                 settings.put("node.id", Long.toString(id));
+                // The SLOW_DISK fault's switch: the node reads it every 100 ms (absent: no delay).
+                settings.put(NodeConfig.STORAGE_SYNC_DELAY_FILE, syncDelayFile(id).toString());
                 final NodeConfig config = NodeConfig.of(settings, "node " + id, null);
                 final Path file = dataRoot.resolve("node-" + id + ".conf");
                 Files.writeString(file, config.render(), StandardCharsets.UTF_8);
@@ -98,6 +100,72 @@ final class NodeProcesses implements AutoCloseable
             throw new UncheckedIOException(ex);
         }
         Runtime.getRuntime().addShutdownHook(hook);
+    }
+
+    private Path syncDelayFile(final long id)
+    {
+        return dataRoot.resolve("node-" + id + ".sync-delay-ms");
+    }
+
+    /**
+     * Sets node {@code id}'s extra delay before every log sync (a slow disk) through its
+     * {@code storage.sync.delay.file}, and waits until the node's output says it applied it.
+     *
+     * @param id        the node
+     * @param ms        the delay, 0 for none
+     * @param timeoutMs how long to wait for the node to confirm it
+     * @return how long the node took to confirm it in milliseconds, or -1 if it did not within the timeout
+     */
+    long syncDelay(final long id, final long ms, final long timeoutMs)
+    {
+        final Path log = logDir.resolve("node-" + id + ".log");
+        final Path file = syncDelayFile(id);
+        final Path next = file.resolveSibling(file.getFileName() + ".next");
+        final long start = System.nanoTime();
+        try
+        {
+            final long from = Files.exists(log) ? Files.size(log) : 0;
+            // Replaced in one step: the node never reads a half-written number.
+            Files.writeString(next, ms + "\n", StandardCharsets.UTF_8);
+            Files.move(next, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            // What the node prints when it applied a change (io.ringraft.server.SyncDelayFile).
+            final String applied = "storage sync delay " + ms + " ms";
+            final long deadline = start + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+            while (System.nanoTime() < deadline)
+            {
+                if (outputSince(log, from).contains(applied))
+                {
+                    return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+                }
+                Thread.sleep(20);
+            }
+            return -1;
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException("cannot set node " + id + "'s sync delay in " + file, ex);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            return -1;
+        }
+    }
+
+    private static String outputSince(final Path log, final long from) throws IOException
+    {
+        try (java.io.RandomAccessFile in = new java.io.RandomAccessFile(log.toFile(), "r"))
+        {
+            final long length = in.length();
+            if (length <= from)
+            {
+                return "";
+            }
+            final byte[] bytes = new byte[(int)Math.min(length - from, 1 << 20)];
+            in.seek(from);
+            in.readFully(bytes);
+            return new String(bytes, StandardCharsets.UTF_8);
+        }
     }
 
     /** @return the node ids */

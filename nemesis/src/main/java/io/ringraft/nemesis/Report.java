@@ -24,7 +24,7 @@ final class Report
     private static final int TPUT_TOP = LAT_TOP + LAT_HEIGHT + 40;
     private static final int TPUT_HEIGHT = 140;
     private static final int HEIGHT = TPUT_TOP + TPUT_HEIGHT + 40;
-    private static final String[] FAULT_COLOURS = {"#f4c7c3", "#fce8b2", "#c6dafc", "#d9ead3", "#e1d5f0", "#d0e0e3", "#f9cb9c"};
+    private static final String[] FAULT_COLOURS = {"#f4c7c3", "#fce8b2", "#c6dafc", "#d9ead3", "#e1d5f0", "#d0e0e3", "#f9cb9c", "#d5a6bd"};
 
     private Report()
     {

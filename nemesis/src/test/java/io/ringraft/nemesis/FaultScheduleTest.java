@@ -36,6 +36,27 @@ class FaultScheduleTest
     }
 
     @Test
+    void aSlowDiskHitsTheLeaderOrANodeWithADrawnDelay()
+    {
+        final List<FaultSchedule.Fault> slow = FaultSchedule.generate(9, 300_000, 6_000, 5, EnumSet.of(FaultSchedule.Kind.SLOW_DISK));
+        assertEquals(slow, FaultSchedule.generate(9, 300_000, 6_000, 5, EnumSet.of(FaultSchedule.Kind.SLOW_DISK)), "one seed, one schedule");
+        final Set<String> targets = new java.util.HashSet<>();
+        final Set<Long> delays = new java.util.HashSet<>();
+        for (final FaultSchedule.Fault f : slow)
+        {
+            assertTrue(f.shape().matches("(leader|node) \\d+ms"), f.toString());
+            targets.add(f.shape().split(" ")[0]);
+            delays.add(FaultSchedule.slowDiskMs(f));
+        }
+        assertEquals(Set.of("leader", "node"), targets);
+        assertEquals(Set.of(100L, 250L, 500L), delays);
+        final List<Long> nodes = List.of(1L, 2L, 3L);
+        assertEquals(3, FaultSchedule.target(new FaultSchedule.Fault(0, 1, FaultSchedule.Kind.SLOW_DISK, "leader 250ms", 4), nodes, 3));
+        assertEquals(2, FaultSchedule.target(new FaultSchedule.Fault(0, 1, FaultSchedule.Kind.SLOW_DISK, "node 250ms", 4), nodes, 3));
+        assertEquals(250, FaultSchedule.slowDiskMs(new FaultSchedule.Fault(0, 1, FaultSchedule.Kind.SLOW_DISK, "node 250ms", 4)));
+    }
+
+    @Test
     void partitionsCutWhatTheirShapeSays()
     {
         final List<Long> nodes = List.of(1L, 2L, 3L, 4L, 5L);

@@ -39,5 +39,10 @@ class NemesisMainTest
         assertEquals(60_000, o.durationMs());
         assertEquals(2_000, o.faultMinMs());
         assertEquals("./ringraft nemesis --nodes 5 --duration 60.0s --seed 42 --faults kill,partition", o.replayCommand());
+        assertEquals(java.util.EnumSet.allOf(FaultSchedule.Kind.class), NemesisMain.parse(new String[0]).faults(), "every fault by default");
+        final NemesisRun.Options slow = NemesisMain.parse(new String[]{"--seed", "7", "--faults", "slow-disk,kill"});
+        assertEquals(java.util.EnumSet.of(FaultSchedule.Kind.SLOW_DISK, FaultSchedule.Kind.KILL), slow.faults());
+        assertEquals(slow.faults(), NemesisMain.parse(slow.replayCommand().replace("./ringraft nemesis ", "").split(" ")).faults(),
+            "the replay command names it as the parser reads it");
     }
 }

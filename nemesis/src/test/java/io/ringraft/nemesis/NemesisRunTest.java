@@ -16,9 +16,10 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The CI version of {@code ringraft nemesis}: three node processes, each in its own network
- * namespace when this build runs as root (else on loopback with kills only), under partitions and
- * kills while eight clients write and read; the history must be linearizable, the replicas
- * identical, every heal followed by an acknowledged write. And the same with a planted bug
+ * namespace when this build runs as root (else on loopback with kills and slow disks only), under
+ * partitions, kills and slow disks (a node's log syncs delayed, each change confirmed by the node)
+ * while eight clients write and read; the history must be linearizable, the replicas identical,
+ * every heal followed by an acknowledged write. And the same with a planted bug
  * (the leader commits without a quorum), which the checks must catch.
  */
 class NemesisRunTest
@@ -36,8 +37,8 @@ class NemesisRunTest
     @Test
     void shortRunUnderPartitionsAndKillsPassesEveryCheck()
     {
-        final NemesisRun.Outcome outcome = new NemesisRun(options(dir.resolve("report"), 40_000, 5,
-            EnumSet.of(FaultSchedule.Kind.PARTITION, FaultSchedule.Kind.KILL), PlantedBug.NONE), System.out).run();
+        final NemesisRun.Outcome outcome = new NemesisRun(options(dir.resolve("report"), 40_000, 7,
+            EnumSet.of(FaultSchedule.Kind.PARTITION, FaultSchedule.Kind.KILL, FaultSchedule.Kind.SLOW_DISK), PlantedBug.NONE), System.out).run();
         System.out.println(outcome.summary());
         outcome.checks().forEach(c -> System.out.println("  " + c));
         assertTrue(outcome.passed(), outcome.summary() + "\n" + String.join("\n", outcome.checks()) + "\n" + outcome.violation());
@@ -47,6 +48,8 @@ class NemesisRunTest
             assertTrue(Files.exists(outcome.reportDir().resolve(file)), file);
         }
         assertFalse(outcome.recoveriesMs().isEmpty(), "faults were injected");
+        assertTrue(outcome.checks().stream().anyMatch(c -> c.startsWith("ok    every slow disk")),
+            "a slow disk was injected and each node confirmed it: " + String.join("\n", outcome.checks()));
     }
 
     @Test

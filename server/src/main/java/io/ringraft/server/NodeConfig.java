@@ -41,6 +41,7 @@ import java.util.function.Supplier;
  * data.dir     = /var/lib/ringraft/node-{id}      # {id} is replaced by the node id
  * durability   = BATCH                            # NONE | BATCH | ALWAYS
  * storage.sync.delay.ms = 0                       # a slow disk, for fault tests: extra delay before every log sync
+ * storage.sync.delay.file = /tmp/node-1.delay     # fault tests: a file whose number of ms replaces it while the node runs
  * threading    = SHARED                           # SHARED | DEDICATED | INVOKER
  * idle         = backoff                          # backoff | yielding | sleeping | busy-spin
  * media.driver = embedded                         # embedded | external (then aeron.dir)
@@ -70,8 +71,18 @@ public final class NodeConfig
     /** true to refuse unsigned client and admin frames. */
     public static final String AUTH_CLIENT_REQUIRED = "auth.client.required";
 
+    /**
+     * A slow disk switched on and off while the node runs, for fault-injection runs: a file (it
+     * need not exist) whose content, a number of milliseconds, replaces {@code storage.sync.delay.ms}
+     * while it is there; checked every 100 ms (see {@link SyncDelayFile}).
+     */
+    public static final String STORAGE_SYNC_DELAY_FILE = "storage.sync.delay.file";
+    /** The longest {@code storage.sync.delay.ms}: one minute. */
+    static final long MAX_SYNC_DELAY_MS = 60_000;
+
     /** The settings a file may hold, besides {@code member.<id>}. */
-    static final Set<String> KEYS = Set.of("cluster.id", "node.id", "data.dir", "durability", "storage.sync.delay.ms", "threading",
+    static final Set<String> KEYS = Set.of("cluster.id", "node.id", "data.dir", "durability", "storage.sync.delay.ms",
+        STORAGE_SYNC_DELAY_FILE, "threading",
         "idle", "media.driver",
         "aeron.dir", "aeron.term.length", "election.timeout.ms", "heartbeat.ms", "snapshot.every", "service", "session.timeout.ms",
         "max.sessions", AUTH_CLUSTER_KEY_FILE, AUTH_CLIENT_CREDENTIALS_FILE, AUTH_CLIENT_REQUIRED);
@@ -97,6 +108,7 @@ public final class NodeConfig
     private final String dataDirPattern;
     private final DurabilityPolicy durability;
     private final long syncDelayMs;
+    private final Path syncDelayFile;
     private final ThreadingMode threading;
     private final String idle;
     private final boolean embeddedDriver;
@@ -172,7 +184,13 @@ public final class NodeConfig
         }
         dataDirPattern = required("data.dir");
         durability = enumValue("durability", DurabilityPolicy.class, DurabilityPolicy.BATCH);
-        syncDelayMs = number("storage.sync.delay.ms", "0", 0, 60_000);
+        syncDelayMs = number("storage.sync.delay.ms", "0", 0, MAX_SYNC_DELAY_MS);
+        final String delayFile = settings.get(STORAGE_SYNC_DELAY_FILE);
+        if (delayFile != null && delayFile.isBlank())
+        {
+            throw fail(STORAGE_SYNC_DELAY_FILE, delayFile, "must name a file");
+        }
+        syncDelayFile = delayFile == null ? null : Paths.get(delayFile.trim().replace("{id}", Long.toString(nodeId)));
         threading = enumValue("threading", ThreadingMode.class, ThreadingMode.SHARED);
         idle = settings.getOrDefault("idle", "backoff").trim().toLowerCase(Locale.ROOT);
         idleStrategy(idle);
@@ -434,6 +452,15 @@ public final class NodeConfig
     public long syncDelayMs()
     {
         return syncDelayMs;
+    }
+
+    /**
+     * @return {@code storage.sync.delay.file} ({@code {id}} replaced by the node id): a file whose number of
+     *         milliseconds replaces {@link #syncDelayMs()} while the node runs; null if not set
+     */
+    public Path syncDelayFile()
+    {
+        return syncDelayFile;
     }
 
     /** @return how the node's agents get threads */

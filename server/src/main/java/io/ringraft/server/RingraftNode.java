@@ -58,14 +58,17 @@ public final class RingraftNode implements AutoCloseable
     private final ServiceNode node;
     private final AdminService admin;
     private final AgentRunner adminRunner;
+    private final AgentRunner syncDelayRunner;
     private boolean closed;
 
-    private RingraftNode(final NodeConfig config, final ServiceNode node, final AdminService admin, final AgentRunner adminRunner)
+    private RingraftNode(final NodeConfig config, final ServiceNode node, final AdminService admin, final AgentRunner adminRunner,
+        final AgentRunner syncDelayRunner)
     {
         this.config = config;
         this.node = node;
         this.admin = admin;
         this.adminRunner = adminRunner;
+        this.syncDelayRunner = syncDelayRunner;
     }
 
     /**
@@ -152,16 +155,25 @@ public final class RingraftNode implements AutoCloseable
             final AgentRunner adminRunner = new AgentRunner(new SleepingMillisIdleStrategy(10),
                 ex -> System.err.println("ringraft node " + id + " admin: " + ex), null, admin);
             AgentRunner.startOnThread(adminRunner);
+            AgentRunner syncDelayRunner = null;
             try
             {
+                if (config.syncDelayFile() != null)
+                {
+                    // A slow disk switched on and off from outside (fault-injection runs): the file is read every 100 ms.
+                    syncDelayRunner = new AgentRunner(new SleepingMillisIdleStrategy(100),
+                        ex -> System.err.println("ringraft node " + id + " " + NodeConfig.STORAGE_SYNC_DELAY_FILE + ": " + ex), null,
+                        new SyncDelayFile(id, config.syncDelayFile(), config.syncDelayMs(), node::syncDelayNanos, System.out));
+                    AgentRunner.startOnThread(syncDelayRunner);
+                }
                 writePidFile(dataDir, node.aeronDirectory());
             }
             catch (final RuntimeException ex)
             {
-                adminRunner.close();
+                CloseHelper.quietCloseAll(syncDelayRunner, adminRunner);
                 throw ex;
             }
-            return new RingraftNode(config, node, admin, adminRunner);
+            return new RingraftNode(config, node, admin, adminRunner, syncDelayRunner);
         }
         catch (final RuntimeException ex)
         {
@@ -244,6 +256,7 @@ public final class RingraftNode implements AutoCloseable
         closed = true;
         try
         {
+            CloseHelper.quietClose(syncDelayRunner);
             adminRunner.close();
             CloseHelper.quietClose(admin);
             node.close();

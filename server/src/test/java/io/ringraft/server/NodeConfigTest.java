@@ -84,6 +84,16 @@ class NodeConfigTest
         lines.set(lines.size() - 1, "storage.sync.delay.ms = -3");
         final CliException ex = assertThrows(CliException.class, () -> NodeConfig.parse(lines, "test", null, false));
         assertTrue(ex.getMessage().contains("storage.sync.delay.ms"), ex.getMessage());
+
+        assertEquals(null, NodeConfig.parse(VALID, "test", null, false).syncDelayFile(), "no file unless asked");
+        lines.set(lines.size() - 1, "storage.sync.delay.file = /tmp/delay-{id}.ms");
+        assertEquals(Path.of("/tmp/delay-2.ms"), NodeConfig.parse(lines, "test", null, false).syncDelayFile(), "{id} is the node id");
+        assertEquals(Path.of("/tmp/delay-2.ms"), NodeConfig.parse(List.of(NodeConfig.parse(lines, "test", null, false).render()
+            .split("\n")), "test", null, false).syncDelayFile(), "rendered and read back");
+        lines.set(lines.size() - 1, "storage.sync.delay.file =  ");
+        final CliException blank = assertThrows(CliException.class, () -> NodeConfig.parse(lines, "test", null, false));
+        assertTrue(blank.getMessage().contains("storage.sync.delay.file") && blank.getMessage().contains("must name a file"),
+            blank.getMessage());
     }
 
     @Test

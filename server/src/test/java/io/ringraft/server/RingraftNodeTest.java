@@ -82,6 +82,51 @@ class RingraftNodeTest
         }
     }
 
+    @Test
+    void aSyncDelayFileSlowsTheLogWhileTheNodeRuns() throws Exception
+    {
+        final Path delay = dir.resolve("sync-delay-ms");
+        final NodeConfig config = NodeConfig.parse(List.of("cluster.id = 3", "node.id = 1",
+            "member.1 = 127.0.0.1:" + CommandLineTest.freePort() + " 127.0.0.1:" + CommandLineTest.freePort(),
+            "data.dir = " + dir.resolve("slow"), "durability = BATCH", "election.timeout.ms = 100-200", "heartbeat.ms = 20",
+            "storage.sync.delay.file = " + delay), "test", null, false);
+        try (RingraftNode node = RingraftNode.start(config); KvClient client = client(config))
+        {
+            // A single node acknowledges a write once its log synced it: the sync's delay is in every write.
+            final long fast = slowestPut(client, 5);
+            Files.writeString(delay, "400");
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            long slow = 0;
+            while (slow < 400 && System.nanoTime() < deadline)
+            {
+                slow = slowestPut(client, 1);
+            }
+            assertTrue(slow >= 400, "a write waits for the slow sync once the file says 400 ms: " + slow + " ms (before: " + fast + " ms)");
+            Files.writeString(delay, "0");
+            final long deadlineBack = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            long back = slow;
+            while (back >= 400 && System.nanoTime() < deadlineBack)
+            {
+                back = slowestPut(client, 3);
+            }
+            assertTrue(back < 400, "fast again once the file says 0: " + back + " ms");
+        }
+    }
+
+    /** @return the slowest of {@code n} puts, in milliseconds */
+    private static long slowestPut(final KvClient client, final int n)
+    {
+        long slowest = 0;
+        for (int i = 0; i < n; i++)
+        {
+            final long start = System.nanoTime();
+            final KvResponse r = client.call(KvProtocol.PUT, "slow", ("v" + i).getBytes(StandardCharsets.UTF_8), null, false);
+            assertEquals(KvProtocol.OK, r.status(), r.toString());
+            slowest = Math.max(slowest, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+        }
+        return slowest;
+    }
+
     @ParameterizedTest
     @EnumSource(ThreadingMode.class)
     void servesInEveryThreadingMode(final ThreadingMode mode)

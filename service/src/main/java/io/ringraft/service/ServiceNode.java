@@ -63,12 +63,14 @@ public final class ServiceNode implements AutoCloseable
     private final ClientIngress ingress;
     private final AgentRunner ingressRunner;
     private final String aeronDirectory;
+    private final ChronicleLogStorage log;
     private boolean closed;
 
     private ServiceNode(final Context ctx, final EmbeddedMediaDriver driver, final Raft raft, final ServiceHost host,
-        final ClientIngress ingress, final AgentRunner ingressRunner, final String aeronDirectory)
+        final ClientIngress ingress, final AgentRunner ingressRunner, final String aeronDirectory, final ChronicleLogStorage log)
     {
         this.ctx = ctx;
+        this.log = log;
         this.driver = driver;
         this.raft = raft;
         this.host = host;
@@ -128,6 +130,7 @@ public final class ServiceNode implements AutoCloseable
             final boolean empty = storage.lastLogId().index() == 0 && snapshots.latest() == null;
             final Membership initial = ctx.initialMembership != null ? ctx.initialMembership : Membership.of(voters);
             raft = Raft.start(raftConfig, storage, snapshots, network, host, empty && !ctx.join ? initial : null);
+            final ChronicleLogStorage log = storage; // owned by the Raft node from here on
             storage = null;
             snapshots = null;
             network = null;
@@ -136,7 +139,7 @@ public final class ServiceNode implements AutoCloseable
             final AgentRunner runner = new AgentRunner(ctx.idleStrategy.get(),
                 ex -> System.err.println("ringraft node " + id + ": " + ex), null, ingress);
             AgentRunner.startOnThread(runner);
-            return new ServiceNode(ctx, driver, raft, host, ingress, runner, aeronDir);
+            return new ServiceNode(ctx, driver, raft, host, ingress, runner, aeronDir, log);
         }
         catch (final RuntimeException ex)
         {
@@ -153,6 +156,18 @@ public final class ServiceNode implements AutoCloseable
     public Raft raft()
     {
         return raft;
+    }
+
+    /**
+     * Delays every log sync from now on, as a slow disk would, for fault-injection runs (the
+     * initial value is {@link Context#syncDelayNanos(long)}): see
+     * {@link ChronicleLogStorage#syncDelayNanos(long)}. Safe from any thread.
+     *
+     * @param nanos the extra delay before each sync, {@code >= 0}; 0 for none
+     */
+    public void syncDelayNanos(final long nanos)
+    {
+        log.syncDelayNanos(nanos);
     }
 
     /** @return the hosted service */
