@@ -267,8 +267,9 @@ final class NemesisRun
         // Through the relay, peers' packets come from the relay's address: the transport's source address check
         // would drop them (AeronTransportConfig#sourceAddressCheck: off where peers are reached through address translation).
         final List<String> jvmFlags = new ArrayList<>(relay == null ? List.of() : List.of("-Dringraft.aeron.source.check=false"));
-        // The transport's settings given to this process (-Dringraft.aeron.*=...) go to every node too.
-        System.getProperties().stringPropertyNames().stream().filter(k -> k.startsWith("ringraft.aeron.")).sorted()
+        // The transport's settings given to this process (-Dringraft.aeron.*=...) go to every node too, and so do Aeron's own
+        // (-Daeron.*=..., read by the nodes' embedded media drivers, e.g. aeron.rcv.status.message.timeout).
+        System.getProperties().stringPropertyNames().stream().filter(k -> k.startsWith("ringraft.aeron.") || k.startsWith("aeron.")).sorted()
             .forEach(k -> jvmFlags.add("-D" + k + "=" + System.getProperty(k)));
         if (options.plantedBug() != PlantedBug.NONE)
         {
