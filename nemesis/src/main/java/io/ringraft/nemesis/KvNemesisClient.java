@@ -56,9 +56,21 @@ final class KvNemesisClient implements NemesisClient
     }
 
     @Override
+    public boolean isSessionClosed()
+    {
+        return client.client().isSessionClosed();
+    }
+
+    @Override
     public void close()
     {
         client.close();
+    }
+
+    /** @return the status name, and the client's text when it says more (e.g. "ABORTED session closed") */
+    private static String detail(final KvResponse r)
+    {
+        return KvProtocol.statusName(r.status()) + (r.text() == null || r.text().isEmpty() ? "" : " " + r.text());
     }
 
     static Result write(final KvResponse r, final String okValue)
@@ -72,9 +84,9 @@ final class KvNemesisClient implements NemesisClient
                 return new Result(Outcome.OK, okValue, "CAS_FAILED");
             case KvProtocol.UNKNOWN_OUTCOME:
             case KvProtocol.NO_ANSWER:
-                return new Result(Outcome.UNKNOWN, null, KvProtocol.statusName(r.status()));
+                return new Result(Outcome.UNKNOWN, null, detail(r));
             default:
-                return new Result(Outcome.FAIL, null, KvProtocol.statusName(r.status()));
+                return new Result(Outcome.FAIL, null, detail(r));
         }
     }
 
@@ -87,7 +99,7 @@ final class KvNemesisClient implements NemesisClient
             case KvProtocol.NOT_FOUND:
                 return new Result(Outcome.OK, null, "NOT_FOUND");
             default:
-                return new Result(Outcome.FAIL, null, KvProtocol.statusName(r.status()));
+                return new Result(Outcome.FAIL, null, detail(r));
         }
     }
 

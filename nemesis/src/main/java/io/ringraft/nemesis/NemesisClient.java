@@ -49,6 +49,15 @@ interface NemesisClient extends AutoCloseable
     /** @return the work done: sends, answers, retries and timeouts */
     int poll();
 
+    /**
+     * @return true once the client's session is closed in the cluster (expired): every later operation would fail
+     *         at once, so the workload replaces the client (a new session) and says so
+     */
+    default boolean isSessionClosed()
+    {
+        return false;
+    }
+
     @Override
     void close();
 }

@@ -432,7 +432,7 @@ final class NemesisRun
             }
             final String replicas = awaitIdenticalReplicas(nodes.clientEndpoints(), aeronDir);
             final long endNs = System.nanoTime() - originNs;
-            return check(ops, windows, watcher.changes(), nodes.crashes(), replicas, endNs, lab);
+            return check(ops, windows, watcher.changes(), nodes.crashes(), replicas, endNs, lab, workload.sessionsClosed());
         }
         catch (final InterruptedException ex)
         {
@@ -728,7 +728,7 @@ final class NemesisRun
     }
 
     private Outcome check(final List<NemesisWorkload.Op> ops, final List<Window> windows, final List<StatusWatcher.LeaderChange> leaders,
-        final List<String> crashes, final String replicas, final long endNs, final NetworkLab lab)
+        final List<String> crashes, final String replicas, final long endNs, final NetworkLab lab, final List<String> sessionsClosed)
     {
         final History history = new History();
         final List<NemesisWorkload.Op> sorted = new ArrayList<>(ops);
@@ -903,6 +903,11 @@ final class NemesisRun
             checks.add("info  acknowledged writes' latency during each slow disk (whole run p50 " +
                 (all.length == 0 ? "-" : TimeUnit.NANOSECONDS.toMillis(all[all.length / 2]) + " ms") + "): " +
                 String.join("; ", slowDiskLatency));
+        }
+        if (!sessionsClosed.isEmpty())
+        {
+            checks.add("info  client sessions found closed in the cluster (expired; the client was replaced by a new one): " +
+                sessionsClosed.size() + ", at " + String.join(", ", sessionsClosed));
         }
         if (relay != null)
         {

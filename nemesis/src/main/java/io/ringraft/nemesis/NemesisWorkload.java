@@ -39,6 +39,7 @@ final class NemesisWorkload
         }
     }
 
+    private final List<String> sessionsClosed = new ArrayList<>();
     private final int clients;
     private final int threads;
     private final int keys;
@@ -78,9 +79,26 @@ final class NemesisWorkload
             final int first = t;
             final Thread thread = new Thread(() ->
             {
-                try (NemesisClient client = clientFactory.get())
+                try
                 {
-                    drive(client, first, ops);
+                    // A client whose session closed in the cluster (expired) fails everything at once: the thread
+                    // replaces it with a new client and session, and the report lists when.
+                    final Driver driver = new Driver(first);
+                    while (!stop.get())
+                    {
+                        try (NemesisClient client = clientFactory.get())
+                        {
+                            driver.drive(client, ops);
+                            if (client.isSessionClosed())
+                            {
+                                synchronized (sessionsClosed)
+                                {
+                                    sessionsClosed.add(String.format(java.util.Locale.ROOT, "%.1f s (thread %d)",
+                                        (System.nanoTime() - originNs) / 1e9, first));
+                                }
+                            }
+                        }
+                    }
                 }
                 catch (final Throwable ex)
                 {
@@ -171,69 +189,94 @@ final class NemesisWorkload
         return ops;
     }
 
-    private void drive(final NemesisClient client, final int thread, final List<Op> ops)
+    /** @return when a client's session was found closed in the cluster (and the client replaced), e.g. "1575.2 s (thread 1)" */
+    List<String> sessionsClosed()
     {
-        final List<Integer> mine = new ArrayList<>();
-        for (int c = thread; c < clients; c += threads)
+        synchronized (sessionsClosed)
         {
-            mine.add(c);
+            return new ArrayList<>(sessionsClosed);
         }
-        final int n = mine.size();
-        final SplittableRandom random = new SplittableRandom(seed * 31 + thread);
-        final boolean[] busy = new boolean[n];
-        final long[] nextAt = new long[n];
-        final long[] sequence = new long[n];
-        final String[][] lastSeen = new String[n][keys];
-        final int[] inFlight = new int[1];
-        while (!stop.get() || inFlight[0] > 0)
+    }
+
+    /** One thread's logical clients: what they saw and how far their values count, kept when the thread replaces its client. */
+    private final class Driver
+    {
+        private final List<Integer> mine = new ArrayList<>();
+        private final int n;
+        private final SplittableRandom random;
+        private final long[] sequence;
+        private final String[][] lastSeen;
+
+        Driver(final int thread)
         {
-            final long now = System.nanoTime();
-            for (int i = 0; i < n && !stop.get(); i++)
+            for (int c = thread; c < clients; c += threads)
             {
-                if (busy[i] || now < nextAt[i])
-                {
-                    continue;
-                }
-                busy[i] = true;
-                inFlight[0]++;
-                final int slot = i;
-                final int clientId = mine.get(i);
-                final int k = random.nextInt(keys);
-                final String key = key(k);
-                final int dice = random.nextInt(10);
-                final long invoke = now - originNs;
-                final String value = "c" + clientId + "-" + (++sequence[i]);
-                final OpKind kind = dice < 4 ? OpKind.PUT : dice < 8 ? OpKind.GET : OpKind.CAS;
-                final String expected = kind == OpKind.CAS ? lastSeen[slot][k] : null;
-                final NemesisClient.Callback done = r ->
-                {
-                    final long end = System.nanoTime();
-                    ops.add(new Op(clientId, kind, key, kind == OpKind.GET ? null : value, expected, invoke, end - originNs, r));
-                    if (r.outcome() == NemesisClient.Outcome.OK)
-                    {
-                        if (kind == OpKind.PUT || (kind == OpKind.CAS && "true".equals(r.value())))
-                        {
-                            lastSeen[slot][k] = value;
-                        }
-                        else if (kind == OpKind.GET)
-                        {
-                            lastSeen[slot][k] = r.value();
-                        }
-                    }
-                    busy[slot] = false;
-                    inFlight[0]--;
-                    nextAt[slot] = end + thinkNs / 2 + random.nextLong(thinkNs + 1);
-                };
-                switch (kind)
-                {
-                    case PUT -> client.put(key, value, done);
-                    case GET -> client.get(key, done);
-                    default -> client.cas(key, expected, value, done);
-                }
+                mine.add(c);
             }
-            if (client.poll() == 0)
+            n = mine.size();
+            random = new SplittableRandom(seed * 31 + thread);
+            sequence = new long[n];
+            lastSeen = new String[n][keys];
+        }
+
+        /** Drives the logical clients until the workload stops or the client's session is closed (then with nothing in flight). */
+        void drive(final NemesisClient client, final List<Op> ops)
+        {
+            final boolean[] busy = new boolean[n];
+            final long[] nextAt = new long[n];
+            final int[] inFlight = new int[1];
+            boolean closed = false;
+            while ((!stop.get() && !closed) || inFlight[0] > 0)
             {
-                LockSupport.parkNanos(200_000);
+                closed = closed || client.isSessionClosed();
+                final long now = System.nanoTime();
+                for (int i = 0; i < n && !stop.get() && !closed; i++)
+                {
+                    if (busy[i] || now < nextAt[i])
+                    {
+                        continue;
+                    }
+                    busy[i] = true;
+                    inFlight[0]++;
+                    final int slot = i;
+                    final int clientId = mine.get(i);
+                    final int k = random.nextInt(keys);
+                    final String key = key(k);
+                    final int dice = random.nextInt(10);
+                    final long invoke = now - originNs;
+                    final String value = "c" + clientId + "-" + (++sequence[i]);
+                    final OpKind kind = dice < 4 ? OpKind.PUT : dice < 8 ? OpKind.GET : OpKind.CAS;
+                    final String expected = kind == OpKind.CAS ? lastSeen[slot][k] : null;
+                    final NemesisClient.Callback done = r ->
+                    {
+                        final long end = System.nanoTime();
+                        ops.add(new Op(clientId, kind, key, kind == OpKind.GET ? null : value, expected, invoke, end - originNs, r));
+                        if (r.outcome() == NemesisClient.Outcome.OK)
+                        {
+                            if (kind == OpKind.PUT || (kind == OpKind.CAS && "true".equals(r.value())))
+                            {
+                                lastSeen[slot][k] = value;
+                            }
+                            else if (kind == OpKind.GET)
+                            {
+                                lastSeen[slot][k] = r.value();
+                            }
+                        }
+                        busy[slot] = false;
+                        inFlight[0]--;
+                        nextAt[slot] = end + thinkNs / 2 + random.nextLong(thinkNs + 1);
+                    };
+                    switch (kind)
+                    {
+                        case PUT -> client.put(key, value, done);
+                        case GET -> client.get(key, done);
+                        default -> client.cas(key, expected, value, done);
+                    }
+                }
+                if (client.poll() == 0)
+                {
+                    LockSupport.parkNanos(200_000);
+                }
             }
         }
     }

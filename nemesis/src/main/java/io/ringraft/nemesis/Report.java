@@ -64,12 +64,31 @@ final class Report
         }
         NemesisRun.writeText(dir.resolve("leaders.txt"), leaderText.toString());
         NemesisRun.writeText(dir.resolve("history.txt"), history + nl);
+        NemesisRun.writeText(dir.resolve("failures.txt"), failures(ops));
         if (!linear.isLinearizable())
         {
             NemesisRun.writeText(dir.resolve("violation.txt"), linear + nl + nl + history.describe(linear.key()) + nl + nl +
                 "replay the schedule: " + options.replayCommand() + nl);
         }
         NemesisRun.writeText(dir.resolve("report.html"), html(summary, checks, lab, ops, windows, leaders, endNs));
+    }
+
+    /** @return per 10 s of the run, how many operations failed or ended unknown, by what the client said */
+    static String failures(final List<NemesisWorkload.Op> ops)
+    {
+        final java.util.Map<String, Integer> counts = new java.util.TreeMap<>();
+        for (final NemesisWorkload.Op op : ops)
+        {
+            if (op.result().outcome() != NemesisClient.Outcome.OK)
+            {
+                final long bucket = op.invokeNs() / 10_000_000_000L * 10;
+                counts.merge(String.format(Locale.ROOT, "%6d %-7s %-4s %s", bucket, op.result().outcome(), op.kind(), op.result().detail()),
+                    1, Integer::sum);
+            }
+        }
+        final StringBuilder text = new StringBuilder("# from_s outcome kind detail count (operations invoked in the 10 s from from_s)\n");
+        counts.forEach((k, v) -> text.append(k).append(' ').append(v).append('\n'));
+        return text.toString();
     }
 
     static String html(final String summary, final List<String> checks, final String lab, final List<NemesisWorkload.Op> ops,
