@@ -137,6 +137,7 @@ public final class RingraftClient implements AutoCloseable
     // The last send that keeps the session alive in the log (open, command, keepalive): queries and
     // status requests do not, so a client that only reads still sends keepalives.
     private long lastSendNs;
+    private long lastNoLeaderMoveNs = Long.MIN_VALUE / 2;
     private long lastScanNs;
     private boolean sessionClosed;
     private boolean closed;
@@ -287,6 +288,11 @@ public final class RingraftClient implements AutoCloseable
                 }
                 lastProblem = ClientProtocol.statusName(open.status) + " from " + target.endpoint;
                 open.notBeforeNs = now + ctx.retryDelayNs;
+                open.sent = false; // sent again after the retry delay
+                if (open.status == ClientProtocol.NO_LEADER)
+                {
+                    onNoLeader(now);
+                }
             }
             final ExclusivePublication publication = target.publication();
             if (open.sent && now - open.sentNs > ctx.resendIntervalNs)
@@ -1064,6 +1070,22 @@ public final class RingraftClient implements AutoCloseable
         }
     }
 
+    /**
+     * The member the client talks to answered that it knows no leader: it may be cut off from the others (the
+     * minority side of a partition, a member still joining) while they have one, and it answers, so the client
+     * would never go quiet and move on; it tries the next member instead (at most once per retry delay, so the
+     * answers to several requests in flight move it once). During an election every member answers so and the
+     * client goes round them; a redirect takes it to the leader.
+     */
+    private void onNoLeader(final long now)
+    {
+        if (targets.size() > 1 && now - lastNoLeaderMoveNs >= ctx.retryDelayNs)
+        {
+            lastNoLeaderMoveNs = now;
+            rotate(now);
+        }
+    }
+
     private void rotate(final long now)
     {
         final int i = targets.indexOf(target);
@@ -1179,6 +1201,10 @@ public final class RingraftClient implements AutoCloseable
         {
             p.sent = false;
             p.notBeforeNs = now + ctx.retryDelayNs;
+            if (response.status == ClientProtocol.NO_LEADER && p.pinned == null)
+            {
+                onNoLeader(now);
+            }
             return;
         }
         if (p.type == ClientProtocol.OPEN)
@@ -1237,6 +1263,10 @@ public final class RingraftClient implements AutoCloseable
         else if (response.status == ClientProtocol.NO_LEADER || response.status == ClientProtocol.BUSY)
         {
             lastSendNs = now - ctx.keepaliveIntervalNs + ctx.retryDelayNs;
+            if (response.status == ClientProtocol.NO_LEADER)
+            {
+                onNoLeader(now);
+            }
         }
         else if (response.status == ClientProtocol.UNKNOWN_SESSION)
         {
@@ -1281,6 +1311,10 @@ public final class RingraftClient implements AutoCloseable
                 break;
             }
             case ClientProtocol.NO_LEADER:
+                // Not applied: send again with the same sequence, to the next member (see onNoLeader).
+                onNoLeader(now);
+                markToSend(slot, now + ctx.retryDelayNs);
+                break;
             case ClientProtocol.BUSY:
             case ClientProtocol.WINDOW_FULL:
             case ClientProtocol.ABORTED:

@@ -144,4 +144,34 @@ final class ServiceClusterTest
             }
         }
     }
+    @Test
+    void movesOnFromAMemberThatKnowsNoLeaderToTheOnesThatDo() throws Exception
+    {
+        try (TestCluster cluster = new TestCluster(3, ctx -> { }))
+        {
+            final long leader = cluster.awaitLeader(10_000);
+            final long follower = leader == 1 ? 2 : 1;
+            // A member cut off from the others, still answering clients (here one whose peers are absent): it knows
+            // no leader and says so, for as long as it runs. The client tries it first.
+            final java.util.Set<Integer> ports = new java.util.HashSet<>();
+            final String lonerClient = "127.0.0.1:" + TestCluster.freePort(ports);
+            final ServiceNode.Context lonerCtx = new ServiceNode.Context().nodeId(9).clusterId(7)
+                .dataDir(cluster.baseDir.resolve("loner")).aeronDirectory(cluster.driver.aeronDirectoryName())
+                .durability(io.ringraft.storage.DurabilityPolicy.NONE).service(new CounterService())
+                .idleStrategy(() -> new org.agrona.concurrent.SleepingMillisIdleStrategy(1)).timing(300, 600, 50)
+                .member(9, "127.0.0.1:" + TestCluster.freePort(ports), lonerClient)
+                .member(10, "127.0.0.1:" + TestCluster.freePort(ports), "127.0.0.1:" + TestCluster.freePort(ports))
+                .member(11, "127.0.0.1:" + TestCluster.freePort(ports), "127.0.0.1:" + TestCluster.freePort(ports));
+            try (ServiceNode loner = ServiceNode.launch(lonerCtx);
+                RingraftClient client = RingraftClient.connect(new RingraftClient.Context().clusterId(7).endpoint(lonerClient)
+                    .endpoint(cluster.clientEndpoints.get(follower)).connectTimeout(5, TimeUnit.SECONDS)
+                    // Longer than the connect timeout: only the loner's answer, not its silence, can move the client on.
+                    .resendInterval(10, TimeUnit.SECONDS)))
+            {
+                final CommandResult r = client.execute(CounterService.command(CounterService.INCREMENT, 2, 0));
+                assertEquals(Outcome.OK, r.outcome(), r.toString());
+                assertEquals(cluster.clientEndpoints.get(leader), client.leaderEndpoint(), "found the leader past the member without one");
+            }
+        }
+    }
 }
