@@ -432,7 +432,9 @@ final class NemesisRun
             }
             final String replicas = awaitIdenticalReplicas(nodes.clientEndpoints(), aeronDir);
             final long endNs = System.nanoTime() - originNs;
-            return check(ops, windows, watcher.changes(), nodes.crashes(), replicas, endNs, lab, workload.sessionsClosed());
+            final List<String> closed = new ArrayList<>(workload.sessionsClosed());
+            watcher.sessionsClosed().forEach(t -> closed.add(t + " (status watcher)"));
+            return check(ops, windows, watcher.changes(), nodes.crashes(), replicas, endNs, lab, closed);
         }
         catch (final InterruptedException ex)
         {

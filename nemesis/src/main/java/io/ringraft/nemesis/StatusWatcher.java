@@ -32,7 +32,10 @@ final class StatusWatcher implements AutoCloseable
     }
 
     private final Map<Long, String> endpoints;
-    private final KvClient client;
+    private final int clusterId;
+    private final String aeronDirectory;
+    private volatile KvClient client;
+    private final List<String> sessionsClosed = new ArrayList<>();
     private final long originNs;
     private final AtomicBoolean stop = new AtomicBoolean();
     private final List<LeaderChange> changes = new ArrayList<>();
@@ -45,10 +48,23 @@ final class StatusWatcher implements AutoCloseable
     {
         this.endpoints = endpoints;
         this.originNs = originNs;
-        this.client = new KvClient(new KvClient.Context().endpoints(new ArrayList<>(endpoints.values())).clusterId(clusterId)
-            .timeout(400, TimeUnit.MILLISECONDS).aeronDirectory(aeronDirectory));
+        this.clusterId = clusterId;
+        this.aeronDirectory = aeronDirectory;
+        this.client = newClient();
         this.thread = new Thread(this::run, "nemesis-status");
         thread.setDaemon(true);
+    }
+
+    private KvClient newClient()
+    {
+        return new KvClient(new KvClient.Context().endpoints(new ArrayList<>(endpoints.values())).clusterId(clusterId)
+            .timeout(400, TimeUnit.MILLISECONDS).aeronDirectory(aeronDirectory));
+    }
+
+    /** @return when the watcher found its client's session closed in the cluster (and opened a new one), e.g. "300.6 s" */
+    synchronized List<String> sessionsClosed()
+    {
+        return new ArrayList<>(sessionsClosed);
     }
 
     /** Starts watching. */
@@ -92,8 +108,32 @@ final class StatusWatcher implements AutoCloseable
 
     private void run()
     {
+        boolean reopening = false;
         while (!stop.get())
         {
+            if (client.client().isSessionClosed())
+            {
+                // Expired in the cluster: a member then answers no status, and a leader would never be seen again.
+                if (!reopening)
+                {
+                    reopening = true;
+                    synchronized (this)
+                    {
+                        sessionsClosed.add(String.format(java.util.Locale.ROOT, "%.1f s", (System.nanoTime() - originNs) / 1e9));
+                    }
+                }
+                try
+                {
+                    final KvClient fresh = newClient();
+                    client.close();
+                    client = fresh;
+                    reopening = false;
+                }
+                catch (final RuntimeException ex)
+                {
+                    // no leader opened a session yet: tried again next round
+                }
+            }
             // The status alone (no state digest): a node answers it also while there is no leader.
             final Map<Long, NodeStatus> round = pollStatus();
             long newLeader = 0;
