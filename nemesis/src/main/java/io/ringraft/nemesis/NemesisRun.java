@@ -617,9 +617,9 @@ final class NemesisRun
                     }
                     if (added != null || promoted != null)
                     {
-                        membershipFailures.add(String.format(Locale.ROOT, "node %d (healed at %.1f s) was not %s: %s", id,
+                        membershipFailures.add(String.format(Locale.ROOT, "node %d (healed at %.1f s) was not %s: %s [then %s]", id,
                             (healedAtNs - originNs) / 1e9, added != null ? "added back as a learner" : "promoted back to voter",
-                            added != null ? added : promoted));
+                            added != null ? added : promoted, logPositions(nodes)));
                     }
                     else
                     {
@@ -647,6 +647,38 @@ final class NemesisRun
                 lab.apply(Set.of(), 0);
                 break;
         }
+    }
+
+    /** @return every node's log positions from its counters file (role, last log, snapshot, purged, committed, applied) */
+    private static String logPositions(final NodeProcesses nodes)
+    {
+        final List<String> all = new ArrayList<>();
+        final String[] names = {"role", "last log index", "snapshot index", "purged index", "committed index", "applied index"};
+        nodes.dataDirs().forEach((id, dir) ->
+        {
+            try
+            {
+                final Map<String, Long> counters = io.ringraft.runtime.RaftCounters.readFile(
+                    dir.resolve(io.ringraft.server.RingraftNode.COUNTERS_FILE));
+                final StringBuilder one = new StringBuilder("node " + id + ":");
+                for (final String name : names)
+                {
+                    counters.forEach((label, value) ->
+                    {
+                        if (label.endsWith(" " + name))
+                        {
+                            one.append(' ').append(name.replace(" index", "")).append(' ').append(value);
+                        }
+                    });
+                }
+                all.add(one.toString());
+            }
+            catch (final RuntimeException ex)
+            {
+                all.add("node " + id + ": no counters (" + ex.getMessage() + ")");
+            }
+        });
+        return String.join("; ", all);
     }
 
     static String describeCuts(final Set<List<Long>> cuts)
