@@ -37,6 +37,13 @@ public interface RaftNetwork extends AutoCloseable
 
     /**
      * Delivers received messages to {@code handler}.
+     * <p>
+     * What the handler throws comes out of this call (an implementation over a transport that
+     * catches its handler's exceptions, as Aeron's does, throws it once the transport returns),
+     * and so does the failure of the transport itself: a network that can carry no more messages
+     * (its connection to the transport is gone and will not come back) throws from this call, and
+     * from every later one, an exception naming the cause, rather than sending and receiving
+     * nothing. The node fails stop on either.
      *
      * @param handler receives each message
      * @param limit   the most messages to deliver in this call

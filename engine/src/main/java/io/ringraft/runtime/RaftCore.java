@@ -150,7 +150,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     {
         if (failStop.failed())
         {
-            throw new AgentTerminationException("node " + self + " failed"); // another agent's failure stops this one too
+            throw new AgentTerminationException("node " + self + " failed"); // another agent's failure stops this one too (onClose publishes the counters)
         }
         try
         {
@@ -198,16 +198,45 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         catch (final RuntimeException | Error ex)
         {
             // A storage failure or a broken invariant: this node can no longer keep its promises.
-            failStop.fail(ex);
+            failOnCoreThread(ex);
             throw new AgentTerminationException(ex);
         }
     }
 
-    /** The agent stopped (closed, or failed): see {@code NodeRuntime}, which answers what is left. */
+    /**
+     * The agent stopped (closed, or failed): publishes the counters once more, so that they show the
+     * node's last state, then lets {@code NodeRuntime} answer what is left.
+     */
     @Override
     public void onClose()
     {
+        try
+        {
+            publishCounters();
+        }
+        catch (final RuntimeException | Error ex)
+        {
+            failStop.report(ex);
+        }
         onStopped.run();
+    }
+
+    /**
+     * Fails the node from the core thread: first publishes the counters of the duty cycle that
+     * failed (what it appended, committed, flushed before the failure), so that a caller who sees
+     * the failure sees the node's last state too.
+     */
+    private void failOnCoreThread(final Throwable failure)
+    {
+        try
+        {
+            publishCounters();
+        }
+        catch (final RuntimeException | Error ex)
+        {
+            failure.addSuppressed(ex);
+        }
+        failStop.fail(failure);
     }
 
     @Override
@@ -540,7 +569,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         }
         catch (final RuntimeException | Error ex)
         {
-            failStop.fail(ex);
+            failOnCoreThread(ex);
         }
     }
 
@@ -811,16 +840,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
 
     private void updateCounters()
     {
-        counters.lastLogIndex.setOrdered(engine.lastLogIndex());
-        counters.lastLogTerm.setOrdered(engine.lastLogTerm());
-        counters.committed.setOrdered(engine.committedIndex());
-        counters.flushed.setOrdered(engine.flushedIndex());
-        counters.snapshotIndex.setOrdered(engine.snapshotIndex());
-        counters.purgedIndex.setOrdered(engine.purgedIndex());
-        final Vote vote = engine.vote();
-        counters.term.setOrdered(vote.term());
-        counters.votedFor.setOrdered(vote.votedFor());
-        counters.voteCommitted.setOrdered(vote.committed() ? 1 : 0);
+        publishCounters();
         final Membership m = engine.membership();
         if (m != lastMembership)
         {
@@ -839,6 +859,21 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
                 }
             }
         }
+    }
+
+    /** The engine's log, commit, flush, snapshot and vote state to the counters (the role and leader are set as they change). */
+    private void publishCounters()
+    {
+        counters.lastLogIndex.setOrdered(engine.lastLogIndex());
+        counters.lastLogTerm.setOrdered(engine.lastLogTerm());
+        counters.committed.setOrdered(engine.committedIndex());
+        counters.flushed.setOrdered(engine.flushedIndex());
+        counters.snapshotIndex.setOrdered(engine.snapshotIndex());
+        counters.purgedIndex.setOrdered(engine.purgedIndex());
+        final Vote vote = engine.vote();
+        counters.term.setOrdered(vote.term());
+        counters.votedFor.setOrdered(vote.votedFor());
+        counters.voteCommitted.setOrdered(vote.committed() ? 1 : 0);
     }
 
     /** Starts an election now (on the core thread). */

@@ -104,7 +104,13 @@ public final class StateMachineWorker implements Agent, EventPoller.Handler<Appl
         catch (final Throwable ex)
         {
             // The state machine cannot skip an entry: a failure to apply stops the node. The entry
-            // stays in the ring (the poller did not pass it), so its caller is answered FATAL.
+            // stays in the ring (the poller did not pass it), so its caller is answered FATAL. The
+            // entries applied before it in this batch were answered: the counter shows them
+            // (the state machine, which just threw, is not told the batch ended).
+            if (lastIndex > applied.get())
+            {
+                applied.setOrdered(lastIndex);
+            }
             failStop.fail(ex);
             throw new AgentTerminationException(ex);
         }

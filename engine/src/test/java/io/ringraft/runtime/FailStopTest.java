@@ -76,22 +76,26 @@ class FailStopTest
         nodes.forEach(Raft::close);
     }
 
-    /** Records what it applies; once armed, throws on the next entry, as a broken state machine does. */
+    /** Records what it applies; once armed (or from index {@code throwFrom} on), throws on the next entry, as a broken state machine does. */
     private static final class ArmedMachine extends RecordingStateMachine
     {
         volatile boolean armed;
+        volatile long throwFrom = Long.MAX_VALUE;
         volatile long thrownAtNanos;
+        volatile long lastAppliedIndex;
 
         @Override
         public int apply(final long index, final long term, final DirectBuffer payload, final int offset, final int length,
             final MutableDirectBuffer response)
         {
-            if (armed)
+            if (armed || index >= throwFrom)
             {
                 thrownAtNanos = System.nanoTime();
                 throw new IllegalStateException("state machine broke at index " + index);
             }
-            return super.apply(index, term, payload, offset, length, response);
+            final int result = super.apply(index, term, payload, offset, length, response);
+            lastAppliedIndex = index;
+            return result;
         }
     }
 
@@ -132,10 +136,21 @@ class FailStopTest
         }
     }
 
-    /** A log that, once armed, fails the Nth batch a follower appends from the leader. */
+    /** A log that, once armed, fails the Nth batch a follower appends from the leader, or the Nth flush. */
     private static final class FailingAppendLog extends InMemoryLogStorage
     {
         final AtomicInteger appendsUntilFailure = new AtomicInteger(-1);
+        final AtomicInteger flushesUntilFailure = new AtomicInteger(-1);
+
+        @Override
+        public long flush()
+        {
+            if (flushesUntilFailure.get() >= 0 && flushesUntilFailure.getAndDecrement() == 0)
+            {
+                throw new RaftStorageException("disk failed syncing the log up to entry " + lastLogIndex());
+            }
+            return super.flush();
+        }
 
         @Override
         public void append(final EntryBatch entries, final int from)
@@ -377,6 +392,59 @@ class FailStopTest
         writeAcknowledged(1_000, 100, follower);
         assertEquals(lastLogIndex, logs.get(followerIndex).lastLogIndex(), "the failed node's log did not move");
         assertEquals(sent, endpoints.get(followerIndex).sent.get(), "the failed node sent nothing");
+    }
+
+    @ParameterizedTest
+    @EnumSource(ThreadingMode.class)
+    void aFailedNodesCountersShowTheLogItHadAppendedWhenItFailed(final ThreadingMode mode) throws Exception
+    {
+        final List<FailingAppendLog> logs = List.of(new FailingAppendLog(), new FailingAppendLog(), new FailingAppendLog());
+        startCluster(mode, logs, null);
+        final Raft leader = awaitLeader(null);
+        writeAcknowledged(1, 20, null);
+        final int followerIndex = leader == nodes.get(0) ? 1 : 0;
+        final Raft follower = nodes.get(followerIndex);
+        final FailingAppendLog log = logs.get(followerIndex);
+        // A flush comes only after an append in the same duty cycle: the cycle that fails has
+        // appended entries its counters do not show yet, unless stopping publishes them.
+        log.flushesUntilFailure.set(3);
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (follower.failure() == null)
+        {
+            assertTrue(System.nanoTime() < deadline, "the follower did not fail");
+            writeAcknowledged(1_000, 10, null);
+        }
+        assertInstanceOf(RaftStorageException.class, follower.failure());
+        assertEquals(log.lastLogIndex(), follower.lastLogIndex(), "the last log index counter once the failure is seen");
+        final io.ringraft.RaftMetrics metrics = follower.metrics();
+        assertEquals(log.lastLogIndex(), metrics.lastLogIndex(), metrics.toString());
+        assertEquals(Role.FOLLOWER, metrics.role());
+        assertTrue(metrics.term() > 0 && metrics.committedIndex() > 20, metrics.toString());
+    }
+
+    @ParameterizedTest
+    @EnumSource(ThreadingMode.class)
+    void aFailedNodesAppliedCounterShowsEveryEntryItAppliedBeforeTheStateMachineFailed(final ThreadingMode mode) throws Exception
+    {
+        startCluster(mode, null, null);
+        writeAcknowledged(1, 20, null);
+        final Raft leader = awaitLeader(null);
+        final ArmedMachine machine = machines.get(nodes.indexOf(leader));
+        // Writes submitted together commit and are applied in batches: the one that throws comes
+        // after others of its batch that were applied and answered.
+        machine.throwFrom = leader.lastLogIndex() + 40;
+        final List<CompletableFuture<WriteResult>> writes = new ArrayList<>();
+        for (int i = 0; i < 100; i++)
+        {
+            writes.add(leader.clientWrite(command(5_000 + i)));
+        }
+        for (final CompletableFuture<WriteResult> w : writes)
+        {
+            w.get(10, TimeUnit.SECONDS);
+        }
+        assertInstanceOf(IllegalStateException.class, leader.failure());
+        assertTrue(machine.lastAppliedIndex >= machine.throwFrom - 1, "applied up to " + machine.lastAppliedIndex);
+        assertEquals(machine.lastAppliedIndex, leader.appliedIndex(), "the applied counter once the failure is seen");
     }
 
     @ParameterizedTest

@@ -7,6 +7,7 @@ import io.aeron.FragmentAssembler;
 import io.aeron.Image;
 import io.aeron.Publication;
 import io.aeron.Subscription;
+import io.aeron.exceptions.AeronException;
 import io.aeron.exceptions.ConfigurationException;
 import io.aeron.logbuffer.FragmentHandler;
 import io.aeron.logbuffer.Header;
@@ -19,6 +20,7 @@ import org.agrona.DirectBuffer;
 import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.collections.LongHashSet;
 import org.agrona.concurrent.AgentInvoker;
+import org.agrona.concurrent.AgentTerminationException;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import java.net.InetAddress;
@@ -62,6 +64,17 @@ import java.util.Set;
  * thread and the Aeron client one conductor thread, both with backoff idle strategies; in
  * {@linkplain AeronTransportConfig#invoker(boolean) invoker mode} neither exists and their work runs
  * in {@link #poll} (see {@link #doWork()}).
+ * <p>
+ * Failures: the Aeron client stops by itself when its media driver goes away or stops answering
+ * ({@code DriverTimeoutException}), when the driver timed it out ({@code ClientTimeoutException}),
+ * or in invoker mode when its conductor was not run within the driver's client liveness timeout
+ * ({@code ConductorServiceTimeoutException}: the polling thread stalled). The network then throws
+ * from {@link #poll}, that time and every later one, an {@link IllegalStateException} whose cause
+ * is Aeron's error, so that the node fails stop rather than going on with every send answered
+ * {@link #CLOSED}. What the poll's handler throws, which Aeron's {@code Image.poll} would hand to
+ * an error handler and go on, is thrown from {@link #poll} once Aeron returns (the rest of that
+ * poll's fragments are dropped). Aeron's other, non-fatal errors (such as a peer's channel
+ * failing) are written to the {@linkplain AeronTransportConfig#log(java.util.function.Consumer) log}.
  */
 public final class AeronRaftNetwork implements RaftNetwork
 {
@@ -100,6 +113,10 @@ public final class AeronRaftNetwork implements RaftNetwork
     private volatile long[] peerIds;
     private MessageHandler pollHandler;
     private int delivered;
+    /** What the poll's handler threw (polling thread): thrown from {@link #poll} once Aeron returns. */
+    private Throwable handlerFailure;
+    /** Why the Aeron client stopped by itself (any thread: the conductor's, or the polling one in invoker mode), or null. */
+    private volatile Throwable clientFailure;
     private volatile boolean closed;
 
     /**
@@ -121,7 +138,8 @@ public final class AeronRaftNetwork implements RaftNetwork
         {
             launched = config.embeddedDriver() ? EmbeddedMediaDriver.launch(self, config.termLength(), config.invoker()) : null;
             final String dir = launched != null ? launched.aeronDirectoryName() : config.aeronDirectoryName();
-            final Aeron.Context ctx = new Aeron.Context().aeronDirectoryName(dir).useConductorAgentInvoker(config.invoker());
+            final Aeron.Context ctx = new Aeron.Context().aeronDirectoryName(dir).useConductorAgentInvoker(config.invoker())
+                .errorHandler(this::onClientError).subscriberErrorHandler(this::onHandlerError).closeHandler(this::onClientClosed);
             if (launched != null && config.invoker())
             {
                 // While the client waits for the driver (connect, add publication...), it runs the driver itself.
@@ -169,6 +187,76 @@ public final class AeronRaftNetwork implements RaftNetwork
             verifier, replayGuard, config.sourceAddressCheck() ? this::sourceMatches : null);
         this.assembler = new FragmentAssembler(new OnFragment());
         this.dropLog = new DropLog(config.log());
+    }
+
+    /**
+     * The Aeron client's error handler (its conductor's thread, or the polling one in invoker
+     * mode): an error after which the client has stopped (fatal, or its conductor terminated) fails
+     * this network; any other is logged.
+     */
+    private void onClientError(final Throwable error)
+    {
+        if (closed)
+        {
+            return;
+        }
+        if (error instanceof AgentTerminationException || AeronException.isFatal(error))
+        {
+            clientStopped(error);
+        }
+        else
+        {
+            config.log().accept("ringraft transport node " + nodeId + ": Aeron client error: " + error);
+        }
+    }
+
+    /** The Aeron client closed: unless this network closed it, it stopped by itself. */
+    private void onClientClosed()
+    {
+        if (!closed)
+        {
+            clientStopped(new AeronException("the Aeron client closed", AeronException.Category.FATAL));
+        }
+    }
+
+    private void clientStopped(final Throwable cause)
+    {
+        if (clientFailure == null)
+        {
+            clientFailure = cause; // the first cause is kept; a later one (the close that follows) says less
+        }
+    }
+
+    /** Aeron's handler for what a subscription's fragment handler threw (the polling thread, inside {@code Image.poll}). */
+    private void onHandlerError(final Throwable error)
+    {
+        if (handlerFailure == null)
+        {
+            handlerFailure = error;
+        }
+        else if (handlerFailure != error)
+        {
+            handlerFailure.addSuppressed(error);
+        }
+    }
+
+    /** @throws IllegalStateException if the Aeron client stopped by itself: this network can carry nothing more */
+    private void checkClient()
+    {
+        final Throwable cause = clientFailure;
+        if (cause != null)
+        {
+            throw new IllegalStateException("ringraft transport node " + nodeId + ": the Aeron client stopped (" + cause +
+                "); this network can send and receive nothing more", cause);
+        }
+    }
+
+    /**
+     * @return why the Aeron client under this network stopped by itself (then {@link #poll} throws), or null while it runs
+     */
+    public Throwable clientFailure()
+    {
+        return clientFailure;
     }
 
     /** Notes the addresses a peer's frames may come from (for the source address check). */
@@ -447,6 +535,8 @@ public final class AeronRaftNetwork implements RaftNetwork
      * {@inheritDoc}
      * <p>
      * In invoker mode it first runs {@link #doWork()}, whose work is not part of the count returned.
+     *
+     * @throws IllegalStateException if the Aeron client stopped by itself (see the class documentation)
      */
     @Override
     public int poll(final MessageHandler handler, final int limit)
@@ -456,6 +546,7 @@ public final class AeronRaftNetwork implements RaftNetwork
             return 0;
         }
         doWork();
+        checkClient();
         if (keyRing != null && config.authKeyCheckIntervalMs() > 0)
         {
             checkKeyFile();
@@ -473,6 +564,20 @@ public final class AeronRaftNetwork implements RaftNetwork
         finally
         {
             pollHandler = null;
+        }
+        final Throwable thrown = handlerFailure;
+        if (thrown != null)
+        {
+            handlerFailure = null;
+            if (thrown instanceof RuntimeException)
+            {
+                throw (RuntimeException)thrown;
+            }
+            if (thrown instanceof Error)
+            {
+                throw (Error)thrown;
+            }
+            throw new IllegalStateException("ringraft transport node " + nodeId + ": a message handler failed: " + thrown, thrown);
         }
         return delivered;
     }
@@ -550,6 +655,10 @@ public final class AeronRaftNetwork implements RaftNetwork
         @Override
         public void onFragment(final DirectBuffer buffer, final int offset, final int length, final Header header)
         {
+            if (handlerFailure != null)
+            {
+                return; // a handler failed in this poll, which throws once Aeron returns
+            }
             final Object image = header.context();
             currentSourceIdentity = image instanceof Image ? ((Image)image).sourceIdentity() : null;
             final RaftMessage message = decoder.decode(buffer, offset, length);

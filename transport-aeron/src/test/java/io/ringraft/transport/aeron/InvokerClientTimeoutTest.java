@@ -1,5 +1,6 @@
 package io.ringraft.transport.aeron;
 
+import io.aeron.exceptions.ConductorServiceTimeoutException;
 import io.ringraft.network.RaftNetwork;
 import org.junit.jupiter.api.Test;
 
@@ -8,13 +9,17 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * In invoker mode the network's owner runs Aeron's client conductor; one that does not run it within the
  * driver's client timeout (a stalled duty cycle: a long GC pause, a starved thread) finds the client closed
  * under it, its counters unmapped. The network must then read and close without touching them: the JVM crashed
- * with a SIGSEGV in {@code TransportCounters.close()} when it did.
+ * with a SIGSEGV in {@code TransportCounters.close()} when it did. Its {@code poll} throws from then on, so that
+ * the node fails stop (see {@code AeronClientFailStopTest}).
  */
 class InvokerClientTimeoutTest
 {
@@ -41,11 +46,16 @@ class InvokerClientTimeoutTest
             network.poll(message -> { }, 10);
             assertEquals(0, network.counters().received());
             LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(4_000));
-            // The conductor notices the missed interval, closes the client and unmaps its files.
+            // The conductor notices the missed interval, closes the client and unmaps its files; the
+            // network says so from this poll on (the node fails stop on it), rather than going on idle.
             for (int i = 0; i < 10; i++)
             {
-                network.poll(message -> { }, 10);
+                final IllegalStateException stopped = assertThrows(IllegalStateException.class, () -> network.poll(message -> { }, 10));
+                assertTrue(stopped.getMessage().contains("the Aeron client stopped"), stopped.getMessage());
+                assertSame(network.clientFailure(), stopped.getCause());
             }
+            assertInstanceOf(ConductorServiceTimeoutException.class, network.clientFailure());
+            assertEquals(RaftNetwork.CLOSED, network.send(new io.ringraft.network.TimeoutNow(1, 2, 1)), "its publications are closed");
             assertEquals(0, network.counters().sent(), "a closed counter reads 0");
             assertEquals(0, network.counters().droppedTotal());
         }
