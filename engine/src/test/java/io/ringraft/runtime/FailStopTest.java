@@ -190,21 +190,27 @@ class FailStopTest
             final InMemoryLogStorage log = logs != null ? logs.get((int)id - 1) : new InMemoryLogStorage();
             final Raft raft = Raft.start(config, log, endpoint, machine, Membership.of(1, 2, 3));
             nodes.add(raft);
-            if (mode == ThreadingMode.INVOKER)
+            drive(raft, mode);
+        }
+    }
+
+    /** In {@link ThreadingMode#INVOKER}, a thread of the test runs the node's duty cycles. */
+    private void drive(final Raft raft, final ThreadingMode mode)
+    {
+        if (mode == ThreadingMode.INVOKER)
+        {
+            final Thread driver = new Thread(() ->
             {
-                final Thread driver = new Thread(() ->
+                while (driving)
                 {
-                    while (driving)
+                    if (raft.doWork() == 0)
                     {
-                        if (raft.doWork() == 0)
-                        {
-                            LockSupport.parkNanos(50_000);
-                        }
+                        LockSupport.parkNanos(50_000);
                     }
-                }, "driver-" + id);
-                drivers.add(driver);
-                driver.start();
-            }
+                }
+            }, "driver-" + raft.nodeId());
+            drivers.add(driver);
+            driver.start();
         }
     }
 
@@ -368,7 +374,7 @@ class FailStopTest
     }
 
     @ParameterizedTest
-    @EnumSource(value = ThreadingMode.class, names = {"SHARED", "DEDICATED"})
+    @EnumSource(ThreadingMode.class)
     void aStorageFailureOnAFollowersAppendStopsThatNodeAsAWhole(final ThreadingMode mode) throws Exception
     {
         final List<FailingAppendLog> logs = List.of(new FailingAppendLog(), new FailingAppendLog(), new FailingAppendLog());
@@ -448,7 +454,7 @@ class FailStopTest
     }
 
     @ParameterizedTest
-    @EnumSource(value = ThreadingMode.class, names = {"SHARED", "DEDICATED"})
+    @EnumSource(ThreadingMode.class)
     void aSnapshotThatCannotBeBuiltStopsTheNode(final ThreadingMode mode) throws Exception
     {
         final RecordingStateMachine machine = new RecordingStateMachine()
@@ -461,7 +467,8 @@ class FailStopTest
         };
         final Raft node = Raft.start(config(1, mode), new InMemoryLogStorage(), network.endpoint(1), machine, Membership.of(1));
         nodes.add(node);
-        node.waitFor(m -> m.isLeader(), Duration.ofSeconds(5));
+        drive(node, mode);
+        await(() -> node.role() == Role.LEADER, "node 1 to lead");
         assertEquals(WriteStatus.OK, node.clientWrite(command(1)).get(10, TimeUnit.SECONDS).status());
         final ExecutionException snapshot = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
             () -> node.triggerSnapshot().get(10, TimeUnit.SECONDS));

@@ -3,14 +3,18 @@ package io.ringraft.bench.core;
 import io.ringraft.Membership;
 import io.ringraft.Raft;
 import io.ringraft.RaftConfig;
+import io.ringraft.RaftEventListener;
 import io.ringraft.ThreadingMode;
 import io.ringraft.bench.BenchClusters;
+import io.ringraft.engine.Role;
 import io.ringraft.network.InJvmNetwork;
 import io.ringraft.storage.InMemoryLogStorage;
+import io.ringraft.storage.SnapshotMeta;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.BusySpinIdleStrategy;
 
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Three real nodes (RaftCore, rings, state-machine worker) in one JVM over the in-JVM network
@@ -21,7 +25,39 @@ final class InProcessCluster implements AutoCloseable
 {
     final Raft[] nodes;
     final Raft leader;
+    /** Counts the events of every node (role, membership, snapshot): benchmarks and the zero-allocation test run with a listener. */
+    final EventCounter events = new EventCounter();
     private final boolean invoker;
+
+    /** Counts what it hears, allocating nothing. */
+    static final class EventCounter implements RaftEventListener
+    {
+        final AtomicLong count = new AtomicLong();
+
+        @Override
+        public void onRoleChange(final long nodeId, final Role role, final long term, final long leaderId)
+        {
+            count.incrementAndGet();
+        }
+
+        @Override
+        public void onMembershipChange(final long nodeId, final Membership membership)
+        {
+            count.incrementAndGet();
+        }
+
+        @Override
+        public void onSnapshotBuilt(final long nodeId, final SnapshotMeta meta)
+        {
+            count.incrementAndGet();
+        }
+
+        @Override
+        public void onSnapshotInstalled(final long nodeId, final SnapshotMeta meta)
+        {
+            count.incrementAndGet();
+        }
+    }
 
     InProcessCluster(final ThreadingMode mode, final boolean busySpin, final int window)
     {
@@ -46,7 +82,8 @@ final class InProcessCluster implements AutoCloseable
                 .heartbeatInterval(10, TimeUnit.MILLISECONDS)
                 .ingressRingSize(Math.max(1024, Integer.highestOneBit(window)))
                 .applyRingSize(2048).replicationWindow(256).maxEntriesPerAppend(512).maxWritesPerBatch(256)
-                .snapshotEveryEntries(100_000).logRetainEntries(1024);
+                .snapshotEveryEntries(100_000).logRetainEntries(1024)
+                .eventListener(events); // a listener as an application has one: its calls must allocate nothing either
             if (busySpin)
             {
                 config.coreIdleStrategy(BusySpinIdleStrategy::new).stateMachineIdleStrategy(BusySpinIdleStrategy::new);

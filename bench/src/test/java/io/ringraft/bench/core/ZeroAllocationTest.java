@@ -19,7 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The zero-allocation write path, measured on {@link RaftCoreBenchmark}'s cluster: three nodes in
  * {@link ThreadingMode#INVOKER} driven by the test thread (leaders, followers, state-machine
  * workers, in-JVM network, in-memory logs purged by snapshots and sized for the longest log
- * between two), 64-byte writes through the handler form of {@code clientWrite}. After a warm-up
+ * between two, an event listener on every node), 64-byte writes through the handler form of
+ * {@code clientWrite}. After a warm-up
  * past the first snapshot, the bytes this thread allocates per committed write must stay below
  * one: a single object per write would cost at least 16.
  */
@@ -60,9 +61,11 @@ class ZeroAllocationTest
         final int measured = window == 1 ? 100_000 : 300_000;
         write(window, warmup);
 
+        final long eventsBefore = cluster.events.count.get();
         final long before = BenchClusters.threadAllocatedBytes();
         write(window, measured);
         final long allocated = BenchClusters.threadAllocatedBytes() - before;
+        assertTrue(cluster.events.count.get() > eventsBefore, "the event listener heard of the snapshots built meanwhile");
 
         assertEquals(0, failed, "failed writes");
         final double perWrite = (double)allocated / measured;
