@@ -10,6 +10,7 @@ import io.ringraft.network.AppendEntriesRequest;
 import io.ringraft.network.AppendEntriesResponse;
 import io.ringraft.network.InstallSnapshotRequest;
 import io.ringraft.network.InstallSnapshotResponse;
+import io.ringraft.network.Introduce;
 import io.ringraft.network.RaftMessage;
 import io.ringraft.network.ReadIndexRequest;
 import io.ringraft.network.ReadIndexResponse;
@@ -278,6 +279,30 @@ public final class Engine
             stepDownIfNewerTerm(message.term(), Vote.NO_NODE);
             readHandler.onReadIndexResponse((ReadIndexResponse)message);
         }
+        else if (message instanceof Introduce)
+        {
+            onIntroduce((Introduce)message);
+        }
+    }
+
+    /**
+     * A leader that this node has not answered tells where it is. Only a leader of this term or a
+     * later one is let through to the runtime, which opens the channel; the term is not taken
+     * from it (the leader's AppendEntries do that, as Raft says, once they arrive).
+     */
+    private void onIntroduce(final Introduce message)
+    {
+        if (message.from() <= 0 || message.from() == self || message.endpoint() == null || message.endpoint().isBlank())
+        {
+            dropInput(InputDropReason.INTRODUCTION_MALFORMED, message);
+            return;
+        }
+        if (message.term() < vote.term())
+        {
+            dropInput(InputDropReason.STALE_INTRODUCTION, message);
+            return;
+        }
+        output.introduced(message.from(), message.term(), message.endpoint());
     }
 
     /**

@@ -204,4 +204,20 @@ public interface EngineOutput
     default void inputDropped(final InputDropReason reason, final RaftMessage message)
     {
     }
+
+    /**
+     * A leader of the current term or a later one introduced itself
+     * ({@link io.ringraft.network.Introduce}): if no membership this node holds names
+     * {@code node}, let the network accept its messages and reach it at {@code endpoint}, so that
+     * its AppendEntries arrive and the answers go back; nothing else changes (the engine decides on
+     * terms and votes when the leader's messages arrive). The default does nothing: a network that
+     * reaches every node needs no address.
+     *
+     * @param node     the leader
+     * @param term     its term, at least this node's
+     * @param endpoint its endpoint as its membership records it (not blank)
+     */
+    default void introduced(final long node, final long term, final String endpoint)
+    {
+    }
 }

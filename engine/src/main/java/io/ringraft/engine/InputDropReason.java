@@ -3,7 +3,7 @@ package io.ringraft.engine;
 /**
  * Why the {@link Engine} dropped a message from another node instead of acting on it: the message
  * is impossible from a correct peer (a forgery, a corruption the transport did not catch, or a
- * peer's bug). Each is counted ({@link Engine#droppedInput(InputDropReason)}) and reported through
+ * peer's bug), or an introduction too old to act on. Each is counted ({@link Engine#droppedInput(InputDropReason)}) and reported through
  * {@link EngineOutput#inputDropped}; none throws, and none changes the node's state. A broken
  * invariant of the engine itself is a bug and still fails the node.
  */
@@ -30,5 +30,12 @@ public enum InputDropReason
      * A response to a request this node never sent: a match beyond its log, a heartbeat round not
      * yet started, a snapshot offset beyond the snapshot.
      */
-    UNSOLICITED_RESPONSE
+    UNSOLICITED_RESPONSE,
+    /**
+     * An {@link io.ringraft.network.Introduce} of a term before this node's: a deposed leader's,
+     * delayed or replayed. Only a leader of this node's term or a later one opens a channel.
+     */
+    STALE_INTRODUCTION,
+    /** An {@link io.ringraft.network.Introduce} without an endpoint, or claiming to come from this node or an invalid id. */
+    INTRODUCTION_MALFORMED
 }

@@ -27,6 +27,8 @@ final class Progress
     SnapshotMeta snapshotMeta;
     long snapshotOffset;
     long snapshotSentNanos;
+    /** When the leader last sent the follower an introduction (see {@code ReplicationHandler#introduceIfSilent}). */
+    long introducedNanos;
 
     // The in-flight requests: a ring of (last index carried, time sent).
     private final long[] inflightEnd;
@@ -48,6 +50,7 @@ final class Progress
         this.pipelining = false;
         this.ackedSeq = 0;
         this.lastAckNanos = nowNanos;
+        this.introducedNanos = nowNanos;
         this.snapshotting = false;
         this.snapshotMeta = null;
         clearInflight();

@@ -3,6 +3,7 @@ package io.ringraft.engine;
 import io.ringraft.Membership;
 import io.ringraft.Vote;
 import io.ringraft.network.AppendEntriesResponse;
+import io.ringraft.network.Introduce;
 
 import java.util.Arrays;
 
@@ -108,7 +109,8 @@ final class ReplicationHandler
     /**
      * A heartbeat to every follower: an AppendEntries from the follower's match point with no
      * entries, which always passes the consistency check and carries the commit index and the
-     * broadcast round. Unanswered requests older than two heartbeat intervals are resent.
+     * broadcast round. Unanswered requests older than two heartbeat intervals are resent. A member
+     * silent for an election timeout also gets an introduction (see {@link #introduceIfSilent}).
      */
     void heartbeatAll()
     {
@@ -128,7 +130,32 @@ final class ReplicationHandler
                 prevIndex + 1, prevIndex + 1, engine.committedIndex, engine.leaderHandler.seq);
             engine.snapshotHandler.onHeartbeat(p);
             sendAppends(p);
+            introduceIfSilent(p, now);
         }
+    }
+
+    /**
+     * Tells a member that has not answered for an election timeout where this leader is, at most
+     * once per heartbeat interval: cut off while the membership changed, it may hold a
+     * configuration that does not name this leader, and a network that accepts only known members
+     * would drop everything this leader sends it ({@link Introduce}). Nothing is sent if the
+     * membership records no endpoint of this leader.
+     */
+    private void introduceIfSilent(final Progress p, final long now)
+    {
+        if (now - p.lastAckNanos < engine.config.electionTimeoutMinNanos() ||
+            now - p.introducedNanos < engine.config.heartbeatIntervalNanos())
+        {
+            return;
+        }
+        final Membership m = engine.memberships.effective();
+        final String endpoint = m.contains(p.nodeId) ? m.endpoints().get(engine.self) : null;
+        if (endpoint == null || endpoint.isBlank())
+        {
+            return;
+        }
+        p.introducedNanos = now;
+        engine.output.send(new Introduce(engine.self, p.nodeId, engine.vote.term(), endpoint));
     }
 
     /**

@@ -7,7 +7,7 @@ package io.ringraft.network;
  */
 public sealed interface RaftMessage
     permits VoteRequest, VoteResponse, AppendEntriesRequest, AppendEntriesResponse,
-    InstallSnapshotRequest, InstallSnapshotResponse, TimeoutNow, ReadIndexRequest, ReadIndexResponse
+    InstallSnapshotRequest, InstallSnapshotResponse, TimeoutNow, ReadIndexRequest, ReadIndexResponse, Introduce
 {
     /** @return the sending node */
     long from();

@@ -10,7 +10,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The messages from other nodes that the engine dropped as impossible: one Agrona counter per
+ * The messages from other nodes that the engine dropped as impossible (or, for an introduction, stale): one Agrona counter per
  * {@link InputDropReason} ("ringraft node N input dropped REASON"), and a log line on standard
  * error for the first of each reason and then at most one per reason every
  * {@link #LOG_INTERVAL_NANOS}, saying how many it did not print. A flood of forged frames costs a
@@ -47,7 +47,8 @@ final class DroppedInputLog
             unlogged[i]++;
             return;
         }
-        System.err.println("ringraft node " + self + ": dropped a message from node " + message.from() + " that no correct peer sends (" +
+        final String what = reason == InputDropReason.STALE_INTRODUCTION ? " too old to act on (" : " that no correct peer sends (";
+        System.err.println("ringraft node " + self + ": dropped a message from node " + message.from() + what +
             reason + "): " + message + (unlogged[i] > 0 ? " (and " + unlogged[i] + " more since the last line)" : ""));
         logged[i] = true;
         lastLogNanos[i] = nowNanos;

@@ -98,6 +98,12 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     private long keptLeader = Vote.NO_NODE;
     /** Peers with replication state that belong to neither membership: released once the engine stops replicating to them. */
     private int outsiders;
+    /** A leader that introduced itself and that no membership this node holds names (see {@link #introduced}), or NO_NODE. */
+    private long introducedNode = Vote.NO_NODE;
+    private long introducedTerm;
+    private String introducedEndpoint;
+    /** The introduced leader changed since the network was last told. */
+    private boolean introductionChanged;
 
     private volatile Membership membership;
     private volatile Map<Long, AtomicCounter> matchCounters = Map.of();
@@ -509,6 +515,35 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         droppedInput.onDropped(reason, message, nowNanos);
     }
 
+    /**
+     * A leader of this node's term or a later one that no membership this node holds names (this
+     * node missed the change that added it) introduced itself: the network view keeps it, with its
+     * endpoint, so that its AppendEntries are accepted and answered; the engine then follows it as
+     * Raft says, and once the log's membership names it the membership's endpoint takes over. One
+     * introduced leader at a time, the latest introduction (a genuine leader introduces itself
+     * again each heartbeat interval while it is not answered, so a forged one does not hold the
+     * place); it is dropped from the view once a membership names it, or once this node is in the
+     * introduction's term or a later one under another leader (or in a later term with none).
+     * The network is told at the end of the duty cycle, not inside the poll that delivered the
+     * introduction. A node that holds no membership yet (joining) keeps its configured contacts.
+     */
+    @Override
+    public void introduced(final long node, final long term, final String endpoint)
+    {
+        final Membership effective = engine.membership();
+        if (effective == null || !outside(node, effective, engine.committedMembership()))
+        {
+            return;
+        }
+        if (node != introducedNode || !endpoint.equals(introducedEndpoint))
+        {
+            introducedNode = node;
+            introducedEndpoint = endpoint;
+            introductionChanged = true;
+        }
+        introducedTerm = term;
+    }
+
     @Override
     public void storeSnapshotChunk(final InstallSnapshotRequest request)
     {
@@ -715,7 +750,16 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         final boolean changed = effective != peersEffective || committed != peersCommitted;
         final long leader = engine.leaderId();
         final boolean leaderMoved = leader != viewLeader && (keptLeader != Vote.NO_NODE || outside(leader, effective, committed));
-        if (!changed && outsiders == 0 && !leaderMoved)
+        if (introducedNode != Vote.NO_NODE && (!outside(introducedNode, effective, committed) || leader != introducedNode &&
+            (engine.vote().term() > introducedTerm || leader != Vote.NO_NODE && engine.vote().term() == introducedTerm)))
+        {
+            introducedNode = Vote.NO_NODE; // named by the membership now, or no longer the leader
+            introducedEndpoint = null;
+            introductionChanged = true;
+        }
+        final boolean introduction = introductionChanged;
+        introductionChanged = false;
+        if (!changed && outsiders == 0 && !leaderMoved && !introduction)
         {
             return;
         }
@@ -741,7 +785,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
             }
         }
         outsiders = kept;
-        if (changed || released || leaderMoved)
+        if (changed || released || leaderMoved || introduction)
         {
             tellNetwork(effective, committed);
         }
@@ -776,7 +820,8 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
      * log names; dropping it would stall the node at that prefix. Only a leader whose frames the
      * network already accepts can be followed, so this keeps a peer, never adds an unknown one
      * (its endpoint stays the one in use); a leader that a membership this node holds removed is
-     * not kept.
+     * not kept. A leader that introduced itself ({@link #introduced}) is kept with the endpoint it
+     * gave.
      */
     private void tellNetwork(final Membership effective, final Membership committed)
     {
@@ -790,6 +835,11 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         if (networkView != null)
         {
             endpoints.putAll(networkView.endpoints()); // a removed node's endpoint, dropped by the change
+        }
+        if (introducedNode != Vote.NO_NODE)
+        {
+            endpoints.put(introducedNode, introducedEndpoint); // no membership names it (see syncPeers)
+            others.add(introducedNode);
         }
         if (committed != null)
         {

@@ -31,6 +31,7 @@ final class RecordingOutput implements EngineOutput
     record Purge(LogId upTo) {}
     record AdminResult(long requestId, int status, long index, long leaderId) {}
     record Dropped(InputDropReason reason) {}
+    record Introduced(long node, long term, String endpoint) {}
 
     final List<Object> commands = new ArrayList<>();
 
@@ -129,6 +130,12 @@ final class RecordingOutput implements EngineOutput
     public void inputDropped(final InputDropReason reason, final RaftMessage message)
     {
         commands.add(new Dropped(reason));
+    }
+
+    @Override
+    public void introduced(final long node, final long term, final String endpoint)
+    {
+        commands.add(new Introduced(node, term, endpoint));
     }
 
     final List<String> adminMessages = new ArrayList<>();

@@ -8,6 +8,7 @@ import io.ringraft.network.AppendEntriesRequest;
 import io.ringraft.network.AppendEntriesResponse;
 import io.ringraft.network.InstallSnapshotRequest;
 import io.ringraft.network.InstallSnapshotResponse;
+import io.ringraft.network.Introduce;
 import io.ringraft.network.RaftMessage;
 import io.ringraft.network.RaftNetwork;
 import io.ringraft.network.ReadIndexRequest;
@@ -158,7 +159,8 @@ public abstract class RaftNetworkConformance
             new TimeoutNow(from, to, 9),
             new ReadIndexRequest(from, to, 10, 77),
             new ReadIndexResponse(from, to, 10, 77, 120, true, 0),
-            new ReadIndexResponse(from, to, 10, 78, 0, false, 3));
+            new ReadIndexResponse(from, to, 10, 78, 0, false, 3),
+            new Introduce(from, to, 11, "127.0.0.1:40123 client=127.0.0.1:40124 \u00e9"));
     }
 
     @Test

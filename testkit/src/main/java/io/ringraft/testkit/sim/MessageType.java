@@ -4,6 +4,7 @@ import io.ringraft.network.AppendEntriesRequest;
 import io.ringraft.network.AppendEntriesResponse;
 import io.ringraft.network.InstallSnapshotRequest;
 import io.ringraft.network.InstallSnapshotResponse;
+import io.ringraft.network.Introduce;
 import io.ringraft.network.RaftMessage;
 import io.ringraft.network.ReadIndexRequest;
 import io.ringraft.network.ReadIndexResponse;
@@ -38,7 +39,9 @@ public enum MessageType
     /** A {@link ReadIndexResponse}. */
     READ_INDEX_RESPONSE("readindex-resp"),
     /** A {@link TimeoutNow} of a leader transfer. */
-    TIMEOUT_NOW("timeout-now");
+    TIMEOUT_NOW("timeout-now"),
+    /** An {@link Introduce} from a leader to a member that has not answered it. */
+    INTRODUCE("introduce");
 
     private static final MessageType[] VALUES = values();
 
@@ -92,6 +95,10 @@ public enum MessageType
         if (message instanceof ReadIndexResponse)
         {
             return READ_INDEX_RESPONSE;
+        }
+        if (message instanceof Introduce)
+        {
+            return INTRODUCE;
         }
         return TIMEOUT_NOW;
     }

@@ -6,6 +6,7 @@ import io.ringraft.network.AppendEntriesRequest;
 import io.ringraft.network.AppendEntriesResponse;
 import io.ringraft.network.InstallSnapshotRequest;
 import io.ringraft.network.InstallSnapshotResponse;
+import io.ringraft.network.Introduce;
 import io.ringraft.network.RaftMessage;
 import io.ringraft.network.TimeoutNow;
 import io.ringraft.network.VoteRequest;
@@ -127,6 +128,10 @@ public final class SimTrace
         if (detail instanceof TimeoutNow m)
         {
             return "TimeoutNow " + m.from() + "->" + m.to() + " t" + m.term();
+        }
+        if (detail instanceof Introduce m)
+        {
+            return "Introduce " + m.from() + "->" + m.to() + " t" + m.term() + " at " + m.endpoint();
         }
         if (detail instanceof InstallSnapshotRequest m)
         {

@@ -55,7 +55,12 @@ import java.util.Set;
  * peers until the node's log holds a membership (a new cluster's seed, or the contacts of a node
  * that joins one), then the membership's nodes are: a publication is opened to each new one and
  * closed for each one gone, and frames from any other sender are dropped and counted as
- * {@link DropReason#UNKNOWN_SENDER}. A member's address is the first whitespace-separated word of
+ * {@link DropReason#UNKNOWN_SENDER}, except an introduction ({@link io.ringraft.network.Introduce}):
+ * a leader this node's membership does not name (this node missed the change that added it) tells
+ * where it is. Those are delivered, at most {@link #STRANGER_INTRODUCTIONS_PER_SECOND} per second
+ * (counted in {@link TransportCounters#introductionsFromNonMembers()}, the rest dropped as
+ * {@link DropReason#INTRODUCTION_LIMITED}), after the same authentication as every frame; the node
+ * decides whether to add the sender to its peers. A member's address is the first whitespace-separated word of
  * its endpoint in the membership (further words are for other layers, such as a client service), or
  * the configured one if the membership has none.
  * <p>
@@ -78,6 +83,15 @@ import java.util.Set;
  */
 public final class AeronRaftNetwork implements RaftNetwork
 {
+    /**
+     * The most introductions ({@link io.ringraft.network.Introduce}) from senders that are not peers
+     * delivered per second (a window of one second); the others are dropped as
+     * {@link DropReason#INTRODUCTION_LIMITED}. A leader sends a silent member one per heartbeat
+     * interval (50 ms by default): one delivered is enough.
+     */
+    public static final int STRANGER_INTRODUCTIONS_PER_SECOND = 50;
+    private static final long SECOND_NANOS = 1_000_000_000L;
+
     private final AeronTransportConfig config;
     private final long nodeId;
     private final EmbeddedMediaDriver driver;
@@ -117,6 +131,9 @@ public final class AeronRaftNetwork implements RaftNetwork
     private Throwable handlerFailure;
     /** Why the Aeron client stopped by itself (any thread: the conductor's, or the polling one in invoker mode), or null. */
     private volatile Throwable clientFailure;
+    // The polling thread's: the window of introductions from non-peers.
+    private long strangerWindowStartNanos;
+    private int strangerIntroductionsInWindow;
     private volatile boolean closed;
 
     /**
@@ -184,7 +201,7 @@ public final class AeronRaftNetwork implements RaftNetwork
         // On the heap: the authenticator reads a byte array in place.
         this.sendBuffer = new UnsafeBuffer(new byte[BitUtil.align(config.maxMessageLength(), 64)]);
         this.decoder = new WireDecoder(config.clusterId(), self, sender -> acceptedSenders.contains(sender), config.maxMessageLength(),
-            verifier, replayGuard, config.sourceAddressCheck() ? this::sourceMatches : null);
+            verifier, replayGuard, config.sourceAddressCheck() ? this::sourceMatches : null, this::admitStrangerIntroduction);
         this.assembler = new FragmentAssembler(new OnFragment());
         this.dropLog = new DropLog(config.log());
     }
@@ -281,6 +298,24 @@ public final class AeronRaftNetwork implements RaftNetwork
             throw new ConfigurationException("endpoints: node " + peer + " endpoint=" + endpoint + ": host " + host +
                 " does not resolve (needed by sourceAddressCheck): " + ex.getMessage());
         }
+    }
+
+    /** @return true if an introduction from a sender that is not a peer fits the rate limit (counted then) */
+    private boolean admitStrangerIntroduction(final long sender)
+    {
+        final long now = System.nanoTime();
+        if (strangerIntroductionsInWindow == 0 || now - strangerWindowStartNanos >= SECOND_NANOS)
+        {
+            strangerWindowStartNanos = now;
+            strangerIntroductionsInWindow = 0;
+        }
+        if (strangerIntroductionsInWindow >= STRANGER_INTRODUCTIONS_PER_SECOND)
+        {
+            return false;
+        }
+        strangerIntroductionsInWindow++;
+        counters.onIntroductionFromNonMember();
+        return true;
     }
 
     private boolean sourceMatches(final long sender)

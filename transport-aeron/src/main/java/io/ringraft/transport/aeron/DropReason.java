@@ -18,7 +18,7 @@ public enum DropReason
     WRONG_CLUSTER,
     /** Addressed to another node. */
     WRONG_RECEIVER,
-    /** The sender is not a configured peer. */
+    /** The sender is not a configured peer (and the frame is not an introduction, see {@link #INTRODUCTION_LIMITED}). */
     UNKNOWN_SENDER,
     /** Sent from an address that is not the claimed sender's configured host. */
     WRONG_SOURCE,
@@ -39,5 +39,10 @@ public enum DropReason
     /** The header's body length disagrees with the frame length. */
     BAD_LENGTH,
     /** The body is inconsistent: a short block, a field running past the end, an invalid value. */
-    MALFORMED_BODY
+    MALFORMED_BODY,
+    /**
+     * An introduction ({@link io.ringraft.network.Introduce}) from a sender that is not a peer,
+     * beyond the rate at which this node accepts them ({@link AeronRaftNetwork#STRANGER_INTRODUCTIONS_PER_SECOND}).
+     */
+    INTRODUCTION_LIMITED
 }

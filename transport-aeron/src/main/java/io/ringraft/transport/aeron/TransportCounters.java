@@ -24,6 +24,7 @@ public final class TransportCounters implements AutoCloseable
     private final Counter backPressured;
     private final Counter notConnected;
     private final Counter endpointsRefused;
+    private final Counter introductions;
     private final Counter[] dropped = new Counter[REASONS.length];
     private final long[] finalDropped = new long[REASONS.length];
     private long finalSent;
@@ -31,6 +32,7 @@ public final class TransportCounters implements AutoCloseable
     private long finalBackPressured;
     private long finalNotConnected;
     private long finalEndpointsRefused;
+    private long finalIntroductions;
     private volatile boolean closed;
 
     TransportCounters(final Aeron aeron, final long nodeId)
@@ -41,6 +43,7 @@ public final class TransportCounters implements AutoCloseable
         backPressured = aeron.addCounter(TYPE_ID, prefix + "sends back-pressured");
         notConnected = aeron.addCounter(TYPE_ID, prefix + "sends not connected");
         endpointsRefused = aeron.addCounter(TYPE_ID, prefix + "member endpoints refused");
+        introductions = aeron.addCounter(TYPE_ID, prefix + "introductions from non-members delivered");
         for (final DropReason reason : REASONS)
         {
             dropped[reason.ordinal()] = aeron.addCounter(TYPE_ID, prefix + "frames dropped " + reason);
@@ -90,6 +93,11 @@ public final class TransportCounters implements AutoCloseable
         increment(endpointsRefused);
     }
 
+    void onIntroductionFromNonMember()
+    {
+        increment(introductions);
+    }
+
     void onDropped(final DropReason reason)
     {
         increment(dropped[reason.ordinal()]);
@@ -126,6 +134,16 @@ public final class TransportCounters implements AutoCloseable
     }
 
     /**
+     * @return introductions ({@link io.ringraft.network.Introduce}) delivered from senders that are not
+     *         peers: a leader this node's membership does not name reaching it (those beyond the rate
+     *         limit are counted under {@link DropReason#INTRODUCTION_LIMITED})
+     */
+    public long introductionsFromNonMembers()
+    {
+        return closed ? finalIntroductions : read(introductions);
+    }
+
+    /**
      * @param reason a reason
      * @return frames dropped for that reason
      */
@@ -158,6 +176,7 @@ public final class TransportCounters implements AutoCloseable
         finalBackPressured = read(backPressured);
         finalNotConnected = read(notConnected);
         finalEndpointsRefused = read(endpointsRefused);
+        finalIntroductions = read(introductions);
         for (final DropReason reason : REASONS)
         {
             finalDropped[reason.ordinal()] = read(dropped[reason.ordinal()]);
@@ -168,6 +187,7 @@ public final class TransportCounters implements AutoCloseable
         backPressured.close();
         notConnected.close();
         endpointsRefused.close();
+        introductions.close();
         for (final Counter counter : dropped)
         {
             counter.close();
@@ -180,7 +200,8 @@ public final class TransportCounters implements AutoCloseable
         final StringBuilder sb = new StringBuilder("TransportCounters{sent=").append(sent())
             .append(" received=").append(received())
             .append(" backPressured=").append(backPressured())
-            .append(" notConnected=").append(notConnected());
+            .append(" notConnected=").append(notConnected())
+            .append(" introductionsFromNonMembers=").append(introductionsFromNonMembers());
         for (final DropReason reason : REASONS)
         {
             final long n = dropped(reason);

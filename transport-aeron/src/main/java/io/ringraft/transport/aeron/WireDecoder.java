@@ -7,6 +7,7 @@ import io.ringraft.network.AppendEntriesRequest;
 import io.ringraft.network.AppendEntriesResponse;
 import io.ringraft.network.InstallSnapshotRequest;
 import io.ringraft.network.InstallSnapshotResponse;
+import io.ringraft.network.Introduce;
 import io.ringraft.network.RaftMessage;
 import io.ringraft.network.ReadIndexRequest;
 import io.ringraft.network.ReadIndexResponse;
@@ -57,6 +58,7 @@ public final class WireDecoder
     private final FrameAuthenticator authenticator;
     private final ReplayGuard replayGuard;
     private final LongPredicate sourceMatches;
+    private final LongPredicate strangerIntroductions;
     private final UnsafeBuffer frame = new UnsafeBuffer();
     private final MessageHeaderFlyweight header = new MessageHeaderFlyweight();
     private final VoteRequestFlyweight voteRequest = new VoteRequestFlyweight();
@@ -104,6 +106,29 @@ public final class WireDecoder
     public WireDecoder(final int clusterId, final long selfId, final LongPredicate knownSender, final int maxMessageLength,
         final FrameAuthenticator authenticator, final ReplayGuard replayGuard, final LongPredicate sourceMatches)
     {
+        this(clusterId, selfId, knownSender, maxMessageLength, authenticator, replayGuard, sourceMatches, null);
+    }
+
+    /**
+     * @param clusterId             frames of other clusters are dropped
+     * @param selfId                frames addressed to other nodes are dropped
+     * @param knownSender           frames from senders it rejects are dropped, introductions aside
+     * @param maxMessageLength      longer frames are dropped (a trailer included)
+     * @param authenticator         null to accept unsigned frames only; else every frame must be signed
+     *                              with a key it holds, and is checked against {@code replayGuard}
+     * @param replayGuard           the senders' epochs and sequences; required with an authenticator
+     * @param sourceMatches         null, or asked with the sender id whether the frame being decoded
+     *                              came from that sender's address
+     * @param strangerIntroductions null to drop introductions from senders {@code knownSender} rejects
+     *                              like any of their frames; else asked with the sender id, once such
+     *                              an introduction passed every check and decoded, whether to deliver
+     *                              it (a rate limit); refused ones are dropped as
+     *                              {@link DropReason#INTRODUCTION_LIMITED}
+     */
+    public WireDecoder(final int clusterId, final long selfId, final LongPredicate knownSender, final int maxMessageLength,
+        final FrameAuthenticator authenticator, final ReplayGuard replayGuard, final LongPredicate sourceMatches,
+        final LongPredicate strangerIntroductions)
+    {
         if (authenticator != null && replayGuard == null)
         {
             throw new IllegalArgumentException("an authenticating decoder needs a replay guard");
@@ -115,6 +140,7 @@ public final class WireDecoder
         this.authenticator = authenticator;
         this.replayGuard = replayGuard;
         this.sourceMatches = sourceMatches;
+        this.strangerIntroductions = strangerIntroductions;
     }
 
     /** @return why the last {@link #decode} returned null; undefined after one that succeeded */
@@ -158,7 +184,10 @@ public final class WireDecoder
             return drop(DropReason.WRONG_RECEIVER);
         }
         final long from = header.senderId();
-        if (from == selfId || !knownSender.test(from))
+        final int type = header.type();
+        // An introduction is the one frame a sender that is not a peer may send (see Introduce).
+        final boolean stranger = from != selfId && !knownSender.test(from);
+        if (from == selfId || stranger && (type != WireFormat.TYPE_INTRODUCE || strangerIntroductions == null))
         {
             return drop(DropReason.UNKNOWN_SENDER);
         }
@@ -166,7 +195,6 @@ public final class WireDecoder
         {
             return drop(DropReason.WRONG_SOURCE);
         }
-        final int type = header.type();
         if (!WireFormat.isKnownType(type))
         {
             return drop(DropReason.UNKNOWN_TYPE);
@@ -211,7 +239,11 @@ public final class WireDecoder
             return drop(DropReason.MALFORMED_BODY);
         }
         final RaftMessage message = decodeBody(type, from, term, blockLength, end);
-        return message != null ? message : drop(DropReason.MALFORMED_BODY);
+        if (message == null)
+        {
+            return drop(DropReason.MALFORMED_BODY);
+        }
+        return stranger && !strangerIntroductions.test(from) ? drop(DropReason.INTRODUCTION_LIMITED) : message;
     }
 
     /** @return the sender id of the frame last given to {@link #decode}: meaningful after a drop for {@link DropReason#WRONG_SOURCE} or a later check */
@@ -271,6 +303,11 @@ public final class WireDecoder
                 return new ReadIndexResponse(from, selfId, term, readIndexResponse.readId(), readIndexResponse.readIndex(),
                     readIndexResponse.ok(), readIndexResponse.leaderId());
 
+            case WireFormat.TYPE_INTRODUCE:
+            {
+                final byte[] endpoint = getVar(end);
+                return endpoint == null || endpoint == MALFORMED ? null : new Introduce(from, selfId, term, string(endpoint));
+            }
             default:
                 return new TimeoutNow(from, selfId, term);
         }

@@ -7,6 +7,7 @@ import io.ringraft.network.AppendEntriesRequest;
 import io.ringraft.network.AppendEntriesResponse;
 import io.ringraft.network.InstallSnapshotRequest;
 import io.ringraft.network.InstallSnapshotResponse;
+import io.ringraft.network.Introduce;
 import io.ringraft.network.RaftMessage;
 import io.ringraft.network.ReadIndexRequest;
 import io.ringraft.network.ReadIndexResponse;
@@ -29,7 +30,7 @@ import static io.ringraft.transport.aeron.WireFormat.VAR_LENGTH_PREFIX;
  * Encodes {@link RaftMessage}s into frames of the wire format. Votes, AppendEntries, ReadIndex and
  * their responses and TimeoutNow encode without allocating; an InstallSnapshot message converts its
  * snapshot id and membership to bytes once and reuses them while the same objects come again (the
- * chunks of one snapshot). One encoder per sending thread.
+ * chunks of one snapshot), and so does an Introduce its endpoint. One encoder per sending thread.
  */
 public final class WireEncoder
 {
@@ -47,8 +48,8 @@ public final class WireEncoder
     private final ReadIndexRequestFlyweight readIndexRequest = new ReadIndexRequestFlyweight();
     private final ReadIndexResponseFlyweight readIndexResponse = new ReadIndexResponseFlyweight();
 
-    private String cachedId;
-    private byte[] cachedIdBytes;
+    private final Utf8Cache snapshotIds = new Utf8Cache();
+    private final Utf8Cache endpoints = new Utf8Cache();
     private Membership cachedMembership;
     private byte[] cachedMembershipBytes;
 
@@ -88,7 +89,7 @@ public final class WireEncoder
      * @param message a message
      * @return the exact length of its frame
      * @throws IllegalArgumentException if the message has a null field the format cannot carry
-     *                                  (a log id, a snapshot meta, an entry type)
+     *                                  (a log id, a snapshot meta, an entry type, an endpoint)
      */
     public long encodedLength(final RaftMessage message)
     {
@@ -104,11 +105,15 @@ public final class WireEncoder
         else if (message instanceof InstallSnapshotRequest r)
         {
             final SnapshotMeta meta = requireMeta(r);
-            length += varLength(idBytes(meta.snapshotId())) + varLength(membershipBytes(meta.membership())) + varLength(r.chunk());
+            length += varLength(snapshotIds.bytes(meta.snapshotId())) + varLength(membershipBytes(meta.membership())) + varLength(r.chunk());
         }
         else if (message instanceof InstallSnapshotResponse r)
         {
-            length += varLength(idBytes(r.snapshotId()));
+            length += varLength(snapshotIds.bytes(r.snapshotId()));
+        }
+        else if (message instanceof Introduce r)
+        {
+            length += varLength(endpoints.bytes(requireEndpoint(r)));
         }
         return length;
     }
@@ -165,14 +170,14 @@ public final class WireEncoder
             snapshotRequest.wrap(buffer, body).write(
                 meta.lastIncluded().term(), meta.lastIncluded().index(), r.offset(), meta.sizeBytes(), meta.crc32c(), r.done());
             int cursor = body + BLOCK_LENGTH[type];
-            cursor = putVar(buffer, cursor, idBytes(meta.snapshotId()));
+            cursor = putVar(buffer, cursor, snapshotIds.bytes(meta.snapshotId()));
             cursor = putVar(buffer, cursor, membershipBytes(meta.membership()));
             putVar(buffer, cursor, r.chunk());
         }
         else if (message instanceof InstallSnapshotResponse r)
         {
             snapshotResponse.wrap(buffer, body).write(r.nextOffset(), r.done());
-            putVar(buffer, body + BLOCK_LENGTH[type], idBytes(r.snapshotId()));
+            putVar(buffer, body + BLOCK_LENGTH[type], snapshotIds.bytes(r.snapshotId()));
         }
         else if (message instanceof ReadIndexRequest r)
         {
@@ -181,6 +186,10 @@ public final class WireEncoder
         else if (message instanceof ReadIndexResponse r)
         {
             readIndexResponse.wrap(buffer, body).write(r.readId(), r.readIndex(), r.ok(), r.leaderId());
+        }
+        else if (message instanceof Introduce r)
+        {
+            putVar(buffer, body + BLOCK_LENGTH[type], endpoints.bytes(r.endpoint()));
         }
         // TimeoutNow has an empty body.
         return length;
@@ -213,20 +222,6 @@ public final class WireEncoder
         return VAR_LENGTH_PREFIX + (bytes == null ? 0 : bytes.length);
     }
 
-    private byte[] idBytes(final String id)
-    {
-        if (id == null)
-        {
-            return null;
-        }
-        if (id != cachedId)
-        {
-            cachedIdBytes = id.getBytes(StandardCharsets.UTF_8);
-            cachedId = id;
-        }
-        return cachedIdBytes;
-    }
-
     private byte[] membershipBytes(final Membership membership)
     {
         if (membership == null)
@@ -248,6 +243,15 @@ public final class WireEncoder
             throw new IllegalArgumentException("InstallSnapshotRequest needs a meta with lastIncluded: " + r);
         }
         return r.meta();
+    }
+
+    private static String requireEndpoint(final Introduce r)
+    {
+        if (r.endpoint() == null)
+        {
+            throw new IllegalArgumentException("Introduce needs an endpoint: " + r);
+        }
+        return r.endpoint();
     }
 
     private static LogId requireLogId(final LogId logId, final RaftMessage message)
@@ -306,6 +310,31 @@ public final class WireEncoder
         {
             return WireFormat.TYPE_READ_INDEX_RESPONSE;
         }
+        if (message instanceof Introduce)
+        {
+            return WireFormat.TYPE_INTRODUCE;
+        }
         throw new IllegalArgumentException("not a known message type: " + message.getClass());
+    }
+
+    /** A string's UTF-8 bytes, converted once while the same string object comes again. */
+    private static final class Utf8Cache
+    {
+        private String text;
+        private byte[] utf8;
+
+        byte[] bytes(final String text)
+        {
+            if (text == null)
+            {
+                return null;
+            }
+            if (text != this.text)
+            {
+                utf8 = text.getBytes(StandardCharsets.UTF_8);
+                this.text = text;
+            }
+            return utf8;
+        }
     }
 }

@@ -36,9 +36,14 @@ public final class WireFormat
     public static final int TYPE_READ_INDEX_REQUEST = 8;
     /** Type code of {@link io.ringraft.network.ReadIndexResponse}. */
     public static final int TYPE_READ_INDEX_RESPONSE = 9;
+    /**
+     * Type code of {@link io.ringraft.network.Introduce}: the one type a receiver accepts from a
+     * sender that is not one of its peers (rate-limited, and authenticated like every frame).
+     */
+    public static final int TYPE_INTRODUCE = 10;
 
     /** Fixed block length of each body, by type code (index 0 unused). */
-    static final int[] BLOCK_LENGTH = {-1, 17, 1, 32, 33, 37, 9, 0, 8, 25};
+    static final int[] BLOCK_LENGTH = {-1, 17, 1, 32, 33, 37, 9, 0, 8, 25, 0};
 
     /** The length of the entry group header of an AppendEntries body. */
     public static final int ENTRY_GROUP_HEADER_LENGTH = 8;
@@ -83,6 +88,6 @@ public final class WireFormat
      */
     public static boolean isKnownType(final int type)
     {
-        return type >= TYPE_VOTE_REQUEST && type <= TYPE_READ_INDEX_RESPONSE;
+        return type >= TYPE_VOTE_REQUEST && type <= TYPE_INTRODUCE;
     }
 }

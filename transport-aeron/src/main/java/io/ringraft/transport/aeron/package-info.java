@@ -39,7 +39,11 @@
  * type 7 TimeoutNow             block 0
  * type 8 ReadIndexRequest       block 8:  readId i64
  * type 9 ReadIndexResponse      block 25: readId i64, readIndex i64, leaderId i64, flags u8 (1 ok)
+ * type 10 Introduce             block 0, then the leader's endpoint as a length-prefixed UTF-8 field
  * </pre>
+ * A receiver drops frames from senders that are not its peers, except type 10: a leader that the
+ * receiver's membership does not name introduces itself with it (rate-limited, authenticated like
+ * every frame); see {@link io.ringraft.network.Introduce}.
  *
  * <h2>Authentication</h2>
  * With a cluster key ({@link io.ringraft.transport.aeron.AeronTransportConfig#authKeyFile(java.nio.file.Path)})

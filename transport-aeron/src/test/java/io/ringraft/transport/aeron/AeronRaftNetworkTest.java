@@ -9,6 +9,7 @@ import io.ringraft.EntryType;
 import io.ringraft.LogId;
 import io.ringraft.Membership;
 import io.ringraft.network.AppendEntriesRequest;
+import io.ringraft.network.Introduce;
 import io.ringraft.network.RaftMessage;
 import io.ringraft.network.RaftNetwork;
 import io.ringraft.network.TimeoutNow;
@@ -203,6 +204,45 @@ class AeronRaftNetworkTest
         assertEquals(List.of(new TimeoutNow(1, 2, 8)), received);
     }
 
+    /**
+     * A node that is not a peer reaches this node with introductions only: delivered up to the rate
+     * limit and counted apart; the rest, and every other frame of it, are dropped and counted.
+     */
+    @Test
+    void introductionsFromANonMemberAreDeliveredRateLimitedAndCounted()
+    {
+        final Map<Long, String> endpoints = LoopbackPorts.endpoints(1, 2, 9);
+        final AeronRaftNetwork one = network(1, Map.of(1L, endpoints.get(1L), 2L, endpoints.get(2L)), 64 * 1024);
+        final AeronRaftNetwork stranger = network(9, Map.of(9L, endpoints.get(9L), 1L, endpoints.get(1L)), 64 * 1024);
+        one.onMembershipChanged(Membership.of(1, 2));
+        awaitTrue(() ->
+        {
+            stranger.send(new TimeoutNow(9, 1, 3));
+            one.poll(m -> fail("a non-member's TimeoutNow was delivered: " + m), 100);
+            return one.counters().dropped(DropReason.UNKNOWN_SENDER) > 0;
+        }, "a non-member's other frames are dropped as UNKNOWN_SENDER");
+
+        final int burst = 4 * AeronRaftNetwork.STRANGER_INTRODUCTIONS_PER_SECOND;
+        final Introduce introduce = new Introduce(9, 1, 3, endpoints.get(9L));
+        final long start = System.nanoTime();
+        for (int i = 0; i < burst; i++)
+        {
+            sendUntilSent(stranger, introduce);
+        }
+        final List<RaftMessage> delivered = new ArrayList<>();
+        awaitTrue(() ->
+        {
+            one.poll(delivered::add, 100);
+            return delivered.size() + one.counters().dropped(DropReason.INTRODUCTION_LIMITED) == burst;
+        }, "every introduction delivered or dropped");
+        final long seconds = 1 + (System.nanoTime() - start) / 1_000_000_000L;
+        assertTrue(delivered.stream().allMatch(introduce::equals), "delivered as sent: " + delivered);
+        assertEquals(delivered.size(), one.counters().introductionsFromNonMembers(), "counted apart");
+        assertTrue(!delivered.isEmpty() && delivered.size() <= seconds * AeronRaftNetwork.STRANGER_INTRODUCTIONS_PER_SECOND,
+            delivered.size() + " delivered in " + seconds + " s");
+        assertTrue(one.counters().dropped(DropReason.INTRODUCTION_LIMITED) > 0 || seconds > 4, "the limit refused some");
+    }
+
     private static Set<String> aeronThreads()
     {
         final Set<String> names = new TreeSet<>();
@@ -247,7 +287,8 @@ class AeronRaftNetworkTest
             two.config().streamId()));
 
         final WireEncoder encoder = new WireEncoder(CLUSTER, max);
-        final WireDecoder reference = new WireDecoder(CLUSTER, 2, id -> id == 1 || id == 3, max);
+        // Like node 2's network, it delivers introductions from non-members (only a bit flip makes one here: few, under the rate limit).
+        final WireDecoder reference = new WireDecoder(CLUSTER, 2, id -> id == 1 || id == 3, max, null, null, null, id -> true);
         final RandomMessages messages = new RandomMessages(random);
         final UnsafeBuffer frame = new UnsafeBuffer(new byte[max]);
         final Map<DropReason, Long> expectedDrops = new EnumMap<>(DropReason.class);
@@ -338,6 +379,10 @@ class AeronRaftNetworkTest
                 return length;
             case 4:
                 frame.putLong(16, 4 + random.nextInt(1000), ByteOrder.LITTLE_ENDIAN);
+                if (frame.getByte(3) == WireFormat.TYPE_INTRODUCE)
+                {
+                    frame.putByte(3, (byte)WireFormat.TYPE_TIMEOUT_NOW); // a stranger's frame that is not an introduction
+                }
                 return length;
             case 5:
             {

@@ -89,6 +89,29 @@ class FrameAuthenticationTest
         }
     }
 
+    /** A non-member's introduction passes only signed with the cluster key, and is not delivered twice. */
+    @Test
+    void anIntroductionFromANonMemberIsAuthenticatedLikeEveryFrame() throws Exception
+    {
+        final KeyRing keys = ring("key.1 = " + KEY_A + "\n");
+        final WireDecoder decoder = new WireDecoder(CLUSTER, SELF, id -> id == 1 || id == 3, MAX, new FrameAuthenticator(keys),
+            new ReplayGuard(), null, id -> true);
+        final io.ringraft.network.Introduce introduce = new io.ringraft.network.Introduce(4, SELF, 9, "127.0.0.1:40004");
+
+        final int unsigned = new WireEncoder(CLUSTER, MAX).encode(introduce, frame, 0);
+        assertNull(decoder.decode(frame, 0, unsigned));
+        assertEquals(DropReason.UNAUTHENTICATED, decoder.lastDropReason());
+
+        final int forged = new Sender(ring("key.1 = " + KEY_B + "\n"), 100).sign(introduce, frame);
+        assertNull(decoder.decode(frame, 0, forged));
+        assertEquals(DropReason.BAD_MAC, decoder.lastDropReason());
+
+        final int genuine = new Sender(keys, 100).sign(introduce, frame);
+        assertEquals(introduce, decoder.decode(frame, 0, genuine));
+        assertNull(decoder.decode(frame, 0, genuine), "replayed");
+        assertEquals(DropReason.REPLAYED, decoder.lastDropReason());
+    }
+
     @Test
     void macIsHmacSha256TruncatedTo16Bytes() throws Exception
     {

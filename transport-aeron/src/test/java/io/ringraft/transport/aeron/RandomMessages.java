@@ -8,6 +8,7 @@ import io.ringraft.network.AppendEntriesRequest;
 import io.ringraft.network.AppendEntriesResponse;
 import io.ringraft.network.InstallSnapshotRequest;
 import io.ringraft.network.InstallSnapshotResponse;
+import io.ringraft.network.Introduce;
 import io.ringraft.network.RaftMessage;
 import io.ringraft.network.ReadIndexRequest;
 import io.ringraft.network.ReadIndexResponse;
@@ -39,7 +40,7 @@ final class RandomMessages
     RaftMessage next(final long from, final long to)
     {
         final long term = nonNegative();
-        switch (random.nextInt(9))
+        switch (random.nextInt(10))
         {
             case 0:
                 return new VoteRequest(from, to, term, logId(), random.nextBoolean(), random.nextBoolean());
@@ -79,6 +80,8 @@ final class RandomMessages
             case 7:
                 return new ReadIndexResponse(from, to, term, random.nextLong(), random.nextLong(), random.nextBoolean(),
                     random.nextInt(5));
+            case 8:
+                return new Introduce(from, to, term, "127.0.0.1:" + random.nextInt(65536) + (random.nextBoolean() ? "" : " \u00e9"));
             default:
                 return new TimeoutNow(from, to, term);
         }

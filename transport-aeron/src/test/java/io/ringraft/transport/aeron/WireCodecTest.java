@@ -4,6 +4,7 @@ import io.ringraft.Entry;
 import io.ringraft.EntryType;
 import io.ringraft.LogId;
 import io.ringraft.network.AppendEntriesRequest;
+import io.ringraft.network.Introduce;
 import io.ringraft.network.RaftMessage;
 import io.ringraft.network.TimeoutNow;
 import io.ringraft.network.VoteRequest;
@@ -168,12 +169,77 @@ class WireCodecTest
         assertDroppedAfter(DropReason.WRONG_RECEIVER, () -> buffer.putLong(24, 3, LE), length);
         assertDroppedAfter(DropReason.UNKNOWN_SENDER, () -> buffer.putLong(16, 4, LE), length);
         assertDroppedAfter(DropReason.UNKNOWN_SENDER, () -> buffer.putLong(16, 2, LE), length);
-        assertDroppedAfter(DropReason.UNKNOWN_TYPE, () -> buffer.putByte(3, (byte)10), length);
+        assertDroppedAfter(DropReason.UNKNOWN_TYPE, () -> buffer.putByte(3, (byte)(WireFormat.TYPE_INTRODUCE + 1)), length);
         assertDroppedAfter(DropReason.BAD_LENGTH, () -> buffer.putInt(8, 1, LE), length);
         assertDroppedAfter(DropReason.MALFORMED_BODY, () -> buffer.putLong(32, -1, LE), length);
 
         final int voteLength = encoder.encode(new VoteRequest(1, 2, 9, new LogId(4, 17), false, true), buffer, 0);
         assertDroppedAfter(DropReason.MALFORMED_BODY, () -> buffer.putShort(4, (short)16, LE), voteLength);
+    }
+
+    @Test
+    void introduceLayoutIsAsDocumented()
+    {
+        final int length = encoder.encode(new Introduce(1, 2, 9, "h\u00e9:1"), buffer, 0);
+        assertEquals(HEADER_LENGTH + 4 + 5, length);
+        assertEquals(WireFormat.TYPE_INTRODUCE, buffer.getByte(3), "type");
+        assertEquals(0, buffer.getShort(4, LE), "block length");
+        assertEquals(5, buffer.getInt(HEADER_LENGTH, LE), "endpoint length in UTF-8 bytes");
+        assertEquals("h\u00e9:1", buffer.getStringWithoutLengthUtf8(HEADER_LENGTH + 4, 5));
+    }
+
+    /** Node 4 is not a peer of node 2 (the decoder knows 1 and 3): only its introductions pass, and only through the gate. */
+    @Test
+    void anIntroductionIsTheOneFrameAStrangerMaySendAndItPassesTheGate()
+    {
+        final List<Long> asked = new ArrayList<>();
+        final boolean[] admit = {true};
+        final WireDecoder gated = new WireDecoder(CLUSTER, 2, id -> id == 1 || id == 3, MAX, null, null, null, id ->
+        {
+            asked.add(id);
+            return admit[0];
+        });
+        final Introduce introduce = new Introduce(4, 2, 7, "127.0.0.1:40004");
+        int length = encoder.encode(introduce, buffer, 0);
+        assertEquals(introduce, gated.decode(buffer, 0, length));
+        assertEquals(List.of(4L), asked, "asked for the stranger");
+        admit[0] = false;
+        assertNull(gated.decode(buffer, 0, length));
+        assertEquals(DropReason.INTRODUCTION_LIMITED, gated.lastDropReason());
+        assertNull(decoder.decode(buffer, 0, length), "a decoder without the gate drops it like any stranger's frame");
+        assertEquals(DropReason.UNKNOWN_SENDER, decoder.lastDropReason());
+
+        length = encoder.encode(new TimeoutNow(4, 2, 7), buffer, 0);
+        assertNull(gated.decode(buffer, 0, length), "any other frame of a stranger");
+        assertEquals(DropReason.UNKNOWN_SENDER, gated.lastDropReason());
+        length = encoder.encode(new Introduce(2, 2, 7, "127.0.0.1:40002"), buffer, 0);
+        assertNull(gated.decode(buffer, 0, length), "from itself");
+        assertEquals(DropReason.UNKNOWN_SENDER, gated.lastDropReason());
+
+        asked.clear();
+        final Introduce fromPeer = new Introduce(3, 2, 7, "127.0.0.1:40003");
+        length = encoder.encode(fromPeer, buffer, 0);
+        assertEquals(fromPeer, gated.decode(buffer, 0, length), "a peer's introduction needs no gate");
+        assertEquals(List.of(), asked);
+    }
+
+    @Test
+    void aMalformedIntroductionIsDroppedNotThrown()
+    {
+        final WireDecoder gated = new WireDecoder(CLUSTER, 2, id -> id == 1, MAX, null, null, null, id -> true);
+        final int length = encoder.encode(new Introduce(4, 2, 7, "127.0.0.1:40004"), buffer, 0);
+        for (final int endpointLength : new int[]{-1, -2, 16, Integer.MAX_VALUE, Integer.MIN_VALUE})
+        {
+            final byte[] saved = new byte[length];
+            buffer.getBytes(0, saved);
+            buffer.putInt(HEADER_LENGTH, endpointLength, LE);
+            assertNull(gated.decode(buffer, 0, length), "endpoint length " + endpointLength);
+            assertEquals(DropReason.MALFORMED_BODY, gated.lastDropReason());
+            buffer.putBytes(0, saved);
+        }
+        new MessageHeaderFlyweight().wrap(buffer, 0).write(WireFormat.TYPE_INTRODUCE, 0, 2, CLUSTER, 4, 2, 7);
+        assertNull(gated.decode(buffer, 0, HEADER_LENGTH + 2), "no room for the length prefix");
+        assertEquals(DropReason.MALFORMED_BODY, gated.lastDropReason());
     }
 
     @Test
