@@ -78,6 +78,8 @@ public final class WireDecoder
 
     private DropReason lastDropReason;
     private int cursor;
+    /** The last frame was long enough for its header to be read. */
+    private boolean headerRead;
 
     /**
      * A decoder of unsigned frames that does not check where they come from.
@@ -157,6 +159,7 @@ public final class WireDecoder
      */
     public RaftMessage decode(final DirectBuffer buffer, final int offset, final int length)
     {
+        headerRead = false;
         if (length < HEADER_LENGTH)
         {
             return drop(DropReason.TOO_SHORT);
@@ -167,6 +170,7 @@ public final class WireDecoder
         }
         frame.wrap(buffer, offset, length);
         header.wrap(frame, 0);
+        headerRead = true;
         if (header.magic() != WireFormat.MAGIC)
         {
             return drop(DropReason.BAD_MAGIC);
@@ -249,7 +253,7 @@ public final class WireDecoder
     /** @return the sender id of the frame last given to {@link #decode}: meaningful after a drop for {@link DropReason#WRONG_SOURCE} or a later check */
     public long lastSenderId()
     {
-        return header.senderId();
+        return headerRead ? header.senderId() : 0; // a frame too short or too long has no header read: no sender
     }
 
     private RaftMessage decodeBody(final int type, final long from, final long term, final int blockLength, final int end)
