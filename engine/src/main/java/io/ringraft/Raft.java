@@ -322,6 +322,22 @@ public final class Raft implements AutoCloseable
         return runtime.failure();
     }
 
+    /**
+     * Stops this node as a whole, as its own internal failure would (fail-stop): it stops leading
+     * at once, answers everything pending and every later call {@link WriteStatus#FATAL} with
+     * {@code cause}, marks its counters and reports {@code cause} through the configured error
+     * handler. For a part the application runs around the node whose failure leaves the node unable
+     * to keep its promises (a service's client ingress whose Aeron client stopped, say), so that
+     * the node never goes on half-running. The first failure is kept; a later call only reports.
+     * Safe from any thread; {@link #close()} is still needed to release the resources.
+     *
+     * @param cause why the node stops
+     */
+    public void fail(final Throwable cause)
+    {
+        runtime.fail(cause);
+    }
+
     /** @return this node's id */
     public long nodeId()
     {

@@ -482,6 +482,16 @@ public final class NodeRuntime
         return config.nodeId();
     }
 
+    /**
+     * Stops the node as a whole, as an internal failure would (see {@link io.ringraft.Raft#fail}).
+     *
+     * @param cause why
+     */
+    public void fail(final Throwable cause)
+    {
+        failStop.fail(java.util.Objects.requireNonNull(cause, "cause"));
+    }
+
     /** @return the failure that stopped the node, or null */
     public Throwable failure()
     {

@@ -32,6 +32,8 @@ final class SnapshotBuilder
     private boolean busy;
     private volatile Object outcome;
     private volatile boolean cancelled;
+    /** The thread of {@link #ownExecutor} once started, joined on close. */
+    private volatile Thread ownThread;
 
     /**
      * @param executor where builds run, or null for a thread of the builder's own
@@ -47,6 +49,7 @@ final class SnapshotBuilder
             {
                 final Thread thread = new Thread(runnable, "ringraft-snapshot-" + nodeId);
                 thread.setDaemon(true);
+                ownThread = thread;
                 return thread;
             });
             this.executor = ownExecutor;
@@ -120,6 +123,13 @@ final class SnapshotBuilder
                 while (!ownExecutor.awaitTermination(1, TimeUnit.SECONDS))
                 {
                     // a state machine computing without writing: wait for it, the storage must outlive it
+                }
+                // Terminated means its tasks are done, not that its thread has ended: wait for that
+                // too, so that a closed node leaves no thread of its own behind.
+                final Thread thread = ownThread;
+                if (thread != null)
+                {
+                    thread.join();
                 }
             }
             catch (final InterruptedException ex)

@@ -14,6 +14,7 @@ import io.ringraft.WriteHandler;
 import io.ringraft.WriteStatus;
 import io.ringraft.client.ClientProtocol;
 import io.ringraft.engine.Role;
+import io.ringraft.transport.aeron.AeronClientWatch;
 import io.ringraft.transport.aeron.AeronTransportConfig;
 import io.ringraft.transport.aeron.ClientAuth;
 import org.agrona.CloseHelper;
@@ -24,6 +25,7 @@ import org.agrona.collections.IntArrayQueue;
 import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentInvoker;
+import org.agrona.concurrent.AgentTerminationException;
 import org.agrona.concurrent.AtomicBuffer;
 import org.agrona.concurrent.EpochNanoClock;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -74,6 +76,7 @@ final class ClientIngress implements Agent
     private final Raft raft;
     private final ServiceHost host;
     private final long nodeId;
+    private final AeronClientWatch clientWatch;
     private final int clusterId;
     private final Map<Long, String> clientEndpoints;
     private final Aeron aeron;
@@ -150,8 +153,8 @@ final class ClientIngress implements Agent
         }
         this.results = new ManyToOneRingBuffer(new UnsafeBuffer(
             ByteBuffer.allocateDirect(ctx.resultsRingCapacity() + RingBufferDescriptor.TRAILER_LENGTH)));
-        this.aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(aeronDirectory).useConductorAgentInvoker(true)
-            .errorHandler(ex -> System.err.println("ringraft node " + nodeId + " client ingress: " + ex)));
+        this.clientWatch = new AeronClientWatch("ringraft node " + nodeId + " client ingress", System.err::println);
+        this.aeron = Aeron.connect(clientWatch.watch(new Aeron.Context().aeronDirectoryName(aeronDirectory).useConductorAgentInvoker(true)));
         this.conductor = aeron.conductorAgentInvoker();
         try
         {
@@ -184,6 +187,14 @@ final class ClientIngress implements Agent
             finish();
             return 1;
         }
+        // An Aeron client that stopped by itself leaves the node unable to serve its clients: this
+        // agent fails, and its owner stops the node (ServiceNode), rather than leave it half-running.
+        final Throwable stopped = clientWatch.failure();
+        if (stopped != null)
+        {
+            throw new AgentTerminationException("ringraft node " + nodeId + " client ingress: the Aeron client stopped (" + stopped +
+                "); the node can serve no client", stopped);
+        }
         int work = conductor.invoke();
         if (driveRaft)
         {
@@ -215,6 +226,12 @@ final class ClientIngress implements Agent
         }
     }
 
+    /** @return the ingress's own Aeron client: for tests */
+    Aeron aeron()
+    {
+        return aeron;
+    }
+
     /** Closes everything from the calling thread when the agent no longer runs. */
     void closeFromOwner()
     {
@@ -226,6 +243,7 @@ final class ClientIngress implements Agent
 
     private void finish()
     {
+        clientWatch.ownerCloses();
         try
         {
             raft.close();
@@ -240,20 +258,40 @@ final class ClientIngress implements Agent
         }
         finally
         {
-            for (final Egress e : sessionEgress.values())
-            {
-                CloseHelper.quietClose(e.publication);
-            }
-            for (final Egress e : openEgress)
-            {
-                CloseHelper.quietClose(e.publication);
-            }
-            sessionEgress.clear();
-            openEgress.clear();
-            counters.publications(0);
-            CloseHelper.quietCloseAll(subscription, aeron);
-            closed.countDown();
+            release();
         }
+    }
+
+    /**
+     * The agent stopped: after its own {@link #finish()} nothing is left; after a failure (its
+     * Aeron client stopped: {@link ServiceNode} has failed the node) its publications and client
+     * are released here, and the Raft node is left to its owner's close.
+     */
+    @Override
+    public void onClose()
+    {
+        if (closed.getCount() > 0)
+        {
+            clientWatch.ownerCloses();
+            release();
+        }
+    }
+
+    private void release()
+    {
+        for (final Egress e : sessionEgress.values())
+        {
+            CloseHelper.quietClose(e.publication);
+        }
+        for (final Egress e : openEgress)
+        {
+            CloseHelper.quietClose(e.publication);
+        }
+        sessionEgress.clear();
+        openEgress.clear();
+        counters.publications(0);
+        CloseHelper.quietCloseAll(subscription, aeron);
+        closed.countDown();
     }
 
     private boolean hasBacklog()

@@ -136,8 +136,15 @@ public final class ServiceNode implements AutoCloseable
             network = null;
             ingress = new ClientIngress(ctx, raft, host, aeronDir, ctx.threadingMode == ThreadingMode.INVOKER);
             final long id = ctx.nodeId;
-            final AgentRunner runner = new AgentRunner(ctx.idleStrategy.get(),
-                ex -> System.err.println("ringraft node " + id + ": " + ex), null, ingress);
+            final Raft node = raft;
+            // The ingress handles remote input without throwing and catches what the service's
+            // queries throw: anything it throws is the node's own failure (its Aeron client
+            // stopped, a bug), and the node stops as a whole rather than keep running unreachable.
+            final AgentRunner runner = new AgentRunner(ctx.idleStrategy.get(), ex ->
+            {
+                System.err.println("ringraft node " + id + ": client ingress failed: " + ex);
+                node.fail(ex);
+            }, null, ingress);
             AgentRunner.startOnThread(runner);
             return new ServiceNode(ctx, driver, raft, host, ingress, runner, aeronDir, log);
         }
@@ -150,6 +157,12 @@ public final class ServiceNode implements AutoCloseable
             CloseHelper.quietCloseAll(raft, network, snapshots, storage, driver);
             throw ex;
         }
+    }
+
+    /** @return the client ingress: for tests */
+    ClientIngress ingress()
+    {
+        return ingress;
     }
 
     /** @return the Raft node (metrics, admin operations) */

@@ -1,5 +1,7 @@
 package io.ringraft.service;
 
+import io.ringraft.Vote;
+import io.ringraft.WriteStatus;
 import io.ringraft.client.ClientProtocol;
 import io.ringraft.client.CommandResult;
 import io.ringraft.client.Outcome;
@@ -14,6 +16,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** A three-node service cluster in this JVM over Aeron UDP, driven by the client library. */
@@ -62,6 +67,49 @@ final class ServiceClusterTest
                 {
                     assertEquals(total, cluster.counter(id).value(), "node " + id);
                 }
+            }
+        }
+    }
+
+    @Test
+    void aLeaderWhoseIngressLosesItsAeronClientStopsAsAWholeAndAnotherNodeLeads() throws Exception
+    {
+        try (TestCluster cluster = new TestCluster(3, ctx -> { }))
+        {
+            final long leader = cluster.awaitLeader(10_000);
+            final ServiceNode failing = cluster.nodes.get(leader);
+            // The ingress's Aeron client stops by itself (as on a driver timeout): the node can no
+            // longer reach its clients, so it must not go on leading half-running.
+            failing.ingress().aeron().close();
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (failing.raft().failure() == null && System.nanoTime() < deadline)
+            {
+                Thread.sleep(5);
+            }
+            final Throwable failure = failing.raft().failure();
+            assertNotNull(failure, "the node failed stop");
+            assertTrue(String.valueOf(failure.getMessage()).contains("client ingress"), String.valueOf(failure));
+            assertFalse(failing.raft().isLeader(), "it stopped leading");
+            assertEquals(WriteStatus.FATAL, failing.raft().clientWrite(new byte[8]).get(5, TimeUnit.SECONDS).status(), "it answers FATAL");
+            long next = Vote.NO_NODE;
+            final long electionDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (next == Vote.NO_NODE && System.nanoTime() < electionDeadline)
+            {
+                for (final ServiceNode node : cluster.nodes.values())
+                {
+                    if (node != failing && node.raft().isLeader())
+                    {
+                        next = node.raft().nodeId();
+                    }
+                }
+                Thread.sleep(10);
+            }
+            assertNotEquals(Vote.NO_NODE, next, "another node leads");
+            try (RingraftClient client = RingraftClient.connect(new RingraftClient.Context().endpoints(cluster.endpoints()).clusterId(7)
+                .commandTimeout(20, TimeUnit.SECONDS).resendInterval(300, TimeUnit.MILLISECONDS)))
+            {
+                assertEquals(Outcome.OK, client.execute(CounterService.command(CounterService.INCREMENT, 1, 0)).outcome(),
+                    "the others serve clients");
             }
         }
     }

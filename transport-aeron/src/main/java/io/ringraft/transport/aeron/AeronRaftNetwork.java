@@ -7,7 +7,6 @@ import io.aeron.FragmentAssembler;
 import io.aeron.Image;
 import io.aeron.Publication;
 import io.aeron.Subscription;
-import io.aeron.exceptions.AeronException;
 import io.aeron.exceptions.ConfigurationException;
 import io.aeron.logbuffer.FragmentHandler;
 import io.aeron.logbuffer.Header;
@@ -20,7 +19,6 @@ import org.agrona.DirectBuffer;
 import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.collections.LongHashSet;
 import org.agrona.concurrent.AgentInvoker;
-import org.agrona.concurrent.AgentTerminationException;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import java.net.InetAddress;
@@ -129,8 +127,8 @@ public final class AeronRaftNetwork implements RaftNetwork
     private int delivered;
     /** What the poll's handler threw (polling thread): thrown from {@link #poll} once Aeron returns. */
     private Throwable handlerFailure;
-    /** Why the Aeron client stopped by itself (any thread: the conductor's, or the polling one in invoker mode), or null. */
-    private volatile Throwable clientFailure;
+    /** Whether the Aeron client stopped by itself (reported on any thread: the conductor's, or the polling one in invoker mode). */
+    private final AeronClientWatch clientWatch;
     // The polling thread's: the window of introductions from non-peers.
     private long strangerWindowStartNanos;
     private int strangerIntroductionsInWindow;
@@ -149,14 +147,15 @@ public final class AeronRaftNetwork implements RaftNetwork
         this.config = config.conclude();
         final long self = config.nodeId();
         this.nodeId = self;
+        this.clientWatch = new AeronClientWatch("ringraft transport node " + self, config.log());
         EmbeddedMediaDriver launched = null;
         Aeron client = null;
         try
         {
             launched = config.embeddedDriver() ? EmbeddedMediaDriver.launch(self, config.termLength(), config.invoker()) : null;
             final String dir = launched != null ? launched.aeronDirectoryName() : config.aeronDirectoryName();
-            final Aeron.Context ctx = new Aeron.Context().aeronDirectoryName(dir).useConductorAgentInvoker(config.invoker())
-                .errorHandler(this::onClientError).subscriberErrorHandler(this::onHandlerError).closeHandler(this::onClientClosed);
+            final Aeron.Context ctx = clientWatch.watch(new Aeron.Context().aeronDirectoryName(dir).useConductorAgentInvoker(config.invoker())
+                .subscriberErrorHandler(this::onHandlerError));
             if (launched != null && config.invoker())
             {
                 // While the client waits for the driver (connect, add publication...), it runs the driver itself.
@@ -206,44 +205,6 @@ public final class AeronRaftNetwork implements RaftNetwork
         this.dropLog = new DropLog(config.log());
     }
 
-    /**
-     * The Aeron client's error handler (its conductor's thread, or the polling one in invoker
-     * mode): an error after which the client has stopped (fatal, or its conductor terminated) fails
-     * this network; any other is logged.
-     */
-    private void onClientError(final Throwable error)
-    {
-        if (closed)
-        {
-            return;
-        }
-        if (error instanceof AgentTerminationException || AeronException.isFatal(error))
-        {
-            clientStopped(error);
-        }
-        else
-        {
-            config.log().accept("ringraft transport node " + nodeId + ": Aeron client error: " + error);
-        }
-    }
-
-    /** The Aeron client closed: unless this network closed it, it stopped by itself. */
-    private void onClientClosed()
-    {
-        if (!closed)
-        {
-            clientStopped(new AeronException("the Aeron client closed", AeronException.Category.FATAL));
-        }
-    }
-
-    private void clientStopped(final Throwable cause)
-    {
-        if (clientFailure == null)
-        {
-            clientFailure = cause; // the first cause is kept; a later one (the close that follows) says less
-        }
-    }
-
     /** Aeron's handler for what a subscription's fragment handler threw (the polling thread, inside {@code Image.poll}). */
     private void onHandlerError(final Throwable error)
     {
@@ -257,23 +218,12 @@ public final class AeronRaftNetwork implements RaftNetwork
         }
     }
 
-    /** @throws IllegalStateException if the Aeron client stopped by itself: this network can carry nothing more */
-    private void checkClient()
-    {
-        final Throwable cause = clientFailure;
-        if (cause != null)
-        {
-            throw new IllegalStateException("ringraft transport node " + nodeId + ": the Aeron client stopped (" + cause +
-                "); this network can send and receive nothing more", cause);
-        }
-    }
-
     /**
      * @return why the Aeron client under this network stopped by itself (then {@link #poll} throws), or null while it runs
      */
     public Throwable clientFailure()
     {
-        return clientFailure;
+        return clientWatch.failure();
     }
 
     /** Notes the addresses a peer's frames may come from (for the source address check). */
@@ -581,7 +531,7 @@ public final class AeronRaftNetwork implements RaftNetwork
             return 0;
         }
         doWork();
-        checkClient();
+        clientWatch.check();
         if (keyRing != null && config.authKeyCheckIntervalMs() > 0)
         {
             checkKeyFile();
@@ -626,6 +576,7 @@ public final class AeronRaftNetwork implements RaftNetwork
             return;
         }
         closed = true;
+        clientWatch.ownerCloses();
         for (final ExclusivePublication publication : publications.values())
         {
             CloseHelper.quietClose(publication);
