@@ -61,6 +61,12 @@ public final class RingraftNode implements AutoCloseable
     private final AgentRunner syncDelayRunner;
     private boolean closed;
 
+    /** @return the admin service: for tests */
+    AdminService admin()
+    {
+        return admin;
+    }
+
     private RingraftNode(final NodeConfig config, final ServiceNode node, final AdminService admin, final AgentRunner adminRunner,
         final AgentRunner syncDelayRunner)
     {
@@ -153,7 +159,12 @@ public final class RingraftNode implements AutoCloseable
                 node.aeronDirectory(), config.termLength(), ClientAuth.node("ringraft node " + id + " admin", id,
                 node.context().clientCredentials(), config.clientAuthRequired(), System.err::println));
             final AgentRunner adminRunner = new AgentRunner(new SleepingMillisIdleStrategy(10),
-                ex -> System.err.println("ringraft node " + id + " admin: " + ex), null, admin);
+                ex ->
+                {
+                    // The admin service never throws on remote input: what it throws is the node's own failure.
+                    System.err.println("ringraft node " + id + " admin failed: " + ex);
+                    node.raft().fail(ex);
+                }, null, admin);
             AgentRunner.startOnThread(adminRunner);
             AgentRunner syncDelayRunner = null;
             try

@@ -28,6 +28,7 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -153,6 +154,35 @@ class RingraftNodeTest
             assertTrue(ex.getMessage().startsWith("no leader opened a session within 1000 ms"), ex.getMessage());
             assertTrue(node.serviceNode().ingressCounters().get(IngressCounters.WRONG_CLUSTER) > 0,
                 node.serviceNode().ingressCounters().toString());
+        }
+    }
+
+    @Test
+    void aNodeWhoseAdminServiceLosesItsAeronClientStopsAsAWhole() throws Exception
+    {
+        final NodeConfig config = NodeConfig.parse(List.of("cluster.id = 3", "node.id = 1",
+            "member.1 = 127.0.0.1:" + CommandLineTest.freePort() + " 127.0.0.1:" + CommandLineTest.freePort(),
+            "data.dir = " + dir.resolve("admin-fails"), "durability = NONE", "election.timeout.ms = 100-200", "heartbeat.ms = 20"),
+            "test", null, false);
+        try (RingraftNode node = RingraftNode.start(config))
+        {
+            final io.ringraft.Raft raft = node.serviceNode().raft();
+            final long leaderDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!raft.isLeader() && System.nanoTime() < leaderDeadline)
+            {
+                Thread.sleep(10);
+            }
+            assertTrue(raft.isLeader(), "a single member leads");
+            // The admin service's Aeron client stops by itself (as on a driver timeout).
+            node.admin().aeron().close();
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (raft.failure() == null && System.nanoTime() < deadline)
+            {
+                Thread.sleep(5);
+            }
+            assertNotNull(raft.failure(), "the node failed stop");
+            assertTrue(String.valueOf(raft.failure().getMessage()).contains("admin"), String.valueOf(raft.failure()));
+            assertFalse(raft.isLeader(), "it stopped leading");
         }
     }
 

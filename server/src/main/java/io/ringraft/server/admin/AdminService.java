@@ -16,11 +16,13 @@ import io.ringraft.client.AdminProtocol;
 import io.ringraft.client.MemberStatus;
 import io.ringraft.engine.Role;
 import io.ringraft.server.MemberEndpoints;
+import io.ringraft.transport.aeron.AeronClientWatch;
 import io.ringraft.transport.aeron.ClientAuth;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentInvoker;
+import org.agrona.concurrent.AgentTerminationException;
 import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -53,6 +55,7 @@ public final class AdminService implements Agent, AutoCloseable
 
     private final Raft raft;
     private final long nodeId;
+    private final AeronClientWatch clientWatch;
     private final int clusterId;
     private final Map<Long, String> configClientEndpoints;
     private final int termLength;
@@ -118,8 +121,8 @@ public final class AdminService implements Agent, AutoCloseable
         this.clusterId = clusterId;
         this.configClientEndpoints = Map.copyOf(configClientEndpoints);
         this.termLength = termLength;
-        this.aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(aeronDirectory).useConductorAgentInvoker(true)
-            .errorHandler(ex -> System.err.println("ringraft node " + nodeId + " admin: " + ex)));
+        this.clientWatch = new AeronClientWatch("ringraft node " + nodeId + " admin", System.err::println);
+        this.aeron = Aeron.connect(clientWatch.watch(new Aeron.Context().aeronDirectoryName(aeronDirectory).useConductorAgentInvoker(true)));
         this.conductor = aeron.conductorAgentInvoker();
         try
         {
@@ -160,6 +163,12 @@ public final class AdminService implements Agent, AutoCloseable
     @Override
     public int doWork()
     {
+        final Throwable stopped = clientWatch.failure();
+        if (stopped != null)
+        {
+            // Its owner (RingraftNode) stops the node: a member that cannot be administered must not go on half-running.
+            throw new AgentTerminationException("ringraft node " + nodeId + " admin: the Aeron client stopped (" + stopped + ")", stopped);
+        }
         int work = conductor.invoke();
         work += subscription.poll(assembler, 16);
         Runnable completion;
@@ -513,12 +522,22 @@ public final class AdminService implements Agent, AutoCloseable
         close();
     }
 
+    /** @return the service's own Aeron client: for tests */
+    public Aeron aeron()
+    {
+        return aeron;
+    }
+
     /** Closes the reply publications, the subscription and the Aeron client. Idempotent. */
     @Override
     public void close()
     {
+        clientWatch.ownerCloses();
         if (aeron.isClosed())
         {
+            replies.values().forEach(reply -> CloseHelper.quietClose(reply.publication));
+            replies.clear();
+            CloseHelper.quietClose(subscription);
             return;
         }
         replies.values().forEach(reply -> CloseHelper.quietClose(reply.publication));
