@@ -13,6 +13,8 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 
 /**
  * Asks every node for its status a few times a second, from its own thread and client: the leader
@@ -166,34 +168,23 @@ final class StatusWatcher implements AutoCloseable
     /** One round of statuses alone: every node's, null for a node that did not answer. */
     private Map<Long, NodeStatus> pollStatus()
     {
-        final Map<Long, NodeStatus> answers = new HashMap<>();
-        final int[] outstanding = {endpoints.size()};
-        for (final Map.Entry<Long, String> e : endpoints.entrySet())
-        {
-            client.submitNodeStatus(e.getValue(), s ->
-            {
-                answers.put(e.getKey(), s);
-                outstanding[0]--;
-            });
-        }
-        while (outstanding[0] > 0)
-        {
-            if (client.poll() == 0)
-            {
-                LockSupport.parkNanos(100_000);
-            }
-        }
-        return answers;
+        return round(client::submitNodeStatus);
     }
 
     /** One round: every node's status and state digest, null for a node that did not answer. */
     Map<Long, KvNodeStatus> poll()
     {
-        final Map<Long, KvNodeStatus> answers = new HashMap<>();
+        return round(client::submitStatus);
+    }
+
+    /** Asks every node at once through {@code submit} and polls the client until each has answered (or given up). */
+    private <T> Map<Long, T> round(final BiConsumer<String, Consumer<T>> submit)
+    {
+        final Map<Long, T> answers = new HashMap<>();
         final int[] outstanding = {endpoints.size()};
         for (final Map.Entry<Long, String> e : endpoints.entrySet())
         {
-            client.submitStatus(e.getValue(), s ->
+            submit.accept(e.getValue(), s ->
             {
                 answers.put(e.getKey(), s);
                 outstanding[0]--;

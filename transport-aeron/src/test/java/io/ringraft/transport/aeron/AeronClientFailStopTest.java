@@ -1,7 +1,6 @@
 package io.ringraft.transport.aeron;
 
 import io.aeron.exceptions.AeronException;
-import io.ringraft.LogId;
 import io.ringraft.Membership;
 import io.ringraft.Raft;
 import io.ringraft.RaftConfig;
@@ -12,14 +11,8 @@ import io.ringraft.engine.Role;
 import io.ringraft.network.RaftNetwork;
 import io.ringraft.network.TimeoutNow;
 import io.ringraft.runtime.RaftCounters;
-import io.ringraft.statemachine.RaftStateMachine;
 import io.ringraft.storage.InMemoryLogStorage;
-import io.ringraft.storage.SnapshotMeta;
-import io.ringraft.storage.SnapshotReader;
-import io.ringraft.storage.SnapshotWriter;
 import org.agrona.CloseHelper;
-import org.agrona.DirectBuffer;
-import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -75,33 +68,6 @@ class AeronClientFailStopTest
         drivers.forEach(CloseHelper::quietClose);
     }
 
-    /** Applies nothing of interest. */
-    private static final class Nothing implements RaftStateMachine
-    {
-        @Override
-        public LogId lastApplied()
-        {
-            return LogId.ZERO;
-        }
-
-        @Override
-        public int apply(final long index, final long term, final DirectBuffer payload, final int offset, final int length,
-            final MutableDirectBuffer response)
-        {
-            return 0;
-        }
-
-        @Override
-        public void buildSnapshot(final SnapshotWriter writer)
-        {
-        }
-
-        @Override
-        public void installSnapshot(final SnapshotMeta meta, final SnapshotReader reader)
-        {
-        }
-    }
-
     private RaftConfig config(final long id, final ThreadingMode mode)
     {
         final List<Throwable> errors = new CopyOnWriteArrayList<>();
@@ -130,7 +96,7 @@ class AeronClientFailStopTest
                 System.clearProperty(property);
             }
         }
-        final Raft raft = Raft.start(config(id, mode), new InMemoryLogStorage(), network, new Nothing(), Membership.of(1, 2, 3));
+        final Raft raft = Raft.start(config(id, mode), new InMemoryLogStorage(), network, new NoopStateMachine(), Membership.of(1, 2, 3));
         nodes.add(raft);
         if (mode == ThreadingMode.INVOKER)
         {

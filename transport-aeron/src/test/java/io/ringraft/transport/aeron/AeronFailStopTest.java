@@ -1,21 +1,14 @@
 package io.ringraft.transport.aeron;
 
 import io.ringraft.EntryBatch;
-import io.ringraft.LogId;
 import io.ringraft.Membership;
 import io.ringraft.Raft;
 import io.ringraft.RaftConfig;
 import io.ringraft.WriteResult;
 import io.ringraft.WriteStatus;
 import io.ringraft.engine.Role;
-import io.ringraft.statemachine.RaftStateMachine;
 import io.ringraft.storage.InMemoryLogStorage;
 import io.ringraft.storage.RaftStorageException;
-import io.ringraft.storage.SnapshotMeta;
-import io.ringraft.storage.SnapshotReader;
-import io.ringraft.storage.SnapshotWriter;
-import org.agrona.DirectBuffer;
-import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -66,33 +59,6 @@ class AeronFailStopTest
         }
     }
 
-    /** Applies nothing of interest. */
-    private static final class Nothing implements RaftStateMachine
-    {
-        @Override
-        public LogId lastApplied()
-        {
-            return LogId.ZERO;
-        }
-
-        @Override
-        public int apply(final long index, final long term, final DirectBuffer payload, final int offset, final int length,
-            final MutableDirectBuffer response)
-        {
-            return 0;
-        }
-
-        @Override
-        public void buildSnapshot(final SnapshotWriter writer)
-        {
-        }
-
-        @Override
-        public void installSnapshot(final SnapshotMeta meta, final SnapshotReader reader)
-        {
-        }
-    }
-
     private Raft leader(final Raft except) throws InterruptedException
     {
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
@@ -138,7 +104,7 @@ class AeronFailStopTest
             final AeronRaftNetwork network = new AeronRaftNetwork(new AeronTransportConfig()
                 .nodeId(id).clusterId(CLUSTER).endpoints(endpoints).termLength(256 * 1024).embeddedDriver(true));
             nodes.add(Raft.start(new RaftConfig().nodeId(id).randomSeed(id * 17).electionTimeout(500, 1000, TimeUnit.MILLISECONDS)
-                .maxPayloadLength(16 * 1024).errorHandler(errors::add), log, network, new Nothing(), Membership.of(1, 2, 3)));
+                .maxPayloadLength(16 * 1024).errorHandler(errors::add), log, network, new NoopStateMachine(), Membership.of(1, 2, 3)));
         }
         writeAcknowledged(20, null);
         final Raft leader = leader(null);

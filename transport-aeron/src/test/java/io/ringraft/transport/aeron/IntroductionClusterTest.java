@@ -1,7 +1,6 @@
 package io.ringraft.transport.aeron;
 
 import io.ringraft.AdminResult;
-import io.ringraft.LogId;
 import io.ringraft.Membership;
 import io.ringraft.Raft;
 import io.ringraft.RaftConfig;
@@ -10,13 +9,7 @@ import io.ringraft.WriteResult;
 import io.ringraft.engine.Role;
 import io.ringraft.network.RaftMessage;
 import io.ringraft.network.RaftNetwork;
-import io.ringraft.statemachine.RaftStateMachine;
 import io.ringraft.storage.InMemoryLogStorage;
-import io.ringraft.storage.SnapshotMeta;
-import io.ringraft.storage.SnapshotReader;
-import io.ringraft.storage.SnapshotWriter;
-import org.agrona.DirectBuffer;
-import org.agrona.MutableDirectBuffer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -51,33 +44,6 @@ class IntroductionClusterTest
     void closeAll()
     {
         nodes.values().forEach(Raft::close);
-    }
-
-    /** Applies nothing; a snapshot is empty. */
-    private static final class Nothing implements RaftStateMachine
-    {
-        @Override
-        public LogId lastApplied()
-        {
-            return LogId.ZERO;
-        }
-
-        @Override
-        public int apply(final long index, final long term, final DirectBuffer payload, final int offset, final int length,
-            final MutableDirectBuffer response)
-        {
-            return 0;
-        }
-
-        @Override
-        public void buildSnapshot(final SnapshotWriter writer)
-        {
-        }
-
-        @Override
-        public void installSnapshot(final SnapshotMeta meta, final SnapshotReader reader)
-        {
-        }
     }
 
     /** A node's network that can be cut off: while cut, nothing it sends leaves and everything it receives is discarded. */
@@ -129,7 +95,7 @@ class IntroductionClusterTest
         networks.put(id, network);
         final Cuttable cuttable = new Cuttable(network);
         nodes.put(id, Raft.start(new RaftConfig().nodeId(id).randomSeed(id * 11).electionTimeout(300, 600, TimeUnit.MILLISECONDS)
-            .maxPayloadLength(16 * 1024), new InMemoryLogStorage(), cuttable, new Nothing(), initial));
+            .maxPayloadLength(16 * 1024), new InMemoryLogStorage(), cuttable, new NoopStateMachine(), initial));
         return cuttable;
     }
 

@@ -10,14 +10,8 @@ import io.ringraft.engine.Role;
 import io.ringraft.network.AppendEntriesRequest;
 import io.ringraft.network.RaftNetwork;
 import io.ringraft.network.VoteRequest;
-import io.ringraft.statemachine.RaftStateMachine;
 import io.ringraft.storage.InMemoryLogStorage;
-import io.ringraft.storage.SnapshotMeta;
-import io.ringraft.storage.SnapshotReader;
-import io.ringraft.storage.SnapshotWriter;
 import org.agrona.CloseHelper;
-import org.agrona.DirectBuffer;
-import org.agrona.MutableDirectBuffer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -54,33 +48,6 @@ class RemovedNodeClusterTest
         closeables.forEach(CloseHelper::quietClose);
     }
 
-    /** Applies nothing; a snapshot is empty. */
-    private static final class Nothing implements RaftStateMachine
-    {
-        @Override
-        public LogId lastApplied()
-        {
-            return LogId.ZERO;
-        }
-
-        @Override
-        public int apply(final long index, final long term, final DirectBuffer payload, final int offset, final int length,
-            final MutableDirectBuffer response)
-        {
-            return 0;
-        }
-
-        @Override
-        public void buildSnapshot(final SnapshotWriter writer)
-        {
-        }
-
-        @Override
-        public void installSnapshot(final SnapshotMeta meta, final SnapshotReader reader)
-        {
-        }
-    }
-
     private Raft leader() throws InterruptedException
     {
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
@@ -108,7 +75,7 @@ class RemovedNodeClusterTest
                 .nodeId(id).clusterId(CLUSTER).endpoints(endpoints).termLength(256 * 1024).embeddedDriver(true));
             networks.put(id, network);
             nodes.put(id, Raft.start(new RaftConfig().nodeId(id).randomSeed(id * 7).electionTimeout(300, 600, TimeUnit.MILLISECONDS)
-                .maxPayloadLength(16 * 1024), new InMemoryLogStorage(), network, new Nothing(), Membership.of(1, 2, 3, 4)));
+                .maxPayloadLength(16 * 1024), new InMemoryLogStorage(), network, new NoopStateMachine(), Membership.of(1, 2, 3, 4)));
         }
         Raft leader = leader();
         final long removed = leader.nodeId() == 4 ? 3 : 4;
