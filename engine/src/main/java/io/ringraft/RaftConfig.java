@@ -36,6 +36,7 @@ public final class RaftConfig
     private long nodeId;
     private long electionTimeoutMinNanos = TimeUnit.MILLISECONDS.toNanos(300);
     private long electionTimeoutMaxNanos = TimeUnit.MILLISECONDS.toNanos(600);
+    private int electionBackoffLimit = 2;
     private long heartbeatIntervalNanos = TimeUnit.MILLISECONDS.toNanos(50);
     private int ingressRingSize = 4096;
     private int applyRingSize = 4096;
@@ -100,6 +101,26 @@ public final class RaftConfig
     public long electionTimeoutMaxNanos()
     {
         return electionTimeoutMaxNanos;
+    }
+
+    /**
+     * @param doublings how many times in a row an election that ends without a leader doubles the
+     *                  next election timeout (0 to 6, default 2: up to four times the configured
+     *                  bounds); back to the configured bounds once a leader is heard from. Where an
+     *                  election's round trips take longer than the timeout (slow, lossy links), the
+     *                  next attempt waits for them instead of starting over in a new term.
+     * @return this
+     */
+    public RaftConfig electionBackoffLimit(final int doublings)
+    {
+        electionBackoffLimit = doublings;
+        return this;
+    }
+
+    /** @return the {@code electionBackoffLimit} setting */
+    public int electionBackoffLimit()
+    {
+        return electionBackoffLimit;
     }
 
     /** @param interval how often a leader sends heartbeats; below the election timeout */
@@ -599,7 +620,7 @@ public final class RaftConfig
     public EngineConfig engineConfig()
     {
         return new EngineConfig().nodeId(nodeId).electionTimeoutMinNanos(electionTimeoutMinNanos)
-            .electionTimeoutMaxNanos(electionTimeoutMaxNanos).heartbeatIntervalNanos(heartbeatIntervalNanos)
+            .electionTimeoutMaxNanos(electionTimeoutMaxNanos).electionBackoffLimit(electionBackoffLimit).heartbeatIntervalNanos(heartbeatIntervalNanos)
             .maxInflightAppends(replicationWindow).maxEntriesPerAppend(maxEntriesPerAppend).preVote(preVote).checkQuorum(checkQuorum)
             .logRetainEntries(logRetainEntries).maxClockDriftNanos(maxClockDriftNanos)
             .plantedBug(plantedBug).testControl(testControl);

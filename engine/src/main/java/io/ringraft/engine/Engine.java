@@ -78,8 +78,16 @@ public final class Engine
     long appliedIndex;
 
     long electionDeadlineNanos = Long.MAX_VALUE;
+    /** Elections in a row that ended without a leader: each doubles the next timeout, up to the backoff limit. */
+    int failedElections;
+    /** The patience added to the election timeouts for slow links, as of {@link #patienceAtNanos}; see {@link #observeGap}. */
+    private long patienceNanos;
+    private long patienceAtNanos;
     /** When a leader was last heard from (for the leader lease that stops disruptive votes). */
     long lastLeaderContactNanos = Long.MIN_VALUE / 2;
+    /** The leader and term of {@link #lastLeaderContactNanos}, to measure gaps in one leader's traffic. */
+    long lastLeaderFrom = Vote.NO_NODE;
+    long lastLeaderTerm = -1;
     /** Until then this node grants no vote: it may have forgotten a lease it gave before a restart. */
     long voteHoldUntilNanos = Long.MIN_VALUE;
 
@@ -520,7 +528,7 @@ public final class Engine
         {
             final long min = config.electionTimeoutMinNanos();
             final long max = config.electionTimeoutMaxNanos();
-            electionDeadlineNanos = nowNanos + min + random.nextLong(max - min);
+            electionDeadlineNanos = nowNanos + ((min + random.nextLong(max - min)) << failedElections) + 2 * patienceNanos();
         }
         else
         {
@@ -542,7 +550,50 @@ public final class Engine
         {
             return true;
         }
-        return leaderId != Vote.NO_NODE && nowNanos - lastLeaderContactNanos < config.electionTimeoutMinNanos();
+        return leaderId != Vote.NO_NODE && nowNanos - lastLeaderContactNanos < electionTimeoutMinNanos();
+    }
+
+    /**
+     * @return the shortest election timeout as this node applies it: the configured one, plus twice
+     *         the patience its links have been seen to need ({@link #observeGap}); never less than configured
+     */
+    long electionTimeoutMinNanos()
+    {
+        return config.electionTimeoutMinNanos() + 2 * patienceNanos();
+    }
+
+    /**
+     * An adaptive failure detector in the spirit of phi accrual: a gap in traffic that should be
+     * regular (a leader's messages to this follower, a follower's answers to this leader) longer
+     * than the heartbeat interval says the links are slow or lossy; over Aeron a lost packet stalls
+     * everything behind it on its stream for a repair round trip. The excess becomes patience added
+     * to this node's election timeout, to the stickiness that refuses votes while a leader is heard
+     * from, and to the leader's check-quorum window, so that the slowest gaps seen recently no
+     * longer look like a failure. The patience decays by 1 ms per 16 ms once such gaps stop, and
+     * is capped at twice the maximum election timeout; gaps longer than that are outages
+     * (partitions, pauses), not slowness, and are not counted. It only ever lengthens timeouts, so
+     * safety (the leader lease included) is unaffected; a failure is detected later on links that
+     * were seen to be slow.
+     *
+     * @param gapNanos the time since the last message of the same kind from the same node
+     */
+    void observeGap(final long gapNanos)
+    {
+        final long cap = 2 * config.electionTimeoutMaxNanos();
+        if (gapNanos > cap)
+        {
+            return;
+        }
+        final long excess = gapNanos - config.heartbeatIntervalNanos();
+        patienceNanos = Math.max(patienceNanos(), Math.min(excess, cap));
+        patienceAtNanos = nowNanos;
+    }
+
+    /** @return the current patience for slow links, decayed since it was last raised */
+    long patienceNanos()
+    {
+        final long decayed = patienceNanos - (nowNanos - patienceAtNanos) / 16;
+        return Math.max(0, decayed);
     }
 
     /**
@@ -584,6 +635,7 @@ public final class Engine
         if (newLeader != Vote.NO_NODE)
         {
             lastLeaderContactNanos = nowNanos;
+            failedElections = 0;
         }
         if (before == Role.LEADER || electionDeadlineNanos == Long.MAX_VALUE || newLeader != Vote.NO_NODE)
         {

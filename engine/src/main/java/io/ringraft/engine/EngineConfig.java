@@ -14,6 +14,7 @@ public final class EngineConfig
     private long heartbeatIntervalNanos = TimeUnit.MILLISECONDS.toNanos(50);
     private int maxInflightAppends = 64;
     private int maxEntriesPerAppend = 1024;
+    private int electionBackoffLimit = 2;
     private boolean preVote = true;
     private boolean checkQuorum = true;
     private PlantedBug plantedBug = PlantedBug.NONE;
@@ -96,6 +97,23 @@ public final class EngineConfig
     public EngineConfig maxEntriesPerAppend(final int count)
     {
         this.maxEntriesPerAppend = count;
+        return this;
+    }
+
+    /** @return the {@code electionBackoffLimit} setting */
+    public int electionBackoffLimit()
+    {
+        return electionBackoffLimit;
+    }
+
+    /**
+     * @param doublings how many times in a row an election that ends without a leader doubles the
+     *                  next election timeout (0: never); the timeout is back to its bounds as soon as
+     *                  a leader is heard from or this node leads
+     */
+    public EngineConfig electionBackoffLimit(final int doublings)
+    {
+        this.electionBackoffLimit = doublings;
         return this;
     }
 
@@ -200,6 +218,8 @@ public final class EngineConfig
             "must be above electionTimeoutMinNanos=" + electionTimeoutMinNanos);
         require(heartbeatIntervalNanos > 0 && heartbeatIntervalNanos < electionTimeoutMinNanos, "heartbeatIntervalNanos",
             heartbeatIntervalNanos, "must be positive and below electionTimeoutMinNanos=" + electionTimeoutMinNanos);
+        require(electionBackoffLimit >= 0 && electionBackoffLimit <= 6, "electionBackoffLimit", electionBackoffLimit,
+            "must be between 0 and 6");
         require(maxInflightAppends >= 1, "maxInflightAppends", maxInflightAppends, "must be at least 1");
         require(maxEntriesPerAppend >= 1, "maxEntriesPerAppend", maxEntriesPerAppend, "must be at least 1");
         require(logRetainEntries >= 0, "logRetainEntries", logRetainEntries, "must be >= 0");

@@ -147,12 +147,19 @@ final class FollowingHandler
             engine.dropInput(InputDropReason.SECOND_LEADER, message);
             return false;
         }
+        if (term == engine.lastLeaderTerm && engine.lastLeaderFrom == leader)
+        {
+            engine.observeGap(engine.nowNanos - engine.lastLeaderContactNanos);
+        }
         if (term > engine.vote.term() || engine.role == Role.CANDIDATE || engine.role == Role.PRE_CANDIDATE ||
             engine.leaderId != leader)
         {
             engine.becomeFollower(term, leader);
         }
+        engine.lastLeaderFrom = leader;
+        engine.lastLeaderTerm = term;
         engine.lastLeaderContactNanos = engine.nowNanos;
+        engine.failedElections = 0;
         engine.resetElectionTimer();
         return true;
     }

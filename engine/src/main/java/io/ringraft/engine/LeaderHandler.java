@@ -43,12 +43,13 @@ final class LeaderHandler
         engine.leaderId = engine.self;
         engine.readHandler.onLeaderChanged();
         engine.electionDeadlineNanos = Long.MAX_VALUE;
+        engine.failedElections = 0;
         seq = 0;
         engine.readHandler.onRoundStart(0);
         final long now = engine.nowNanos;
         heartbeatDeadlineNanos = now + engine.config.heartbeatIntervalNanos();
         checkQuorumSinceNanos = now;
-        checkQuorumDeadlineNanos = now + engine.config.electionTimeoutMinNanos();
+        checkQuorumDeadlineNanos = now + engine.electionTimeoutMinNanos();
         engine.replicationHandler.resetAll();
         engine.output.roleChanged(Role.LEADER, vote.term(), engine.self);
         termStartIndex = engine.log.lastIndex() + 1;
@@ -100,7 +101,7 @@ final class LeaderHandler
                 return;
             }
             checkQuorumSinceNanos = now;
-            checkQuorumDeadlineNanos = now + engine.config.electionTimeoutMinNanos();
+            checkQuorumDeadlineNanos = now + engine.electionTimeoutMinNanos();
         }
         if (now >= heartbeatDeadlineNanos && heartbeatsEnabled())
         {

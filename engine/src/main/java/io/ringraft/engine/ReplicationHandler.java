@@ -229,6 +229,7 @@ final class ReplicationHandler
             engine.dropInput(InputDropReason.UNSOLICITED_RESPONSE, response);
             return;
         }
+        engine.observeGap(engine.nowNanos - p.lastAckNanos);
         p.lastAckNanos = engine.nowNanos;
         if (response.seq() > p.ackedSeq)
         {

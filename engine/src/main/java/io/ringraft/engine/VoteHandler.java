@@ -25,6 +25,14 @@ final class VoteHandler
 
     void onElectionTimeout()
     {
+        if (engine.role == Role.PRE_CANDIDATE || engine.role == Role.CANDIDATE)
+        {
+            // The last attempt ended without a leader: on slow or lossy links its answers may simply
+            // not have arrived in time, so the next attempt waits longer (exponential backoff, reset
+            // when a leader is heard from). Whether a quorum answered is no guide: on such links the
+            // pre-vote round may complete in time and the vote round not.
+            engine.failedElections = Math.min(engine.failedElections + 1, engine.config.electionBackoffLimit());
+        }
         if (!engine.canStand())
         {
             engine.resetElectionTimer();

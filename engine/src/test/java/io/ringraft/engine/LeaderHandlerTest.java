@@ -15,6 +15,7 @@ import java.util.List;
 import static io.ringraft.engine.EngineFixture.ELECTION_MAX;
 import static io.ringraft.engine.EngineFixture.ELECTION_MIN;
 import static io.ringraft.engine.EngineFixture.HEARTBEAT;
+import static io.ringraft.engine.EngineFixture.MS;
 import static io.ringraft.engine.EngineFixture.config;
 import static io.ringraft.engine.EngineFixture.follower;
 import static io.ringraft.engine.EngineFixture.leader;
@@ -109,7 +110,8 @@ class LeaderHandlerTest
     {
         final EngineFixture f = leader(config(1), 6, THREE, 3, 5);
         final long start = f.engine.nowNanos;
-        f.engine.tick(start + ELECTION_MIN / 2);
+        // answers within a heartbeat interval of each other: a fast link, no patience added
+        f.engine.tick(start + HEARTBEAT / 2);
         f.engine.handle(ack(2, 6, 4, 1));
         f.engine.tick(start + ELECTION_MIN);
         assertEquals(Role.LEADER, f.engine.role(), "node 2 answered within the timeout");
@@ -117,5 +119,38 @@ class LeaderHandlerTest
         f.engine.tick(start + 2 * ELECTION_MIN);
         assertEquals(Role.FOLLOWER, f.engine.role());
         assertTrue(f.out.take().contains(new RoleChanged(Role.FOLLOWER, 6, Vote.NO_NODE)));
+    }
+
+    @Test
+    void checkQuorumWaitsLongerOnALinkSeenToBeSlow()
+    {
+        final EngineFixture f = leader(config(1), 6, THREE, 3, 5);
+        final long start = f.engine.nowNanos;
+        // node 2's answers come 120 ms apart: 70 ms more than the heartbeat interval
+        final long gap = 120 * MS;
+        f.engine.tick(start + gap);
+        f.engine.handle(ack(2, 6, 4, 1));
+        final long patience = gap - HEARTBEAT;
+        assertEquals(ELECTION_MIN + 2 * patience, f.engine.electionTimeoutMinNanos());
+        f.engine.tick(start + ELECTION_MIN);
+        f.engine.tick(start + gap + ELECTION_MIN + patience);
+        assertEquals(Role.LEADER, f.engine.role(), "beyond the configured timeout, within the patience the slow link asked for");
+        f.engine.tick(start + ELECTION_MIN + 2 * (ELECTION_MIN + 2 * patience));
+        assertEquals(Role.FOLLOWER, f.engine.role(), "no answer for longer than the patience allows");
+    }
+
+    @Test
+    void patienceIsNotRaisedByAnOutageAndDecays()
+    {
+        final EngineFixture f = leader(config(1).checkQuorum(false), 6, THREE, 3, 5);
+        final long start = f.engine.nowNanos;
+        f.engine.tick(start + 3 * ELECTION_MAX);
+        f.engine.handle(ack(2, 6, 4, 1));
+        assertEquals(ELECTION_MIN, f.engine.electionTimeoutMinNanos(), "a gap beyond twice the election timeout is an outage");
+        f.engine.tick(start + 3 * ELECTION_MAX + 100 * MS);
+        f.engine.handle(ack(2, 6, 4, 1));
+        assertEquals(ELECTION_MIN + 2 * (50 * MS), f.engine.electionTimeoutMinNanos());
+        f.engine.tick(start + 3 * ELECTION_MAX + 100 * MS + 16 * 50 * MS);
+        assertEquals(ELECTION_MIN, f.engine.electionTimeoutMinNanos(), "1 ms less per 16 ms");
     }
 }

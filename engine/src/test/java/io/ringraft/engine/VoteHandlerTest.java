@@ -19,6 +19,8 @@ import java.util.List;
 
 import static io.ringraft.engine.EngineFixture.ELECTION_MAX;
 import static io.ringraft.engine.EngineFixture.ELECTION_MIN;
+import static io.ringraft.engine.EngineFixture.HEARTBEAT;
+import static io.ringraft.engine.EngineFixture.MS;
 import static io.ringraft.engine.EngineFixture.config;
 import static io.ringraft.engine.EngineFixture.follower;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -258,5 +260,45 @@ class VoteHandlerTest
         assertEquals(Role.CANDIDATE, engine.role());
         engine.handle(new VoteResponse(2, 1, 6, true, false));
         assertEquals(Role.LEADER, engine.role(), "node 2 alone is a quorum of the latest configuration");
+    }
+
+    @Test
+    void electionsThatEndWithoutALeaderDoubleTheNextTimeoutUpToTheLimitAndALeaderResetsIt()
+    {
+        final EngineFixture f = follower(config(1).electionBackoffLimit(2), new Vote(5, Vote.NO_NODE, false), THREE, 3, 5);
+        f.engine.tick(ELECTION_MAX);
+        assertEquals(Role.PRE_CANDIDATE, f.engine.role());
+        long previous = f.engine.nowNanos;
+        final long[] lowest = {ELECTION_MIN, 2 * ELECTION_MIN, 4 * ELECTION_MIN, 4 * ELECTION_MIN};
+        final long[] highest = {ELECTION_MAX, 2 * ELECTION_MAX, 4 * ELECTION_MAX, 4 * ELECTION_MAX};
+        for (int attempt = 0; attempt < lowest.length; attempt++)
+        {
+            final long wait = f.engine.nextDeadlineNanos() - previous;
+            assertTrue(wait >= lowest[attempt] && wait <= highest[attempt], "attempt " + attempt + " waits " + wait / MS + " ms");
+            previous = f.engine.nextDeadlineNanos();
+            f.engine.tick(previous);
+            assertEquals(Role.PRE_CANDIDATE, f.engine.role(), "nobody answers: still asking");
+        }
+        f.engine.handle(new AppendEntriesRequest(3, 1, 5, new LogId(5, 3), 0, 1, List.of()));
+        final long wait = f.engine.nextDeadlineNanos() - f.engine.nowNanos;
+        assertTrue(wait >= ELECTION_MIN && wait <= ELECTION_MAX, "a leader heard: back to the configured bounds, " + wait / MS + " ms");
+    }
+
+    @Test
+    void aFollowerWhoseLeaderIsHeardInLongGapsWaitsLongerBeforeStandingAndStaysStickyLonger()
+    {
+        final EngineFixture f = follower(config(2), new Vote(5, 3, false), THREE, 3, 5);
+        f.engine.handle(new AppendEntriesRequest(3, 2, 5, new LogId(5, 3), 0, 1, List.of()));
+        final long gap = 200 * MS;
+        f.engine.tick(f.engine.nowNanos + gap);
+        f.engine.handle(new AppendEntriesRequest(3, 2, 5, new LogId(5, 3), 0, 1, List.of()));
+        final long patience = gap - HEARTBEAT;
+        final long wait = f.engine.nextDeadlineNanos() - f.engine.nowNanos;
+        assertTrue(wait >= ELECTION_MIN + 2 * patience && wait <= ELECTION_MAX + 2 * patience, "waits " + wait / MS + " ms");
+        f.out.take();
+        // beyond the configured stickiness, within the one the slow link asked for: the vote is refused
+        f.engine.tick(f.engine.nowNanos + ELECTION_MIN + patience);
+        f.engine.handle(new VoteRequest(1, 2, 6, new LogId(5, 3), false, false));
+        assertEquals(List.of(new Send(new VoteResponse(2, 1, 5, false, false))), f.out.take());
     }
 }

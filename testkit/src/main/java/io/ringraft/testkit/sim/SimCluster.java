@@ -61,6 +61,7 @@ public final class SimCluster
     private final long flushDelayMaxNanos;
     private final long clientTimeoutNanos;
     private final long electionTimeoutMaxNanos;
+    private final long longestElectionTimerNanos;
     private long readIds;
     private long requestIds;
     private long maxAcknowledgedIndex;
@@ -82,6 +83,7 @@ public final class SimCluster
         this.wakeupAt = new long[builder.nodes + 1];
         this.network = new SimNetwork(this, builder.nodes, builder.networkDelayMinNanos, builder.networkDelayMaxNanos);
         long electionMax = 0;
+        long longestTimer = 0;
         for (int id = 1; id <= builder.nodes; id++)
         {
             final EngineConfig config = new EngineConfig().nodeId(id);
@@ -89,6 +91,9 @@ public final class SimCluster
             builder.nodeConfig.configure(id, config);
             config.nodeId(id).testControl(new TestControl()).validate();
             electionMax = Math.max(electionMax, config.electionTimeoutMaxNanos());
+            // A timer set just before the faults end: the backed-off timeout plus the most patience (twice its cap).
+            longestTimer = Math.max(longestTimer, (config.electionTimeoutMaxNanos() << config.electionBackoffLimit()) +
+                4 * config.electionTimeoutMaxNanos());
             final double drift = builder.maxClockDrift == 0 ? 0 : (random.nextDouble() * 2 - 1) * builder.maxClockDrift;
             final long offset = random.nextLong(1L << 40);
             nodes[id] = builder.runtime ?
@@ -98,6 +103,7 @@ public final class SimCluster
             wakeupAt[id] = Long.MAX_VALUE;
         }
         this.electionTimeoutMaxNanos = electionMax;
+        this.longestElectionTimerNanos = longestTimer;
         this.checker = new InvariantChecker(nodes, builder.disabledChecks);
         final long[] voters = builder.initialVoters != null ? builder.initialVoters :
             LongStream.rangeClosed(1, builder.nodes).toArray();
@@ -242,6 +248,15 @@ public final class SimCluster
     public long followerReads()
     {
         return followerReads;
+    }
+
+    /**
+     * @return the longest an election timer of a node may run: the largest election timeout
+     *         backed off as far as its config allows, plus the most patience for slow links
+     */
+    public long longestElectionTimerNanos()
+    {
+        return longestElectionTimerNanos;
     }
 
     /** @return the largest election timeout of the nodes' configs */

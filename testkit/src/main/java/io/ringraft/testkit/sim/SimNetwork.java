@@ -47,6 +47,8 @@ public final class SimNetwork
     private double lossRate;
     private double duplicateRate;
     private double partialAppendRate;
+    private boolean streams;
+    private long[] streamTailNanos;
     private long sent;
     private long delivered;
     private long dropped;
@@ -60,6 +62,7 @@ public final class SimNetwork
         this.sentBy = new long[nodeCount + 1][TYPES];
         this.deliveredTo = new long[nodeCount + 1][TYPES];
         this.droppedTo = new long[nodeCount + 1][TYPES];
+        this.streamTailNanos = new long[(nodeCount + 1) * (nodeCount + 1)];
         delay(minDelayNanos, maxDelayNanos);
     }
 
@@ -123,6 +126,24 @@ public final class SimNetwork
     public SimNetwork lossRate(final double rate)
     {
         this.lossRate = checkRate(rate, "lossRate");
+        return this;
+    }
+
+    /**
+     * Makes every link an ordered, reliable stream, as an Aeron publication is: random loss no
+     * longer loses a message but delays it by a repair (the receiver notices the gap when a later
+     * packet arrives, asks the sender again and gets it one more delay later; each attempt may be
+     * lost again), every message behind it on the link waits for it (head-of-line blocking), a
+     * message never overtakes an earlier one on its link, and duplicates are discarded. Cut links,
+     * filters and partial appends are unchanged. Off by default (a datagram network).
+     *
+     * @param on true for streams
+     * @return this
+     */
+    public SimNetwork reliableStreams(final boolean on)
+    {
+        this.streams = on;
+        Arrays.fill(streamTailNanos, 0);
         return this;
     }
 
@@ -388,6 +409,11 @@ public final class SimNetwork
             return;
         }
         final SplittableRandom random = cluster.random();
+        if (streams)
+        {
+            sendOnStream(message, random);
+            return;
+        }
         if (lossRate > 0 && random.nextDouble() < lossRate)
         {
             countDropped(message);
@@ -407,7 +433,33 @@ public final class SimNetwork
         }
     }
 
+    private void sendOnStream(final RaftMessage message, final SplittableRandom random)
+    {
+        RaftMessage toSend = message;
+        if (partialAppendRate > 0 && message instanceof AppendEntriesRequest append && append.entries().size() > 1 &&
+            random.nextDouble() < partialAppendRate)
+        {
+            toSend = firstEntries(append, random.nextInt(1, append.entries().size()));
+        }
+        long delay = drawDelay(message);
+        while (lossRate > 0 && random.nextDouble() < lossRate)
+        {
+            // lost: noticed when a later packet arrives, asked again (one delay back), resent (one delay on)
+            delay += drawDelay(message) + drawDelay(message) + drawDelay(message);
+        }
+        final int link = link(message.from(), message.to());
+        final long now = cluster.nowNanos();
+        final long arrival = Math.max(now + delay, streamTailNanos[link]);
+        streamTailNanos[link] = arrival;
+        cluster.scheduleDelivery(arrival - now, toSend);
+    }
+
     private void schedule(final RaftMessage message)
+    {
+        cluster.scheduleDelivery(drawDelay(message), message);
+    }
+
+    private long drawDelay(final RaftMessage message)
     {
         long[] bounds = linkDelay[link(message.from(), message.to())];
         if (bounds == null)
@@ -416,8 +468,7 @@ public final class SimNetwork
         }
         final long min = bounds == null ? minDelayNanos : bounds[0];
         final long max = bounds == null ? maxDelayNanos : bounds[1];
-        final long delay = min == max ? min : cluster.random().nextLong(min, max + 1);
-        cluster.scheduleDelivery(delay, message);
+        return min == max ? min : cluster.random().nextLong(min, max + 1);
     }
 
     boolean deliverable(final RaftMessage message)

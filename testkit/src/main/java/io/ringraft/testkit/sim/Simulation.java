@@ -352,11 +352,12 @@ public final class Simulation
                     cluster.restart(id);
                 }
             }
-            final long bound = options.livenessElectionTimeouts * cluster.electionTimeoutMaxNanos();
+            // A node may still run a timer set in the chaos phase, backed off and with patience for links that were slow then.
+            final long bound = options.livenessElectionTimeouts * cluster.electionTimeoutMaxNanos() + cluster.longestElectionTimerNanos();
             final boolean live = cluster.runUntil(this::converged, TimeUnit.NANOSECONDS.toMillis(bound));
             if (!live)
             {
-                throw cluster.failure("liveness: " + options.livenessElectionTimeouts + " election timeouts after the quiet phase " +
+                throw cluster.failure("liveness: " + options.livenessElectionTimeouts + " election timeouts (and the longest timer) after the quiet phase " +
                     "began, still no leader that committed its log and had every node apply it (leader=" + cluster.leader() +
                     ", last acknowledged write at index " + cluster.maxAcknowledgedIndex() + ", engine profile: " + profile + ")", null);
             }
