@@ -215,6 +215,7 @@ public final class Engine
         else
         {
             readHandler.onTick();
+            voteHandler.onTick();
             if (control == null ? nowNanos >= electionDeadlineNanos :
                 control.takeElectionTimeout() || control.electionTimer() && nowNanos >= electionDeadlineNanos)
             {
@@ -232,7 +233,7 @@ public final class Engine
         }
         final TestControl control = config.testControl();
         final long election = control == null || control.electionTimer() ? electionDeadlineNanos : Long.MAX_VALUE;
-        return Math.min(election, readHandler.nextDeadlineNanos());
+        return Math.min(Math.min(election, readHandler.nextDeadlineNanos()), voteHandler.nextDeadlineNanos());
     }
 
     /**

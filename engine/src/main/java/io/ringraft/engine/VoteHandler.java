@@ -16,6 +16,13 @@ final class VoteHandler
 {
     private final Engine engine;
     private final LongHashSet granted = new LongHashSet();
+    /** Who answered the current attempt, granting or refusing: the others are asked again. */
+    private final LongHashSet answered = new LongHashSet();
+    private long requestTerm;
+    private boolean requestPreVote;
+    private boolean requestTransfer;
+    private long resendDeadlineNanos = Long.MAX_VALUE;
+    private long requestSentNanos;
     private boolean transferElection;
 
     VoteHandler(final Engine engine)
@@ -94,11 +101,53 @@ final class VoteHandler
 
     private void requestVotes(final long term, final boolean preVote, final boolean transfer)
     {
+        requestTerm = term;
+        requestPreVote = preVote;
+        requestTransfer = transfer;
+        requestSentNanos = engine.nowNanos;
+        answered.clear();
+        answered.add(engine.self);
+        sendRequests();
+        resendDeadlineNanos = engine.nowNanos + (engine.electionDeadlineNanos - engine.nowNanos) / 2;
+    }
+
+    /**
+     * Halfway to the attempt's timeout, asks once more the voters that have not answered: over a
+     * network that loses messages, a lost request or answer would otherwise cost a whole (backed-off)
+     * election timeout. Only once: over a reliable stream (Aeron) the repeat is redundant, a voter
+     * answers it as it did the first, and every extra packet on a lossy stream is one more chance of
+     * a repair stall for everything behind it.
+     */
+    void onTick()
+    {
+        if (engine.nowNanos >= resendDeadlineNanos)
+        {
+            resendDeadlineNanos = Long.MAX_VALUE;
+            if ((engine.role == Role.PRE_CANDIDATE) == requestPreVote &&
+                (engine.role == Role.PRE_CANDIDATE || engine.role == Role.CANDIDATE) &&
+                requestTerm == (requestPreVote ? engine.vote.term() + 1 : engine.vote.term()))
+            {
+                sendRequests();
+            }
+        }
+    }
+
+    /** @return when {@link #onTick} next has to ask again */
+    long nextDeadlineNanos()
+    {
+        return resendDeadlineNanos;
+    }
+
+    private void sendRequests()
+    {
+        final long term = requestTerm;
+        final boolean preVote = requestPreVote;
+        final boolean transfer = requestTransfer;
         final LogId last = engine.log.lastLogId();
         final long[] nodes = engine.memberships.effective().allNodes();
         for (final long node : nodes)
         {
-            if (node != engine.self && engine.memberships.effective().isVoter(node))
+            if (node != engine.self && !answered.contains(node) && engine.memberships.effective().isVoter(node))
             {
                 engine.output.send(new VoteRequest(engine.self, node, term, last, preVote, transfer));
             }
@@ -146,6 +195,12 @@ final class VoteHandler
 
     void onVoteResponse(final VoteResponse response)
     {
+        if (response.preVote() == requestPreVote && (response.preVote() || response.term() == requestTerm) &&
+            answered.add(response.from()))
+        {
+            // A round trip of this election: on slow links the leader it elects needs the patience too.
+            engine.observeGap(engine.nowNanos - requestSentNanos);
+        }
         if (response.preVote())
         {
             if (!response.granted())

@@ -273,14 +273,14 @@ class VoteHandlerTest
         final long[] highest = {ELECTION_MAX, 2 * ELECTION_MAX, 4 * ELECTION_MAX, 4 * ELECTION_MAX};
         for (int attempt = 0; attempt < lowest.length; attempt++)
         {
-            final long wait = f.engine.nextDeadlineNanos() - previous;
+            final long wait = f.engine.electionDeadlineNanos - previous;
             assertTrue(wait >= lowest[attempt] && wait <= highest[attempt], "attempt " + attempt + " waits " + wait / MS + " ms");
-            previous = f.engine.nextDeadlineNanos();
+            previous = f.engine.electionDeadlineNanos;
             f.engine.tick(previous);
             assertEquals(Role.PRE_CANDIDATE, f.engine.role(), "nobody answers: still asking");
         }
         f.engine.handle(new AppendEntriesRequest(3, 1, 5, new LogId(5, 3), 0, 1, List.of()));
-        final long wait = f.engine.nextDeadlineNanos() - f.engine.nowNanos;
+        final long wait = f.engine.electionDeadlineNanos - f.engine.nowNanos;
         assertTrue(wait >= ELECTION_MIN && wait <= ELECTION_MAX, "a leader heard: back to the configured bounds, " + wait / MS + " ms");
     }
 
@@ -293,12 +293,43 @@ class VoteHandlerTest
         f.engine.tick(f.engine.nowNanos + gap);
         f.engine.handle(new AppendEntriesRequest(3, 2, 5, new LogId(5, 3), 0, 1, List.of()));
         final long patience = gap - HEARTBEAT;
-        final long wait = f.engine.nextDeadlineNanos() - f.engine.nowNanos;
+        final long wait = f.engine.electionDeadlineNanos - f.engine.nowNanos;
         assertTrue(wait >= ELECTION_MIN + 2 * patience && wait <= ELECTION_MAX + 2 * patience, "waits " + wait / MS + " ms");
         f.out.take();
         // beyond the configured stickiness, within the one the slow link asked for: the vote is refused
         f.engine.tick(f.engine.nowNanos + ELECTION_MIN + patience);
         f.engine.handle(new VoteRequest(1, 2, 6, new LogId(5, 3), false, false));
         assertEquals(List.of(new Send(new VoteResponse(2, 1, 5, false, false))), f.out.take());
+    }
+
+    @Test
+    void halfwayToItsTimeoutACandidateAsksOnceMoreTheVotersThatHaveNotAnswered()
+    {
+        final EngineFixture f = follower(config(1), new Vote(5, Vote.NO_NODE, false), Membership.of(1, 2, 3, 4, 5), 3, 5);
+        f.engine.tick(ELECTION_MAX);
+        assertEquals(Role.PRE_CANDIDATE, f.engine.role());
+        f.out.take();
+        f.engine.handle(new VoteResponse(2, 1, 5, false, true));
+        final long halfway = f.engine.nowNanos + (f.engine.electionDeadlineNanos - f.engine.nowNanos) / 2;
+        f.engine.tick(halfway - 1);
+        assertEquals(List.of(), f.out.take());
+        f.engine.tick(halfway);
+        final LogId last = new LogId(5, 3);
+        assertEquals(List.of(
+            new Send(new VoteRequest(1, 3, 6, last, true, false)),
+            new Send(new VoteRequest(1, 4, 6, last, true, false)),
+            new Send(new VoteRequest(1, 5, 6, last, true, false))), f.out.take(), "node 2 refused: only the silent ones are asked again");
+        f.engine.handle(new VoteResponse(3, 1, 6, true, true));
+        f.engine.handle(new VoteResponse(4, 1, 6, true, true));
+        assertEquals(Role.CANDIDATE, f.engine.role());
+        f.out.take();
+        f.engine.handle(new VoteResponse(5, 1, 6, false, false));
+        f.engine.tick(f.engine.nowNanos + (f.engine.electionDeadlineNanos - f.engine.nowNanos) / 2);
+        assertEquals(List.of(
+            new Send(new VoteRequest(1, 2, 6, last, false, false)),
+            new Send(new VoteRequest(1, 3, 6, last, false, false)),
+            new Send(new VoteRequest(1, 4, 6, last, false, false))), f.out.take(), "the vote round asks again all but node 5");
+        f.engine.tick(f.engine.electionDeadlineNanos - 1);
+        assertEquals(List.of(), f.out.take(), "once");
     }
 }

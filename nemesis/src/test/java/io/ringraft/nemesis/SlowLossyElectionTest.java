@@ -14,19 +14,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Elections on slow, lossy links with a node down, the scenario of issue #15 (145 ± 60 ms one-way
  * delay, 22 % loss, the leader killed, the default 300–600 ms election timeout), in the
- * deterministic simulator, which models the protocol but not Aeron's connection handling: how many
- * terms pass and how many writes one client gets acknowledged, one at a time, in 12 s; once over
- * datagram links, once over links that behave as Aeron's reliable streams.
+ * deterministic simulator: how many terms pass and how many writes one client gets acknowledged,
+ * one at a time, in 12 s; once over datagram links (a lost message is gone), once over links that
+ * behave as Aeron's reliable streams (a lost packet is repaired a NAK round trip later and holds up
+ * everything behind it), which is what real processes see.
  */
 class SlowLossyElectionTest
 {
+    private static final int SEEDS = 30;
+
     record Figures(long seed, long terms, int acked)
     {
-    }
-
-    static Figures run(final int nodes, final long seed)
-    {
-        return run(nodes, seed, false);
     }
 
     static Figures run(final int nodes, final long seed, final boolean streams)
@@ -70,53 +68,50 @@ class SlowLossyElectionTest
         return term;
     }
 
+    /**
+     * Over datagrams: the figures the engine had before (1–5 new terms, 21–30 writes for 10 seeds);
+     * the election backoff alone cost some seeds a whole backed-off timeout per lost vote message,
+     * which the one repeat of the vote requests halfway to the timeout wins back.
+     */
     @Test
-    void electionsSettleOnSlowLossyLinksWithTheLeaderKilled()
+    void electionsSettleOnSlowLossyDatagramLinksWithTheLeaderKilled()
     {
-        final StringBuilder sb = new StringBuilder();
-        for (final int nodes : new int[]{3, 5})
-        {
-            int settled = 0;
-            int acked = 0;
-            for (long seed = 1; seed <= 10; seed++)
-            {
-                final Figures f = run(nodes, seed);
-                sb.append(String.format(Locale.ROOT, "%d nodes, seed %d: %d new terms, %d writes acknowledged in 12 s%n", nodes, f.seed(),
-                    f.terms(), f.acked()));
-                settled += f.terms() <= 4 ? 1 : 0;
-                acked += f.acked();
-            }
-            assertTrue(settled >= 9, "at most four elections in 12 s for 9 of 10 seeds:\n" + sb);
-            assertTrue(acked >= 150, "about two writes a second acknowledged (each takes two round trips of ~290 ms):\n" + sb);
-        }
-        System.out.print(sb);
+        check(false, 10);
     }
 
     /**
-     * The same over links that behave as Aeron's streams do ({@code SimNetwork.reliableStreams}): a
-     * lost packet is repaired a round trip later and holds up everything behind it on its link. This
-     * is what the outside test and the nemesis saw on real processes: before the election backoff and
-     * the adaptive patience (the engine's {@code observeGap}), 7–12 new terms in 12 s and 0–3 writes
-     * acknowledged for these 20 seeds; the datagram model above never showed it.
+     * Over Aeron-like streams. Before the election backoff, the patience learnt from gaps and vote
+     * round trips, and the repeated vote requests: 7–12 new terms in 12 s and 0–3 writes acknowledged
+     * for 10 seeds of each size, as the outside test and the nemesis saw on real processes.
      */
     @Test
     void electionsSettleOverAeronLikeStreams()
+    {
+        check(true, 1);
+    }
+
+    private static void check(final boolean streams, final int writesPerRun)
     {
         final StringBuilder sb = new StringBuilder();
         for (final int nodes : new int[]{3, 5})
         {
             int settled = 0;
             int progressed = 0;
-            for (long seed = 1; seed <= 10; seed++)
+            long terms = 0;
+            long acked = 0;
+            for (long seed = 1; seed <= SEEDS; seed++)
             {
-                final Figures f = run(nodes, seed, true);
-                sb.append(String.format(Locale.ROOT, "streams, %d nodes, seed %d: %d new terms, %d writes acknowledged in 12 s%n", nodes,
-                    f.seed(), f.terms(), f.acked()));
+                final Figures f = run(nodes, seed, streams);
                 settled += f.terms() <= 4 ? 1 : 0;
-                progressed += f.acked() >= 1 ? 1 : 0;
+                progressed += f.acked() >= writesPerRun ? 1 : 0;
+                terms += f.terms();
+                acked += f.acked();
             }
-            assertTrue(settled >= 9, "at most four elections in 12 s for 9 of 10 seeds:\n" + sb);
-            assertTrue(progressed >= 9, "writes acknowledged for 9 of 10 seeds:\n" + sb);
+            sb.append(String.format(Locale.ROOT, "%s, %d nodes, %d seeds: at most 4 new terms in %d, at least %d writes acknowledged in %d, " +
+                "mean %.1f new terms and %.1f writes per 12 s%n", streams ? "streams" : "datagrams", nodes, SEEDS, settled, writesPerRun,
+                progressed, (double)terms / SEEDS, (double)acked / SEEDS));
+            assertTrue(settled >= SEEDS - 2, "at most four elections in 12 s for all but two seeds:\n" + sb);
+            assertTrue(progressed >= SEEDS - 2, "writes acknowledged for all but two seeds:\n" + sb);
         }
         System.out.print(sb);
     }
