@@ -57,7 +57,18 @@ public final class LinearizabilityChecker
         CheckResult undecided = null;
         for (final Map.Entry<String, List<Operation>> e : byKey.entrySet())
         {
-            final CheckResult result = KeySearch.of(e.getKey(), e.getValue()).run(budgetStepsPerKey);
+            CheckResult result;
+            try
+            {
+                result = KeySearch.of(e.getKey(), e.getValue()).run(budgetStepsPerKey);
+            }
+            catch (final OutOfMemoryError oom)
+            {
+                // The search's states are garbage once it unwinds: say so rather than lose the whole check.
+                result = new CheckResult(CheckResult.Outcome.UNDECIDED, e.getKey(), "the search for key " + e.getKey() + " (" +
+                    e.getValue().size() + " ops) ran out of memory at " + (Runtime.getRuntime().maxMemory() >> 20) +
+                    " MiB of heap: give the JVM more (-Xmx) to decide it");
+            }
             if (result.outcome() == CheckResult.Outcome.NOT_LINEARIZABLE)
             {
                 return result;
