@@ -353,7 +353,7 @@ final class RingraftShape implements Shape
             " layout=" + settings.get("layout") + " invoker=" +
             settings.get("invoker") + " nodeIdle=" + settings.get("nodeIdle") + " replicationWindow=" + settings.get("replicationWindow") +
             " client=" + settings.get("client") + " other node settings: defaults" +
-            " sendsRetried=" + m.sendsRetried() + " backPressureEvents=" + m.backPressureEvents() +
+            " sendsRetried=" + m.sendsRetried() + " sendsDropped=" + m.sendsDropped() + " backPressureEvents=" + m.backPressureEvents() +
             (overAeron ? " serviceRefused=" + refused + " replyRetries=" + retries : "");
     }
 
