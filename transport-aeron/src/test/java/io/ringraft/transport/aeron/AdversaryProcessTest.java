@@ -216,9 +216,12 @@ class AdversaryProcessTest
             networks.add(network);
             final Recording machine = new Recording();
             machines.add(machine);
-            // Node 1 stands first, so the relay on its way to node 2 sees the leader's traffic.
+            // Node 1 stands first, so the relay on its way to node 2 sees the leader's traffic. Without
+            // backoff: its attempts before the others' publications connect get no answer, and a
+            // backed-off node 1 would leave the first election to node 2 or 3.
             nodes.add(Raft.start(new RaftConfig().nodeId(id).randomSeed(id * 13)
                 .electionTimeout(id == 1 ? 500 : 1500, id == 1 ? 700 : 2500, TimeUnit.MILLISECONDS)
+                .electionBackoffLimit(id == 1 ? 0 : 2)
                 .maxPayloadLength(16 * 1024).snapshotEveryEntries(0), new InMemoryLogStorage(), network, machine, Membership.of(1, 2, 3)));
         }
 
