@@ -9,6 +9,7 @@ import io.ringraft.engine.Role;
 import io.ringraft.statemachine.KvStateMachine;
 import io.ringraft.storage.RaftStorageException;
 import io.ringraft.transport.aeron.AeronRaftNetwork;
+import io.ringraft.transport.aeron.LoopbackPorts;
 import io.ringraft.transport.aeron.AeronTransportConfig;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.AfterEach;
@@ -16,13 +17,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.net.DatagramSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
@@ -54,44 +53,6 @@ class AeronFlusherFailStopTest
         nodes.forEach(Raft::close);
     }
 
-    /** Free loopback UDP ports for the three nodes (transport-aeron's LoopbackPorts is in another package). */
-    private static Map<Long, String> endpoints() throws IOException
-    {
-        final Map<Long, String> endpoints = new TreeMap<>();
-        final List<DatagramSocket> sockets = new ArrayList<>();
-        try
-        {
-            for (long id = 1; id <= 3; id++)
-            {
-                final DatagramSocket socket = new DatagramSocket(0, java.net.InetAddress.getLoopbackAddress());
-                sockets.add(socket);
-                endpoints.put(id, "127.0.0.1:" + socket.getLocalPort());
-            }
-        }
-        finally
-        {
-            sockets.forEach(DatagramSocket::close);
-        }
-        return endpoints;
-    }
-
-    private Raft leader(final Raft except) throws InterruptedException
-    {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (System.nanoTime() < deadline)
-        {
-            for (final Raft n : nodes)
-            {
-                if (n != except && n.failure() == null && n.role() == Role.LEADER)
-                {
-                    return n;
-                }
-            }
-            Thread.sleep(5);
-        }
-        throw new AssertionError("no leader within 20 s");
-    }
-
     private static byte[] put(final long n)
     {
         final byte[] key = ("k" + n).getBytes(StandardCharsets.UTF_8);
@@ -109,7 +70,7 @@ class AeronFlusherFailStopTest
         while (acked < count)
         {
             assertTrue(System.nanoTime() < deadline, "only " + acked + " of " + count + " writes acknowledged");
-            final WriteResult r = leader(except).clientWrite(put(value++)).get(20, TimeUnit.SECONDS);
+            final WriteResult r = LoopbackPorts.awaitLeader(nodes, except).clientWrite(put(value++)).get(20, TimeUnit.SECONDS);
             if (r.isOk())
             {
                 acked++;
@@ -120,7 +81,7 @@ class AeronFlusherFailStopTest
     @Test
     void aSyncThatFailsOnAFollowersFlusherStopsThatNodeOverAeron() throws Exception
     {
-        final Map<Long, String> endpoints = endpoints();
+        final Map<Long, String> endpoints = LoopbackPorts.endpoints(1, 2, 3);
         for (long id = 1; id <= 3; id++)
         {
             final List<Throwable> errors = new CopyOnWriteArrayList<>();
@@ -134,7 +95,7 @@ class AeronFlusherFailStopTest
                 network, new KvStateMachine(false), Membership.of(1, 2, 3)));
         }
         writeAcknowledged(1, 20, null);
-        final Raft leader = leader(null);
+        final Raft leader = LoopbackPorts.awaitLeader(nodes, null);
         final int followerAt = leader == nodes.get(0) ? 1 : 0;
         final Raft follower = nodes.get(followerAt);
 
@@ -163,6 +124,6 @@ class AeronFlusherFailStopTest
         final long lastLogIndex = follower.lastLogIndex();
         writeAcknowledged(100_000, 200, follower);
         assertEquals(lastLogIndex, follower.lastLogIndex(), "the failed node appended nothing more");
-        assertTrue(leader(follower).commitIndex() > lastLogIndex + 150, "the others went on committing");
+        assertTrue(LoopbackPorts.awaitLeader(nodes, follower).commitIndex() > lastLogIndex + 150, "the others went on committing");
     }
 }

@@ -152,23 +152,6 @@ class AeronClientFailStopTest
         }
     }
 
-    private Raft otherLeader(final Raft except) throws InterruptedException
-    {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (System.nanoTime() < deadline)
-        {
-            for (final Raft n : nodes)
-            {
-                if (n != except && n.failure() == null && n.role() == Role.LEADER)
-                {
-                    return n;
-                }
-            }
-            Thread.sleep(5);
-        }
-        throw new AssertionError("no other leader within 20 s");
-    }
-
     /** The node stopped as a whole, with the Aeron client's fatal error as its cause. */
     private void assertFailedStop(final Raft node) throws Exception
     {
@@ -271,7 +254,7 @@ class AeronClientFailStopTest
         // The thread that runs node 1 (its core, its Aeron client's conductor and its driver) stalls
         // for twice the liveness timeout: the others elect a leader meanwhile.
         pausedNode = 1;
-        final Raft next = otherLeader(stalled);
+        final Raft next = LoopbackPorts.awaitLeader(nodes, stalled);
         Thread.sleep(4_000);
         assertNull(stalled.failure(), "nothing ran on node 1 while it stalled");
         pausedNode = 0;
@@ -304,6 +287,6 @@ class AeronClientFailStopTest
 
         drivers.get(0).close();
         assertFailedStop(orphaned);
-        writeAcknowledged(otherLeader(orphaned), 20);
+        writeAcknowledged(LoopbackPorts.awaitLeader(nodes, orphaned), 20);
     }
 }

@@ -59,23 +59,6 @@ class AeronFailStopTest
         }
     }
 
-    private Raft leader(final Raft except) throws InterruptedException
-    {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (System.nanoTime() < deadline)
-        {
-            for (final Raft n : nodes)
-            {
-                if (n != except && n.failure() == null && n.role() == Role.LEADER)
-                {
-                    return n;
-                }
-            }
-            Thread.sleep(5);
-        }
-        throw new AssertionError("no leader within 20 s");
-    }
-
     private void writeAcknowledged(final int count, final Raft except) throws Exception
     {
         int acked = 0;
@@ -83,7 +66,7 @@ class AeronFailStopTest
         while (acked < count)
         {
             assertTrue(System.nanoTime() < deadline, "only " + acked + " of " + count + " writes acknowledged");
-            final WriteResult r = leader(except).clientWrite(new byte[32]).get(20, TimeUnit.SECONDS);
+            final WriteResult r = LoopbackPorts.awaitLeader(nodes, except).clientWrite(new byte[32]).get(20, TimeUnit.SECONDS);
             if (r.isOk())
             {
                 acked++;
@@ -107,7 +90,7 @@ class AeronFailStopTest
                 .maxPayloadLength(16 * 1024).errorHandler(errors::add), log, network, new NoopStateMachine(), Membership.of(1, 2, 3)));
         }
         writeAcknowledged(20, null);
-        final Raft leader = leader(null);
+        final Raft leader = LoopbackPorts.awaitLeader(nodes, null);
         final int followerIndex = leader == nodes.get(0) ? 1 : 0;
         final Raft follower = nodes.get(followerIndex);
         logs.get(followerIndex).appendsUntilFailure.set(3);
