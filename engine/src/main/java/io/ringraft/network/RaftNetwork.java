@@ -52,6 +52,21 @@ public interface RaftNetwork extends AutoCloseable
     int poll(MessageHandler handler, int limit);
 
     /**
+     * Runs the transport's own work where it shares the node's thread (such as an Aeron media driver
+     * and client conductor in invoker mode): the node calls it once per duty cycle, on the thread
+     * that polls, just before {@link #poll}, and counts what it returns as work. A transport that
+     * moves bytes only when it is run must report that work, or the node's idle strategy backs off
+     * (parks) while a message is still on its way: a message longer than one datagram leaves one
+     * datagram per run. The default has nothing to do.
+     *
+     * @return the work done, 0 when the transport was idle
+     */
+    default int doWork()
+    {
+        return 0;
+    }
+
+    /**
      * @return the largest message this network carries, in bytes; the node sizes its
      *         AppendEntries batches and snapshot chunks to fit
      */

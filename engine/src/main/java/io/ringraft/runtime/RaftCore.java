@@ -163,6 +163,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
             nowNanos = clock.nanoTime();
             engine.tick(nowNanos);
             int work = pollIngress();
+            work += network.doWork();
             work += network.poll(this, NETWORK_POLL_LIMIT);
             if (failStop.failed())
             {

@@ -6,8 +6,13 @@ import io.ringraft.RaftAgent;
 import io.ringraft.RaftConfig;
 import io.ringraft.ThreadingMode;
 import io.ringraft.network.InJvmNetwork;
+import io.ringraft.network.RaftMessage;
+import io.ringraft.network.RaftNetwork;
 import io.ringraft.storage.InMemoryLogStorage;
 import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -34,6 +39,64 @@ class RaftAgentTest
             }
             assertTrue(invoker.isLeader());
             assertTrue(assertThrows(IllegalArgumentException.class, () -> new RaftAgent(shared)).getMessage().contains("threadingMode=INVOKER"));
+        }
+    }
+
+    /**
+     * A transport that runs on the node's thread (an Aeron driver in invoker mode) moves bytes only when run: its
+     * work is the node's work, or the node parks while a long message leaves one datagram per run.
+     */
+    @Test
+    void runsTheTransportsOwnWorkBeforeEachPollAndCountsIt()
+    {
+        final InJvmNetwork network = new InJvmNetwork(64);
+        final List<String> calls = new ArrayList<>();
+        final int[] transportWork = {0};
+        final RaftNetwork endpoint = network.endpoint(1);
+        final RaftNetwork transport = new RaftNetwork()
+        {
+            @Override
+            public int send(final RaftMessage message)
+            {
+                return endpoint.send(message);
+            }
+
+            @Override
+            public int poll(final MessageHandler handler, final int limit)
+            {
+                calls.add("poll");
+                return endpoint.poll(handler, limit);
+            }
+
+            @Override
+            public int doWork()
+            {
+                calls.add("doWork");
+                return transportWork[0];
+            }
+
+            @Override
+            public void close()
+            {
+                endpoint.close();
+            }
+        };
+        try (Raft node = Raft.start(new RaftConfig().nodeId(1).threadingMode(ThreadingMode.INVOKER), new InMemoryLogStorage(), transport,
+            new RecordingStateMachine(), Membership.of(1)))
+        {
+            node.triggerElection();
+            int idleCycles = 0;
+            for (int i = 0; i < 100_000 && idleCycles < 100; i++)
+            {
+                idleCycles = node.doWork() == 0 && node.isLeader() ? idleCycles + 1 : 0;
+            }
+            assertEquals(100, idleCycles, "the node settles");
+            calls.clear();
+            transportWork[0] = 3;
+            assertTrue(node.doWork() >= 3, "the transport's work is the node's");
+            assertEquals(List.of("doWork", "poll"), calls, "one run of the transport, then the poll");
+            transportWork[0] = 0;
+            assertEquals(0, node.doWork());
         }
     }
 

@@ -66,7 +66,7 @@ import java.util.Set;
  * is called once both have stopped using the network. By default the embedded driver runs one
  * thread and the Aeron client one conductor thread, both with backoff idle strategies; in
  * {@linkplain AeronTransportConfig#invoker(boolean) invoker mode} neither exists and their work runs
- * in {@link #poll} (see {@link #doWork()}).
+ * in {@link #doWork()}, which the node calls before each {@link #poll}.
  * <p>
  * Failures: the Aeron client stops by itself when its media driver goes away or stops answering
  * ({@code DriverTimeoutException}), when the driver timed it out ({@code ClientTimeoutException}),
@@ -415,7 +415,7 @@ public final class AeronRaftNetwork implements RaftNetwork
     /**
      * The network's Aeron client, for the node's other users of Aeron (such as a client ingress) so that they
      * need no client, conductor or driver of their own. In {@linkplain AeronTransportConfig#invoker(boolean)
-     * invoker mode} its conductor and an embedded driver run only in {@link #poll}/{@link #doWork()}: use it from
+     * invoker mode} its conductor and an embedded driver run only in {@link #doWork()}: use it from
      * the thread that polls. The network closes it.
      *
      * @return the Aeron client
@@ -492,11 +492,15 @@ public final class AeronRaftNetwork implements RaftNetwork
     /**
      * In {@linkplain AeronTransportConfig#invoker(boolean) invoker mode}, runs one duty cycle of the
      * Aeron client conductor and of an embedded driver (which is when messages actually leave and
-     * arrive); does nothing otherwise. {@link #poll} calls it, so a node that polls regularly need
-     * not call it; call it from the polling thread only.
+     * arrive); does nothing otherwise. The node calls it before each {@link #poll}; call it from the
+     * polling thread only. Its work counts, so that the node does not idle while a message longer
+     * than one datagram still leaves (the driver's sender sends one datagram per publication per duty
+     * cycle) or arrives; the conductors' own housekeeping counts too, which wakes an idle node about
+     * once a millisecond.
      *
      * @return the amount of work done, 0 when idle
      */
+    @Override
     public int doWork()
     {
         if (closed)
@@ -519,7 +523,7 @@ public final class AeronRaftNetwork implements RaftNetwork
     /**
      * {@inheritDoc}
      * <p>
-     * In invoker mode it first runs {@link #doWork()}, whose work is not part of the count returned.
+     * In invoker mode it receives only what {@link #doWork()} brought in: call that first (the node does).
      *
      * @throws IllegalStateException if the Aeron client stopped by itself (see the class documentation)
      */
@@ -530,7 +534,6 @@ public final class AeronRaftNetwork implements RaftNetwork
         {
             return 0;
         }
-        doWork();
         clientWatch.check();
         if (keyRing != null && config.authKeyCheckIntervalMs() > 0)
         {

@@ -197,6 +197,9 @@ class AeronRaftNetworkTest
         final List<RaftMessage> received = new ArrayList<>();
         awaitTrue(() ->
         {
+            // A node runs its network's duty cycle before each poll: only that brings messages in.
+            one.doWork();
+            two.doWork();
             one.poll(m -> received.add(m.copy()), 10);
             two.poll(m -> received.add(m.copy()), 10);
             return !received.isEmpty();

@@ -43,6 +43,7 @@ class InvokerClientTimeoutTest
         }
         try
         {
+            network.doWork();
             network.poll(message -> { }, 10);
             assertEquals(0, network.counters().received());
             LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(4_000));
@@ -50,7 +51,11 @@ class InvokerClientTimeoutTest
             // network says so from this poll on (the node fails stop on it), rather than going on idle.
             for (int i = 0; i < 10; i++)
             {
-                final IllegalStateException stopped = assertThrows(IllegalStateException.class, () -> network.poll(message -> { }, 10));
+                final IllegalStateException stopped = assertThrows(IllegalStateException.class, () ->
+                {
+                    network.doWork();
+                    network.poll(message -> { }, 10);
+                });
                 assertTrue(stopped.getMessage().contains("the Aeron client stopped"), stopped.getMessage());
                 assertSame(network.clientFailure(), stopped.getCause());
             }
