@@ -44,7 +44,7 @@ final class LoadGenerator
     static int run(final String[] args)
     {
         final Args a = Args.parse("load", args, Set.of("config", "endpoint", "mode", "window", "rates", "sizes", "warmup", "duration",
-            "nodes", "durability", "hgrm", "timeout", "reads", "client", "service"), Set.of("processes"));
+            "nodes", "durability", "hgrm", "timeout", "reads", "client", "service", "node-setting"), Set.of("processes"));
         a.requirePositional(0, 0, "only flags");
         final String mode = a.get("mode", "closed").toLowerCase(Locale.ROOT);
         if (!mode.equals("closed") && !mode.equals("open"))
@@ -63,6 +63,18 @@ final class LoadGenerator
             throw new CliException("ringraft load: --client raw runs the closed loop only (give --window, not --mode open)");
         }
         final String service = a.get("service", NodeConfig.DEFAULT_SERVICE);
+        // Settings of the local cluster's node config files (threading, idle...); NodeConfig checks each.
+        final Map<String, String> nodeSettings = new java.util.LinkedHashMap<>();
+        nodeSettings.put("service", service);
+        for (final String setting : a.all("node-setting"))
+        {
+            final int eq = setting.indexOf('=');
+            if (eq <= 0)
+            {
+                throw new CliException("ringraft load: --node-setting=" + setting + " must be KEY=VALUE (a node config setting)");
+            }
+            nodeSettings.put(setting.substring(0, eq).trim(), setting.substring(eq + 1).trim());
+        }
         final List<Long> sizes = list(a, "sizes", "64", 8, 32 * 1024);
         final long warmupMs = a.durationMs("warmup", 3_000);
         final long durationMs = a.durationMs("duration", 10_000);
@@ -125,7 +137,7 @@ final class LoadGenerator
             base = Files.createTempDirectory("ringraft-load-");
             out.printf("ringraft load: %d nodes %s on 127.0.0.1 (durability %s, logs in %s), %s loop, %s client, service %s%n", nodes,
                 a.has("processes") ? "as processes" : "in-process", durability, base, mode, clientKind, service);
-            try (LocalCluster cluster = new LocalCluster(nodes, CLUSTER_ID, base, durability, a.has("processes"), Map.of("service", service),
+            try (LocalCluster cluster = new LocalCluster(nodes, CLUSTER_ID, base, durability, a.has("processes"), nodeSettings,
                 true))
             {
                 cluster.startAll();

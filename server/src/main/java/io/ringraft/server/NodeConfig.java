@@ -1,6 +1,7 @@
 package io.ringraft.server;
 
 import io.ringraft.ThreadingMode;
+import io.ringraft.YieldThenParkIdleStrategy;
 import io.ringraft.engine.PlantedBug;
 import io.ringraft.storage.DurabilityPolicy;
 import io.ringraft.transport.aeron.ClientCredentials;
@@ -42,8 +43,8 @@ import java.util.function.Supplier;
  * durability   = BATCH                            # NONE | BATCH | ALWAYS
  * storage.sync.delay.ms = 0                       # a slow disk, for fault tests: extra delay before every log sync
  * storage.sync.delay.file = /tmp/node-1.delay     # fault tests: a file whose number of ms replaces it while the node runs
- * threading    = SHARED                           # SHARED | DEDICATED | INVOKER
- * idle         = backoff                          # backoff | yielding | sleeping | busy-spin
+ * threading    = SHARED                           # SHARED | DEDICATED | INVOKER (one thread: driver, node, ingress)
+ * idle         = backoff                          # backoff | yield-park | yielding | sleeping | busy-spin
  * media.driver = embedded                         # embedded | external (then aeron.dir)
  * aeron.dir    = /dev/shm/aeron                   # the external driver's directory
  * aeron.term.length = 256k                        # 64k..1g, a power of two
@@ -696,6 +697,8 @@ public final class NodeConfig
         {
             case "backoff":
                 return () -> new BackoffIdleStrategy(10, 20, 1_000, 1_000_000);
+            case "yield-park":
+                return YieldThenParkIdleStrategy::new;
             case "yielding":
                 return YieldingIdleStrategy::new;
             case "sleeping":
@@ -703,7 +706,7 @@ public final class NodeConfig
             case "busy-spin":
                 return BusySpinIdleStrategy::new;
             default:
-                throw fail("idle", name, "must be one of backoff, yielding, sleeping, busy-spin");
+                throw fail("idle", name, "must be one of backoff, yield-park, yielding, sleeping, busy-spin");
         }
     }
 

@@ -12,6 +12,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class LoadGeneratorTest
@@ -52,5 +53,20 @@ class LoadGeneratorTest
         final Matcher ok = Pattern.compile("answered \\(([\\d,]+) ok, 0 unknown, 0 refused\\)").matcher(r.out());
         assertTrue(ok.find(), r.toString());
         assertTrue(Long.parseLong(ok.group(1).replace(",", "")) > 0, "requests were answered: " + r);
+    }
+
+    @Test
+    void nodeSettingsReachTheLocalClusterAndAreChecked()
+    {
+        // Each node's ingress thread drives its Raft node: the cluster still answers.
+        final Cli.Result r = Cli.run("load", "--window", "4", "--warmup", "300ms", "--duration", "1s", "--node-setting",
+            "threading=INVOKER", "--node-setting", "idle=yield-park");
+        assertEquals(0, r.status(), r.toString());
+        assertTrue(r.out().contains("== closed window=4 size=64B: "), r.toString());
+        final Cli.Result bad = Cli.run("load", "--duration", "1s", "--node-setting", "idle=nap");
+        assertNotEquals(0, bad.status(), bad.toString());
+        assertTrue(bad.err().contains("idle=nap must be one of"), bad.toString());
+        final Cli.Result malformed = Cli.run("load", "--duration", "1s", "--node-setting", "idle");
+        assertTrue(malformed.err().contains("--node-setting=idle must be KEY=VALUE"), malformed.toString());
     }
 }

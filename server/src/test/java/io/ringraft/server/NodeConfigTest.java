@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -59,6 +60,9 @@ class NodeConfigTest
         assertEquals(400, c.electionMaxMs());
         assertEquals(40, c.heartbeatMs());
         assertEquals(5000, c.snapshotEvery());
+        assertInstanceOf(org.agrona.concurrent.YieldingIdleStrategy.class, c.idleStrategy().get());
+        assertInstanceOf(io.ringraft.YieldThenParkIdleStrategy.class,
+            NodeConfig.parse(replace("idle = yielding", "idle = yield-park"), "test", null, false).idleStrategy().get());
     }
 
     @Test
@@ -158,7 +162,7 @@ class NodeConfigTest
     {
         assertProblem(replace("durability = always", "durability = sometimes"), "durability=sometimes must be one of NONE, BATCH, ALWAYS");
         assertProblem(replace("threading = DEDICATED", "threading = many"), "threading=many must be one of");
-        assertProblem(replace("idle = yielding", "idle = nap"), "idle=nap must be one of");
+        assertProblem(replace("idle = yielding", "idle = nap"), "idle=nap must be one of backoff, yield-park, yielding, sleeping, busy-spin");
         assertProblem(replace("aeron.term.length = 128k", "aeron.term.length = 100k"), "aeron.term.length=100k must be a power of two");
         assertProblem(replace("election.timeout.ms = 200-400", "election.timeout.ms = 400-200"), "election.timeout.ms=400-200 must be");
         assertProblem(replace("cluster.id = 7", "cluster.id = seven"), "cluster.id=seven is not a number");

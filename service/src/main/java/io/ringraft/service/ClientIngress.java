@@ -81,6 +81,8 @@ final class ClientIngress implements Agent
     private final Map<Long, String> clientEndpoints;
     private final Aeron aeron;
     private final AgentInvoker conductor;
+    /** The node's media driver when it has no thread of its own (the composed layout), else null. */
+    private final AgentInvoker driverInvoker;
     private final Subscription subscription;
     private final FragmentAssembler assembler;
     private final ClientProtocol.Request request = new ClientProtocol.Request();
@@ -115,8 +117,9 @@ final class ClientIngress implements Agent
     private long requests;
 
     ClientIngress(final ServiceNode.Context ctx, final Raft raft, final ServiceHost host, final String aeronDirectory,
-        final boolean driveRaft)
+        final boolean driveRaft, final AgentInvoker driverInvoker)
     {
+        this.driverInvoker = driverInvoker;
         this.ctx = ctx;
         this.raft = raft;
         this.host = host;
@@ -154,7 +157,10 @@ final class ClientIngress implements Agent
         this.results = new ManyToOneRingBuffer(new UnsafeBuffer(
             ByteBuffer.allocateDirect(ctx.resultsRingCapacity() + RingBufferDescriptor.TRAILER_LENGTH)));
         this.clientWatch = new AeronClientWatch("ringraft node " + nodeId + " client ingress", System.err::println);
-        this.aeron = Aeron.connect(clientWatch.watch(new Aeron.Context().aeronDirectoryName(aeronDirectory).useConductorAgentInvoker(true)));
+        // A driver without a thread of its own (the composed layout) is run by this client while it waits for it;
+        // afterwards by the Raft node's network, in the duty cycle this agent drives.
+        this.aeron = Aeron.connect(clientWatch.watch(new Aeron.Context().aeronDirectoryName(aeronDirectory).useConductorAgentInvoker(true)
+            .driverAgentInvoker(driverInvoker)));
         this.conductor = aeron.conductorAgentInvoker();
         try
         {
@@ -251,6 +257,10 @@ final class ClientIngress implements Agent
             final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(300);
             while (hasBacklog() && System.nanoTime() < deadline)
             {
+                if (driverInvoker != null)
+                {
+                    driverInvoker.invoke(); // the closed node's network no longer runs it
+                }
                 conductor.invoke();
                 flushAll();
                 LockSupport.parkNanos(100_000);

@@ -20,6 +20,7 @@ import io.ringraft.transport.aeron.WatchedFile;
 import io.ringraft.transport.aeron.EmbeddedMediaDriver;
 import org.agrona.BitUtil;
 import org.agrona.CloseHelper;
+import org.agrona.concurrent.AgentInvoker;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.EpochNanoClock;
@@ -97,13 +98,18 @@ public final class ServiceNode implements AutoCloseable
         ClientIngress ingress = null;
         try
         {
-            driver = ctx.aeronDirectory == null ? EmbeddedMediaDriver.launch(ctx.nodeId, ctx.termLength) : null;
+            // INVOKER with an embedded driver is the composed layout: the driver has no thread either, and the
+            // ingress thread runs it (through the network's duty cycle, inside raft.doWork()) with everything else.
+            final boolean composed = ctx.threadingMode == ThreadingMode.INVOKER && ctx.aeronDirectory == null;
+            driver = ctx.aeronDirectory == null ? EmbeddedMediaDriver.launch(ctx.nodeId, ctx.termLength, composed) : null;
             final String aeronDir = driver != null ? driver.aeronDirectoryName() : ctx.aeronDirectory;
+            final AgentInvoker driverInvoker = composed ? driver.invoker() : null;
             storage = ChronicleLogStorage.open(new ChronicleStorageContext().directory(ctx.dataDir.resolve(LOG_DIR))
                 .durability(ctx.durability).syncDelayNanos(ctx.syncDelayNanos));
             snapshots = FileSnapshotStore.open(ctx.dataDir.resolve(SNAPSHOT_DIR));
             final AeronTransportConfig transport = new AeronTransportConfig().nodeId(ctx.nodeId).clusterId(ctx.clusterId)
-                .endpoints(ctx.raftEndpoints).termLength(ctx.termLength).externalDriver(aeronDir).invoker(true);
+                .endpoints(ctx.raftEndpoints).termLength(ctx.termLength).externalDriver(aeronDir).invoker(true)
+                .externalDriverInvoker(driverInvoker);
             if (ctx.clusterKeyFile != null)
             {
                 transport.authKeyFile(ctx.clusterKeyFile);
@@ -134,7 +140,7 @@ public final class ServiceNode implements AutoCloseable
             storage = null;
             snapshots = null;
             network = null;
-            ingress = new ClientIngress(ctx, raft, host, aeronDir, ctx.threadingMode == ThreadingMode.INVOKER);
+            ingress = new ClientIngress(ctx, raft, host, aeronDir, ctx.threadingMode == ThreadingMode.INVOKER, driverInvoker);
             final long id = ctx.nodeId;
             final Raft node = raft;
             // The ingress handles remote input without throwing and catches what the service's

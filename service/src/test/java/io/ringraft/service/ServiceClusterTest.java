@@ -1,7 +1,9 @@
 package io.ringraft.service;
 
+import io.ringraft.ThreadingMode;
 import io.ringraft.Vote;
 import io.ringraft.WriteStatus;
+import io.ringraft.YieldThenParkIdleStrategy;
 import io.ringraft.client.ClientProtocol;
 import io.ringraft.client.CommandResult;
 import io.ringraft.client.Outcome;
@@ -12,8 +14,11 @@ import io.ringraft.service.example.CounterService;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -27,12 +32,51 @@ final class ServiceClusterTest
     @Test
     void incrementsAreAppliedExactlyOnceAcrossALeaderRestart() throws Exception
     {
-        try (TestCluster cluster = new TestCluster(3, ctx -> { }))
+        incrementsAcrossALeaderRestart(ctx -> { }, () -> { });
+    }
+
+    /**
+     * The composed layout (INVOKER with an embedded driver): each node's driver, Raft node and client ingress
+     * run in one thread, the ingress's, and serve as the threaded layout does, across a leader's restart.
+     */
+    @Test
+    void composedNodesRunTheirDriverInTheIngressThreadAndServeTheSame() throws Exception
+    {
+        final Set<String> before = driverThreads();
+        // Each node on an embedded driver of its own, not the test cluster's shared one.
+        incrementsAcrossALeaderRestart(ctx -> ctx.aeronDirectory(null).threadingMode(ThreadingMode.INVOKER)
+            .idleStrategy(YieldThenParkIdleStrategy::new), () ->
+        {
+            final Set<String> started = new TreeSet<>(driverThreads());
+            started.removeAll(before);
+            assertEquals(2, started.size(), "only the test cluster's shared driver (unused) and the client's run a thread: " + started);
+        });
+    }
+
+    /** @return the live threads of media drivers (a SHARED driver's is named after its three agents) */
+    private static Set<String> driverThreads()
+    {
+        final Set<String> names = new TreeSet<>();
+        for (final Thread thread : Thread.getAllStackTraces().keySet())
+        {
+            if (thread.isAlive() && thread.getName().contains("driver-conductor"))
+            {
+                names.add(thread.getName() + "#" + thread.getId());
+            }
+        }
+        return names;
+    }
+
+    private static void incrementsAcrossALeaderRestart(final Consumer<ServiceNode.Context> layout, final Runnable checkThreads)
+        throws Exception
+    {
+        try (TestCluster cluster = new TestCluster(3, layout))
         {
             cluster.awaitLeader(10_000);
             try (RingraftClient client = RingraftClient.connect(new RingraftClient.Context().endpoints(cluster.endpoints()).clusterId(7)
                 .window(16).commandTimeout(20, TimeUnit.SECONDS).resendInterval(500, TimeUnit.MILLISECONDS)))
             {
+                checkThreads.run();
                 final int total = 600;
                 final CompletableFuture<?>[] futures = new CompletableFuture<?>[total];
                 final byte[] inc = CounterService.command(CounterService.INCREMENT, 1, 0);

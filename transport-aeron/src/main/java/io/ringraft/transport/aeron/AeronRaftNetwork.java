@@ -156,10 +156,11 @@ public final class AeronRaftNetwork implements RaftNetwork
             final String dir = launched != null ? launched.aeronDirectoryName() : config.aeronDirectoryName();
             final Aeron.Context ctx = clientWatch.watch(new Aeron.Context().aeronDirectoryName(dir).useConductorAgentInvoker(config.invoker())
                 .subscriberErrorHandler(this::onHandlerError));
-            if (launched != null && config.invoker())
+            final AgentInvoker runsDriver = !config.invoker() ? null : launched != null ? launched.invoker() : config.externalDriverInvoker();
+            if (runsDriver != null)
             {
                 // While the client waits for the driver (connect, add publication...), it runs the driver itself.
-                ctx.driverAgentInvoker(launched.invoker());
+                ctx.driverAgentInvoker(runsDriver);
             }
             client = Aeron.connect(ctx);
             this.counters = new TransportCounters(client, self);
@@ -187,7 +188,7 @@ public final class AeronRaftNetwork implements RaftNetwork
         this.driver = launched;
         this.aeron = client;
         this.conductorInvoker = config.invoker() ? client.conductorAgentInvoker() : null;
-        this.driverInvoker = launched != null && config.invoker() ? launched.invoker() : null;
+        this.driverInvoker = !config.invoker() ? null : launched != null ? launched.invoker() : config.externalDriverInvoker();
         this.keyRing = config.keyRing();
         final boolean authenticated = keyRing != null;
         this.signer = authenticated ? new FrameAuthenticator(keyRing) : null;

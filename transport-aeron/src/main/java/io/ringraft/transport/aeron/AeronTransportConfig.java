@@ -1,6 +1,7 @@
 package io.ringraft.transport.aeron;
 
 import io.aeron.exceptions.ConfigurationException;
+import org.agrona.concurrent.AgentInvoker;
 
 import java.nio.file.Path;
 import java.util.Collections;
@@ -65,6 +66,7 @@ public final class AeronTransportConfig
     private String aeronDirectoryName = System.getProperty(AERON_DIR_PROP);
     private boolean embeddedDriver = aeronDirectoryName == null;
     private boolean invoker;
+    private AgentInvoker externalDriverInvoker;
     private Path authKeyFile = pathProperty(AUTH_KEY_FILE_PROP);
     private Path authEpochFile = pathProperty(AUTH_EPOCH_FILE_PROP);
     private long authKeyCheckIntervalMs = Long.getLong(AUTH_KEY_CHECK_INTERVAL_PROP, AUTH_KEY_CHECK_INTERVAL_DEFAULT);
@@ -211,11 +213,12 @@ public final class AeronTransportConfig
     }
 
     /**
-     * @param invoker true to start no thread at all: the Aeron client conductor and, if embedded,
-     *                the media driver (in Aeron's INVOKER threading mode) do their work inside
-     *                {@link AeronRaftNetwork#doWork()}, which every {@link AeronRaftNetwork#poll}
-     *                calls; the polling thread must then poll regularly (well within Aeron's 10 s
-     *                liveness timeouts) or nothing is sent or received. False (the default): the
+     * @param invoker true to start no thread at all: the Aeron client conductor and, if embedded
+     *                (or given with {@link #externalDriverInvoker}), the media driver (in Aeron's
+     *                INVOKER threading mode) do their work inside {@link AeronRaftNetwork#doWork()},
+     *                which the node runs before every {@link AeronRaftNetwork#poll}; the polling
+     *                thread must then poll regularly (well within Aeron's 10 s liveness timeouts) or
+     *                nothing is sent or received. False (the default): the
      *                driver runs one shared thread and the client its own conductor thread, both
      *                with backoff idle strategies
      * @return this
@@ -223,6 +226,28 @@ public final class AeronTransportConfig
     public AeronTransportConfig invoker(final boolean invoker)
     {
         this.invoker = invoker;
+        return this;
+    }
+
+    /** @return the invoker of an external driver that the network runs, or null */
+    public AgentInvoker externalDriverInvoker()
+    {
+        return externalDriverInvoker;
+    }
+
+    /**
+     * An external media driver in Aeron's INVOKER threading mode whose duty cycle this network runs, in
+     * {@link AeronRaftNetwork#doWork()}: the node's thread is then also the driver's, as with an embedded
+     * driver in {@linkplain #invoker(boolean) invoker mode}, while others (a client ingress, an admin
+     * service) connect to the driver's directory. The network does not close it: its owner does, after the
+     * network. Needs {@code invoker(true)} and {@link #externalDriver(String)} with that driver's directory.
+     *
+     * @param invoker the driver's invoker ({@link EmbeddedMediaDriver#invoker()}), or null for none
+     * @return this
+     */
+    public AeronTransportConfig externalDriverInvoker(final AgentInvoker invoker)
+    {
+        this.externalDriverInvoker = invoker;
         return this;
     }
 
@@ -374,6 +399,11 @@ public final class AeronTransportConfig
                 throw new ConfigurationException("endpoints: node id " + e.getKey() + " must be > 0");
             }
             validateEndpoint(e.getKey(), e.getValue());
+        }
+        if (externalDriverInvoker != null && (!invoker || embeddedDriver))
+        {
+            throw new ConfigurationException("externalDriverInvoker needs invoker=true and an external driver (invoker=" + invoker +
+                ", embeddedDriver=" + embeddedDriver + ")");
         }
         if (termLength < TERM_LENGTH_MIN || termLength > TERM_LENGTH_MAX || Integer.bitCount(termLength) != 1)
         {
