@@ -41,6 +41,23 @@ class AeronTransportConfigTest
         assertRejected(valid().maxMessageLength(8193), "maxMessageLength=8193 must be from 1024 to 8192");
         assertRejected(valid().maxMessageLength(100), "maxMessageLength=100");
         assertRejected(valid().embeddedDriver(false).aeronDirectoryName(null), "aeronDirectoryName=null");
+        final org.agrona.concurrent.AgentInvoker driver = new org.agrona.concurrent.AgentInvoker(Throwable::printStackTrace, null,
+            new org.agrona.concurrent.Agent()
+            {
+                public int doWork()
+                {
+                    return 0;
+                }
+
+                public String roleName()
+                {
+                    return "a driver";
+                }
+            });
+        assertRejected(valid().invoker(true).externalDriverInvoker(driver),
+            "externalDriverInvoker needs invoker=true and an external driver (invoker=true, embeddedDriver=true)");
+        assertRejected(valid().externalDriver("/dev/shm/x").externalDriverInvoker(driver), "(invoker=false, embeddedDriver=false)");
+        assertTrue(valid().externalDriver("/dev/shm/x").invoker(true).externalDriverInvoker(driver).conclude().isConcluded());
     }
 
     private static void assertRejected(final AeronTransportConfig config, final String expected)
