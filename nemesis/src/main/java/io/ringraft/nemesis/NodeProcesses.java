@@ -1,5 +1,6 @@
 package io.ringraft.nemesis;
 
+import io.ringraft.transport.aeron.FreePorts;
 import io.ringraft.server.LocalCluster;
 import io.ringraft.server.NodeConfig;
 import io.ringraft.server.RingraftMain;
@@ -9,9 +10,6 @@ import org.agrona.IoUtil;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -455,21 +453,8 @@ final class NodeProcesses implements AutoCloseable
 
     private static int freePort(final List<Integer> taken)
     {
-        while (true)
-        {
-            try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)))
-            {
-                final int port = socket.getLocalPort();
-                if (!taken.contains(port))
-                {
-                    taken.add(port);
-                    return port;
-                }
-            }
-            catch (final IOException ex)
-            {
-                throw new UncheckedIOException(ex);
-            }
-        }
+        final int port = FreePorts.udpPort();
+        taken.add(port);
+        return port;
     }
 }

@@ -1,5 +1,6 @@
 package io.ringraft.server;
 
+import io.ringraft.transport.aeron.FreePorts;
 import io.ringraft.storage.DurabilityPolicy;
 import io.ringraft.transport.aeron.EmbeddedMediaDriver;
 import org.agrona.IoUtil;
@@ -8,9 +9,6 @@ import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -445,21 +443,9 @@ public final class LocalCluster implements AutoCloseable
 
     private static int freePort(final Set<Integer> taken)
     {
-        while (true)
-        {
-            try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)))
-            {
-                final int port = socket.getLocalPort();
-                if (taken.add(port))
-                {
-                    return port;
-                }
-            }
-            catch (final IOException ex)
-            {
-                throw new UncheckedIOException(ex);
-            }
-        }
+        final int port = FreePorts.udpPort();
+        taken.add(port);
+        return port;
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.ringraft.server;
 
+import io.ringraft.transport.aeron.FreePorts;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -130,13 +131,6 @@ class CommandLineTest
 
     static int freePort()
     {
-        try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)))
-        {
-            return socket.getLocalPort();
-        }
-        catch (final IOException ex)
-        {
-            throw new IllegalStateException(ex);
-        }
+        return FreePorts.udpPort();
     }
 }

@@ -1,5 +1,6 @@
 package io.ringraft.service;
 
+import io.ringraft.transport.aeron.FreePorts;
 import io.ringraft.service.example.CounterService;
 import io.ringraft.storage.DurabilityPolicy;
 import io.ringraft.transport.aeron.EmbeddedMediaDriver;
@@ -9,9 +10,6 @@ import org.agrona.concurrent.SleepingMillisIdleStrategy;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -147,20 +145,9 @@ final class TestCluster implements AutoCloseable
 
     static int freePort(final Set<Integer> taken)
     {
-        while (true)
-        {
-            try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)))
-            {
-                if (taken.add(socket.getLocalPort()))
-                {
-                    return socket.getLocalPort();
-                }
-            }
-            catch (final IOException ex)
-            {
-                throw new UncheckedIOException(ex);
-            }
-        }
+        final int port = FreePorts.udpPort();
+        taken.add(port);
+        return port;
     }
 
     static void sleep(final long ms)

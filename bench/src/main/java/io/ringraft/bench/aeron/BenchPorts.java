@@ -1,12 +1,9 @@
 package io.ringraft.bench.aeron;
 
+import io.ringraft.transport.aeron.FreePorts;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.io.UncheckedIOException;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,18 +16,10 @@ public final class BenchPorts
     {
     }
 
-    /** @return a UDP port on the loopback address that was free a moment ago */
+    /** @return a UDP port on the loopback address that was free a moment ago ({@link FreePorts#udpPort()}) */
     public static int freePort()
     {
-        try (DatagramSocket socket = new DatagramSocket(
-            new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)))
-        {
-            return socket.getLocalPort();
-        }
-        catch (final IOException ex)
-        {
-            throw new UncheckedIOException(ex);
-        }
+        return FreePorts.udpPort();
     }
 
     static Process startJvm(final Class<?> main, final List<String> args) throws IOException

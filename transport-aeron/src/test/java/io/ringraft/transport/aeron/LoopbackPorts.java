@@ -3,11 +3,6 @@ package io.ringraft.transport.aeron;
 import io.ringraft.Raft;
 import io.ringraft.engine.Role;
 
-import java.io.UncheckedIOException;
-import java.io.IOException;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -20,17 +15,10 @@ public final class LoopbackPorts
     {
     }
 
-    /** @return a UDP port on 127.0.0.1 that was free a moment ago */
+    /** @return a UDP port on 127.0.0.1 that was free a moment ago ({@link FreePorts#udpPort()}) */
     public static int freePort()
     {
-        try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)))
-        {
-            return socket.getLocalPort();
-        }
-        catch (final IOException ex)
-        {
-            throw new UncheckedIOException(ex);
-        }
+        return FreePorts.udpPort();
     }
 
     /** @return "127.0.0.1:port" for each node, with distinct free ports */
