@@ -1,5 +1,6 @@
 package io.ringraft.runtime;
 
+import io.ringraft.statemachine.CapturedSnapshot;
 import io.ringraft.statemachine.RaftStateMachine;
 import io.ringraft.storage.RaftSnapshotStore;
 import io.ringraft.storage.SnapshotMeta;
@@ -30,6 +31,7 @@ final class SnapshotBuilder
     private final ExecutorService ownExecutor;
     private final Executor executor;
     private boolean busy;
+    private boolean blocksApply;
     private volatile Object outcome;
     private volatile boolean cancelled;
     /** The thread of {@link #ownExecutor} once started, joined on close. */
@@ -68,14 +70,22 @@ final class SnapshotBuilder
     }
 
     /**
-     * Starts building the snapshot {@code planned} of the state as it is now; the caller changes
-     * the state machine no more until {@link #take} returns the outcome.
+     * Starts building the snapshot {@code planned} of the state as it is now: from {@code captured}, or, when
+     * nothing was captured, from the live state machine, which the caller then changes no more until
+     * {@link #take} returns the outcome.
      */
-    void start(final SnapshotMeta planned)
+    void start(final SnapshotMeta planned, final CapturedSnapshot captured)
     {
         busy = true;
+        blocksApply = captured == null;
         outcome = null;
-        executor.execute(() -> outcome = build(planned));
+        executor.execute(() -> outcome = build(planned, captured));
+    }
+
+    /** @return true while a build reads the live state machine (nothing captured): nothing may be applied */
+    boolean blocksApply()
+    {
+        return busy && blocksApply;
     }
 
     /**
@@ -93,13 +103,20 @@ final class SnapshotBuilder
         return done;
     }
 
-    private Object build(final SnapshotMeta planned)
+    private Object build(final SnapshotMeta planned, final CapturedSnapshot captured)
     {
         // A state machine that cannot snapshot, or a store that cannot keep one, fails the node
         // (the worker reports it): the writer is closed (aborted) on the way.
         try (SnapshotWriter writer = new Cancellable(snapshots.create(planned)))
         {
-            stateMachine.buildSnapshot(writer);
+            if (captured != null)
+            {
+                captured.writeTo(writer);
+            }
+            else
+            {
+                stateMachine.buildSnapshot(writer);
+            }
             return writer.commit();
         }
         catch (final Throwable ex)

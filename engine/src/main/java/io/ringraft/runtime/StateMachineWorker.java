@@ -5,6 +5,7 @@ import io.ringraft.LogId;
 import io.ringraft.RaftException;
 import io.ringraft.Vote;
 import io.ringraft.WriteStatus;
+import io.ringraft.statemachine.CapturedSnapshot;
 import io.ringraft.statemachine.RaftStateMachine;
 import io.ringraft.storage.RaftSnapshotStore;
 import io.ringraft.storage.SnapshotMeta;
@@ -86,10 +87,16 @@ public final class StateMachineWorker implements Agent, EventPoller.Handler<Appl
             final Object built = builder.take();
             if (built == null)
             {
-                return 0; // the builder reads the state machine: apply nothing until it is done
+                if (builder.blocksApply())
+                {
+                    return 0; // the builder reads the state machine: apply nothing until it is done
+                }
             }
-            work = 1;
-            onBuilt(built);
+            else
+            {
+                work = 1;
+                onBuilt(built);
+            }
         }
         final long before = poller.getSequence().get();
         sliceEnd = clock.nanoTime() + applyTimeSliceNanos;
@@ -100,6 +107,12 @@ public final class StateMachineWorker implements Agent, EventPoller.Handler<Appl
         catch (final AgentTerminationException ex)
         {
             throw ex; // a snapshot build that failed: reported already
+        }
+        catch (final Deferred deferred)
+        {
+            // A snapshot to start or install while a captured one is still being written: it stays in the
+            // ring (the poller did not pass it) until that build is done; what was applied before it ends here.
+            endBatch();
         }
         catch (final Throwable ex)
         {
@@ -175,10 +188,12 @@ public final class StateMachineWorker implements Agent, EventPoller.Handler<Appl
                 }
                 break;
             case ApplyEvent.BUILD_SNAPSHOT:
+                deferWhileBuilding();
                 endBatch();
                 more = startSnapshot(event);
                 break;
             default:
+                deferWhileBuilding();
                 installSnapshot(event.snapshot);
                 break;
         }
@@ -200,14 +215,40 @@ public final class StateMachineWorker implements Agent, EventPoller.Handler<Appl
         }
         final SnapshotMeta planned = new SnapshotMeta(new LogId(lastTerm, lastIndex), event.membership,
             "snap-" + nodeId + "-" + lastTerm + "-" + lastIndex + "-" + (++snapshotSequence), -1, 0);
-        builder.start(planned);
+        // A state machine that captures its state goes on applying while the capture is written.
+        final CapturedSnapshot captured = stateMachine.captureSnapshot();
+        builder.start(planned, captured);
         final Object built = builder.take();
         if (built == null)
         {
-            return false;
+            return captured != null;
         }
         onBuilt(built);
         return true;
+    }
+
+    /**
+     * One snapshot at a time: a snapshot to build or install waits in the ring while a captured one is still
+     * being written (the entries go on being applied meanwhile; see {@link #doWork}).
+     */
+    private void deferWhileBuilding()
+    {
+        if (builder.busy())
+        {
+            throw Deferred.INSTANCE;
+        }
+    }
+
+    /** Leaves an event in the ring for a later duty cycle (thrown, so the poller does not pass it). */
+    private static final class Deferred extends RuntimeException
+    {
+        private static final long serialVersionUID = 1L;
+        static final Deferred INSTANCE = new Deferred();
+
+        private Deferred()
+        {
+            super("deferred", null, false, false);
+        }
     }
 
     private void installSnapshot(final SnapshotMeta meta)

@@ -56,7 +56,6 @@ public final class KvStateMachine implements RaftStateMachine
     private static final int SNAPSHOT_VERSION = 2;
 
     private final ConcurrentHashMap<String, byte[]> map = new ConcurrentHashMap<>();
-    private final ExpandableArrayBuffer snapshotBuffer = new ExpandableArrayBuffer(64 * 1024);
     private final boolean recordHistory;
     private final LongArrayList appliedIndexes = new LongArrayList();
     private final LongArrayList appliedTerms = new LongArrayList();
@@ -234,23 +233,54 @@ public final class KvStateMachine implements RaftStateMachine
     @Override
     public void buildSnapshot(final SnapshotWriter writer)
     {
-        final ExpandableArrayBuffer buffer = snapshotBuffer;
-        buffer.putInt(0, SNAPSHOT_MAGIC);
-        buffer.putInt(4, SNAPSHOT_VERSION);
-        buffer.putLong(8, appliedCount);
-        buffer.putLong(16, chainHash);
-        buffer.putInt(24, map.size());
-        writer.write(buffer, 0, 28);
-        for (final Map.Entry<String, byte[]> e : new TreeMap<>(map).entrySet())
+        captureSnapshot().writeTo(writer);
+    }
+
+    /**
+     * {@inheritDoc}
+     * <p>
+     * The map's entries (values are never changed in place, only replaced) and the counters, copied by reference:
+     * sorting and encoding them happen in {@link CapturedSnapshot#writeTo}, on the snapshot thread.
+     */
+    @Override
+    public CapturedSnapshot captureSnapshot()
+    {
+        final long count = appliedCount;
+        final long hash = chainHash;
+        final String[] keys = new String[map.size()];
+        final byte[][] values = new byte[keys.length][];
+        int n = 0;
+        for (final Map.Entry<String, byte[]> e : map.entrySet())
         {
-            final byte[] key = e.getKey().getBytes(StandardCharsets.UTF_8);
-            final byte[] value = e.getValue();
-            buffer.putInt(0, key.length);
-            buffer.putBytes(4, key);
-            buffer.putInt(4 + key.length, value.length);
-            buffer.putBytes(8 + key.length, value);
-            writer.write(buffer, 0, 8 + key.length + value.length);
+            keys[n] = e.getKey();
+            values[n++] = e.getValue();
         }
+        final int size = n;
+        return writer ->
+        {
+            final TreeMap<String, byte[]> sorted = new TreeMap<>();
+            for (int i = 0; i < size; i++)
+            {
+                sorted.put(keys[i], values[i]);
+            }
+            final ExpandableArrayBuffer buffer = new ExpandableArrayBuffer(64 * 1024);
+            buffer.putInt(0, SNAPSHOT_MAGIC);
+            buffer.putInt(4, SNAPSHOT_VERSION);
+            buffer.putLong(8, count);
+            buffer.putLong(16, hash);
+            buffer.putInt(24, size);
+            writer.write(buffer, 0, 28);
+            for (final Map.Entry<String, byte[]> e : sorted.entrySet())
+            {
+                final byte[] key = e.getKey().getBytes(StandardCharsets.UTF_8);
+                final byte[] value = e.getValue();
+                buffer.putInt(0, key.length);
+                buffer.putBytes(4, key);
+                buffer.putInt(4 + key.length, value.length);
+                buffer.putBytes(8 + key.length, value);
+                writer.write(buffer, 0, 8 + key.length + value.length);
+            }
+        };
     }
 
     @Override

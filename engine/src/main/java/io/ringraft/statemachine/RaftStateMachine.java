@@ -61,6 +61,19 @@ public interface RaftStateMachine
     void buildSnapshot(SnapshotWriter writer);
 
     /**
+     * Captures the state as of the last applied entry, on the state machine's own thread (between two applies),
+     * for a snapshot that is then written on the snapshot thread while the node goes on applying: the pause is
+     * the capture (a copy of the state, or a copy-on-write view), not the whole write. The default captures
+     * nothing: the node then calls {@link #buildSnapshot} and applies nothing until it returns.
+     *
+     * @return the captured state, or null to have {@link #buildSnapshot} write the live state instead
+     */
+    default CapturedSnapshot captureSnapshot()
+    {
+        return null;
+    }
+
+    /**
      * Replaces the whole state with a snapshot's.
      *
      * @param meta   what the snapshot covers; afterwards {@link #lastApplied()} is its last included id

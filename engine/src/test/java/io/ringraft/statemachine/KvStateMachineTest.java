@@ -117,6 +117,43 @@ class KvStateMachineTest
         }
     }
 
+    @Test
+    void aCaptureIsTheStateAtTheCaptureWhateverIsAppliedBeforeItIsWritten()
+    {
+        final KvStateMachine sm = new KvStateMachine();
+        for (int i = 0; i < 100; i++)
+        {
+            apply(sm, KvStateMachine.PUT, "key-" + i, "value-" + i, null);
+        }
+        final LogId last = new LogId(2, index);
+        sm.onBatchEnd(last.index(), last.term());
+        final KvDigest atCapture = sm.digest();
+        final Object mapAtCapture = sm.snapshotOfMap();
+        final CapturedSnapshot captured = sm.captureSnapshot();
+        // Applied after the capture, before it is written (the snapshot thread writes while the node applies).
+        apply(sm, KvStateMachine.PUT, "key-1", "changed", null);
+        apply(sm, KvStateMachine.DELETE, "key-2", null, null);
+        apply(sm, KvStateMachine.PUT, "new", "1", null);
+        sm.onBatchEnd(index, 2);
+        try (InMemorySnapshotStore store = new InMemorySnapshotStore())
+        {
+            final SnapshotMeta meta;
+            try (SnapshotWriter writer = store.create(new SnapshotMeta(last, Membership.of(1, 2, 3), "2-" + last.index(), -1, 0)))
+            {
+                captured.writeTo(writer);
+                meta = writer.commit();
+            }
+            final KvStateMachine restored = new KvStateMachine();
+            try (SnapshotReader reader = store.open(meta))
+            {
+                restored.installSnapshot(meta, reader);
+            }
+            assertEquals(atCapture, restored.digest());
+            assertEquals(mapAtCapture, restored.snapshotOfMap());
+            assertEquals("value-1", new String(restored.value("key-1"), java.nio.charset.StandardCharsets.UTF_8));
+        }
+    }
+
     private int apply(final KvStateMachine sm, final byte kind, final String key, final String value, final String expected)
     {
         final ExpandableArrayBuffer command = new ExpandableArrayBuffer(64);

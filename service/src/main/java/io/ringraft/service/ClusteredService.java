@@ -102,6 +102,20 @@ public interface ClusteredService
     void onTakeSnapshot(SnapshotWriter writer);
 
     /**
+     * Captures the service's state as it is now, on the service's thread, for a snapshot written later on the
+     * snapshot thread while the service goes on applying commands (see
+     * {@link io.ringraft.statemachine.RaftStateMachine#captureSnapshot()}); what it writes is what
+     * {@link #onTakeSnapshot} would have written now. The default captures nothing: the host then calls
+     * {@link #onTakeSnapshot} and applies nothing until it returns.
+     *
+     * @return the captured state, or null
+     */
+    default io.ringraft.statemachine.CapturedSnapshot onCaptureSnapshot()
+    {
+        return null;
+    }
+
+    /**
      * Replaces the service's whole state with what {@link #onTakeSnapshot} wrote.
      *
      * @param reader the service's part of the snapshot, from position 0

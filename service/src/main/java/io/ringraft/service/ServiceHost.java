@@ -439,6 +439,46 @@ public final class ServiceHost implements RaftStateMachine, Cluster
     @Override
     public void buildSnapshot(final SnapshotWriter writer)
     {
+        writeHost(writer, snapshotBuffer, encodeHost());
+        service.onTakeSnapshot(writer);
+    }
+
+    /**
+     * {@inheritDoc}
+     * <p>
+     * When the service captures its state ({@link ClusteredService#onCaptureSnapshot()}), the host's part (sessions,
+     * their caches, timers) is copied too; otherwise nothing is captured and the snapshot is built from the live state.
+     */
+    @Override
+    public io.ringraft.statemachine.CapturedSnapshot captureSnapshot()
+    {
+        final io.ringraft.statemachine.CapturedSnapshot serviceState = service.onCaptureSnapshot();
+        if (serviceState == null)
+        {
+            return null;
+        }
+        final int length = encodeHost();
+        final UnsafeBuffer host = new UnsafeBuffer(new byte[length]);
+        host.putBytes(0, snapshotBuffer, 0, length);
+        return writer ->
+        {
+            writeHost(writer, host, length);
+            serviceState.writeTo(writer);
+        };
+    }
+
+    /** The host's part is length-prefixed so that the service's part starts at a known position. */
+    private static void writeHost(final SnapshotWriter writer, final DirectBuffer host, final int length)
+    {
+        final UnsafeBuffer prefix = new UnsafeBuffer(new byte[4]);
+        prefix.putInt(0, length);
+        writer.write(prefix, 0, 4);
+        writer.write(host, 0, length);
+    }
+
+    /** @return the length of the host's part, encoded into {@link #snapshotBuffer} */
+    private int encodeHost()
+    {
         final ExpandableArrayBuffer b = snapshotBuffer;
         b.putInt(0, SNAPSHOT_MAGIC);
         b.putInt(4, SNAPSHOT_VERSION);
@@ -479,12 +519,7 @@ public final class ServiceHost implements RaftStateMachine, Cluster
         b.checkLimit(cursor + 8);
         b.putLong(cursor, serviceTerm);
         cursor += 8;
-        // The host's part is length-prefixed so that the service's part starts at a known position.
-        final UnsafeBuffer prefix = new UnsafeBuffer(new byte[4]);
-        prefix.putInt(0, cursor);
-        writer.write(prefix, 0, 4);
-        writer.write(b, 0, cursor);
-        service.onTakeSnapshot(writer);
+        return cursor;
     }
 
     @Override

@@ -67,6 +67,12 @@ public final class KvService implements ClusteredService
     }
 
     @Override
+    public io.ringraft.statemachine.CapturedSnapshot onCaptureSnapshot()
+    {
+        return stateMachine.captureSnapshot();
+    }
+
+    @Override
     public void onLoadSnapshot(final SnapshotReader reader)
     {
         stateMachine.installSnapshot(reader.meta(), reader);
