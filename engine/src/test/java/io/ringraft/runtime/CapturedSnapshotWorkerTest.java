@@ -4,7 +4,6 @@ import io.ringraft.EntryType;
 import io.ringraft.LogId;
 import io.ringraft.Membership;
 import io.ringraft.RaftEventListener;
-import io.ringraft.statemachine.CapturedSnapshot;
 import io.ringraft.storage.InMemorySnapshotStore;
 import io.ringraft.storage.SnapshotMeta;
 import io.ringraft.storage.SnapshotWriter;
@@ -15,7 +14,6 @@ import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -28,39 +26,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class CapturedSnapshotWorkerTest
 {
-    /** Captures its commands; the write of a capture waits for the test. */
-    private static final class Held extends RecordingStateMachine
-    {
-        final CountDownLatch release = new CountDownLatch(1);
-
-        @Override
-        public CapturedSnapshot captureSnapshot()
-        {
-            final List<Long> captured = commands();
-            return writer ->
-            {
-                try
-                {
-                    release.await(10, TimeUnit.SECONDS);
-                }
-                catch (final InterruptedException ex)
-                {
-                    Thread.currentThread().interrupt();
-                }
-                final UnsafeBuffer buffer = new UnsafeBuffer(new byte[8]);
-                for (final long c : captured)
-                {
-                    buffer.putLong(0, c);
-                    writer.write(buffer, 0, 8);
-                }
-            };
-        }
-    }
-
     @Test
     void entriesAreAppliedDuringTheBuildAndAnInstallWaitsForIt() throws Exception
     {
-        final Held machine = new Held();
+        final CapturingStateMachine machine = new CapturingStateMachine();
         final InMemorySnapshotStore store = new InMemorySnapshotStore();
         // A snapshot from a leader, to install: commands 100 and 101 up to index 50.
         final SnapshotMeta fromLeader;

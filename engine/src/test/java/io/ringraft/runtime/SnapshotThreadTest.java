@@ -7,7 +7,6 @@ import io.ringraft.ThreadingMode;
 import io.ringraft.WriteStatus;
 import io.ringraft.engine.Role;
 import io.ringraft.network.InJvmNetwork;
-import io.ringraft.statemachine.CapturedSnapshot;
 import io.ringraft.storage.InMemoryLogStorage;
 import io.ringraft.storage.InMemorySnapshotStore;
 import io.ringraft.storage.SnapshotMeta;
@@ -101,43 +100,6 @@ class SnapshotThreadTest
         assertEquals(WriteStatus.OK, write.get(10, TimeUnit.SECONDS).status(), "applied once the build was done");
     }
 
-    /** Captures its commands at once; the capture's write is held until the test lets it go. */
-    private static final class CapturingMachine extends RecordingStateMachine
-    {
-        final CountDownLatch writing = new CountDownLatch(1);
-        final CountDownLatch release = new CountDownLatch(1);
-
-        @Override
-        public void buildSnapshot(final SnapshotWriter writer)
-        {
-            throw new AssertionError("the live state is not read: the capture is written");
-        }
-
-        @Override
-        public CapturedSnapshot captureSnapshot()
-        {
-            final List<Long> captured = commands();
-            return writer ->
-            {
-                writing.countDown();
-                try
-                {
-                    release.await(10, TimeUnit.SECONDS);
-                }
-                catch (final InterruptedException ex)
-                {
-                    Thread.currentThread().interrupt();
-                }
-                final UnsafeBuffer buffer = new UnsafeBuffer(new byte[8]);
-                for (final long c : captured)
-                {
-                    buffer.putLong(0, c);
-                    writer.write(buffer, 0, 8);
-                }
-            };
-        }
-    }
-
     /**
      * A state machine that captures its state goes on applying while the capture is written: a write is
      * answered (applied) during the build, and the snapshot holds the state as of the capture.
@@ -146,7 +108,7 @@ class SnapshotThreadTest
     @EnumSource(ThreadingMode.class)
     void aCapturedSnapshotIsWrittenWhileTheStateMachineGoesOnApplying(final ThreadingMode mode) throws Exception
     {
-        final CapturingMachine machine = new CapturingMachine();
+        final CapturingStateMachine machine = new CapturingStateMachine();
         final InMemorySnapshotStore store = new InMemorySnapshotStore();
         node = Raft.start(new RaftConfig().nodeId(1).threadingMode(mode), new InMemoryLogStorage(), store,
             new InJvmNetwork(64).endpoint(1), machine, Membership.of(1));
