@@ -63,12 +63,11 @@ final class NodeProcesses implements AutoCloseable
         this.logDir = logDir;
         final Map<String, String> common = new LinkedHashMap<>();
         common.put("cluster.id", "15");
-        final List<Integer> loopbackPorts = new ArrayList<>();
         for (long id = 1; id <= nodes; id++)
         {
             final String host = lab.host(id);
-            final int raft = lab instanceof LoopbackLab ? freePort(loopbackPorts) : RAFT_PORT;
-            final int client = lab instanceof LoopbackLab ? freePort(loopbackPorts) : CLIENT_PORT;
+            final int raft = lab instanceof LoopbackLab ? FreePorts.udpPort() : RAFT_PORT;
+            final int client = lab instanceof LoopbackLab ? FreePorts.udpPort() : CLIENT_PORT;
             common.put("member." + id, host + ":" + raft + " " + host + ":" + client);
         }
         common.put("data.dir", dataRoot.resolve("node-{id}").toString());
@@ -451,10 +450,4 @@ final class NodeProcesses implements AutoCloseable
         }
     }
 
-    private static int freePort(final List<Integer> taken)
-    {
-        final int port = FreePorts.udpPort();
-        taken.add(port);
-        return port;
-    }
 }

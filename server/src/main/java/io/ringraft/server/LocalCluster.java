@@ -41,7 +41,6 @@ public final class LocalCluster implements AutoCloseable
     private final EmbeddedMediaDriver sharedDriver;
     private final boolean ownsBaseDir;
     private final Thread shutdownHook = new Thread(this::onJvmExit, "ringraft-local-cluster-cleanup");
-    private final Set<Integer> ports = new HashSet<>();
     private final Map<String, String> common = new LinkedHashMap<>();
     /** Nodes added to the running cluster: started with {@code --join}. */
     private final Set<Long> joining = new HashSet<>();
@@ -68,7 +67,7 @@ public final class LocalCluster implements AutoCloseable
         common.put("cluster.id", Integer.toString(clusterId));
         for (long id = 1; id <= nodes; id++)
         {
-            common.put("member." + id, "127.0.0.1:" + freePort(ports) + " 127.0.0.1:" + freePort(ports));
+            common.put("member." + id, "127.0.0.1:" + FreePorts.udpPort() + " 127.0.0.1:" + FreePorts.udpPort());
         }
         common.put("data.dir", baseDir.resolve("node-{id}").toString());
         common.put("durability", durability.name());
@@ -117,7 +116,7 @@ public final class LocalCluster implements AutoCloseable
         {
             throw new IllegalArgumentException("node " + id + " exists already");
         }
-        common.put("member." + id, "127.0.0.1:" + freePort(ports) + " 127.0.0.1:" + freePort(ports));
+        common.put("member." + id, "127.0.0.1:" + FreePorts.udpPort() + " 127.0.0.1:" + FreePorts.udpPort());
         final Map<String, String> settings = new LinkedHashMap<>(common);
         settings.put("node.id", Long.toString(id));
         settings.putAll(extra);
@@ -441,12 +440,6 @@ public final class LocalCluster implements AutoCloseable
         }
     }
 
-    private static int freePort(final Set<Integer> taken)
-    {
-        final int port = FreePorts.udpPort();
-        taken.add(port);
-        return port;
-    }
 
     @Override
     public String toString()

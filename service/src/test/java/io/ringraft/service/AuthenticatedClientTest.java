@@ -1,5 +1,6 @@
 package io.ringraft.service;
 
+import io.ringraft.transport.aeron.FreePorts;
 import io.aeron.Aeron;
 import io.aeron.ChannelUriStringBuilder;
 import io.aeron.ExclusivePublication;
@@ -20,7 +21,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -83,7 +83,7 @@ final class AuthenticatedClientTest
 
                 // Client 42 is authentic, with a session of its own; its replayed request is dropped, and so is
                 // its request for client 17's session.
-                final String otherReply = "127.0.0.1:" + TestCluster.freePort(new HashSet<>());
+                final String otherReply = "127.0.0.1:" + FreePorts.udpPort();
                 try (Subscription replies = aeron.addSubscription("aeron:udp?endpoint=" + otherReply, ClientProtocol.STREAM_ID))
                 {
                     final SignedRawClient other = new SignedRawClient(42, otherKey, toLeader, replies);

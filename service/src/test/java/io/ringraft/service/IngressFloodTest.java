@@ -1,5 +1,6 @@
 package io.ringraft.service;
 
+import io.ringraft.transport.aeron.FreePorts;
 import io.aeron.Aeron;
 import io.aeron.ChannelUriStringBuilder;
 import io.aeron.ExclusivePublication;
@@ -14,7 +15,6 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -45,7 +45,7 @@ final class IngressFloodTest
             final long leaderId = cluster.awaitLeader(10_000);
             final ServiceNode leader = cluster.nodes.get(leaderId);
             final IngressCounters counters = leader.ingressCounters();
-            final String replyEndpoint = "127.0.0.1:" + TestCluster.freePort(new HashSet<>());
+            final String replyEndpoint = "127.0.0.1:" + FreePorts.udpPort();
             try (RingraftClient legit = RingraftClient.connect(new RingraftClient.Context().endpoints(cluster.endpoints()).clusterId(7)
                 .commandTimeout(20, TimeUnit.SECONDS));
                 Subscription replies = aeron.addSubscription("aeron:udp?endpoint=" + replyEndpoint, ClientProtocol.STREAM_ID);

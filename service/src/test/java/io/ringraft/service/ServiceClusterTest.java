@@ -1,5 +1,6 @@
 package io.ringraft.service;
 
+import io.ringraft.transport.aeron.FreePorts;
 import io.ringraft.ThreadingMode;
 import io.ringraft.Vote;
 import io.ringraft.WriteStatus;
@@ -224,7 +225,7 @@ final class ServiceClusterTest
         {
             final long leader = cluster.awaitLeader(10_000);
             final long follower = leader == 1 ? 2 : 1;
-            final String dead = "127.0.0.1:" + TestCluster.freePort(new java.util.HashSet<>());
+            final String dead = "127.0.0.1:" + FreePorts.udpPort();
             try (RingraftClient client = RingraftClient.connect(new RingraftClient.Context().clusterId(7).endpoint(dead)
                 .endpoint(cluster.clientEndpoints.get(follower)).resendInterval(300, TimeUnit.MILLISECONDS)))
             {
@@ -245,15 +246,14 @@ final class ServiceClusterTest
             final long follower = leader == 1 ? 2 : 1;
             // A member cut off from the others, still answering clients (here one whose peers are absent): it knows
             // no leader and says so, for as long as it runs. The client tries it first.
-            final java.util.Set<Integer> ports = new java.util.HashSet<>();
-            final String lonerClient = "127.0.0.1:" + TestCluster.freePort(ports);
+            final String lonerClient = "127.0.0.1:" + FreePorts.udpPort();
             final ServiceNode.Context lonerCtx = new ServiceNode.Context().nodeId(9).clusterId(7)
                 .dataDir(cluster.baseDir.resolve("loner")).aeronDirectory(cluster.driver.aeronDirectoryName())
                 .durability(io.ringraft.storage.DurabilityPolicy.NONE).service(new CounterService())
                 .idleStrategy(() -> new org.agrona.concurrent.SleepingMillisIdleStrategy(1)).timing(300, 600, 50)
-                .member(9, "127.0.0.1:" + TestCluster.freePort(ports), lonerClient)
-                .member(10, "127.0.0.1:" + TestCluster.freePort(ports), "127.0.0.1:" + TestCluster.freePort(ports))
-                .member(11, "127.0.0.1:" + TestCluster.freePort(ports), "127.0.0.1:" + TestCluster.freePort(ports));
+                .member(9, "127.0.0.1:" + FreePorts.udpPort(), lonerClient)
+                .member(10, "127.0.0.1:" + FreePorts.udpPort(), "127.0.0.1:" + FreePorts.udpPort())
+                .member(11, "127.0.0.1:" + FreePorts.udpPort(), "127.0.0.1:" + FreePorts.udpPort());
             try (ServiceNode loner = ServiceNode.launch(lonerCtx);
                 RingraftClient client = RingraftClient.connect(new RingraftClient.Context().clusterId(7).endpoint(lonerClient)
                     .endpoint(cluster.clientEndpoints.get(follower)).connectTimeout(5, TimeUnit.SECONDS)

@@ -13,10 +13,8 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -42,11 +40,10 @@ final class TestCluster implements AutoCloseable
         {
             throw new UncheckedIOException(ex);
         }
-        final Set<Integer> ports = new HashSet<>();
         for (long id = 1; id <= count; id++)
         {
-            raftEndpoints.put(id, "127.0.0.1:" + freePort(ports));
-            clientEndpoints.put(id, "127.0.0.1:" + freePort(ports));
+            raftEndpoints.put(id, "127.0.0.1:" + FreePorts.udpPort());
+            clientEndpoints.put(id, "127.0.0.1:" + FreePorts.udpPort());
         }
         for (long id = 1; id <= count; id++)
         {
@@ -143,12 +140,6 @@ final class TestCluster implements AutoCloseable
         IoUtil.delete(baseDir.toFile(), true);
     }
 
-    static int freePort(final Set<Integer> taken)
-    {
-        final int port = FreePorts.udpPort();
-        taken.add(port);
-        return port;
-    }
 
     static void sleep(final long ms)
     {
