@@ -142,7 +142,7 @@ final class FrameCodec
             {
                 problem = "CRC32C mismatch";
             }
-            else if (type <= 0 || type > EntryType.values().length)
+            else if (!EntryType.isKnown(type))
             {
                 problem = "unknown entry type " + type;
             }
