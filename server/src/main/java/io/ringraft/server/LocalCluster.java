@@ -177,6 +177,13 @@ public final class LocalCluster implements AutoCloseable
         return inProcess.get(id);
     }
 
+    /** @return the process of node {@code id} when the nodes are child processes, or null */
+    ProcessHandle childProcess(final long id)
+    {
+        final Process child = children.get(id);
+        return child == null ? null : child.toHandle();
+    }
+
     /** Starts every node. */
     void startAll()
     {
@@ -202,7 +209,8 @@ public final class LocalCluster implements AutoCloseable
         final List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(jvmFlags());
-        command.addAll(List.of("-Xms64m", "-Xmx256m", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
+        command.addAll(nodeHeapFlags());
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"),
             RingraftMain.class.getName(), "node", "--config", configFiles.get(id).toString()));
         if (joining.contains(id))
         {
@@ -360,10 +368,24 @@ public final class LocalCluster implements AutoCloseable
     /** @return the JVM flags for child JVMs: the build's {@code ringraft.jvmFlags} (tests) or the jar's jvm.options */
     public static List<String> jvmFlags()
     {
-        String flags = System.getProperty("ringraft.jvmFlags");
+        return flags("ringraft.jvmFlags", "/jvm.options");
+    }
+
+    /**
+     * @return the heap and collector of a node process, as the launcher gives {@code ringraft node}: the build's
+     * {@code ringraft.nodeHeapFlags} (from the parent pom, in the jar's node-heap.options)
+     */
+    public static List<String> nodeHeapFlags()
+    {
+        return flags("ringraft.nodeHeapFlags", "/node-heap.options");
+    }
+
+    private static List<String> flags(final String property, final String resource)
+    {
+        String flags = System.getProperty(property);
         if (flags == null || flags.isBlank())
         {
-            try (InputStream in = LocalCluster.class.getResourceAsStream("/jvm.options"))
+            try (InputStream in = LocalCluster.class.getResourceAsStream(resource))
             {
                 flags = in == null ? "" : new String(in.readAllBytes(), StandardCharsets.UTF_8);
             }

@@ -52,6 +52,15 @@ class ClusterProcessTest
     {
         cluster = new LocalCluster(3, CLUSTER_ID, dir, DurabilityPolicy.BATCH, true, Map.of(), false);
         cluster.startAll();
+        // The node processes run with the heap and collector the launcher gives `ringraft node` (one place: the parent pom).
+        final List<String> heapFlags = LocalCluster.nodeHeapFlags();
+        assertTrue(heapFlags.stream().anyMatch(f -> f.startsWith("-Xmx")), "node heap flags: " + heapFlags);
+        for (long id = 1; id <= 3; id++)
+        {
+            final String cmdline = Files.readString(Path.of("/proc", Long.toString(cluster.childProcess(id).pid()), "cmdline"));
+            final List<String> arguments = List.of(cmdline.split("\0"));
+            assertTrue(arguments.containsAll(heapFlags), "node " + id + " runs with " + arguments);
+        }
         final String allNodes = cluster.configFile(1).toString();
         final Map<Long, Map<String, String>> status = awaitLeader(allNodes);
         final long leader = leaderOf(status);
