@@ -154,6 +154,80 @@ class KvStateMachineTest
         }
     }
 
+    @Test
+    void equalStatesGiveEqualSnapshotsWhateverTheOrderTheKeysCameIn()
+    {
+        // "Aa" and "BB" (and their concatenations) share one String hash: the order must not depend on the map.
+        final java.util.List<String> keys = new java.util.ArrayList<>(java.util.List.of("AaAa", "BBBB", "AaBB", "BBAa", "Aa", "BB"));
+        for (int i = 0; i < 500; i++)
+        {
+            keys.add("key-" + i);
+        }
+        final KvStateMachine forwards = new KvStateMachine();
+        keys.forEach(k -> apply(forwards, KvStateMachine.PUT, k, "v-" + k, null));
+        final java.util.List<String> shuffled = new java.util.ArrayList<>(keys);
+        java.util.Collections.shuffle(shuffled, new java.util.Random(42));
+        final KvStateMachine shuffledSm = new KvStateMachine();
+        index = 0;
+        shuffled.forEach(k -> apply(shuffledSm, KvStateMachine.PUT, k, "v-" + k, null));
+
+        final byte[] a = snapshotBytes(forwards);
+        final byte[] b = snapshotBytes(shuffledSm);
+        // The chain hash differs (the commands came in another order): compare everything after it.
+        assertEquals(a.length, b.length);
+        assertTrue(java.util.Arrays.equals(a, 24, a.length, b, 24, b.length), "the entries are written in one order");
+
+        final String[] array = keys.toArray(new String[0]);
+        final int[] order = KvStateMachine.contentOrder(array, array.length);
+        for (int i = 1; i < order.length; i++)
+        {
+            final String previous = array[order[i - 1]];
+            final String current = array[order[i]];
+            assertTrue(previous.hashCode() < current.hashCode() || previous.hashCode() == current.hashCode() && previous.compareTo(current) < 0,
+                previous + " before " + current);
+        }
+    }
+
+    private static byte[] snapshotBytes(final KvStateMachine sm)
+    {
+        final ExpandableArrayBuffer out = new ExpandableArrayBuffer(1024);
+        final int[] length = new int[1];
+        sm.captureSnapshot().writeTo(new SnapshotWriter()
+        {
+            @Override
+            public void write(final org.agrona.DirectBuffer buffer, final int offset, final int n)
+            {
+                out.putBytes(length[0], buffer, offset, n);
+                length[0] += n;
+            }
+
+            @Override
+            public long position()
+            {
+                return length[0];
+            }
+
+            @Override
+            public SnapshotMeta commit()
+            {
+                throw new UnsupportedOperationException("not a store");
+            }
+
+            @Override
+            public void abort()
+            {
+            }
+
+            @Override
+            public void close()
+            {
+            }
+        });
+        final byte[] bytes = new byte[length[0]];
+        out.getBytes(0, bytes);
+        return bytes;
+    }
+
     private int apply(final KvStateMachine sm, final byte kind, final String key, final String value, final String expected)
     {
         final ExpandableArrayBuffer command = new ExpandableArrayBuffer(64);
