@@ -61,6 +61,8 @@ public final class RaftConfig
     private long randomSeed = System.nanoTime();
     private java.nio.file.Path countersFile;
     private long snapshotEveryEntries = 100_000;
+    private double snapshotLogRatio = 1.0;
+    private long snapshotLogRatioFromBytes = 16L << 20;
     private int snapshotChunkSize = 6 * 1024;
     private long logRetainEntries = 1024;
     private long maxClockDriftNanos = TimeUnit.MILLISECONDS.toNanos(15);
@@ -460,6 +462,46 @@ public final class RaftConfig
         return snapshotEveryEntries;
     }
 
+    /**
+     * How far the log must grow before a large snapshot is followed by the next: once the last snapshot is larger than
+     * {@link #snapshotLogRatioFromBytes(long)}, the next one waits, beyond {@link #snapshotEveryEntries(long)}, until
+     * the entries applied since it carry {@code ratio} times its size in payload bytes. Why: a snapshot writes the
+     * whole state, so with a state that grows with the log (every write a new key), a snapshot every fixed number of
+     * entries costs more and more per entry, and the snapshots' work grows with the square of the log. With the
+     * ratio it stays within {@code 1 / ratio} times the bytes written to the log, and the log kept behind the last
+     * snapshot within {@code ratio} times its size (Redis rewrites its append-only file by the same rule). Default
+     * 1.0; 0 for entries alone.
+     *
+     * @param ratio log payload bytes since the last snapshot, per byte of it, at least 0
+     */
+    public RaftConfig snapshotLogRatio(final double ratio)
+    {
+        snapshotLogRatio = ratio;
+        return this;
+    }
+
+    /** @return the {@code snapshotLogRatio} setting */
+    public double snapshotLogRatio()
+    {
+        return snapshotLogRatio;
+    }
+
+    /**
+     * @param bytes snapshots up to this size are followed by the next after {@link #snapshotEveryEntries(long)} entries
+     *              alone, whatever {@link #snapshotLogRatio(double)} says (they are cheap); default 16 MiB, at least 0
+     */
+    public RaftConfig snapshotLogRatioFromBytes(final long bytes)
+    {
+        snapshotLogRatioFromBytes = bytes;
+        return this;
+    }
+
+    /** @return the {@code snapshotLogRatioFromBytes} setting */
+    public long snapshotLogRatioFromBytes()
+    {
+        return snapshotLogRatioFromBytes;
+    }
+
     /** @param bytes the snapshot bytes per InstallSnapshot message; must fit the network's largest message */
     public RaftConfig snapshotChunkSize(final int bytes)
     {
@@ -592,6 +634,11 @@ public final class RaftConfig
         require(errorHandler != null, "errorHandler", 0, "must be set");
         require(eventListener != null, "eventListener", 0, "must be set (RaftEventListener.NONE for none)");
         require(snapshotEveryEntries >= 0, "snapshotEveryEntries", snapshotEveryEntries, "must be >= 0");
+        if (!(snapshotLogRatio >= 0 && snapshotLogRatio <= 1_000_000))
+        {
+            throw new IllegalArgumentException("snapshotLogRatio=" + snapshotLogRatio + " must be between 0 and 1000000");
+        }
+        require(snapshotLogRatioFromBytes >= 0, "snapshotLogRatioFromBytes", snapshotLogRatioFromBytes, "must be >= 0");
         require(snapshotChunkSize >= 256, "snapshotChunkSize", snapshotChunkSize, "must be at least 256");
         engineConfig().validate();
         concluded = true;

@@ -31,6 +31,7 @@ final class ApplyPublisher implements EntryReader
     private final PayloadBudget budget;
     private long applyTarget;
     private long publishedIndex;
+    private long publishedBytes;
     // The slots claimed for the batch being published, and whether it stopped for the payload budget.
     private long claimFirst;
     private long claimLast;
@@ -58,6 +59,12 @@ final class ApplyPublisher implements EntryReader
     long publishedIndex()
     {
         return publishedIndex;
+    }
+
+    /** @return the payload bytes of the entries published to the state machine since this node started */
+    long publishedBytes()
+    {
+        return publishedBytes;
     }
 
     /** Entries up to {@code index} are committed: publish them. */
@@ -180,6 +187,7 @@ final class ApplyPublisher implements EntryReader
         event.entryType = type;
         event.payload.putBytes(0, buffer, offset, length);
         event.length = length;
+        publishedBytes += length;
         final PendingWrites.Pending p = pending.remove(index);
         if (p != null)
         {

@@ -83,6 +83,11 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     private boolean snapshotBuilding;
     private long savedCommitted;
     private long lastSnapshotIndex;
+    // The snapshot policy's view of the log (RaftConfig.snapshotLogRatio): the last snapshot's size, and the payload
+    // bytes published to the state machine up to it and up to the snapshot being built.
+    private long lastSnapshotBytes;
+    private long publishedBytesAtSnapshot;
+    private long publishedBytesAtRequest;
 
     private int batchSize;
     private boolean appended;
@@ -137,6 +142,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         this.engine = new Engine(config.engineConfig(), InitialState.load(storage, latestSnapshot, stateMachineApplied),
             new SplittableRandom(config.randomSeed()), this);
         this.lastSnapshotIndex = latestSnapshot == null ? 0 : latestSnapshot.lastIncluded().index();
+        this.lastSnapshotBytes = latestSnapshot == null ? 0 : Math.max(0, latestSnapshot.sizeBytes());
         this.savedCommitted = storage.readCommitted();
         if (initialMembership != null && engine.lastLogId().index() == 0 && engine.vote().term() == 0)
         {
@@ -561,6 +567,8 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         applies.install(meta);
         events.snapshotInstalled(meta);
         lastSnapshotIndex = Math.max(lastSnapshotIndex, index);
+        lastSnapshotBytes = Math.max(0, meta.sizeBytes());
+        publishedBytesAtSnapshot = applies.publishedBytes();
         PendingWrites.Pending p;
         while ((p = pending.pollUpTo(index)) != null)
         {
@@ -624,6 +632,8 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
             {
                 final SnapshotMeta meta = (SnapshotMeta)item;
                 lastSnapshotIndex = Math.max(lastSnapshotIndex, meta.lastIncluded().index());
+                lastSnapshotBytes = Math.max(0, meta.sizeBytes());
+                publishedBytesAtSnapshot = publishedBytesAtRequest;
                 engine.onSnapshotBuilt(meta);
                 events.snapshotBuilt(meta);
                 snapshotWaiters.forEach(f -> f.complete(meta));
@@ -641,12 +651,15 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     private int maybeBuildSnapshot()
     {
         final long publishedIndex = applies.publishedIndex();
-        final boolean due = config.snapshotEveryEntries() > 0 && publishedIndex - lastSnapshotIndex >= config.snapshotEveryEntries();
+        final boolean due = config.snapshotEveryEntries() > 0 && publishedIndex - lastSnapshotIndex >= config.snapshotEveryEntries() &&
+            (lastSnapshotBytes <= config.snapshotLogRatioFromBytes() ||
+                applies.publishedBytes() - publishedBytesAtSnapshot >= config.snapshotLogRatio() * lastSnapshotBytes);
         if (snapshotBuilding || !(snapshotRequested || due) || publishedIndex == 0 || applies.installing() ||
             !applies.requestSnapshot(engine.membershipAt(publishedIndex)))
         {
             return 0;
         }
+        publishedBytesAtRequest = applies.publishedBytes();
         snapshotBuilding = true;
         snapshotRequested = false;
         return 1;

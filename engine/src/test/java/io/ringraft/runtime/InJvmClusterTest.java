@@ -407,6 +407,54 @@ class InJvmClusterTest
     }
 
     @Test
+    void aStateThatGrowsWithTheLogIsSnapshotOnlyOnceTheLogHasGrownByTheRatio() throws Exception
+    {
+        // RecordingStateMachine's snapshot holds 8 bytes per command applied, the log 64 bytes per command: with
+        // ratio 8 a snapshot waits until the log since the last one carries 8 times its size, so the gaps double.
+        final List<io.ringraft.storage.SnapshotMeta> withRatio = snapshotsOf400Writes(8);
+        for (int i = 1; i < withRatio.size(); i++)
+        {
+            final io.ringraft.storage.SnapshotMeta previous = withRatio.get(i - 1);
+            final io.ringraft.storage.SnapshotMeta current = withRatio.get(i);
+            final long logBytesSince = 64 * (current.lastIncluded().index() - previous.lastIncluded().index());
+            assertTrue(logBytesSince >= 8 * previous.sizeBytes() - 128, "snapshot " + current + " after " + previous);
+        }
+        assertTrue(withRatio.size() >= 3 && withRatio.size() <= 8, withRatio.size() + " snapshots: " + withRatio);
+
+        closeAll();
+        nodes.clear();
+        machines.clear();
+        // Ratio 0: entries alone, a snapshot every 10 entries (or as soon as the last one is built).
+        final List<io.ringraft.storage.SnapshotMeta> entriesAlone = snapshotsOf400Writes(0);
+        assertTrue(entriesAlone.size() >= 15, entriesAlone.size() + " snapshots");
+    }
+
+    private List<io.ringraft.storage.SnapshotMeta> snapshotsOf400Writes(final double ratio) throws Exception
+    {
+        final List<io.ringraft.storage.SnapshotMeta> built = new java.util.concurrent.CopyOnWriteArrayList<>();
+        final io.ringraft.RaftEventListener listener = new io.ringraft.RaftEventListener()
+        {
+            @Override
+            public void onSnapshotBuilt(final long nodeId, final io.ringraft.storage.SnapshotMeta meta)
+            {
+                built.add(meta);
+            }
+        };
+        final RecordingStateMachine sm = new RecordingStateMachine();
+        machines.add(sm);
+        final Raft node = Raft.start(config(1).snapshotEveryEntries(10).snapshotLogRatio(ratio).snapshotLogRatioFromBytes(0)
+            .eventListener(listener), new InMemoryLogStorage(), network.endpoint(1), sm, Membership.of(1));
+        nodes.add(node);
+        node.waitFor(RaftMetrics::isLeader, Duration.ofSeconds(5));
+        for (int i = 0; i < 400; i++)
+        {
+            assertEquals(WriteStatus.OK, node.clientWrite(command(i)).get(5, TimeUnit.SECONDS).status());
+        }
+        node.waitFor(m -> m.appliedIndex() >= 400, Duration.ofSeconds(5));
+        return new ArrayList<>(built);
+    }
+
+    @Test
     void metricsAndTheAllocationFreeAccessorsReportVoteLogFlushSnapshotAndPurge() throws Exception
     {
         final long[] ids = {1, 2, 3};

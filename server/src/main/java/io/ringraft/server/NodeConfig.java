@@ -51,6 +51,8 @@ import java.util.function.Supplier;
  * election.timeout.ms = 300-600                   # randomized between the two
  * heartbeat.ms = 50
  * snapshot.every = 100000                         # entries applied between snapshots; 0 = never
+ * snapshot.log.ratio = 1.0                        # a snapshot over 16 MiB is followed by the next only once the log
+ *                                                 # since it carries this many times its size (0 = entries alone)
  * service      = io.ringraft.server.kv.KvService  # the ClusteredService class to host (on the classpath)
  * session.timeout.ms = 10000                      # a client session idle this long (cluster time) expires
  * max.sessions = 1024                             # open client sessions at most
@@ -85,7 +87,7 @@ public final class NodeConfig
     static final Set<String> KEYS = Set.of("cluster.id", "node.id", "data.dir", "durability", "storage.sync.delay.ms",
         STORAGE_SYNC_DELAY_FILE, "threading",
         "idle", "media.driver",
-        "aeron.dir", "aeron.term.length", "election.timeout.ms", "heartbeat.ms", "snapshot.every", "service", "session.timeout.ms",
+        "aeron.dir", "aeron.term.length", "election.timeout.ms", "heartbeat.ms", "snapshot.every", "snapshot.log.ratio", "service", "session.timeout.ms",
         "max.sessions", AUTH_CLUSTER_KEY_FILE, AUTH_CLIENT_CREDENTIALS_FILE, AUTH_CLIENT_REQUIRED);
     /**
      * A hidden, test-only setting: a {@link PlantedBug} the node runs with, so that a
@@ -119,6 +121,7 @@ public final class NodeConfig
     private final long electionMaxMs;
     private final long heartbeatMs;
     private final long snapshotEvery;
+    private final double snapshotLogRatio;
     private final PlantedBug plantedBug;
     private final String service;
     private final long sessionTimeoutMs;
@@ -228,6 +231,7 @@ public final class NodeConfig
         }
         heartbeatMs = number("heartbeat.ms", "50", 1, electionMinMs - 1);
         snapshotEvery = number("snapshot.every", "100000", 0, Long.MAX_VALUE);
+        snapshotLogRatio = decimal("snapshot.log.ratio", "1.0", 0, 1_000_000);
         plantedBug = enumValue(PLANTED_BUG, PlantedBug.class, PlantedBug.NONE);
         service = settings.getOrDefault("service", DEFAULT_SERVICE).trim();
         if (service.isEmpty())
@@ -518,6 +522,12 @@ public final class NodeConfig
         return snapshotEvery;
     }
 
+    /** @return the log's growth, per byte of a large last snapshot, before the next one (RaftConfig.snapshotLogRatio) */
+    public double snapshotLogRatio()
+    {
+        return snapshotLogRatio;
+    }
+
     /** @return the planted bug of a test run ({@value #PLANTED_BUG}), {@link PlantedBug#NONE} otherwise */
     public PlantedBug plantedBug()
     {
@@ -634,6 +644,25 @@ public final class NodeConfig
         address(parts[0], source + ": " + key + " raft endpoint");
         address(parts[1], source + ": " + key + " client endpoint");
         return new Member(id, parts[0], parts[1]);
+    }
+
+    private double decimal(final String key, final String defaultValue, final double min, final double max)
+    {
+        final String value = settings.getOrDefault(key, defaultValue);
+        final double parsed;
+        try
+        {
+            parsed = Double.parseDouble(value.trim());
+        }
+        catch (final NumberFormatException ex)
+        {
+            throw fail(key, value, "is not a number");
+        }
+        if (!(parsed >= min && parsed <= max))
+        {
+            throw fail(key, value, "must be in " + min + ".." + max);
+        }
+        return parsed;
     }
 
     private long number(final String key, final String defaultValue, final long min, final long max)

@@ -128,6 +128,7 @@ public final class RingraftNode implements AutoCloseable
             .idleStrategy(config.idleStrategy())
             .timing(config.electionMinMs(), config.electionMaxMs(), config.heartbeatMs())
             .snapshotEveryEntries(config.snapshotEvery())
+            .snapshotLogRatio(config.snapshotLogRatio())
             .initialMembership(MemberEndpoints.seed(config))
             .clientEndpointLookup((raft, member) -> MemberEndpoints.clientEndpoint(raft.metrics().membership(), member))
             .join(join)

@@ -38,7 +38,8 @@ class NodeConfigTest
         "aeron.term.length = 128k",
         "election.timeout.ms = 200-400",
         "heartbeat.ms = 40",
-        "snapshot.every = 5000");
+        "snapshot.every = 5000",
+        "snapshot.log.ratio = 2.5");
 
     @Test
     void readsEverySetting()
@@ -60,6 +61,8 @@ class NodeConfigTest
         assertEquals(400, c.electionMaxMs());
         assertEquals(40, c.heartbeatMs());
         assertEquals(5000, c.snapshotEvery());
+        assertEquals(2.5, c.snapshotLogRatio());
+        assertEquals(1.0, NodeConfig.parse(replace("snapshot.log.ratio = 2.5", ""), "test", null, false).snapshotLogRatio(), "the default");
         assertInstanceOf(org.agrona.concurrent.YieldingIdleStrategy.class, c.idleStrategy().get());
         assertInstanceOf(io.ringraft.YieldThenParkIdleStrategy.class,
             NodeConfig.parse(replace("idle = yielding", "idle = yield-park"), "test", null, false).idleStrategy().get());
@@ -166,10 +169,13 @@ class NodeConfigTest
         assertProblem(replace("aeron.term.length = 128k", "aeron.term.length = 100k"), "aeron.term.length=100k must be a power of two");
         assertProblem(replace("election.timeout.ms = 200-400", "election.timeout.ms = 400-200"), "election.timeout.ms=400-200 must be");
         assertProblem(replace("cluster.id = 7", "cluster.id = seven"), "cluster.id=seven is not a number");
+        assertProblem(replace("snapshot.log.ratio = 2.5", "snapshot.log.ratio = -1"), "snapshot.log.ratio=-1 must be in 0.0..1000000.0");
+        assertProblem(replace("snapshot.log.ratio = 2.5", "snapshot.log.ratio = NaN"), "snapshot.log.ratio=NaN must be in");
+        assertProblem(replace("snapshot.log.ratio = 2.5", "snapshot.log.ratio = much"), "snapshot.log.ratio=much is not a number");
         assertProblem(replace("node.id = 2", "node.id = 9"), "node.id=9 is not a member");
         assertProblem(with("colour = blue"), "colour=blue is not a setting");
         assertProblem(with("media.driver = external"), "media.driver=external needs aeron.dir");
-        assertProblem(with("just words"), "line 15: 'just words' is not key = value");
+        assertProblem(with("just words"), "line 16: 'just words' is not key = value");
     }
 
     @Test

@@ -127,6 +127,7 @@ public final class ServiceNode implements AutoCloseable
                 .heartbeatInterval(ctx.heartbeatIntervalMs, TimeUnit.MILLISECONDS)
                 .maxPayloadLength(ctx.maxEntryLength())
                 .snapshotEveryEntries(ctx.snapshotEveryEntries)
+                .snapshotLogRatio(ctx.snapshotLogRatio)
                 .plantedBug(ctx.plantedBug)
                 .countersFile(ctx.countersFile);
             final ServiceHost host = new ServiceHost(ctx.service, ctx.nodeId, ctx.maxSessions, ctx.sessionTimeoutNs,
@@ -273,6 +274,7 @@ public final class ServiceNode implements AutoCloseable
         private long electionTimeoutMaxMs = 600;
         private long heartbeatIntervalMs = 50;
         private long snapshotEveryEntries = 100_000;
+        private double snapshotLogRatio = 1.0;
         private Path countersFile;
         private int maxSessions = 1024;
         private long sessionTimeoutNs = TimeUnit.SECONDS.toNanos(10);
@@ -436,6 +438,16 @@ public final class ServiceNode implements AutoCloseable
         public Context snapshotEveryEntries(final long entries)
         {
             this.snapshotEveryEntries = entries;
+            return this;
+        }
+
+        /**
+         * @param ratio a large snapshot is followed by the next only once the log since it carries this many times its
+         *              size; 0 for entries alone (see {@link RaftConfig#snapshotLogRatio(double)}, whose default it has)
+         */
+        public Context snapshotLogRatio(final double ratio)
+        {
+            this.snapshotLogRatio = ratio;
             return this;
         }
 
