@@ -133,6 +133,9 @@ public final class RingraftClient implements AutoCloseable
     private long sessionId;
     private long nextSeq = 1;
     private long lowestUnresolved = 1;
+    // No command below this (and at or above lowestUnresolved) is waiting to be sent: where sendDue starts, so that
+    // sending costs what is to be sent, not the whole window (enqueue sends at once, once per command).
+    private long sendFrom = 1;
     private long nextRequestId = 1;
     // The last send that keeps the session alive in the log (open, command, keepalive): queries and
     // status requests do not, so a client that only reads still sends keepalives.
@@ -954,11 +957,17 @@ public final class RingraftClient implements AutoCloseable
         {
             return 0;
         }
-        for (long seq = lowestUnresolved; seq < nextSeq; seq++)
+        long firstLeft = -1;
+        for (long seq = Math.max(sendFrom, lowestUnresolved); seq < nextSeq; seq++)
         {
             final int slot = (int)(seq % window);
-            if (slotState[slot] != TO_SEND || slotSeq[slot] != seq || now - slotNotBeforeNs[slot] < 0)
+            if (slotState[slot] != TO_SEND || slotSeq[slot] != seq)
             {
+                continue;
+            }
+            if (now - slotNotBeforeNs[slot] < 0)
+            {
+                firstLeft = firstLeft < 0 ? seq : firstLeft;
                 continue;
             }
             ClientProtocol.encodeRequestHeader(sendBuffer, 0, ClientProtocol.COMMAND, ctx.clusterId, sessionId, seq, floor());
@@ -970,6 +979,7 @@ public final class RingraftClient implements AutoCloseable
                 {
                     target.reset();
                 }
+                firstLeft = firstLeft < 0 ? seq : firstLeft;
                 break;
             }
             slotState[slot] = SENT;
@@ -977,6 +987,7 @@ public final class RingraftClient implements AutoCloseable
             lastSendNs = now;
             sent++;
         }
+        sendFrom = firstLeft < 0 ? nextSeq : firstLeft;
         return sent;
     }
 
@@ -1059,6 +1070,7 @@ public final class RingraftClient implements AutoCloseable
 
     private void rewind(final long now, final long delayNs)
     {
+        sendFrom = lowestUnresolved;
         for (long seq = lowestUnresolved; seq < nextSeq; seq++)
         {
             final int slot = (int)(seq % window);
@@ -1336,6 +1348,7 @@ public final class RingraftClient implements AutoCloseable
     {
         slotState[slot] = TO_SEND;
         slotNotBeforeNs[slot] = notBeforeNs;
+        sendFrom = Math.min(sendFrom, slotSeq[slot]);
     }
 
     private void onSessionClosed()
