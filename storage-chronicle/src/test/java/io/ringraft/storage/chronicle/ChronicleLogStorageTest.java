@@ -366,25 +366,11 @@ class ChronicleLogStorageTest
     @Test
     void appendAllocatesNothingInSteadyState()
     {
-        final com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean)ManagementFactory.getThreadMXBean();
         final UnsafeBuffer payload = new UnsafeBuffer(new byte[64]);
-        final ChronicleStorageContext ctx = new ChronicleStorageContext().directory(directory).durability(DurabilityPolicy.NONE)
-            .segmentEntries(1 << 20).blockSize(1 << 20);
-        try (ChronicleLogStorage storage = ChronicleLogStorage.open(ctx))
+        try (ChronicleLogStorage storage = ChronicleLogStorage.open(allocationTestContext()))
         {
-            long index = 1;
-            for (; index <= 50_000; index++)
-            {
-                storage.append(1, index, EntryType.NORMAL, payload, 0, 64);
-            }
-            final long thread = Thread.currentThread().getId();
-            final long before = threads.getThreadAllocatedBytes(thread);
-            for (final long end = index + 50_000; index < end; index++)
-            {
-                payload.putLong(0, index);
-                storage.append(1, index, EntryType.NORMAL, payload, 0, 64);
-            }
-            final long allocated = threads.getThreadAllocatedBytes(thread) - before;
+            append(storage, payload, 1, 50_000);
+            final long allocated = allocatedBy(() -> append(storage, payload, 50_001, 100_000));
             assertTrue(allocated < 50_000, "50,000 appends allocated " + allocated + " bytes");
         }
     }
@@ -392,17 +378,9 @@ class ChronicleLogStorageTest
     @Test
     void readingWrittenFramesAllocatesNothingInSteadyState()
     {
-        final com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean)ManagementFactory.getThreadMXBean();
-        final UnsafeBuffer payload = new UnsafeBuffer(new byte[64]);
-        final ChronicleStorageContext ctx = new ChronicleStorageContext().directory(directory).durability(DurabilityPolicy.NONE)
-            .segmentEntries(1 << 20).blockSize(1 << 20);
-        try (ChronicleLogStorage storage = ChronicleLogStorage.open(ctx))
+        try (ChronicleLogStorage storage = ChronicleLogStorage.open(allocationTestContext()))
         {
-            for (long index = 1; index <= 100_000; index++)
-            {
-                payload.putLong(0, index);
-                storage.append(1, index, EntryType.NORMAL, payload, 0, 64);
-            }
+            append(storage, new UnsafeBuffer(new byte[64]), 1, 100_000);
             storage.flush();
             final long[] sum = new long[1];
             final EntryReader reader = (term, index, type, buffer, offset, length) ->
@@ -411,19 +389,44 @@ class ChronicleLogStorageTest
                 return true;
             };
             // The apply path's pattern: consecutive ranges, each frame copied out of the queue and checked.
-            for (long from = 1; from <= 50_000; from += 100)
-            {
-                storage.read(from, from + 100, reader);
-            }
-            final long thread = Thread.currentThread().getId();
-            final long before = threads.getThreadAllocatedBytes(thread);
-            for (long from = 50_001; from <= 100_000; from += 100)
-            {
-                storage.read(from, from + 100, reader);
-            }
-            final long allocated = threads.getThreadAllocatedBytes(thread) - before;
+            read(storage, reader, 1, 50_000);
+            final long allocated = allocatedBy(() -> read(storage, reader, 50_001, 100_000));
             assertEquals(100_000L * 100_001 / 2, sum[0], "every entry was read once");
             assertTrue(allocated < 50_000, "reading 50,000 entries allocated " + allocated + " bytes");
         }
+    }
+
+    private ChronicleStorageContext allocationTestContext()
+    {
+        return new ChronicleStorageContext().directory(directory).durability(DurabilityPolicy.NONE).segmentEntries(1 << 20).blockSize(1 << 20);
+    }
+
+    /** Appends entries {@code from..to} of term 1, each payload holding its index. */
+    private static void append(final ChronicleLogStorage storage, final UnsafeBuffer payload, final long from, final long to)
+    {
+        for (long index = from; index <= to; index++)
+        {
+            payload.putLong(0, index);
+            storage.append(1, index, EntryType.NORMAL, payload, 0, 64);
+        }
+    }
+
+    /** Reads entries {@code from..to} in ranges of 100. */
+    private static void read(final ChronicleLogStorage storage, final EntryReader reader, final long from, final long to)
+    {
+        for (long at = from; at <= to; at += 100)
+        {
+            storage.read(at, Math.min(at + 100, to + 1), reader);
+        }
+    }
+
+    /** @return the bytes the current thread allocated while running {@code work} */
+    private static long allocatedBy(final Runnable work)
+    {
+        final com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean)ManagementFactory.getThreadMXBean();
+        final long thread = Thread.currentThread().getId();
+        final long before = threads.getThreadAllocatedBytes(thread);
+        work.run();
+        return threads.getThreadAllocatedBytes(thread) - before;
     }
 }
