@@ -36,6 +36,7 @@ final class Workload
 
     private final KvClient client;
     private final String keyPrefix;
+    private final org.agrona.concurrent.IdleStrategy waiting;
     private final int payloadLength;
     private final int readEvery;
     private final Histogram histogram = new Histogram(HIGHEST_NS, 3);
@@ -60,6 +61,7 @@ final class Workload
      */
     Workload(final KvClient client, final String keyPrefix, final int payloadLength, final int readEvery)
     {
+        this.waiting = new io.ringraft.YieldThenParkIdleStrategy(20, 1_000_000, 16_000, 1_000_000);
         this.client = client;
         this.keyPrefix = keyPrefix;
         this.payloadLength = Math.max(8, payloadLength);
@@ -90,10 +92,7 @@ final class Workload
                 lastTick = now;
                 tick.onTick(now);
             }
-            if (work == 0)
-            {
-                LockSupport.parkNanos(20_000);
-            }
+            waiting.idle(work);
         }
         drain(tick);
     }
