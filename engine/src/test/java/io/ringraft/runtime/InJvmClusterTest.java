@@ -344,6 +344,14 @@ class InJvmClusterTest
         final IllegalArgumentException hb = assertThrows(IllegalArgumentException.class,
             () -> config(1).heartbeatInterval(500, TimeUnit.MILLISECONDS).conclude());
         assertTrue(hb.getMessage().contains("heartbeatIntervalNanos"), hb.getMessage());
+        for (final double ratio : new double[] {-1, Double.NaN, Double.POSITIVE_INFINITY})
+        {
+            final IllegalArgumentException r = assertThrows(IllegalArgumentException.class, () -> config(1).snapshotLogRatio(ratio).conclude());
+            assertTrue(r.getMessage().contains("snapshotLogRatio=" + ratio), r.getMessage());
+        }
+        final IllegalArgumentException from = assertThrows(IllegalArgumentException.class,
+            () -> config(1).snapshotLogRatioFromBytes(-1).conclude());
+        assertTrue(from.getMessage().contains("snapshotLogRatioFromBytes=-1"), from.getMessage());
         assertNotEquals(Vote.NO_NODE, 1);
     }
 
