@@ -184,7 +184,7 @@ final class ApplyPublisher implements EntryReader
         event.type = ApplyEvent.ENTRY;
         event.index = index;
         event.term = term;
-        event.entryType = type;
+        event.normal = type == EntryType.NORMAL;
         event.payload.putBytes(0, buffer, offset, length);
         event.length = length;
         publishedBytes += length;

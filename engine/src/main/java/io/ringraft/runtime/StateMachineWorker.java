@@ -1,6 +1,5 @@
 package io.ringraft.runtime;
 
-import io.ringraft.EntryType;
 import io.ringraft.LogId;
 import io.ringraft.RaftException;
 import io.ringraft.Vote;
@@ -165,7 +164,7 @@ public final class StateMachineWorker implements Agent, EventPoller.Handler<Appl
         {
             case ApplyEvent.ENTRY:
                 int length = 0;
-                if (event.entryType == EntryType.NORMAL)
+                if (event.normal)
                 {
                     length = stateMachine.apply(event.index, event.term, event.payload, 0, event.length, response);
                 }

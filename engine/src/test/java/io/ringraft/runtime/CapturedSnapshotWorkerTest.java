@@ -1,6 +1,5 @@
 package io.ringraft.runtime;
 
-import io.ringraft.EntryType;
 import io.ringraft.LogId;
 import io.ringraft.Membership;
 import io.ringraft.RaftEventListener;
@@ -89,7 +88,7 @@ class CapturedSnapshotWorkerTest
         e.type = ApplyEvent.ENTRY;
         e.index = index;
         e.term = 1;
-        e.entryType = EntryType.NORMAL;
+        e.normal = true;
         e.payload.putLong(0, command);
         e.length = 8;
         ring.publish(seq);
