@@ -495,7 +495,10 @@ class InJvmClusterTest
         assertTrue(leader.commitIndex() >= 500 && leader.appliedIndex() >= 500 && leader.lastLogIndex() >= leader.commitIndex());
         final com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean)java.lang.management.ManagementFactory.getThreadMXBean();
         long sink = 0;
-        for (int round = 0; round < 2; round++) // the first round warms up
+        // The first round warms up. Of the others the least is taken: a one-off allocation in the measuring thread
+        // (1,168 bytes once in CI) must not fail it, an allocation per call (at least 16 bytes each) always does.
+        long leastAllocated = Long.MAX_VALUE;
+        for (int round = 0; round < 4; round++)
         {
             final long before = threads.getCurrentThreadAllocatedBytes();
             for (int i = 0; i < 100_000; i++)
@@ -504,11 +507,12 @@ class InJvmClusterTest
                     leader.lastLogIndex() + (leader.isLeader() ? 1 : 0);
             }
             final long allocated = threads.getCurrentThreadAllocatedBytes() - before;
-            if (round == 1)
+            if (round > 0)
             {
-                assertTrue(allocated < 1_000, "700,000 accessor calls allocated " + allocated + " bytes");
+                leastAllocated = Math.min(leastAllocated, allocated);
             }
         }
+        assertTrue(leastAllocated < 1_000, "700,000 accessor calls allocated " + leastAllocated + " bytes");
         assertTrue(sink > 0);
         for (final Raft n : nodes)
         {
