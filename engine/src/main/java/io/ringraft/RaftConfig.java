@@ -24,6 +24,9 @@ import java.util.function.Supplier;
  */
 public final class RaftConfig
 {
+    /** The default of {@link #snapshotLogRatio(double)}: the log since a large snapshot as large as the snapshot. */
+    public static final double DEFAULT_SNAPSHOT_LOG_RATIO = 1.0;
+
     /**
      * The bytes of framing an entry carries on the network besides its payload (message header,
      * AppendEntries fields, entry header), with margin: a payload fits one message if
@@ -61,7 +64,7 @@ public final class RaftConfig
     private long randomSeed = System.nanoTime();
     private java.nio.file.Path countersFile;
     private long snapshotEveryEntries = 100_000;
-    private double snapshotLogRatio = 1.0;
+    private double snapshotLogRatio = DEFAULT_SNAPSHOT_LOG_RATIO;
     private long snapshotLogRatioFromBytes = 16L << 20;
     private int snapshotChunkSize = 6 * 1024;
     private long logRetainEntries = 1024;

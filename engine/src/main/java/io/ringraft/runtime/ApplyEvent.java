@@ -23,7 +23,7 @@ public final class ApplyEvent
     long index;
     long term;
     // Primitives and same-region references where it can: a reference stored per entry into a long-lived ring slot
-    // dirties a card that G1's refinement thread must then scan (12 % of shape B's CPU went there).
+    // dirties a card that G1's refinement thread must then scan (5–12 % of shape B's CPU went there).
     boolean normal;
     ExpandableArrayBuffer payload = new ExpandableArrayBuffer(128);
     int length;

@@ -88,33 +88,20 @@ class KvStateMachineTest
         final LogId last = new LogId(3, index);
         sm.onBatchEnd(last.index(), last.term());
 
-        final SnapshotMeta meta;
-        try (InMemorySnapshotStore store = new InMemorySnapshotStore())
-        {
-            try (SnapshotWriter writer = store.create(new SnapshotMeta(last, Membership.of(1, 2, 3), "3-" + index, -1, 0)))
-            {
-                sm.buildSnapshot(writer);
-                meta = writer.commit();
-            }
-            final KvStateMachine restored = new KvStateMachine();
-            try (SnapshotReader reader = store.open(meta))
-            {
-                restored.installSnapshot(meta, reader);
-            }
-            assertEquals(last, restored.lastApplied());
-            assertEquals(sm.digest(), restored.digest());
-            assertEquals(sm.snapshotOfMap(), restored.snapshotOfMap());
-            assertNull(restored.value("key-7"));
+        final KvStateMachine restored = restore(last, sm::buildSnapshot);
+        assertEquals(last, restored.lastApplied());
+        assertEquals(sm.digest(), restored.digest());
+        assertEquals(sm.snapshotOfMap(), restored.snapshotOfMap());
+        assertNull(restored.value("key-7"));
 
-            // It goes on from there exactly as the original does.
-            final long at = index;
-            apply(sm, KvStateMachine.PUT, "after", "1", null);
-            index = at;
-            apply(restored, KvStateMachine.PUT, "after", "1", null);
-            sm.onBatchEnd(index, 3);
-            restored.onBatchEnd(index, 3);
-            assertEquals(sm.digest(), restored.digest());
-        }
+        // It goes on from there exactly as the original does.
+        final long at = index;
+        apply(sm, KvStateMachine.PUT, "after", "1", null);
+        index = at;
+        apply(restored, KvStateMachine.PUT, "after", "1", null);
+        sm.onBatchEnd(index, 3);
+        restored.onBatchEnd(index, 3);
+        assertEquals(sm.digest(), restored.digest());
     }
 
     @Test
@@ -135,23 +122,10 @@ class KvStateMachineTest
         apply(sm, KvStateMachine.DELETE, "key-2", null, null);
         apply(sm, KvStateMachine.PUT, "new", "1", null);
         sm.onBatchEnd(index, 2);
-        try (InMemorySnapshotStore store = new InMemorySnapshotStore())
-        {
-            final SnapshotMeta meta;
-            try (SnapshotWriter writer = store.create(new SnapshotMeta(last, Membership.of(1, 2, 3), "2-" + last.index(), -1, 0)))
-            {
-                captured.writeTo(writer);
-                meta = writer.commit();
-            }
-            final KvStateMachine restored = new KvStateMachine();
-            try (SnapshotReader reader = store.open(meta))
-            {
-                restored.installSnapshot(meta, reader);
-            }
-            assertEquals(atCapture, restored.digest());
-            assertEquals(mapAtCapture, restored.snapshotOfMap());
-            assertEquals("value-1", new String(restored.value("key-1"), java.nio.charset.StandardCharsets.UTF_8));
-        }
+        final KvStateMachine restored = restore(last, captured);
+        assertEquals(atCapture, restored.digest());
+        assertEquals(mapAtCapture, restored.snapshotOfMap());
+        assertEquals("value-1", new String(restored.value("key-1"), java.nio.charset.StandardCharsets.UTF_8));
     }
 
     @Test
@@ -226,6 +200,26 @@ class KvStateMachineTest
         final byte[] bytes = new byte[length[0]];
         out.getBytes(0, bytes);
         return bytes;
+    }
+
+    /** @return a new state machine that installed the snapshot {@code snapshot} writes (through an in-memory store) */
+    private static KvStateMachine restore(final LogId last, final CapturedSnapshot snapshot)
+    {
+        try (InMemorySnapshotStore store = new InMemorySnapshotStore())
+        {
+            final SnapshotMeta meta;
+            try (SnapshotWriter writer = store.create(new SnapshotMeta(last, Membership.of(1, 2, 3), "snap-" + last.index(), -1, 0)))
+            {
+                snapshot.writeTo(writer);
+                meta = writer.commit();
+            }
+            final KvStateMachine restored = new KvStateMachine();
+            try (SnapshotReader reader = store.open(meta))
+            {
+                restored.installSnapshot(meta, reader);
+            }
+            return restored;
+        }
     }
 
     private int apply(final KvStateMachine sm, final byte kind, final String key, final String value, final String expected)

@@ -231,7 +231,7 @@ public final class NodeConfig
         }
         heartbeatMs = number("heartbeat.ms", "50", 1, electionMinMs - 1);
         snapshotEvery = number("snapshot.every", "100000", 0, Long.MAX_VALUE);
-        snapshotLogRatio = decimal("snapshot.log.ratio", "1.0", 0, 1_000_000);
+        snapshotLogRatio = decimal("snapshot.log.ratio", Double.toString(io.ringraft.RaftConfig.DEFAULT_SNAPSHOT_LOG_RATIO), 0, 1_000_000);
         plantedBug = enumValue(PLANTED_BUG, PlantedBug.class, PlantedBug.NONE);
         service = settings.getOrDefault("service", DEFAULT_SERVICE).trim();
         if (service.isEmpty())

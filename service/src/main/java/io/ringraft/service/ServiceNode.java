@@ -274,7 +274,7 @@ public final class ServiceNode implements AutoCloseable
         private long electionTimeoutMaxMs = 600;
         private long heartbeatIntervalMs = 50;
         private long snapshotEveryEntries = 100_000;
-        private double snapshotLogRatio = 1.0;
+        private double snapshotLogRatio = RaftConfig.DEFAULT_SNAPSHOT_LOG_RATIO;
         private Path countersFile;
         private int maxSessions = 1024;
         private long sessionTimeoutNs = TimeUnit.SECONDS.toNanos(10);
