@@ -4,6 +4,7 @@ import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -553,11 +554,20 @@ public final class EntryBatch
         }
     }
 
-    /** CRC32C over two ranges (the block, then the payload), feeding arrays in place and copying the rest. */
+    /**
+     * CRC32C over two ranges (the block, then the payload), fed to the JDK's intrinsic in place: a heap
+     * buffer by its array, an off-heap buffer that wraps a {@link ByteBuffer} (an Aeron term buffer, a ring
+     * buffer) through a view of that ByteBuffer. Views are kept for the last {@link #VIEWS} ByteBuffers seen,
+     * so a steady stream from one image or ring allocates nothing; only raw addresses are copied in chunks.
+     */
     private static final class Crc32c
     {
+        private static final int VIEWS = 4;
         private final java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
-        private final byte[] scratch = new byte[4096];
+        private final ByteBuffer[] sources = new ByteBuffer[VIEWS];
+        private final ByteBuffer[] views = new ByteBuffer[VIEWS];
+        private int nextView;
+        private byte[] scratch;
 
         int compute(final DirectBuffer a, final int aOffset, final int aLength, final DirectBuffer b, final int bOffset, final int bLength)
         {
@@ -575,12 +585,41 @@ public final class EntryBatch
                 crc.update(array, buffer.wrapAdjustment() + offset, length);
                 return;
             }
+            final ByteBuffer source = buffer.byteBuffer();
+            if (source != null && source.isDirect())
+            {
+                final ByteBuffer view = view(source);
+                final int at = buffer.wrapAdjustment() + offset;
+                view.limit(at + length).position(at);
+                crc.update(view);
+                return;
+            }
+            if (scratch == null)
+            {
+                scratch = new byte[4096];
+            }
             for (int at = 0; at < length; at += scratch.length)
             {
                 final int chunk = Math.min(scratch.length, length - at);
                 buffer.getBytes(offset + at, scratch, 0, chunk);
                 crc.update(scratch, 0, chunk);
             }
+        }
+
+        private ByteBuffer view(final ByteBuffer source)
+        {
+            for (int i = 0; i < VIEWS; i++)
+            {
+                if (sources[i] == source)
+                {
+                    return views[i].clear();
+                }
+            }
+            final int slot = nextView;
+            nextView = (slot + 1) % VIEWS;
+            sources[slot] = source;
+            views[slot] = source.duplicate();
+            return views[slot];
         }
     }
 

@@ -1,8 +1,11 @@
 package io.ringraft;
 
+import org.agrona.BufferUtil;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
+import java.lang.management.ManagementFactory;
+import java.nio.ByteBuffer;
 import java.util.List;
 
 import static java.nio.ByteOrder.LITTLE_ENDIAN;
@@ -157,5 +160,93 @@ class EntryBatchTest
         builder.reset(1 << 20);
         assertThrows(IllegalArgumentException.class,
             () -> builder.appendEncoded(source.buffer(), source.entryOffset(0), source.spanLength(0, 2), 3), "two entries, not three");
+    }
+
+    @Test
+    void checksumsAreCheckedInPlaceWhereverTheEntriesLie()
+    {
+        final EntryBatch source = EntryBatch.of(ENTRIES);
+        final int length = source.encodedLength();
+        final ByteBuffer direct = ByteBuffer.allocateDirect(length + 64);
+        final List<UnsafeBuffer> buffers = List.of(
+            new UnsafeBuffer(new byte[length + 7], 7, length),                                              // heap, at an offset
+            new UnsafeBuffer(direct, 5, length),                                                          // off heap, a ByteBuffer at an offset
+            new UnsafeBuffer(direct.duplicate().position(11).slice()),                                    // off heap, a slice
+            new UnsafeBuffer(BufferUtil.address(direct) + 13, length));                                   // a raw address
+        for (final UnsafeBuffer buffer : buffers)
+        {
+            source.copyTo(buffer, 0);
+            final EntryBatch batch = new EntryBatch().wrap(buffer, 0, ENTRIES.size(), EntryBatch.ENTRY_HEADER_LENGTH);
+            for (int i = 0; i < ENTRIES.size(); i++)
+            {
+                assertTrue(batch.checksumMatches(i), "entry " + i + " in " + buffer);
+            }
+            final int payload = batch.payloadOffset(0);
+            buffer.putByte(payload, (byte)(buffer.getByte(payload) ^ 0x10));
+            assertFalse(batch.checksumMatches(0), "a payload bit flipped");
+            assertTrue(batch.checksumMatches(1));
+            buffer.putByte(payload, (byte)(buffer.getByte(payload) ^ 0x10));
+            final int term = batch.entryOffset(3);
+            buffer.putByte(term, (byte)(buffer.getByte(term) ^ 1));
+            assertFalse(batch.checksumMatches(3), "a header bit flipped");
+            buffer.putByte(term, (byte)(buffer.getByte(term) ^ 1));
+            assertTrue(batch.checksumMatches(3));
+        }
+    }
+
+    @Test
+    void checksumsOfEntriesInMoreByteBuffersThanTheCheckerKeepsViewsOf()
+    {
+        final EntryBatch source = EntryBatch.of(ENTRIES);
+        final EntryBatch[] batches = new EntryBatch[7];
+        UnsafeBuffer corrupted = null;
+        for (int b = 0; b < batches.length; b++)
+        {
+            final UnsafeBuffer buffer = new UnsafeBuffer(ByteBuffer.allocateDirect(source.encodedLength() + b), b, source.encodedLength());
+            source.copyTo(buffer, 0);
+            batches[b] = new EntryBatch().wrap(buffer, 0, ENTRIES.size(), EntryBatch.ENTRY_HEADER_LENGTH);
+            corrupted = b == 4 ? buffer : corrupted;
+        }
+        corrupted.putByte(batches[4].payloadOffset(3), (byte)42);
+        for (int round = 0; round < 3; round++)
+        {
+            for (int b = 0; b < batches.length; b++)
+            {
+                for (int i = 0; i < ENTRIES.size(); i++)
+                {
+                    assertEquals(b != 4 || i != 3, batches[b].checksumMatches(i), "buffer " + b + " entry " + i);
+                }
+            }
+        }
+    }
+
+    @Test
+    void checkingEntriesOffHeapAllocatesNothing()
+    {
+        final EntryBatch source = EntryBatch.of(ENTRIES);
+        final UnsafeBuffer buffer = new UnsafeBuffer(ByteBuffer.allocateDirect(source.encodedLength() + 3), 3, source.encodedLength());
+        source.copyTo(buffer, 0);
+        final EntryBatch batch = new EntryBatch().wrap(buffer, 0, ENTRIES.size(), EntryBatch.ENTRY_HEADER_LENGTH);
+        final com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean)ManagementFactory.getThreadMXBean();
+        long least = Long.MAX_VALUE;
+        boolean all = true;
+        for (int round = 0; round < 4; round++)
+        {
+            final long before = threads.getCurrentThreadAllocatedBytes();
+            for (int n = 0; n < 10_000; n++)
+            {
+                for (int i = 0; i < ENTRIES.size(); i++)
+                {
+                    all &= batch.checksumMatches(i);
+                }
+            }
+            final long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+            if (round > 0)
+            {
+                least = Math.min(least, allocated);
+            }
+        }
+        assertTrue(all);
+        assertEquals(0, least, "bytes allocated by 40,000 checks");
     }
 }
