@@ -306,6 +306,28 @@ public final class Raft implements AutoCloseable
         return runtime.doWork();
     }
 
+    /**
+     * Sets what runs after every input another thread hands this node ({@link #clientWrite}, read barriers, admin
+     * calls), on that thread, and after the log storage's asynchronous syncs
+     * ({@link io.ringraft.storage.RaftLogStorage#durabilitySignal}): for a duty cycle that sleeps when idle, the call
+     * that wakes it, e.g. {@link YieldThenWaitIdleStrategy#wake()}. It must be cheap and must not throw. Null for none.
+     *
+     * @param signal run after each input is published, or null
+     */
+    public void inputSignal(final Runnable signal)
+    {
+        runtime.inputSignal(signal);
+    }
+
+    /**
+     * @return true if input handed to the node by another thread waits to be taken by its duty cycle: what a
+     *         duty cycle checks before it sleeps (see {@link YieldThenWaitIdleStrategy}). Any thread, allocation-free.
+     */
+    public boolean hasPendingInput()
+    {
+        return runtime.hasPendingInput();
+    }
+
     /** @return true if the node runs in {@link ThreadingMode#INVOKER}: its owner drives it with {@link #doWork()} */
     public boolean isInvoker()
     {

@@ -52,6 +52,7 @@ public final class NodeRuntime
     private final RaftNetwork network;
     private final RaftCounters counters;
     private final RingBuffer<IngressEvent> ingress;
+    private volatile Runnable inputSignal;
     private final PayloadBudget ingressBudget;
     private final RaftCore core;
     private final StateMachineWorker worker;
@@ -377,6 +378,11 @@ public final class NodeRuntime
      */
     private void afterPublish()
     {
+        final Runnable signal = inputSignal;
+        if (signal != null)
+        {
+            signal.run();
+        }
         if (closed || failStop.failed())
         {
             synchronized (drainLock)
@@ -474,6 +480,19 @@ public final class NodeRuntime
     public boolean isInvoker()
     {
         return invoker != null;
+    }
+
+    /** See {@link io.ringraft.Raft#inputSignal(Runnable)}. */
+    public void inputSignal(final Runnable signal)
+    {
+        inputSignal = signal;
+        storage.durabilitySignal(signal);
+    }
+
+    /** See {@link io.ringraft.Raft#hasPendingInput()}. */
+    public boolean hasPendingInput()
+    {
+        return ingress.getCursor() > core.ingressTaken();
     }
 
     /** @return the node's id */

@@ -975,6 +975,12 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         return result;
     }
 
+    /** @return the last ingress sequence the core has taken (read on any thread) */
+    long ingressTaken()
+    {
+        return ingressPoller.getSequence().get();
+    }
+
     long ingressOccupancy()
     {
         return ingress.getCursor() - ingressPoller.getSequence().get();

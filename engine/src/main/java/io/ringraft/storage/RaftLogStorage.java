@@ -119,6 +119,19 @@ public interface RaftLogStorage extends AutoCloseable
     long flush();
 
     /**
+     * Sets what the storage runs, on its own thread, each time durability advances without a {@link #flush()} call
+     * (a sync on a thread of its own completed), so that a node whose duty cycle sleeps while idle hears of it at
+     * once ({@code io.ringraft.YieldThenWaitIdleStrategy}): the engine passes the signal given to
+     * {@code Raft#inputSignal}. A storage that is durable when {@code flush} returns need not call it; the default
+     * ignores it.
+     *
+     * @param signal cheap, never throws; null for none
+     */
+    default void durabilitySignal(final Runnable signal)
+    {
+    }
+
+    /**
      * Remembers the commit index this node knows, so that after a restart it can tell when its
      * state machine has caught up with what it had seen committed (local reads are refused
      * {@code NOT_READY} until then). Called by the log writer after a flush whenever the commit

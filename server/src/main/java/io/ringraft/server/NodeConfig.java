@@ -2,6 +2,7 @@ package io.ringraft.server;
 
 import io.ringraft.ThreadingMode;
 import io.ringraft.YieldThenParkIdleStrategy;
+import io.ringraft.YieldThenWaitIdleStrategy;
 import io.ringraft.engine.PlantedBug;
 import io.ringraft.storage.DurabilityPolicy;
 import io.ringraft.transport.aeron.ClientCredentials;
@@ -44,7 +45,8 @@ import java.util.function.Supplier;
  * storage.sync.delay.ms = 0                       # a slow disk, for fault tests: extra delay before every log sync
  * storage.sync.delay.file = /tmp/node-1.delay     # fault tests: a file whose number of ms replaces it while the node runs
  * threading    = SHARED                           # SHARED | DEDICATED | INVOKER (one thread: driver, node, ingress)
- * idle         = backoff                          # backoff | yield-park | yielding | sleeping | busy-spin
+ * idle         = backoff                          # backoff | yield-park | yield-wait | yielding | sleeping | busy-spin
+ *                                                 #   yield-wait: INVOKER with the embedded driver only; sleeps on its sockets
  * media.driver = embedded                         # embedded | external (then aeron.dir)
  * aeron.dir    = /dev/shm/aeron                   # the external driver's directory
  * aeron.term.length = 256k                        # 64k..1g, a power of two
@@ -230,6 +232,11 @@ public final class NodeConfig
             throw fail("election.timeout.ms", election, "must be MIN-MAX with 10 <= MIN < MAX");
         }
         heartbeatMs = number("heartbeat.ms", "50", 1, electionMinMs - 1);
+        if (idle.equals("yield-wait") && (threading != ThreadingMode.INVOKER || !embeddedDriver))
+        {
+            throw fail("idle", idle, "needs threading=INVOKER and media.driver=embedded (it waits on the sockets of the " +
+                "driver its thread runs); this node has threading=" + threading + " and media.driver=" + (embeddedDriver ? "embedded" : "external"));
+        }
         snapshotEvery = number("snapshot.every", "100000", 0, Long.MAX_VALUE);
         snapshotLogRatio = decimal("snapshot.log.ratio", Double.toString(io.ringraft.RaftConfig.DEFAULT_SNAPSHOT_LOG_RATIO), 0, 1_000_000);
         plantedBug = enumValue(PLANTED_BUG, PlantedBug.class, PlantedBug.NONE);
@@ -728,6 +735,11 @@ public final class NodeConfig
                 return () -> new BackoffIdleStrategy(10, 20, 1_000, 1_000_000);
             case "yield-park":
                 return YieldThenParkIdleStrategy::new;
+            case "yield-wait":
+                // Waits of at most a quarter heartbeat (and 10 ms) once idle, so the leader's heartbeats keep their pace.
+                return () -> new YieldThenWaitIdleStrategy(YieldThenWaitIdleStrategy.DEFAULT_MAX_SPINS,
+                    YieldThenWaitIdleStrategy.DEFAULT_YIELD_NANOS, 1, YieldThenWaitIdleStrategy.DEFAULT_LONG_IDLE_NANOS,
+                    Math.max(1, Math.min(YieldThenWaitIdleStrategy.DEFAULT_LONG_WAIT_MILLIS, heartbeatMs / 4)));
             case "yielding":
                 return YieldingIdleStrategy::new;
             case "sleeping":
@@ -735,7 +747,7 @@ public final class NodeConfig
             case "busy-spin":
                 return BusySpinIdleStrategy::new;
             default:
-                throw fail("idle", name, "must be one of backoff, yield-park, yielding, sleeping, busy-spin");
+                throw fail("idle", name, "must be one of backoff, yield-park, yield-wait, yielding, sleeping, busy-spin");
         }
     }
 

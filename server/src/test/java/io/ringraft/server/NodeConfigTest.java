@@ -66,6 +66,11 @@ class NodeConfigTest
         assertInstanceOf(org.agrona.concurrent.YieldingIdleStrategy.class, c.idleStrategy().get());
         assertInstanceOf(io.ringraft.YieldThenParkIdleStrategy.class,
             NodeConfig.parse(replace("idle = yielding", "idle = yield-park"), "test", null, false).idleStrategy().get());
+        final List<String> composed = replace("idle = yielding", "idle = yield-wait");
+        composed.set(composed.indexOf("threading = DEDICATED"), "threading = INVOKER");
+        final org.agrona.concurrent.IdleStrategy waiting = NodeConfig.parse(composed, "test", null, false).idleStrategy().get();
+        assertInstanceOf(io.ringraft.YieldThenWaitIdleStrategy.class, waiting);
+        assertTrue(waiting.toString().contains("longWaitMillis=10"), "a quarter of the 40 ms heartbeat: " + waiting);
     }
 
     @Test
@@ -165,7 +170,10 @@ class NodeConfigTest
     {
         assertProblem(replace("durability = always", "durability = sometimes"), "durability=sometimes must be one of NONE, BATCH, ALWAYS");
         assertProblem(replace("threading = DEDICATED", "threading = many"), "threading=many must be one of");
-        assertProblem(replace("idle = yielding", "idle = nap"), "idle=nap must be one of backoff, yield-park, yielding, sleeping, busy-spin");
+        assertProblem(replace("idle = yielding", "idle = nap"), "idle=nap must be one of backoff, yield-park, yield-wait, yielding, sleeping, busy-spin");
+        assertProblem(replace("idle = yielding", "idle = yield-wait"),
+            "idle=yield-wait needs threading=INVOKER and media.driver=embedded (it waits on the sockets of the driver its thread " +
+            "runs); this node has threading=DEDICATED and media.driver=embedded");
         assertProblem(replace("aeron.term.length = 128k", "aeron.term.length = 100k"), "aeron.term.length=100k must be a power of two");
         assertProblem(replace("election.timeout.ms = 200-400", "election.timeout.ms = 400-200"), "election.timeout.ms=400-200 must be");
         assertProblem(replace("cluster.id = 7", "cluster.id = seven"), "cluster.id=seven is not a number");

@@ -4,6 +4,7 @@ import io.ringraft.Membership;
 import io.ringraft.Raft;
 import io.ringraft.RaftConfig;
 import io.ringraft.ThreadingMode;
+import io.ringraft.YieldThenWaitIdleStrategy;
 import io.ringraft.client.ClientProtocol;
 import io.ringraft.engine.PlantedBug;
 import io.ringraft.storage.DurabilityPolicy;
@@ -147,7 +148,21 @@ public final class ServiceNode implements AutoCloseable
             // The ingress handles remote input without throwing and catches what the service's
             // queries throw: anything it throws is the node's own failure (its Aeron client
             // stopped, a bug), and the node stops as a whole rather than keep running unreachable.
-            final AgentRunner runner = new AgentRunner(ctx.idleStrategy.get(), ex ->
+            final IdleStrategy idle = ctx.idleStrategy.get();
+            if (idle instanceof YieldThenWaitIdleStrategy)
+            {
+                // Sleeps on the sockets of the driver this thread runs, and wakes for input from other threads.
+                if (!composed)
+                {
+                    throw new IllegalArgumentException("the idle strategy " + idle + " needs threadingMode=INVOKER with the " +
+                        "embedded media driver (it waits on the sockets of the driver its thread runs); this node has threadingMode=" +
+                        ctx.threadingMode + (ctx.aeronDirectory == null ? "" : " and an external driver"));
+                }
+                final YieldThenWaitIdleStrategy waiting = (YieldThenWaitIdleStrategy)idle;
+                waiting.bind(driver.socketWaiter(), raft::hasPendingInput);
+                raft.inputSignal(waiting::wake);
+            }
+            final AgentRunner runner = new AgentRunner(idle, ex ->
             {
                 System.err.println("ringraft node " + id + ": client ingress failed: " + ex);
                 node.fail(ex);

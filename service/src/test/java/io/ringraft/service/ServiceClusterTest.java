@@ -5,6 +5,7 @@ import io.ringraft.ThreadingMode;
 import io.ringraft.Vote;
 import io.ringraft.WriteStatus;
 import io.ringraft.YieldThenParkIdleStrategy;
+import io.ringraft.YieldThenWaitIdleStrategy;
 import io.ringraft.client.ClientProtocol;
 import io.ringraft.client.CommandResult;
 import io.ringraft.client.Outcome;
@@ -15,9 +16,11 @@ import io.ringraft.service.example.CounterService;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
@@ -25,6 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** A three-node service cluster in this JVM over Aeron UDP, driven by the client library. */
@@ -52,6 +56,36 @@ final class ServiceClusterTest
             started.removeAll(before);
             assertEquals(2, started.size(), "only the test cluster's shared driver (unused) and the client's run a thread: " + started);
         });
+    }
+
+    /**
+     * Composed nodes that sleep on their driver's sockets when idle ({@link YieldThenWaitIdleStrategy}) serve the
+     * same: every wait ends for a datagram, a write handed over by another thread, or its timeout.
+     */
+    @Test
+    void composedNodesThatWaitOnTheirSocketsServeTheSame() throws Exception
+    {
+        final List<YieldThenWaitIdleStrategy> strategies = new CopyOnWriteArrayList<>();
+        incrementsAcrossALeaderRestart(ctx -> ctx.aeronDirectory(null).threadingMode(ThreadingMode.INVOKER).idleStrategy(() ->
+        {
+            final YieldThenWaitIdleStrategy idle = new YieldThenWaitIdleStrategy();
+            strategies.add(idle);
+            return idle;
+        }), () -> { });
+        assertTrue(strategies.size() >= 4, "three nodes and the restarted one: " + strategies.size());
+        for (final YieldThenWaitIdleStrategy idle : strategies)
+        {
+            assertTrue(idle.isBound(), "bound to its node's driver: " + idle);
+        }
+        assertTrue(strategies.stream().mapToLong(YieldThenWaitIdleStrategy::waits).sum() > 0, "the nodes waited on their sockets");
+    }
+
+    @Test
+    void waitingOnSocketsNeedsTheComposedLayout()
+    {
+        final IllegalArgumentException ex = assertThrows(IllegalArgumentException.class, () ->
+            new TestCluster(1, ctx -> ctx.threadingMode(ThreadingMode.SHARED).idleStrategy(YieldThenWaitIdleStrategy::new)).close());
+        assertTrue(ex.getMessage().contains("needs threadingMode=INVOKER"), ex.getMessage());
     }
 
     /** @return the live threads of media drivers (a SHARED driver's is named after its three agents) */

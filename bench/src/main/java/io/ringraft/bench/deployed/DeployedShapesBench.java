@@ -1,6 +1,7 @@
 package io.ringraft.bench.deployed;
 
 import io.ringraft.YieldThenParkIdleStrategy;
+import io.ringraft.YieldThenWaitIdleStrategy;
 import org.HdrHistogram.Histogram;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.BusySpinIdleStrategy;
@@ -44,10 +45,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code durability=NONE|BATCH|ALWAYS}, {@code driver=per-node|shared} (with
  * {@code driverIdle=backoff|ytp}, the shared driver thread's idle strategy), {@code invoker=false|true} (the network
  * drives its driver and conductor), {@code layout=threads|composed} (composed: one thread per node, running the node in
- * INVOKER mode, its driver, its Aeron client and the service), {@code nodeIdle=default|ytp} (the nodes' idle
- * strategy: RaftConfig's backoff, or {@code YieldThenParkIdleStrategy}), {@code client=threads|composed} (the
+ * INVOKER mode, its driver, its Aeron client and the service), {@code nodeIdle=default|ytp|ytw} (the nodes' idle
+ * strategy: RaftConfig's backoff, {@code YieldThenParkIdleStrategy}, or, composed only, {@code YieldThenWaitIdleStrategy}
+ * waiting on the node's sockets), {@code client=threads|composed} (the
  * client's driver and conductor run in the load thread), {@code replicationWindow=N} (else the node's default),
- * {@code clientIdle=backoff|yield|spin|ytp}; for Aeron Cluster {@code driverThreading=SHARED|DEDICATED}).
+ * {@code clientIdle=backoff|yield|spin|ytp|ytw} (ytw: shape A, client=composed); for Aeron Cluster {@code driverThreading=SHARED|DEDICATED}).
  */
 public final class DeployedShapesBench implements Shape.Replies
 {
@@ -166,6 +168,10 @@ public final class DeployedShapesBench implements Shape.Replies
         System.out.printf("# settings %s%n# %s%n# started in %.1f s, threads=%d%n", settings, shape.describe(),
             (System.nanoTime() - startedAt) / 1e9, Thread.activeCount());
         final IdleStrategy idle = clientIdle(settings.get("clientIdle"));
+        if (idle instanceof YieldThenWaitIdleStrategy)
+        {
+            shape.bindClientIdle((YieldThenWaitIdleStrategy)idle);
+        }
 
         final long warmupNanos = TimeUnit.SECONDS.toNanos(Long.parseLong(settings.get("warmup")));
         final long measureNanos = TimeUnit.SECONDS.toNanos(Long.parseLong(settings.get("seconds")));
@@ -313,8 +319,10 @@ public final class DeployedShapesBench implements Shape.Replies
                 return new BusySpinIdleStrategy();
             case "ytp":
                 return new YieldThenParkIdleStrategy();
+            case "ytw":
+                return new YieldThenWaitIdleStrategy();
             default:
-                throw new IllegalArgumentException("clientIdle=" + name + " must be backoff, yield, spin or ytp");
+                throw new IllegalArgumentException("clientIdle=" + name + " must be backoff, yield, spin, ytp or ytw");
         }
     }
 

@@ -13,6 +13,7 @@ import io.ringraft.ThreadingMode;
 import io.ringraft.WriteHandler;
 import io.ringraft.WriteStatus;
 import io.ringraft.YieldThenParkIdleStrategy;
+import io.ringraft.YieldThenWaitIdleStrategy;
 import io.ringraft.bench.BenchClusters;
 import io.ringraft.bench.aeron.BenchPorts;
 import io.ringraft.bench.core.CountingStateMachine;
@@ -76,6 +77,7 @@ final class RingraftShape implements Shape
     private volatile boolean leaderLost;
     private int leaderChanges;
     private AgentInvoker clientDriverInvoker;
+    private EmbeddedMediaDriver clientDriver;
 
     RingraftShape(final boolean overAeron)
     {
@@ -150,7 +152,18 @@ final class RingraftShape implements Shape
                 new RaftAgent(nodes[i])) : services[i];
             if (agent != null)
             {
-                final AgentRunner runner = new AgentRunner(idleStrategy(settings.get("nodeIdle")), Throwable::printStackTrace, null, agent);
+                final IdleStrategy idle = idleStrategy(settings.get("nodeIdle"));
+                if (idle instanceof YieldThenWaitIdleStrategy)
+                {
+                    if (!composed || hostDriver != null)
+                    {
+                        throw new IllegalArgumentException("nodeIdle=ytw needs layout=composed with a driver per node");
+                    }
+                    final Raft node = nodes[i];
+                    ((YieldThenWaitIdleStrategy)idle).bind(networks[i].socketWaiter(), node::hasPendingInput);
+                    node.inputSignal(((YieldThenWaitIdleStrategy)idle)::wake);
+                }
+                final AgentRunner runner = new AgentRunner(idle, Throwable::printStackTrace, null, agent);
                 AgentRunner.startOnThread(runner);
                 closeables.add(0, runner);
             }
@@ -177,6 +190,7 @@ final class RingraftShape implements Shape
             {
                 clientContext.driverAgentInvoker(clientDriver.invoker());
                 clientDriverInvoker = clientDriver.invoker();
+                this.clientDriver = clientDriver;
             }
         }
         final Aeron client = Aeron.connect(clientContext);
@@ -218,8 +232,10 @@ final class RingraftShape implements Shape
                 return new BackoffIdleStrategy(10, 20, 1_000, 1_000_000);
             case "ytp":
                 return new YieldThenParkIdleStrategy();
+            case "ytw":
+                return new YieldThenWaitIdleStrategy();
             default:
-                throw new IllegalArgumentException("nodeIdle/driverIdle=" + name + " must be default, backoff or ytp");
+                throw new IllegalArgumentException("nodeIdle/driverIdle=" + name + " must be default, backoff, ytp or ytw (nodeIdle, composed)");
         }
     }
 
@@ -368,5 +384,16 @@ final class RingraftShape implements Shape
         {
             IoUtil.delete(dir.toFile(), true);
         }
+    }
+
+    @Override
+    public void bindClientIdle(final YieldThenWaitIdleStrategy idle)
+    {
+        if (clientDriver == null)
+        {
+            Shape.super.bindClientIdle(idle);
+        }
+        // The load thread is the client's only producer: nothing reaches it but through its sockets.
+        idle.bind(clientDriver.socketWaiter(), () -> false);
     }
 }

@@ -45,4 +45,15 @@ public interface Shape extends AutoCloseable
     /** Stops the client and the cluster and deletes what they wrote. */
     @Override
     void close();
+
+    /**
+     * Lets the load thread's idle strategy sleep on the client's sockets (clientIdle=ytw): only shapes whose client
+     * runs its own driver in the load thread can.
+     *
+     * @param idle the load thread's idle strategy
+     */
+    default void bindClientIdle(final io.ringraft.YieldThenWaitIdleStrategy idle)
+    {
+        throw new IllegalArgumentException("clientIdle=ytw needs shape=A with client=composed and a driver per node");
+    }
 }

@@ -15,8 +15,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * With a thread of its own (durability {@code BATCH}, the default) the sync runs there: a post
  * is a few volatile writes and an unpark, {@link #durableIndex()} a volatile read, so the
  * storage's thread never waits on the disk; the flusher parks when there is nothing to sync and
- * unparks the last poster when a sync completes, so that a thread idling until its entries are
- * durable hears of it at once. Posts coalesce: one sync covers everything posted before it began.
+ * unparks the last poster when a sync completes (and runs the storage's durability signal, for a poster that
+ * sleeps on something else than a park), so that a thread idling until its entries are durable hears of it at once. Posts coalesce: one sync covers everything posted before it began.
  * Without a thread ({@code ALWAYS}, or {@code flusherThread(false)}) a post syncs on the
  * poster's thread before it returns.
  * <p>
@@ -49,6 +49,7 @@ final class LogFlusher implements Runnable
     private volatile long requestIndex;
     private volatile long requestSeq;
     private volatile Thread poster;
+    private volatile Runnable signal;
 
     // Guarded by lock.
     private long syncedSeq;
@@ -295,6 +296,17 @@ final class LogFlusher implements Runnable
         {
             LockSupport.unpark(waiting);
         }
+        final Runnable s = signal;
+        if (s != null)
+        {
+            s.run();
+        }
+    }
+
+    /** @param signal run after each sync completes (and at the end), on the flusher thread; null for none */
+    void signal(final Runnable signal)
+    {
+        this.signal = signal;
     }
 
     private void checkFailure()

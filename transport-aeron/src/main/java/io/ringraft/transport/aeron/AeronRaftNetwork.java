@@ -426,6 +426,25 @@ public final class AeronRaftNetwork implements RaftNetwork
         return aeron;
     }
 
+    /**
+     * A waiter on the sockets of this network's embedded driver, for a node that sleeps on them when idle
+     * ({@link io.ringraft.YieldThenWaitIdleStrategy}): bind it, with the node, to the idle strategy of the thread
+     * that runs {@link #doWork()}.
+     *
+     * @return the embedded driver's socket waiter
+     * @throws IllegalStateException unless the network runs its own embedded driver in invoker mode
+     */
+    public DriverSocketWaiter socketWaiter()
+    {
+        if (driver == null || driverInvoker == null)
+        {
+            throw new IllegalStateException("a socket waiter needs the network's own embedded driver in invoker mode " +
+                "(AeronTransportConfig.embeddedDriver(true).invoker(true)); this one has embeddedDriver=" + (driver != null) +
+                " invoker=" + config.invoker());
+        }
+        return driver.socketWaiter();
+    }
+
     /** @return the directory of the media driver this network uses */
     public String aeronDirectoryName()
     {

@@ -20,6 +20,7 @@ public final class EmbeddedMediaDriver implements AutoCloseable
 {
     private final MediaDriver driver;
     private final String directory;
+    private DriverSocketWaiter socketWaiter;
     private boolean closed;
 
     private EmbeddedMediaDriver(final MediaDriver driver, final String directory)
@@ -89,6 +90,22 @@ public final class EmbeddedMediaDriver implements AutoCloseable
         return driver.sharedAgentInvoker();
     }
 
+    /**
+     * A waiter on this driver's sockets, for {@link io.ringraft.YieldThenWaitIdleStrategy}: only in INVOKER mode,
+     * used by the thread that invokes the driver. One per driver, closed with it.
+     *
+     * @return the driver's socket waiter
+     * @throws IllegalArgumentException if the driver runs its own thread
+     */
+    public synchronized DriverSocketWaiter socketWaiter()
+    {
+        if (socketWaiter == null)
+        {
+            socketWaiter = DriverSocketWaiter.of(driver);
+        }
+        return socketWaiter;
+    }
+
     /** @return the driver's directory, where clients connect */
     public String aeronDirectoryName()
     {
@@ -104,7 +121,7 @@ public final class EmbeddedMediaDriver implements AutoCloseable
             closed = true;
             try
             {
-                driver.close();
+                org.agrona.CloseHelper.closeAll(socketWaiter, driver);
             }
             finally
             {
