@@ -100,6 +100,41 @@ class RaftAgentTest
         }
     }
 
+    /**
+     * A duty cycle that sleeps when idle learns of input from other threads through the input signal, and before it
+     * sleeps asks whether input is pending: a write published just before the sleep must not wait for its timeout.
+     */
+    @Test
+    void signalsEveryInputFromAnotherThreadAndReportsItPendingUntilTaken() throws Exception
+    {
+        final InJvmNetwork network = new InJvmNetwork(64);
+        try (Raft node = start(network, 1, ThreadingMode.INVOKER))
+        {
+            final java.util.concurrent.atomic.AtomicInteger signals = new java.util.concurrent.atomic.AtomicInteger();
+            node.inputSignal(signals::incrementAndGet);
+            assertFalse(node.hasPendingInput());
+            node.triggerElection();
+            assertEquals(1, signals.get(), "a control call is input too");
+            assertTrue(node.hasPendingInput());
+            for (int i = 0; i < 100_000 && !node.isLeader(); i++)
+            {
+                node.doWork();
+            }
+            assertTrue(node.isLeader());
+            assertFalse(node.hasPendingInput(), "taken by the duty cycle");
+            final Thread writer = new Thread(() -> node.clientWrite(new byte[] {1, 2, 3}));
+            writer.start();
+            writer.join();
+            assertEquals(2, signals.get(), "signalled on the writer's thread after the write was published");
+            assertTrue(node.hasPendingInput(), "the write waits for the duty cycle");
+            node.doWork();
+            assertFalse(node.hasPendingInput());
+            node.inputSignal(null);
+            node.triggerHeartbeat();
+            assertEquals(2, signals.get(), "no signal once removed");
+        }
+    }
+
     private static Raft start(final InJvmNetwork network, final long id, final ThreadingMode mode)
     {
         return Raft.start(new RaftConfig().nodeId(id).threadingMode(mode), new InMemoryLogStorage(), network.endpoint(id),

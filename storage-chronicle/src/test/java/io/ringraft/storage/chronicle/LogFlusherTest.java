@@ -92,6 +92,27 @@ class LogFlusherTest
         }
     }
 
+    /** A node that sleeps on something other than a park (its sockets) hears of each completed sync through the signal. */
+    @Test
+    void theDurabilitySignalRunsOnTheFlusherThreadAfterASync() throws Exception
+    {
+        try (ChronicleLogStorage storage = ChronicleLogStorage.open(context(DurabilityPolicy.BATCH)))
+        {
+            final CountDownLatch signalled = new CountDownLatch(1);
+            final java.util.concurrent.atomic.AtomicReference<String> signalThread = new java.util.concurrent.atomic.AtomicReference<>();
+            storage.durabilitySignal(() ->
+            {
+                signalThread.set(Thread.currentThread().getName());
+                signalled.countDown();
+            });
+            append(storage, 1, 10, 1);
+            storage.flush();
+            assertTrue(signalled.await(10, TimeUnit.SECONDS), "no signal after the sync");
+            assertTrue(signalThread.get().startsWith("ringraft-log-flusher"), signalThread.get());
+            awaitDurable(storage, 10);
+        }
+    }
+
     @Test
     void aSyncThatFailsOnTheFlusherThreadFailsTheNextFlushWithTheCause() throws Exception
     {
