@@ -8,6 +8,8 @@ import io.aeron.Publication;
 import io.aeron.Subscription;
 import io.aeron.logbuffer.Header;
 import io.ringraft.AdminStatus;
+import io.ringraft.YieldThenParkIdleStrategy;
+import io.ringraft.YieldThenWaitIdleStrategy;
 import io.ringraft.engine.Role;
 import io.ringraft.transport.aeron.AeronTransportConfig;
 import io.ringraft.transport.aeron.ClientAuth;
@@ -18,6 +20,7 @@ import org.agrona.DirectBuffer;
 import org.agrona.ExpandableArrayBuffer;
 import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.concurrent.AgentInvoker;
+import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import java.io.IOException;
@@ -102,6 +105,7 @@ public final class RingraftClient implements AutoCloseable
     private final EmbeddedMediaDriver driver;
     private final Aeron aeron;
     private final AgentInvoker conductor;
+    private final AgentInvoker driverInvoker;
     private final Subscription subscription;
     private final FragmentAssembler assembler;
     private final ClientProtocol.Response response = new ClientProtocol.Response();
@@ -170,11 +174,17 @@ public final class RingraftClient implements AutoCloseable
         Aeron client = null;
         try
         {
-            launched = ctx.aeronDirectory == null ? EmbeddedMediaDriver.launch(0, ctx.termLength) : null;
-            client = Aeron.connect(new Aeron.Context()
+            launched = ctx.aeronDirectory == null ? EmbeddedMediaDriver.launch(0, ctx.termLength, ctx.invokedDriver) : null;
+            final Aeron.Context aeronCtx = new Aeron.Context()
                 .aeronDirectoryName(launched != null ? launched.aeronDirectoryName() : ctx.aeronDirectory)
                 .useConductorAgentInvoker(ctx.session)
-                .errorHandler(ex -> System.err.println("ringraft client: " + ex)));
+                .errorHandler(ex -> System.err.println("ringraft client: " + ex));
+            if (ctx.invokedDriver)
+            {
+                // The conductor runs the driver while it waits for it (adding a publication), poll() the rest of the time.
+                aeronCtx.driverAgentInvoker(launched.invoker());
+            }
+            client = Aeron.connect(aeronCtx);
             // With a session, poll() runs the Aeron client's conductor (no thread); an admin client has its own
             // conductor thread, which keeps it alive with the media driver while the caller is idle between operations.
             this.conductor = ctx.session ? client.conductorAgentInvoker() : null;
@@ -188,6 +198,7 @@ public final class RingraftClient implements AutoCloseable
             throw ex;
         }
         this.driver = launched;
+        this.driverInvoker = ctx.invokedDriver ? launched.invoker() : null;
         this.aeron = client;
         this.assembler = new FragmentAssembler(this::onFragment);
         for (final String endpoint : ctx.endpoints)
@@ -320,6 +331,24 @@ public final class RingraftClient implements AutoCloseable
             }
         }
         lastSendNs = System.nanoTime();
+    }
+
+    /**
+     * An idle strategy for the loop that calls {@link #poll()}: with {@link Context#invokedDriver(boolean)
+     * invokedDriver(true)} one that sleeps on the embedded driver's sockets when idle
+     * ({@link YieldThenWaitIdleStrategy}: a reply wakes it within microseconds, an idle client costs little CPU),
+     * else a {@link YieldThenParkIdleStrategy}. Use it only on the thread that calls {@code poll()}.
+     *
+     * @return a new idle strategy for the polling loop
+     */
+    public IdleStrategy idleStrategy()
+    {
+        if (driverInvoker == null)
+        {
+            return new YieldThenParkIdleStrategy();
+        }
+        // Everything this client waits for arrives on its driver's sockets; its own thread sends.
+        return new YieldThenWaitIdleStrategy().bind(driver.socketWaiter(), () -> false);
     }
 
     /** @return the session id the cluster gave this client */
@@ -946,7 +975,7 @@ public final class RingraftClient implements AutoCloseable
 
     private int invokeConductor()
     {
-        return conductor == null ? 0 : conductor.invoke();
+        return (conductor == null ? 0 : conductor.invoke()) + (driverInvoker == null ? 0 : driverInvoker.invoke());
     }
 
     private int sendDue(final long now)
@@ -1594,6 +1623,7 @@ public final class RingraftClient implements AutoCloseable
         private int termLength = 256 * 1024;
         private ResponseHandler handler;
         private boolean session = true;
+        private boolean invokedDriver;
         private long clientId;
         private Path keyFile;
         private KeyRing keyRing;
@@ -1700,6 +1730,21 @@ public final class RingraftClient implements AutoCloseable
             return this;
         }
 
+        /**
+         * @param invokedDriver true to run the embedded media driver inside {@link RingraftClient#poll()} (Aeron's
+         *                      INVOKER mode) instead of on a thread of its own: one thread fewer, one hand-off fewer
+         *                      each way, and {@link RingraftClient#idleStrategy()} sleeps on the driver's sockets.
+         *                      Needs a session and the embedded driver (no {@link #aeronDirectory}); {@code poll()}
+         *                      must then run at least every few seconds (the driver's client timeout is 10 s), as it
+         *                      must anyway for a session's conductor. Default false
+         * @return this
+         */
+        public Context invokedDriver(final boolean invokedDriver)
+        {
+            this.invokedDriver = invokedDriver;
+            return this;
+        }
+
         /** @param handler receives the outcomes of {@link RingraftClient#offer}ed commands */
         public Context responseHandler(final ResponseHandler handler)
         {
@@ -1751,6 +1796,11 @@ public final class RingraftClient implements AutoCloseable
             if (termLength < 64 * 1024 || Integer.bitCount(termLength) != 1)
             {
                 throw new IllegalArgumentException("termLength=" + termLength + " must be a power of two from 65536");
+            }
+            if (invokedDriver && (!session || aeronDirectory != null))
+            {
+                throw new IllegalArgumentException("invokedDriver=true needs a session and the embedded driver; this client has session=" +
+                    session + (aeronDirectory == null ? "" : " and aeronDirectory=" + aeronDirectory));
             }
             if (keyFile != null)
             {

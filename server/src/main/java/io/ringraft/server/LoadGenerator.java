@@ -36,6 +36,8 @@ import java.util.concurrent.TimeUnit;
 final class LoadGenerator
 {
     private static final int CLUSTER_ID = 4243;
+    /** The client's own embedded driver runs in its polling thread ({@code --client-driver invoked}, the default). */
+    private static boolean invokedDriver = true;
 
     private LoadGenerator()
     {
@@ -44,9 +46,15 @@ final class LoadGenerator
     static int run(final String[] args)
     {
         final Args a = Args.parse("load", args, Set.of("config", "endpoint", "mode", "window", "rates", "sizes", "warmup", "duration",
-            "nodes", "durability", "hgrm", "timeout", "reads", "client", "service", "node-setting"), Set.of("processes"));
+            "nodes", "durability", "hgrm", "timeout", "reads", "client", "service", "node-setting", "client-driver"), Set.of("processes"));
         a.requirePositional(0, 0, "only flags");
         final String mode = a.get("mode", "closed").toLowerCase(Locale.ROOT);
+        final String clientDriver = a.get("client-driver", "invoked").toLowerCase(Locale.ROOT);
+        if (!clientDriver.equals("invoked") && !clientDriver.equals("thread"))
+        {
+            throw new CliException("ringraft load: --client-driver=" + clientDriver + " must be invoked or thread");
+        }
+        invokedDriver = clientDriver.equals("invoked");
         if (!mode.equals("closed") && !mode.equals("open"))
         {
             throw new CliException("ringraft load: --mode=" + mode + " must be closed or open");
@@ -178,7 +186,7 @@ final class LoadGenerator
         try
         {
             client = RingraftClient.connect(new RingraftClient.Context().endpoints(endpoints).clusterId(clusterId).aeronDirectory(aeronDir)
-                .window(maxWindow).commandTimeout(timeoutMs, TimeUnit.MILLISECONDS).connectTimeout(60, TimeUnit.SECONDS));
+                .invokedDriver(invokedDriver && aeronDir == null).window(maxWindow).commandTimeout(timeoutMs, TimeUnit.MILLISECONDS).connectTimeout(60, TimeUnit.SECONDS));
         }
         catch (final IllegalArgumentException | ClientException ex)
         {
@@ -208,7 +216,7 @@ final class LoadGenerator
         try
         {
             return new KvClient(new KvClient.Context().endpoints(endpoints).clusterId(clusterId).aeronDirectory(aeronDir)
-                .timeout(timeoutMs, TimeUnit.MILLISECONDS));
+                .invokedDriver(invokedDriver && aeronDir == null).timeout(timeoutMs, TimeUnit.MILLISECONDS));
         }
         catch (final IllegalArgumentException ex)
         {

@@ -21,6 +21,7 @@ final class RawLoad
     private final Histogram histogram = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
     private final long[] offeredAt;
     private final int mask;
+    private final org.agrona.concurrent.IdleStrategy idle;
     private long answered;
     private long failed;
     private boolean recording;
@@ -28,6 +29,7 @@ final class RawLoad
     RawLoad(final RingraftClient client, final int maxWindow)
     {
         this.client = client;
+        this.idle = client.idleStrategy();
         final int slots = Integer.highestOneBit(Math.max(1, maxWindow) * 2 - 1) * 2;
         this.offeredAt = new long[slots];
         this.mask = slots - 1;
@@ -96,7 +98,7 @@ final class RawLoad
                 }
                 offeredAt[(int)(seq & mask)] = now;
             }
-            client.poll();
+            idle.idle(client.poll());
         }
     }
 

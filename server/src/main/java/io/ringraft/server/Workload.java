@@ -61,7 +61,8 @@ final class Workload
      */
     Workload(final KvClient client, final String keyPrefix, final int payloadLength, final int readEvery)
     {
-        this.waiting = new io.ringraft.YieldThenParkIdleStrategy(20, 1_000_000, 16_000, 1_000_000);
+        // A client that runs its driver sleeps on the driver's sockets; else yield for a millisecond, then park.
+        this.waiting = client.invokedDriver() ? client.idleStrategy() : new io.ringraft.YieldThenParkIdleStrategy(20, 1_000_000, 16_000, 1_000_000);
         this.client = client;
         this.keyPrefix = keyPrefix;
         this.payloadLength = Math.max(8, payloadLength);

@@ -55,6 +55,28 @@ class LoadGeneratorTest
         assertTrue(Long.parseLong(ok.group(1).replace(",", "")) > 0, "requests were answered: " + r);
     }
 
+    /** Against a running cluster the client has a driver of its own: run by its polling thread (the default) or a thread. */
+    @Test
+    void aClientWithItsOwnDriverRunsItInItsPollingThreadOrOnAThread()
+    {
+        try (LocalCluster cluster = new LocalCluster(3, 4244, dir.resolve("cluster"), io.ringraft.storage.DurabilityPolicy.NONE, false,
+            java.util.Map.of(), true))
+        {
+            cluster.startAll();
+            for (final String driver : List.of("invoked", "thread"))
+            {
+                final Cli.Result r = Cli.run("load", "--config", cluster.configFile(1).toString(), "--window", "4", "--warmup", "300ms",
+                    "--duration", "1s", "--client-driver", driver);
+                assertEquals(0, r.status(), driver + ": " + r);
+                final Matcher ok = Pattern.compile("answered \\(([\\d,]+) ok, 0 unknown, 0 refused\\)").matcher(r.out());
+                assertTrue(ok.find() && Long.parseLong(ok.group(1).replace(",", "")) > 0, driver + ": " + r);
+            }
+        }
+        final Cli.Result bad = Cli.run("load", "--duration", "1s", "--client-driver", "fast");
+        assertNotEquals(0, bad.status(), bad.toString());
+        assertTrue(bad.err().contains("--client-driver=fast must be invoked or thread"), bad.toString());
+    }
+
     @Test
     void nodeSettingsReachTheLocalClusterAndAreChecked()
     {

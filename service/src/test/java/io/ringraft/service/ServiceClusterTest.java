@@ -26,6 +26,7 @@ import java.util.function.Consumer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -78,6 +79,46 @@ final class ServiceClusterTest
             assertTrue(idle.isBound(), "bound to its node's driver: " + idle);
         }
         assertTrue(strategies.stream().mapToLong(YieldThenWaitIdleStrategy::waits).sum() > 0, "the nodes waited on their sockets");
+    }
+
+    /**
+     * A client that runs its embedded driver in its polling thread (no driver thread) and sleeps on the driver's
+     * sockets between replies, against nodes that do the same.
+     */
+    @Test
+    void aClientThatRunsItsDriverInItsPollingThreadSleepsOnItsSockets() throws Exception
+    {
+        try (TestCluster cluster = new TestCluster(3, ctx -> ctx.aeronDirectory(null).threadingMode(ThreadingMode.INVOKER)
+            .idleStrategy(YieldThenWaitIdleStrategy::new)))
+        {
+            cluster.awaitLeader(10_000);
+            final Set<String> before = driverThreads();
+            try (RingraftClient client = RingraftClient.connect(new RingraftClient.Context().endpoints(cluster.endpoints()).clusterId(7)
+                .invokedDriver(true).commandTimeout(20, TimeUnit.SECONDS)))
+            {
+                assertEquals(before, driverThreads(), "the client's driver has no thread");
+                final org.agrona.concurrent.IdleStrategy idle = client.idleStrategy();
+                final YieldThenWaitIdleStrategy waiting = assertInstanceOf(YieldThenWaitIdleStrategy.class, idle);
+                final byte[] inc = CounterService.command(CounterService.INCREMENT, 1, 0);
+                for (int i = 1; i <= 100; i++)
+                {
+                    final CompletableFuture<CommandResult> f = client.submit(inc);
+                    final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+                    while (!f.isDone())
+                    {
+                        idle.idle(client.poll());
+                        assertTrue(System.nanoTime() < deadline, "command " + i + " not answered");
+                    }
+                    final CommandResult r = f.get();
+                    assertEquals(Outcome.OK, r.outcome(), r.toString());
+                    assertEquals(i, new UnsafeBuffer(r.response()).getLong(0));
+                }
+                assertTrue(waiting.waits() > 0, "the client slept on its sockets between replies");
+            }
+        }
+        final IllegalArgumentException ex = assertThrows(IllegalArgumentException.class, () -> RingraftClient.connect(
+            new RingraftClient.Context().endpoints(List.of("127.0.0.1:1")).aeronDirectory("/dev/shm/elsewhere").invokedDriver(true)));
+        assertTrue(ex.getMessage().contains("invokedDriver=true needs a session and the embedded driver"), ex.getMessage());
     }
 
     @Test

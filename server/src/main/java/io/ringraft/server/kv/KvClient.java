@@ -47,6 +47,7 @@ public final class KvClient implements AutoCloseable
         private long timeoutNs = TimeUnit.SECONDS.toNanos(3);
         private long connectTimeoutNs = TimeUnit.SECONDS.toNanos(30);
         private String aeronDirectory;
+        private boolean invokedDriver;
         private int termLength = 256 * 1024;
         private int window = 1024;
         private long clientId;
@@ -106,6 +107,17 @@ public final class KvClient implements AutoCloseable
             return this;
         }
 
+        /**
+         * @param invokedDriver run the embedded driver in {@link #poll()}: see
+         *                      {@link RingraftClient.Context#invokedDriver(boolean)}
+         * @return this
+         */
+        public Context invokedDriver(final boolean invokedDriver)
+        {
+            this.invokedDriver = invokedDriver;
+            return this;
+        }
+
         /** @param termLength the term length of the publications to the nodes (a power of two from 64 KiB) */
         public Context termLength(final int termLength)
         {
@@ -141,7 +153,8 @@ public final class KvClient implements AutoCloseable
             .commandTimeout(ctx.timeoutNs, TimeUnit.NANOSECONDS).connectTimeout(ctx.connectTimeoutNs, TimeUnit.NANOSECONDS)
             .resendInterval(Math.max(TimeUnit.MILLISECONDS.toNanos(200), Math.min(ctx.timeoutNs / 3, TimeUnit.SECONDS.toNanos(1))),
                 TimeUnit.NANOSECONDS)
-            .aeronDirectory(ctx.aeronDirectory).termLength(ctx.termLength).window(ctx.window).credentials(ctx.clientId, ctx.keyFile));
+            .aeronDirectory(ctx.aeronDirectory).invokedDriver(ctx.invokedDriver).termLength(ctx.termLength).window(ctx.window)
+            .credentials(ctx.clientId, ctx.keyFile));
         this.encodeBuffer = new UnsafeBuffer(new byte[ctx.termLength / 8]);
     }
 
@@ -248,6 +261,18 @@ public final class KvClient implements AutoCloseable
         final UnsafeBuffer b = new UnsafeBuffer(d.response());
         return new KvNodeStatus(s.nodeId(), Role.valueOf(s.role()), s.term(), s.leaderId(), s.commitIndex(), s.appliedIndex(),
             new KvDigest(b.getLong(0), b.getLong(8), b.getLong(16), b.getLong(24), b.getLong(32)), endpoint);
+    }
+
+    /** @return true if the client's embedded driver runs in {@link #poll()} ({@link Context#invokedDriver(boolean)}) */
+    public boolean invokedDriver()
+    {
+        return ctx.invokedDriver && ctx.aeronDirectory == null;
+    }
+
+    /** @return an idle strategy for the loop that calls {@link #poll()}: see {@link RingraftClient#idleStrategy()} */
+    public org.agrona.concurrent.IdleStrategy idleStrategy()
+    {
+        return client.idleStrategy();
     }
 
     /**
