@@ -252,7 +252,9 @@ public final class Raft implements AutoCloseable
     }
 
     /**
-     * Waits until the node's metrics satisfy {@code condition}.
+     * Waits until the node's metrics satisfy {@code condition}. In {@link ThreadingMode#INVOKER} it runs the node's
+     * duty cycle meanwhile, unless another live thread drives the node ({@link #driverThread()}: an agent runner),
+     * since a node's duty cycle must run on one thread at a time.
      *
      * @param condition what to wait for, e.g. {@code m -> m.appliedIndex() >= 100}
      * @param timeout   how long at most
@@ -270,7 +272,8 @@ public final class Raft implements AutoCloseable
             {
                 throw new TimeoutException("condition not met within " + timeout + "; last metrics " + m);
             }
-            if (runtime.isInvoker())
+            final Thread driver = runtime.isInvoker() ? runtime.driverThread() : null;
+            if (runtime.isInvoker() && (driver == null || driver == Thread.currentThread() || !driver.isAlive()))
             {
                 doWork();
             }
@@ -326,6 +329,15 @@ public final class Raft implements AutoCloseable
     public boolean hasPendingInput()
     {
         return runtime.hasPendingInput();
+    }
+
+    /**
+     * @return in {@link ThreadingMode#INVOKER}, the thread that last ran {@link #doWork()} (the node's driver, e.g. the
+     *         thread of the agent runner that composes it), or null if none has yet; null in the other modes
+     */
+    public Thread driverThread()
+    {
+        return runtime.isInvoker() ? runtime.driverThread() : null;
     }
 
     /** @return true if the node runs in {@link ThreadingMode#INVOKER}: its owner drives it with {@link #doWork()} */

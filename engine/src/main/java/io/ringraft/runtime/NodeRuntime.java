@@ -53,6 +53,7 @@ public final class NodeRuntime
     private final RaftCounters counters;
     private final RingBuffer<IngressEvent> ingress;
     private volatile Runnable inputSignal;
+    private volatile Thread driver;
     private final PayloadBudget ingressBudget;
     private final RaftCore core;
     private final StateMachineWorker worker;
@@ -473,7 +474,18 @@ public final class NodeRuntime
         {
             return 0;
         }
+        final Thread current = Thread.currentThread();
+        if (driver != current)
+        {
+            driver = current;
+        }
         return invoker.invoke();
+    }
+
+    /** See {@link io.ringraft.Raft#driverThread()}. */
+    public Thread driverThread()
+    {
+        return driver;
     }
 
     /** @return true in {@link ThreadingMode#INVOKER} */

@@ -16,6 +16,8 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -132,6 +134,36 @@ class RaftAgentTest
             node.inputSignal(null);
             node.triggerHeartbeat();
             assertEquals(2, signals.get(), "no signal once removed");
+        }
+    }
+
+    /** A node driven by an agent runner is never run by the thread that waits for it: one duty cycle, one thread. */
+    @Test
+    void waitForLeavesANodeDrivenByAnotherThreadToThatThread() throws Exception
+    {
+        final InJvmNetwork network = new InJvmNetwork(64);
+        try (Raft node = start(network, 1, ThreadingMode.INVOKER);
+            org.agrona.concurrent.AgentRunner runner = new org.agrona.concurrent.AgentRunner(
+                new org.agrona.concurrent.SleepingMillisIdleStrategy(1), Throwable::printStackTrace, null, new RaftAgent(node)))
+        {
+            assertEquals(null, node.driverThread());
+            org.agrona.concurrent.AgentRunner.startOnThread(runner);
+            final long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+            while (node.driverThread() == null)
+            {
+                assertTrue(System.nanoTime() < deadline, "the runner never drove the node");
+                Thread.sleep(1);
+            }
+            final Thread driver = node.driverThread();
+            assertEquals(runner.thread(), driver);
+            node.triggerElection();
+            for (int i = 0; i < 20; i++)
+            {
+                node.clientWrite(new byte[] {(byte)i});
+            }
+            node.waitFor(m -> m.appliedIndex() >= 20, java.time.Duration.ofSeconds(10));
+            assertSame(driver, node.driverThread(), "only the runner's thread ran the node");
+            assertNull(node.failure());
         }
     }
 

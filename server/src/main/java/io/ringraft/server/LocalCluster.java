@@ -71,8 +71,8 @@ public final class LocalCluster implements AutoCloseable
         }
         common.put("data.dir", baseDir.resolve("node-{id}").toString());
         common.put("durability", durability.name());
-        common.put("threading", "SHARED");
-        common.put("idle", "backoff");
+        // Threading and idle strategy: the node's defaults for this machine (composed on few cores, when each node
+        // process has its own driver; threads around the shared driver of an in-process cluster).
         common.put("aeron.term.length", "256k");
         if (!processes)
         {

@@ -44,9 +44,11 @@ import java.util.function.Supplier;
  * durability   = BATCH                            # NONE | BATCH | ALWAYS
  * storage.sync.delay.ms = 0                       # a slow disk, for fault tests: extra delay before every log sync
  * storage.sync.delay.file = /tmp/node-1.delay     # fault tests: a file whose number of ms replaces it while the node runs
- * threading    = SHARED                           # SHARED | DEDICATED | INVOKER (one thread: driver, node, ingress)
- * idle         = backoff                          # backoff | yield-park | yield-wait | yielding | sleeping | busy-spin
- *                                                 #   yield-wait: INVOKER with the embedded driver only; sleeps on its sockets
+ * threading    = INVOKER                          # SHARED | DEDICATED | INVOKER (one thread: driver, node, ingress);
+ *                                                 #   default: INVOKER with the embedded driver on up to 4 cores, else SHARED
+ * idle         = yield-wait                       # backoff | yield-park | yield-wait | yielding | sleeping | busy-spin;
+ *                                                 #   default: yield-wait with INVOKER and the embedded driver (it sleeps on
+ *                                                 #   the driver's sockets; only there), else backoff
  * media.driver = embedded                         # embedded | external (then aeron.dir)
  * aeron.dir    = /dev/shm/aeron                   # the external driver's directory
  * aeron.term.length = 256k                        # 64k..1g, a power of two
@@ -114,6 +116,8 @@ public final class NodeConfig
     private final DurabilityPolicy durability;
     private final long syncDelayMs;
     private final Path syncDelayFile;
+    /** Up to this many cores, a node with the embedded driver defaults to the composed layout. */
+    static final int FEW_CORES = 4;
     private final ThreadingMode threading;
     private final String idle;
     private final boolean embeddedDriver;
@@ -197,15 +201,18 @@ public final class NodeConfig
             throw fail(STORAGE_SYNC_DELAY_FILE, delayFile, "must name a file");
         }
         syncDelayFile = delayFile == null ? null : Paths.get(delayFile.trim().replace("{id}", Long.toString(nodeId)));
-        threading = enumValue("threading", ThreadingMode.class, ThreadingMode.SHARED);
-        idle = settings.getOrDefault("idle", "backoff").trim().toLowerCase(Locale.ROOT);
-        idleStrategy(idle);
         final String driver = settings.getOrDefault("media.driver", "embedded").trim().toLowerCase(Locale.ROOT);
         if (!driver.equals("embedded") && !driver.equals("external"))
         {
             throw fail("media.driver", driver, "must be embedded or external");
         }
         embeddedDriver = driver.equals("embedded");
+        // Unset, the layout follows the machine: on few cores one thread per node that sleeps on its sockets.
+        final boolean fewCores = Runtime.getRuntime().availableProcessors() <= FEW_CORES;
+        threading = enumValue("threading", ThreadingMode.class, embeddedDriver && fewCores ? ThreadingMode.INVOKER : ThreadingMode.SHARED);
+        idle = settings.getOrDefault("idle", threading == ThreadingMode.INVOKER && embeddedDriver ? "yield-wait" : "backoff")
+            .trim().toLowerCase(Locale.ROOT);
+        idleStrategy(idle);
         aeronDir = settings.get("aeron.dir");
         if (!embeddedDriver && (aeronDir == null || aeronDir.isBlank()))
         {

@@ -128,7 +128,15 @@ class NodeConfigTest
         final NodeConfig c = NodeConfig.parse(List.of("cluster.id=1", "node.id=1", "member.1=127.0.0.1:1 127.0.0.1:2", "data.dir=/tmp/x"),
             "test", null, false);
         assertEquals(DurabilityPolicy.BATCH, c.durability());
-        assertEquals(ThreadingMode.SHARED, c.threading());
+        // The layout follows the machine: composed, sleeping on its sockets, on few cores; threads on more.
+        final boolean few = Runtime.getRuntime().availableProcessors() <= NodeConfig.FEW_CORES;
+        assertEquals(few ? ThreadingMode.INVOKER : ThreadingMode.SHARED, c.threading());
+        final Class<?> idleType = few ? io.ringraft.YieldThenWaitIdleStrategy.class : org.agrona.concurrent.BackoffIdleStrategy.class;
+        assertEquals(idleType, c.idleStrategy().get().getClass());
+        final NodeConfig external = NodeConfig.parse(List.of("cluster.id=1", "node.id=1", "member.1=127.0.0.1:1 127.0.0.1:2",
+            "data.dir=/tmp/x", "media.driver=external", "aeron.dir=/dev/shm/x"), "test", null, false);
+        assertEquals(ThreadingMode.SHARED, external.threading(), "a driver elsewhere: threads");
+        assertInstanceOf(org.agrona.concurrent.BackoffIdleStrategy.class, external.idleStrategy().get());
         assertEquals(256 * 1024, c.termLength());
         assertFalse(c.dataDirPerMember());
     }

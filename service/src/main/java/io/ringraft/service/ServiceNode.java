@@ -32,6 +32,7 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Supplier;
 
 /**
@@ -168,6 +169,20 @@ public final class ServiceNode implements AutoCloseable
                 node.fail(ex);
             }, null, ingress);
             AgentRunner.startOnThread(runner);
+            if (ctx.threadingMode == ThreadingMode.INVOKER)
+            {
+                // The ingress thread drives the node from its first duty cycle on: wait for it, so that no other
+                // thread (Raft.waitFor on the caller's) ever runs the node's duty cycle beside it.
+                final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (raft.driverThread() == null && !runner.isClosed() && raft.failure() == null)
+                {
+                    if (System.nanoTime() > deadline)
+                    {
+                        throw new IllegalStateException("node " + ctx.nodeId + ": the ingress thread did not start within 10 s");
+                    }
+                    LockSupport.parkNanos(100_000);
+                }
+            }
             return new ServiceNode(ctx, driver, raft, host, ingress, runner, aeronDir, log);
         }
         catch (final RuntimeException ex)
