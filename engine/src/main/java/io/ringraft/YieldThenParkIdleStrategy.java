@@ -32,14 +32,9 @@ public final class YieldThenParkIdleStrategy implements IdleStrategy
     /** The longest park: an idle duty cycle wakes at most this often. */
     public static final long DEFAULT_MAX_PARK_NANOS = 1_000_000;
 
-    private final int maxSpins;
-    private final long yieldNanos;
+    private final SpinThenYield spinThenYield;
     private final long minParkNanos;
     private final long maxParkNanos;
-    private final NanoClock clock;
-    private int spins;
-    private boolean yielding;
-    private long idleSince;
     private long parkNanos;
 
     /** With the defaults: 20 spins, 100 µs of yields, parks from 16 µs to 1 ms. */
@@ -63,14 +58,7 @@ public final class YieldThenParkIdleStrategy implements IdleStrategy
     YieldThenParkIdleStrategy(final int maxSpins, final long yieldNanos, final long minParkNanos, final long maxParkNanos,
         final NanoClock clock)
     {
-        if (maxSpins < 0)
-        {
-            throw new IllegalArgumentException("maxSpins=" + maxSpins + " must be at least 0");
-        }
-        if (yieldNanos < 0)
-        {
-            throw new IllegalArgumentException("yieldNanos=" + yieldNanos + " must be at least 0");
-        }
+        this.spinThenYield = new SpinThenYield(maxSpins, yieldNanos, clock);
         if (minParkNanos < 1)
         {
             throw new IllegalArgumentException("minParkNanos=" + minParkNanos + " must be at least 1");
@@ -79,12 +67,9 @@ public final class YieldThenParkIdleStrategy implements IdleStrategy
         {
             throw new IllegalArgumentException("maxParkNanos=" + maxParkNanos + " must be at least minParkNanos=" + minParkNanos);
         }
-        this.maxSpins = maxSpins;
-        this.yieldNanos = yieldNanos;
         this.minParkNanos = minParkNanos;
         this.maxParkNanos = maxParkNanos;
         this.parkNanos = minParkNanos;
-        this.clock = clock;
     }
 
     @Override
@@ -103,21 +88,8 @@ public final class YieldThenParkIdleStrategy implements IdleStrategy
     @Override
     public void idle()
     {
-        if (spins < maxSpins)
+        if (spinThenYield.idle())
         {
-            spins++;
-            Thread.onSpinWait();
-            return;
-        }
-        final long now = clock.nanoTime();
-        if (!yielding)
-        {
-            yielding = true;
-            idleSince = now;
-        }
-        if (now - idleSince < yieldNanos)
-        {
-            Thread.yield();
             return;
         }
         LockSupport.parkNanos(parkNanos);
@@ -127,15 +99,14 @@ public final class YieldThenParkIdleStrategy implements IdleStrategy
     @Override
     public void reset()
     {
-        spins = 0;
-        yielding = false;
+        spinThenYield.reset();
         parkNanos = minParkNanos;
     }
 
     /** @return true once it has yielded for its yield time and parks on each idle call (for tests) */
     boolean isParking()
     {
-        return yielding && clock.nanoTime() - idleSince >= yieldNanos;
+        return spinThenYield.isOver();
     }
 
     /** @return the next park's length in ns */
@@ -153,7 +124,7 @@ public final class YieldThenParkIdleStrategy implements IdleStrategy
     @Override
     public String toString()
     {
-        return "YieldThenParkIdleStrategy{maxSpins=" + maxSpins + ", yieldNanos=" + yieldNanos + ", minParkNanos=" + minParkNanos +
+        return "YieldThenParkIdleStrategy{" + spinThenYield + ", minParkNanos=" + minParkNanos +
             ", maxParkNanos=" + maxParkNanos + "}";
     }
 }

@@ -90,8 +90,7 @@ public final class YieldThenWaitIdleStrategy implements IdleStrategy
         }
     }
 
-    private final int maxSpins;
-    private final long yieldNanos;
+    private final SpinThenYield spinThenYield;
     private final long shortWaitMillis;
     private final long longIdleNanos;
     private final long longWaitMillis;
@@ -100,15 +99,11 @@ public final class YieldThenWaitIdleStrategy implements IdleStrategy
     private volatile BooleanSupplier pendingInput = () -> false;
     @SuppressWarnings("unused") // through WAITING
     private volatile boolean waiting;
-    private int spins;
-    private boolean yielding;
     private boolean waitPhase;
     private boolean lastWaitWoken;
     private int flushCycles;
-    private long yieldWindowNanos;
     private boolean brief;
     private long lastWaitNanos;
-    private long idleSince;
     private long waits;
     private long wakes;
 
@@ -136,14 +131,7 @@ public final class YieldThenWaitIdleStrategy implements IdleStrategy
     YieldThenWaitIdleStrategy(final int maxSpins, final long yieldNanos, final long shortWaitMillis, final long longIdleNanos,
         final long longWaitMillis, final NanoClock clock)
     {
-        if (maxSpins < 0)
-        {
-            throw new IllegalArgumentException("maxSpins=" + maxSpins + " must be at least 0");
-        }
-        if (yieldNanos < 0)
-        {
-            throw new IllegalArgumentException("yieldNanos=" + yieldNanos + " must be at least 0");
-        }
+        this.spinThenYield = new SpinThenYield(maxSpins, yieldNanos, clock);
         if (shortWaitMillis < 1)
         {
             throw new IllegalArgumentException("shortWaitMillis=" + shortWaitMillis + " must be at least 1");
@@ -156,13 +144,10 @@ public final class YieldThenWaitIdleStrategy implements IdleStrategy
         {
             throw new IllegalArgumentException("longWaitMillis=" + longWaitMillis + " must be at least shortWaitMillis=" + shortWaitMillis);
         }
-        this.maxSpins = maxSpins;
-        this.yieldNanos = yieldNanos;
         this.shortWaitMillis = shortWaitMillis;
         this.longIdleNanos = longIdleNanos;
         this.longWaitMillis = longWaitMillis;
         this.clock = clock;
-        this.yieldWindowNanos = yieldNanos;
     }
 
     /**
@@ -214,8 +199,7 @@ public final class YieldThenWaitIdleStrategy implements IdleStrategy
             reset();
             if (brief)
             {
-                spins = Math.max(0, maxSpins - POST_WAKE_SPINS);
-                yieldWindowNanos = Math.min(yieldNanos, POST_WAKE_YIELD_NANOS);
+                spinThenYield.brief(POST_WAKE_SPINS, POST_WAKE_YIELD_NANOS);
             }
         }
     }
@@ -233,21 +217,8 @@ public final class YieldThenWaitIdleStrategy implements IdleStrategy
             await();
             return;
         }
-        if (spins < maxSpins)
+        if (spinThenYield.idle())
         {
-            spins++;
-            Thread.onSpinWait();
-            return;
-        }
-        final long now = clock.nanoTime();
-        if (!yielding)
-        {
-            yielding = true;
-            idleSince = now;
-        }
-        if (now - idleSince < yieldWindowNanos)
-        {
-            Thread.yield();
             return;
         }
         waitPhase = true;
@@ -256,7 +227,7 @@ public final class YieldThenWaitIdleStrategy implements IdleStrategy
 
     private void await()
     {
-        final long millis = clock.nanoTime() - idleSince >= longIdleNanos ? longWaitMillis : shortWaitMillis;
+        final long millis = clock.nanoTime() - spinThenYield.idleSince() >= longIdleNanos ? longWaitMillis : shortWaitMillis;
         final Waiter w = waiter;
         if (w == null)
         {
@@ -304,11 +275,9 @@ public final class YieldThenWaitIdleStrategy implements IdleStrategy
     @Override
     public void reset()
     {
-        spins = 0;
-        yielding = false;
+        spinThenYield.reset();
         waitPhase = false;
         flushCycles = 0;
-        yieldWindowNanos = yieldNanos;
     }
 
     /** @return waits begun (for tests and diagnostics; read on the duty cycle's thread) */
@@ -332,7 +301,7 @@ public final class YieldThenWaitIdleStrategy implements IdleStrategy
     @Override
     public String toString()
     {
-        return "YieldThenWaitIdleStrategy{maxSpins=" + maxSpins + ", yieldNanos=" + yieldNanos + ", shortWaitMillis=" +
+        return "YieldThenWaitIdleStrategy{" + spinThenYield + ", shortWaitMillis=" +
             shortWaitMillis + ", longIdleNanos=" + longIdleNanos + ", longWaitMillis=" + longWaitMillis + "}";
     }
 }
