@@ -72,8 +72,8 @@ final class NodeProcesses implements AutoCloseable
         }
         common.put("data.dir", dataRoot.resolve("node-{id}").toString());
         common.put("durability", "BATCH");
-        common.put("threading", "SHARED");
-        common.put("idle", "backoff");
+        // Threading and idle strategy: the node's defaults (on small machines one thread per node that sleeps on its
+        // driver's sockets), so the faults hit the layout users run.
         common.putAll(extra);
         try
         {
