@@ -333,6 +333,12 @@ public final class RingraftClient implements AutoCloseable
         lastSendNs = System.nanoTime();
     }
 
+    /** @return true if the embedded driver runs inside {@link #poll()} ({@link Context#invokedDriver(boolean)}) */
+    public boolean invokedDriver()
+    {
+        return driverInvoker != null;
+    }
+
     /**
      * An idle strategy for the loop that calls {@link #poll()}: with {@link Context#invokedDriver(boolean)
      * invokedDriver(true)} one that sleeps on the embedded driver's sockets when idle

@@ -36,8 +36,6 @@ import java.util.concurrent.TimeUnit;
 final class LoadGenerator
 {
     private static final int CLUSTER_ID = 4243;
-    /** The client's own embedded driver runs in its polling thread ({@code --client-driver invoked}, the default). */
-    private static boolean invokedDriver = true;
 
     private LoadGenerator()
     {
@@ -54,7 +52,8 @@ final class LoadGenerator
         {
             throw new CliException("ringraft load: --client-driver=" + clientDriver + " must be invoked or thread");
         }
-        invokedDriver = clientDriver.equals("invoked");
+        // The client's own embedded driver runs in its polling thread (the default), unless it uses a shared one.
+        final boolean invokedDriver = clientDriver.equals("invoked");
         if (!mode.equals("closed") && !mode.equals("open"))
         {
             throw new CliException("ringraft load: --mode=" + mode + " must be closed or open");
@@ -130,10 +129,10 @@ final class LoadGenerator
             out.printf("ringraft load: against %s, %s loop, %s client%n", endpoints, mode, clientKind);
             if (raw)
             {
-                measureRaw(out, endpoints, clusterId, null, timeoutMs, points, sizes, warmupMs, durationMs, hgrmDir);
+                measureRaw(out, endpoints, clusterId, null, invokedDriver, timeoutMs, points, sizes, warmupMs, durationMs, hgrmDir);
                 return 0;
             }
-            try (KvClient client = client(endpoints, clusterId, null, timeoutMs))
+            try (KvClient client = client(endpoints, clusterId, null, invokedDriver, timeoutMs))
             {
                 measure(out, client, mode, points, sizes, warmupMs, durationMs, readEvery, hgrmDir);
             }
@@ -152,11 +151,11 @@ final class LoadGenerator
                 final List<String> clusterEndpoints = new ArrayList<>(cluster.clientEndpoints().values());
                 if (raw)
                 {
-                    measureRaw(out, clusterEndpoints, CLUSTER_ID, cluster.sharedAeronDirectory(), timeoutMs, points, sizes, warmupMs,
+                    measureRaw(out, clusterEndpoints, CLUSTER_ID, cluster.sharedAeronDirectory(), invokedDriver, timeoutMs, points, sizes, warmupMs,
                         durationMs, hgrmDir);
                     return 0;
                 }
-                try (KvClient client = client(clusterEndpoints, CLUSTER_ID, cluster.sharedAeronDirectory(), timeoutMs))
+                try (KvClient client = client(clusterEndpoints, CLUSTER_ID, cluster.sharedAeronDirectory(), invokedDriver, timeoutMs))
                 {
                     awaitLeader(client, clusterEndpoints);
                     measure(out, client, mode, points, sizes, warmupMs, durationMs, readEvery, hgrmDir);
@@ -178,7 +177,7 @@ final class LoadGenerator
     }
 
     private static void measureRaw(final PrintStream out, final List<String> endpoints, final int clusterId, final String aeronDir,
-        final long timeoutMs, final List<Long> windows, final List<Long> sizes, final long warmupMs, final long durationMs,
+        final boolean invokedDriver, final long timeoutMs, final List<Long> windows, final List<Long> sizes, final long warmupMs, final long durationMs,
         final Path hgrmDir)
     {
         final int maxWindow = (int)(long)windows.stream().mapToLong(Long::longValue).max().orElse(1);
@@ -186,7 +185,8 @@ final class LoadGenerator
         try
         {
             client = RingraftClient.connect(new RingraftClient.Context().endpoints(endpoints).clusterId(clusterId).aeronDirectory(aeronDir)
-                .invokedDriver(invokedDriver && aeronDir == null).window(maxWindow).commandTimeout(timeoutMs, TimeUnit.MILLISECONDS).connectTimeout(60, TimeUnit.SECONDS));
+                .invokedDriver(invokedDriver && aeronDir == null).window(maxWindow).commandTimeout(timeoutMs, TimeUnit.MILLISECONDS)
+                .connectTimeout(60, TimeUnit.SECONDS));
         }
         catch (final IllegalArgumentException | ClientException ex)
         {
@@ -211,7 +211,8 @@ final class LoadGenerator
         }
     }
 
-    private static KvClient client(final List<String> endpoints, final int clusterId, final String aeronDir, final long timeoutMs)
+    private static KvClient client(final List<String> endpoints, final int clusterId, final String aeronDir,
+        final boolean invokedDriver, final long timeoutMs)
     {
         try
         {

@@ -266,7 +266,7 @@ public final class KvClient implements AutoCloseable
     /** @return true if the client's embedded driver runs in {@link #poll()} ({@link Context#invokedDriver(boolean)}) */
     public boolean invokedDriver()
     {
-        return ctx.invokedDriver && ctx.aeronDirectory == null;
+        return client.invokedDriver();
     }
 
     /** @return an idle strategy for the loop that calls {@link #poll()}: see {@link RingraftClient#idleStrategy()} */

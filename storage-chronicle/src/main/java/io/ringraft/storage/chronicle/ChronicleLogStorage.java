@@ -310,6 +310,16 @@ public final class ChronicleLogStorage implements RaftLogStorage
         }
     }
 
+    /** {@inheritDoc} The flusher thread runs it after each sync (under {@code BATCH}), as it unparks the poster. */
+    @Override
+    public void durabilitySignal(final Runnable signal)
+    {
+        if (flusher != null)
+        {
+            flusher.signal(signal);
+        }
+    }
+
     /**
      * {@inheritDoc}
      * <p>
@@ -324,16 +334,6 @@ public final class ChronicleLogStorage implements RaftLogStorage
      *
      * @throws RaftStorageException if a sync failed, now or on the flusher thread
      */
-    /** {@inheritDoc} The flusher thread runs it after each sync (under {@code BATCH}), as it unparks the poster. */
-    @Override
-    public void durabilitySignal(final Runnable signal)
-    {
-        if (flusher != null)
-        {
-            flusher.signal(signal);
-        }
-    }
-
     @Override
     public long flush()
     {

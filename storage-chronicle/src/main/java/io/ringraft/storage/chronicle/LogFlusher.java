@@ -16,7 +16,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * is a few volatile writes and an unpark, {@link #durableIndex()} a volatile read, so the
  * storage's thread never waits on the disk; the flusher parks when there is nothing to sync and
  * unparks the last poster when a sync completes (and runs the storage's durability signal, for a poster that
- * sleeps on something else than a park), so that a thread idling until its entries are durable hears of it at once. Posts coalesce: one sync covers everything posted before it began.
+ * sleeps on something other than a park), so that a thread idling until its entries are durable hears of it at
+ * once. Posts coalesce: one sync covers everything posted before it began.
  * Without a thread ({@code ALWAYS}, or {@code flusherThread(false)}) a post syncs on the
  * poster's thread before it returns.
  * <p>
