@@ -13,6 +13,7 @@ import io.ringraft.YieldThenWaitIdleStrategy;
 import io.ringraft.engine.Role;
 import io.ringraft.transport.aeron.AeronTransportConfig;
 import io.ringraft.transport.aeron.ClientAuth;
+import io.ringraft.transport.aeron.PublicationChannels;
 import io.ringraft.transport.aeron.EmbeddedMediaDriver;
 import io.ringraft.transport.aeron.KeyRing;
 import org.agrona.CloseHelper;
@@ -1515,8 +1516,7 @@ public final class RingraftClient implements AutoCloseable
 
     private ExclusivePublication newPublication(final String endpoint, final int streamId)
     {
-        return aeron.addExclusivePublication(new ChannelUriStringBuilder().media("udp").endpoint(endpoint).termLength(ctx.termLength)
-            .sparse(true).build(), streamId);
+        return aeron.addExclusivePublication(PublicationChannels.udp(endpoint, ctx.termLength, ctx.mtu), streamId);
     }
 
     /** A member's client endpoint and the publication to it, created on first use. */
@@ -1627,6 +1627,7 @@ public final class RingraftClient implements AutoCloseable
         private int maxCommandLength;
         private String aeronDirectory;
         private int termLength = 256 * 1024;
+        private int mtu = PublicationChannels.MTU_AUTO;
         private ResponseHandler handler;
         private boolean session = true;
         private boolean invokedDriver;
@@ -1725,6 +1726,17 @@ public final class RingraftClient implements AutoCloseable
         }
 
         /**
+         * @param mtu the MTU of the publications to the nodes: {@link PublicationChannels#MTU_AUTO} (the default)
+         *            chooses by endpoint (large on loopback, Aeron's default elsewhere); or a multiple of 32 from
+         *            1,024 to 65,504, at most termLength / 8 (see {@link PublicationChannels})
+         */
+        public Context mtu(final int mtu)
+        {
+            this.mtu = mtu;
+            return this;
+        }
+
+        /**
          * @param session true (the default) to open a session on {@link #connect}; false for a client that only
          *                administers ({@link RingraftClient#addLearner} and the other admin operations): it
          *                needs no leader to connect, its commands, queries and statuses end at once (no session), and
@@ -1802,6 +1814,11 @@ public final class RingraftClient implements AutoCloseable
             if (termLength < 64 * 1024 || Integer.bitCount(termLength) != 1)
             {
                 throw new IllegalArgumentException("termLength=" + termLength + " must be a power of two from 65536");
+            }
+            final String mtuProblem = PublicationChannels.mtuProblem(mtu, termLength);
+            if (mtuProblem != null)
+            {
+                throw new IllegalArgumentException("mtu=" + mtu + " " + mtuProblem + " (termLength=" + termLength + ")");
             }
             if (invokedDriver && (!session || aeronDirectory != null))
             {

@@ -7,6 +7,7 @@ import io.ringraft.engine.PlantedBug;
 import io.ringraft.storage.DurabilityPolicy;
 import io.ringraft.transport.aeron.ClientCredentials;
 import io.ringraft.transport.aeron.ClusterKeys;
+import io.ringraft.transport.aeron.PublicationChannels;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.BusySpinIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
@@ -52,6 +53,8 @@ import java.util.function.Supplier;
  * media.driver = embedded                         # embedded | external (then aeron.dir)
  * aeron.dir    = /dev/shm/aeron                   # the external driver's directory
  * aeron.term.length = 256k                        # 64k..1g, a power of two
+ * aeron.mtu    = auto                             # auto (8k towards loopback endpoints, else Aeron's 1408) or a
+ *                                                 #   multiple of 32 from 1024 to 65504, at most aeron.term.length / 8
  * election.timeout.ms = 300-600                   # randomized between the two
  * heartbeat.ms = 50
  * snapshot.every = 100000                         # entries applied between snapshots; 0 = never
@@ -91,7 +94,7 @@ public final class NodeConfig
     static final Set<String> KEYS = Set.of("cluster.id", "node.id", "data.dir", "durability", "storage.sync.delay.ms",
         STORAGE_SYNC_DELAY_FILE, "threading",
         "idle", "media.driver",
-        "aeron.dir", "aeron.term.length", "election.timeout.ms", "heartbeat.ms", "snapshot.every", "snapshot.log.ratio", "service", "session.timeout.ms",
+        "aeron.dir", "aeron.term.length", "aeron.mtu", "election.timeout.ms", "heartbeat.ms", "snapshot.every", "snapshot.log.ratio", "service", "session.timeout.ms",
         "max.sessions", AUTH_CLUSTER_KEY_FILE, AUTH_CLIENT_CREDENTIALS_FILE, AUTH_CLIENT_REQUIRED);
     /**
      * A hidden, test-only setting: a {@link PlantedBug} the node runs with, so that a
@@ -123,6 +126,7 @@ public final class NodeConfig
     private final boolean embeddedDriver;
     private final String aeronDir;
     private final int termLength;
+    private final int mtu;
     private final long electionMinMs;
     private final long electionMaxMs;
     private final long heartbeatMs;
@@ -222,6 +226,13 @@ public final class NodeConfig
         if (Integer.bitCount(termLength) != 1)
         {
             throw fail("aeron.term.length", settings.get("aeron.term.length"), "must be a power of two");
+        }
+        mtu = "auto".equalsIgnoreCase(settings.getOrDefault("aeron.mtu", "auto").trim()) ? PublicationChannels.MTU_AUTO :
+            (int)number("aeron.mtu", null, PublicationChannels.MTU_MIN, PublicationChannels.MTU_MAX);
+        final String mtuProblem = PublicationChannels.mtuProblem(mtu, termLength);
+        if (mtuProblem != null)
+        {
+            throw fail("aeron.mtu", settings.get("aeron.mtu"), mtuProblem + " (aeron.term.length=" + termLength + ")");
         }
         final String election = settings.getOrDefault("election.timeout.ms", "300-600").trim();
         final String[] bounds = election.split("-");
@@ -504,6 +515,12 @@ public final class NodeConfig
     public String aeronDir()
     {
         return aeronDir;
+    }
+
+    /** @return the MTU of the node's publications; {@link PublicationChannels#MTU_AUTO} chooses by endpoint */
+    public int mtu()
+    {
+        return mtu;
     }
 
     /** @return the term length of every Aeron publication, in bytes */

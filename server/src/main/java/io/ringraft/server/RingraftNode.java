@@ -121,6 +121,7 @@ public final class RingraftNode implements AutoCloseable
             .dataDir(dataDir)
             .aeronDirectory(config.embeddedDriver() ? null : config.aeronDir())
             .termLength(config.termLength())
+            .mtu(config.mtu())
             .durability(config.durability())
             .syncDelayNanos(TimeUnit.MILLISECONDS.toNanos(config.syncDelayMs()))
             .service(service)

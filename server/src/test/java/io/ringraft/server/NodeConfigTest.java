@@ -138,6 +138,7 @@ class NodeConfigTest
         assertEquals(ThreadingMode.SHARED, external.threading(), "a driver elsewhere: threads");
         assertInstanceOf(org.agrona.concurrent.BackoffIdleStrategy.class, external.idleStrategy().get());
         assertEquals(256 * 1024, c.termLength());
+        assertEquals(0, c.mtu(), "auto");
         assertFalse(c.dataDirPerMember());
     }
 
@@ -183,6 +184,13 @@ class NodeConfigTest
             "idle=yield-wait needs threading=INVOKER and media.driver=embedded (it waits on the sockets of the driver its thread " +
             "runs); this node has threading=DEDICATED and media.driver=embedded");
         assertProblem(replace("aeron.term.length = 128k", "aeron.term.length = 100k"), "aeron.term.length=100k must be a power of two");
+        assertProblem(with("aeron.mtu = 32k"), "aeron.mtu=32k must be at most the term length / 8 (16384 with a term length of 131072) " +
+            "(aeron.term.length=131072)");
+        assertProblem(with("aeron.mtu = 1500"), "aeron.mtu=1500 must be 0 (auto) or a multiple of 32");
+        assertProblem(with("aeron.mtu = 512"), "aeron.mtu=512 must be in 1024..65504");
+        assertProblem(with("aeron.mtu = big"), "aeron.mtu=big is not a number");
+        assertEquals(9024, NodeConfig.parse(with("aeron.mtu = 9024"), "test", null, false).mtu());
+        assertEquals(0, NodeConfig.parse(with("aeron.mtu = AUTO"), "test", null, false).mtu());
         assertProblem(replace("election.timeout.ms = 200-400", "election.timeout.ms = 400-200"), "election.timeout.ms=400-200 must be");
         assertProblem(replace("cluster.id = 7", "cluster.id = seven"), "cluster.id=seven is not a number");
         assertProblem(replace("snapshot.log.ratio = 2.5", "snapshot.log.ratio = -1"), "snapshot.log.ratio=-1 must be in 0.0..1000000.0");

@@ -17,6 +17,7 @@ import io.ringraft.engine.Role;
 import io.ringraft.transport.aeron.AeronClientWatch;
 import io.ringraft.transport.aeron.AeronTransportConfig;
 import io.ringraft.transport.aeron.ClientAuth;
+import io.ringraft.transport.aeron.PublicationChannels;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
 import org.agrona.ExpandableArrayBuffer;
@@ -933,8 +934,8 @@ final class ClientIngress implements Agent
     {
         try
         {
-            final ExclusivePublication publication = aeron.addExclusivePublication(new ChannelUriStringBuilder().media("udp")
-                .endpoint(endpoint).termLength(ctx.responseTermLength()).sparse(true).build(), ClientProtocol.STREAM_ID);
+            final ExclusivePublication publication = aeron.addExclusivePublication(
+                PublicationChannels.udp(endpoint, ctx.responseTermLength(), ctx.mtu()), ClientProtocol.STREAM_ID);
             return new Egress(sessionId, endpoint, publication, ctx.maxBacklogBytes(), counters, auth, auth.newStream(client));
         }
         catch (final RuntimeException ex)

@@ -14,6 +14,7 @@ import io.ringraft.storage.chronicle.FileSnapshotStore;
 import io.ringraft.transport.aeron.AeronRaftNetwork;
 import io.ringraft.transport.aeron.AeronTransportConfig;
 import io.ringraft.transport.aeron.ClientAuth;
+import io.ringraft.transport.aeron.PublicationChannels;
 import io.ringraft.transport.aeron.ClientCredentials;
 import io.ringraft.transport.aeron.FrameAuthenticator;
 import io.ringraft.transport.aeron.KeyRing;
@@ -110,7 +111,7 @@ public final class ServiceNode implements AutoCloseable
                 .durability(ctx.durability).syncDelayNanos(ctx.syncDelayNanos));
             snapshots = FileSnapshotStore.open(ctx.dataDir.resolve(SNAPSHOT_DIR));
             final AeronTransportConfig transport = new AeronTransportConfig().nodeId(ctx.nodeId).clusterId(ctx.clusterId)
-                .endpoints(ctx.raftEndpoints).termLength(ctx.termLength).externalDriver(aeronDir).invoker(true)
+                .endpoints(ctx.raftEndpoints).termLength(ctx.termLength).mtu(ctx.mtu).externalDriver(aeronDir).invoker(true)
                 .externalDriverInvoker(driverInvoker);
             if (ctx.clusterKeyFile != null)
             {
@@ -295,6 +296,7 @@ public final class ServiceNode implements AutoCloseable
         private String aeronDirectory;
         private int termLength = 256 * 1024;
         private int responseTermLength = 256 * 1024;
+        private int mtu = PublicationChannels.MTU_AUTO;
         private DurabilityPolicy durability = DurabilityPolicy.BATCH;
         private long syncDelayNanos;
         private ClusteredService service;
@@ -415,6 +417,24 @@ public final class ServiceNode implements AutoCloseable
         public int responseTermLength()
         {
             return responseTermLength;
+        }
+
+        /**
+         * @param mtu the MTU of the node's publications (Raft traffic and responses):
+         *            {@link PublicationChannels#MTU_AUTO} (the default) chooses by endpoint (large on
+         *            loopback, Aeron's default elsewhere); or a multiple of 32 from 1,024 to 65,504, at most
+         *            both term lengths / 8 (see {@link PublicationChannels})
+         */
+        public Context mtu(final int mtu)
+        {
+            this.mtu = mtu;
+            return this;
+        }
+
+        /** @return the MTU of the node's publications; {@link PublicationChannels#MTU_AUTO} chooses by endpoint */
+        public int mtu()
+        {
+            return mtu;
         }
 
         /** @param durability the log's durability policy */
@@ -773,6 +793,9 @@ public final class ServiceNode implements AutoCloseable
                 "termLength=" + termLength + " must be a power of two from 65536");
             require(responseTermLength >= 64 * 1024 && Integer.bitCount(responseTermLength) == 1,
                 "responseTermLength=" + responseTermLength + " must be a power of two from 65536");
+            final String mtuProblem = PublicationChannels.mtuProblem(mtu, Math.min(termLength, responseTermLength));
+            require(mtuProblem == null, "mtu=" + mtu + " " + mtuProblem + " (termLength=" + termLength +
+                ", responseTermLength=" + responseTermLength + ")");
             // A signed Raft frame carries the authentication trailer too (the cluster key set here, or by the system property).
             final boolean clusterAuth = clusterKeyFile != null || new AeronTransportConfig().authKeyFile() != null;
             final int raftMaxPayload = AeronTransportConfig.aeronMaxMessageLength(termLength) - RaftConfig.MESSAGE_OVERHEAD -

@@ -129,6 +129,18 @@ final class ServiceClusterTest
         assertTrue(ex.getMessage().contains("needs threadingMode=INVOKER"), ex.getMessage());
     }
 
+    @Test
+    void anMtuTheDriverCannotUseIsRefusedNamingIt()
+    {
+        final IllegalArgumentException node = assertThrows(IllegalArgumentException.class, () ->
+            new TestCluster(1, ctx -> ctx.termLength(64 * 1024).mtu(16384)).close());
+        assertTrue(node.getMessage().contains("mtu=16384 must be at most the term length / 8 (8192 with a term length of 65536)"),
+            node.getMessage());
+        final IllegalArgumentException client = assertThrows(IllegalArgumentException.class, () -> RingraftClient.connect(
+            new RingraftClient.Context().endpoints(List.of("127.0.0.1:1")).mtu(1500)));
+        assertTrue(client.getMessage().contains("mtu=1500 must be 0 (auto) or a multiple of 32 from 1024 to 65504"), client.getMessage());
+    }
+
     /** @return the live threads of media drivers (a SHARED driver's is named after its three agents) */
     private static Set<String> driverThreads()
     {

@@ -9,6 +9,8 @@ import io.aeron.logbuffer.Header;
 import io.ringraft.Raft;
 import io.ringraft.WriteHandler;
 import io.ringraft.WriteStatus;
+import io.ringraft.transport.aeron.AeronTransportConfig;
+import io.ringraft.transport.aeron.PublicationChannels;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.Agent;
@@ -53,7 +55,8 @@ final class BenchService implements Agent, AutoCloseable
         this.aeron = aeron;
         this.ownsAeron = ownsAeron;
         this.ingress = aeron.addSubscription(new ChannelUriStringBuilder().media("udp").endpoint(ingressEndpoint).build(), streamId);
-        this.egress = aeron.addPublication(new ChannelUriStringBuilder().media("udp").endpoint(egressEndpoint).build(), streamId);
+        this.egress = aeron.addPublication(PublicationChannels.udp(egressEndpoint, AeronTransportConfig.TERM_LENGTH_DEFAULT,
+            PublicationChannels.MTU_AUTO), streamId);
     }
 
     @Override

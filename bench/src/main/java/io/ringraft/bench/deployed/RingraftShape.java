@@ -25,6 +25,7 @@ import io.ringraft.storage.chronicle.ChronicleStorageContext;
 import io.ringraft.transport.aeron.AeronRaftNetwork;
 import io.ringraft.transport.aeron.AeronTransportConfig;
 import io.ringraft.transport.aeron.EmbeddedMediaDriver;
+import io.ringraft.transport.aeron.PublicationChannels;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
 import org.agrona.IoUtil;
@@ -260,8 +261,8 @@ final class RingraftShape implements Shape
 
     private ExclusivePublication publicationTo(final Raft node)
     {
-        return client.addExclusivePublication(new ChannelUriStringBuilder().media("udp")
-            .endpoint(serviceEndpoints[(int)node.nodeId() - 1]).build(), CLIENT_STREAM);
+        return client.addExclusivePublication(PublicationChannels.udp(serviceEndpoints[(int)node.nodeId() - 1],
+            AeronTransportConfig.TERM_LENGTH_DEFAULT, PublicationChannels.MTU_AUTO), CLIENT_STREAM);
     }
 
     @Override

@@ -18,6 +18,7 @@ import io.ringraft.engine.Role;
 import io.ringraft.server.MemberEndpoints;
 import io.ringraft.transport.aeron.AeronClientWatch;
 import io.ringraft.transport.aeron.ClientAuth;
+import io.ringraft.transport.aeron.PublicationChannels;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.Agent;
@@ -448,8 +449,8 @@ public final class AdminService implements Agent, AutoCloseable
         {
             try
             {
-                reply = new Reply(aeron.addExclusivePublication(new ChannelUriStringBuilder().media("udp").endpoint(endpoint)
-                    .termLength(termLength).sparse(true).build(), AdminProtocol.STREAM_ID), auth.newStream(client));
+                reply = new Reply(aeron.addExclusivePublication(PublicationChannels.udp(endpoint, termLength, PublicationChannels.MTU_AUTO),
+                    AdminProtocol.STREAM_ID), auth.newStream(client));
             }
             catch (final RuntimeException ex)
             {

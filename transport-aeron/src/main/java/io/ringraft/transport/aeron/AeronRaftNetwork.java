@@ -305,11 +305,16 @@ public final class AeronRaftNetwork implements RaftNetwork
         }
     }
 
+    /** @return the MTU of the publication to {@code peer}, or -1 without one (for tests) */
+    int publicationMtu(final long peer)
+    {
+        final ExclusivePublication publication = publications.get(peer);
+        return publication == null ? -1 : publication.maxPayloadLength() + io.aeron.protocol.DataHeaderFlyweight.HEADER_LENGTH;
+    }
+
     private static ExclusivePublication addPublication(final Aeron client, final AeronTransportConfig config, final String endpoint)
     {
-        final String channel = new ChannelUriStringBuilder()
-            .media("udp").endpoint(endpoint).termLength(config.termLength()).sparse(true).build();
-        return client.addExclusivePublication(channel, config.streamId());
+        return client.addExclusivePublication(PublicationChannels.udp(endpoint, config.termLength(), config.mtu()), config.streamId());
     }
 
     /**

@@ -13,7 +13,7 @@ import java.util.function.Consumer;
  * Settings of an {@link AeronRaftNetwork}: fluent setters, defaults from system properties, and
  * one {@link #conclude()} that validates everything and names the bad setting and its value.
  * <p>
- * System properties: {@value #STREAM_ID_PROP}, {@value #TERM_LENGTH_PROP},
+ * System properties: {@value #STREAM_ID_PROP}, {@value #TERM_LENGTH_PROP}, {@value #MTU_PROP},
  * {@value #MAX_MESSAGE_LENGTH_PROP}, {@value #AERON_DIR_PROP} (setting it selects an external
  * media driver), {@value #AUTH_KEY_FILE_PROP}, {@value #AUTH_EPOCH_FILE_PROP},
  * {@value #AUTH_KEY_CHECK_INTERVAL_PROP}, {@value #SOURCE_CHECK_PROP}.
@@ -30,6 +30,8 @@ public final class AeronTransportConfig
     public static final String STREAM_ID_PROP = "ringraft.aeron.stream.id";
     /** System property for {@link #termLength(int)}. */
     public static final String TERM_LENGTH_PROP = "ringraft.aeron.term.length";
+    /** System property for {@link #mtu(int)}. */
+    public static final String MTU_PROP = "ringraft.aeron.mtu";
     /** System property for {@link #maxMessageLength(int)}. */
     public static final String MAX_MESSAGE_LENGTH_PROP = "ringraft.aeron.max.message.length";
     /** System property for {@link #aeronDirectoryName(String)}; when set, the driver is external. */
@@ -62,6 +64,7 @@ public final class AeronTransportConfig
     private final Map<Long, String> endpoints = new TreeMap<>();
     private int streamId = Integer.getInteger(STREAM_ID_PROP, STREAM_ID_DEFAULT);
     private int termLength = Integer.getInteger(TERM_LENGTH_PROP, TERM_LENGTH_DEFAULT);
+    private int mtu = Integer.getInteger(MTU_PROP, PublicationChannels.MTU_AUTO);
     private int maxMessageLength = Integer.getInteger(MAX_MESSAGE_LENGTH_PROP, 0);
     private String aeronDirectoryName = System.getProperty(AERON_DIR_PROP);
     private boolean embeddedDriver = aeronDirectoryName == null;
@@ -168,6 +171,25 @@ public final class AeronTransportConfig
     public AeronTransportConfig termLength(final int termLength)
     {
         this.termLength = termLength;
+        return this;
+    }
+
+    /** @return the MTU of the publications to the other nodes; {@link PublicationChannels#MTU_AUTO} chooses by endpoint */
+    public int mtu()
+    {
+        return mtu;
+    }
+
+    /**
+     * @param mtu the MTU of the publications to the other nodes: {@link PublicationChannels#MTU_AUTO}
+     *            (the default) uses {@link PublicationChannels#LOOPBACK_MTU} towards a loopback endpoint
+     *            and Aeron's default (1,408) elsewhere; or a multiple of 32 from 1,024 to 65,504 and at
+     *            most termLength / 8, for networks whose every hop carries frames that large
+     * @return this
+     */
+    public AeronTransportConfig mtu(final int mtu)
+    {
+        this.mtu = mtu;
         return this;
     }
 
@@ -409,6 +431,11 @@ public final class AeronTransportConfig
         {
             throw new ConfigurationException("termLength=" + termLength + " must be a power of two from " +
                 TERM_LENGTH_MIN + " to " + TERM_LENGTH_MAX);
+        }
+        final String mtuProblem = PublicationChannels.mtuProblem(mtu, termLength);
+        if (mtuProblem != null)
+        {
+            throw new ConfigurationException("mtu=" + mtu + " " + mtuProblem);
         }
         final int aeronLimit = aeronMaxMessageLength(termLength);
         if (maxMessageLength == 0)

@@ -69,6 +69,22 @@ class AeronRaftNetworkTest
     }
 
     @Test
+    void publicationsToLoopbackPeersCarryLargeDatagramsUnlessTheMtuIsSet()
+    {
+        final Map<Long, String> endpoints = LoopbackPorts.endpoints(1, 2);
+        final AeronRaftNetwork auto = network(1, endpoints, 256 * 1024);
+        assertEquals(PublicationChannels.LOOPBACK_MTU, auto.publicationMtu(2));
+        assertEquals(-1, auto.publicationMtu(1), "no publication to itself");
+        final AeronRaftNetwork set = track(new AeronRaftNetwork(new AeronTransportConfig()
+            .nodeId(2).clusterId(CLUSTER).endpoints(endpoints).termLength(256 * 1024).mtu(1408).embeddedDriver(true)));
+        assertEquals(1408, set.publicationMtu(1));
+        // An entry batch larger than Aeron's default MTU arrives whole over the 8 KiB datagrams.
+        final AppendEntriesRequest big = bigAppend();
+        sendUntilSent(auto, big);
+        awaitMessage(set, big);
+    }
+
+    @Test
     void peerThatRestartsOnItsEndpointIsReachableAgain()
     {
         final Map<Long, String> endpoints = LoopbackPorts.endpoints(1, 2);
@@ -406,6 +422,18 @@ class AeronRaftNetworkTest
                 return junk;
             }
         }
+    }
+
+    private static AppendEntriesRequest bigAppend()
+    {
+        final List<Entry> entries = new ArrayList<>();
+        for (int i = 0; i < 5; i++)
+        {
+            final byte[] payload = new byte[1000];
+            new Random(i).nextBytes(payload);
+            entries.add(new Entry(1, 1 + i, EntryType.NORMAL, payload));
+        }
+        return new AppendEntriesRequest(1, 2, 1, LogId.ZERO, 0, 1, entries);
     }
 
     private static void sendUntilSent(final RaftNetwork network, final RaftMessage message)

@@ -39,6 +39,8 @@ class AeronTransportConfigTest
         assertRejected(valid().termLength(100_000), "termLength=100000 must be a power of two");
         assertRejected(valid().termLength(32 * 1024), "termLength=32768");
         assertRejected(valid().maxMessageLength(8193), "maxMessageLength=8193 must be from 1024 to 8192");
+        assertRejected(valid().mtu(1000), "mtu=1000 must be 0 (auto) or a multiple of 32 from 1024 to 65504");
+        assertRejected(valid().mtu(16384), "mtu=16384 must be at most the term length / 8 (8192 with a term length of 65536)");
         assertRejected(valid().maxMessageLength(100), "maxMessageLength=100");
         assertRejected(valid().embeddedDriver(false).aeronDirectoryName(null), "aeronDirectoryName=null");
         final org.agrona.concurrent.AgentInvoker driver = new org.agrona.concurrent.AgentInvoker(Throwable::printStackTrace, null,
