@@ -28,6 +28,10 @@ public final class ApplyEvent
     ExpandableArrayBuffer payload = new ExpandableArrayBuffer(128);
     int length;
     long correlationId;
+    /**
+     * The handler of an {@link #ENTRY} written through this node, else null. Other events leave the slot's last
+     * handler in place (it is not theirs): an entry stores a handler only when it differs from the slot's.
+     */
     WriteHandler handler;
     List<CompletableFuture<Long>> reads;
     long readIndex;
@@ -45,9 +49,9 @@ public final class ApplyEvent
         length = 0;
     }
 
+    /** Lets go of what the event refers to, but {@link #handler} (see there). */
     void clear()
     {
-        handler = null;
         reads = null;
         membership = null;
         snapshot = null;

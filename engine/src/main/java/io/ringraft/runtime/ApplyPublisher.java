@@ -189,14 +189,19 @@ final class ApplyPublisher implements EntryReader
         event.length = length;
         publishedBytes += length;
         final PendingWrites.Pending p = pending.remove(index);
-        if (p != null)
+        // The slot keeps its last handler (see ApplyEvent): a store only when it changes, or null (no GC card).
+        if (p != null && p.term == term)
         {
-            if (p.term == term)
+            if (event.handler != p.handler)
             {
                 event.handler = p.handler;
-                event.correlationId = p.correlationId;
             }
-            else
+            event.correlationId = p.correlationId;
+        }
+        else
+        {
+            event.handler = null;
+            if (p != null)
             {
                 answerer.answer(p, WriteStatus.ABORTED); // another leader's entry took its index
             }

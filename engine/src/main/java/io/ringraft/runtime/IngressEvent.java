@@ -22,6 +22,11 @@ public final class IngressEvent
     ExpandableArrayBuffer payload = new ExpandableArrayBuffer(128);
     int length;
     long correlationId;
+    /**
+     * A write's handler. Meaningful only for a {@link #WRITE}; it stays after {@link #clear()} so that the next
+     * write with the same handler stores no reference (a GC card marked per write under G1): a handler stays
+     * reachable until its slot carries another write.
+     */
     WriteHandler handler;
     CompletableFuture<Long> read;
     boolean leaseRead;
@@ -30,13 +35,17 @@ public final class IngressEvent
     /** The write was consumed: gives back what its payload took of {@code budget}. */
     void releasePayload(final PayloadBudget budget)
     {
-        payload = budget.release(payload, length);
+        final ExpandableArrayBuffer released = budget.release(payload, length);
+        if (released != payload)
+        {
+            payload = released;
+        }
         length = 0;
     }
 
+    /** Lets go of what the event refers to, but {@link #handler} (see there). */
     void clear()
     {
-        handler = null;
         read = null;
         control = null;
     }

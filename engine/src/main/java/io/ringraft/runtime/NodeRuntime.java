@@ -238,7 +238,10 @@ public final class NodeRuntime
         event.payload.putBytes(0, payload, offset, length);
         event.length = length;
         event.correlationId = correlationId;
-        event.handler = handler;
+        if (event.handler != handler)
+        {
+            event.handler = handler; // the same handler as the slot's last: no store, no GC card marked
+        }
         ingress.publish(seq);
         afterPublish();
         return WriteStatus.OK;

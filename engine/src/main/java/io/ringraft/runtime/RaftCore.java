@@ -67,7 +67,8 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     private final RingBuffer<IngressEvent> ingress;
     private final EventPoller<IngressEvent> ingressPoller;
     private final PendingWrites pending = new PendingWrites();
-    private final IngressEvent[] batch;
+    /** The most writes taken into one group commit. */
+    private final int maxBatch;
     private final Long2ObjectHashMap<ReplicationCore> peers = new Long2ObjectHashMap<>();
     private final ArrayList<ReplicationCore> peerList = new ArrayList<>();
     private final ArrayList<AtomicCounter> peerMatchCounters = new ArrayList<>(); // parallel to peerList
@@ -89,7 +90,13 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     private long publishedBytesAtSnapshot;
     private long publishedBytesAtRequest;
 
+    /**
+     * The writes taken but not yet appended: the ingress ring's slots {@code batchFirst .. batchFirst + batchSize - 1}
+     * (consecutive: anything else flushes the batch first), still the poller's until it returns. Kept as a range,
+     * not an array of events: a reference stored per write into a long-lived array is a GC card marked per write.
+     */
     private int batchSize;
+    private long batchFirst;
     private boolean appended;
     private long nowNanos;
     private Membership lastMembership;
@@ -137,7 +144,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         ingress.addGatingSequences(ingressPoller.getSequence());
         this.receiver = new SnapshotReceiver(snapshots);
         this.applies = new ApplyPublisher(applyRing, storage, pending, this::answerNow, applyBudget);
-        this.batch = new IngressEvent[config.maxWritesPerBatch()];
+        this.maxBatch = config.maxWritesPerBatch();
         final SnapshotMeta latestSnapshot = snapshots.latest();
         this.engine = new Engine(config.engineConfig(), InitialState.load(storage, latestSnapshot, stateMachineApplied),
             new SplittableRandom(config.randomSeed()), this);
@@ -291,8 +298,11 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         switch (event.type)
         {
             case IngressEvent.WRITE:
-                batch[batchSize++] = event;
-                if (batchSize == batch.length)
+                if (batchSize++ == 0)
+                {
+                    batchFirst = sequence;
+                }
+                if (batchSize == maxBatch)
                 {
                     flushWriteBatch();
                     return false; // one group commit per duty cycle at most this large
@@ -324,6 +334,12 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         }
     }
 
+    /** @return the batch's {@code i}th write */
+    private IngressEvent batched(final int i)
+    {
+        return ingress.get(batchFirst + i);
+    }
+
     private void flushWriteBatch()
     {
         final int count = batchSize;
@@ -348,9 +364,9 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         }
         for (int i = 0; i < count; i++)
         {
-            batch[i].releasePayload(ingressBudget);
-            batch[i].clear();
-            batch[i] = null;
+            final IngressEvent e = batched(i);
+            e.releasePayload(ingressBudget);
+            e.clear();
         }
         batchSize = 0;
     }
@@ -361,9 +377,9 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         final long roomEntries = config.maxUncommittedEntries() - (engine.lastLogIndex() - engine.committedIndex());
         long roomBytes = config.maxUncommittedBytes() - pending.bytes();
         int admitted = 0;
-        while (admitted < count && admitted < roomEntries && batch[admitted].length <= roomBytes)
+        while (admitted < count && admitted < roomEntries && batched(admitted).length <= roomBytes)
         {
-            roomBytes -= batch[admitted].length;
+            roomBytes -= batched(admitted).length;
             admitted++;
         }
         return admitted;
@@ -373,7 +389,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     {
         for (int i = from; i < to; i++)
         {
-            final IngressEvent e = batch[i];
+            final IngressEvent e = batched(i);
             failStop.onWriteResult(e.handler, e.correlationId, status, 0, leaderId, EMPTY, 0, 0);
         }
     }
@@ -400,7 +416,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         final long deadline = nowNanos + config.clientTimeoutNanos();
         for (int i = 0; i < count; i++)
         {
-            final IngressEvent e = batch[i];
+            final IngressEvent e = batched(i);
             storage.append(term, firstIndex + i, EntryType.NORMAL, e.payload, 0, e.length);
             pending.add(firstIndex + i, term, e.correlationId, e.handler, deadline, e.length);
         }
@@ -1018,10 +1034,10 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         }
         for (int i = 0; i < batchSize; i++)
         {
-            failStop.onWriteResult(batch[i].handler, batch[i].correlationId, status, 0, Vote.NO_NODE, EMPTY, 0, 0);
-            batch[i].releasePayload(ingressBudget);
-            batch[i].clear();
-            batch[i] = null;
+            final IngressEvent e = batched(i);
+            failStop.onWriteResult(e.handler, e.correlationId, status, 0, Vote.NO_NODE, EMPTY, 0, 0);
+            e.releasePayload(ingressBudget);
+            e.clear();
         }
         batchSize = 0;
         PendingWrites.Pending p;

@@ -287,7 +287,7 @@ public final class StateMachineWorker implements Agent, EventPoller.Handler<Appl
         {
             poller.poll((event, sequence, endOfBatch) ->
             {
-                if (event.handler != null)
+                if (event.type == ApplyEvent.ENTRY && event.handler != null)
                 {
                     failStop.onWriteResult(event.handler, event.correlationId, status, event.index, Vote.NO_NODE, response, 0, 0);
                 }

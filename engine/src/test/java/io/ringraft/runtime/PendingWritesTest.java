@@ -68,4 +68,23 @@ class PendingWritesTest
         pending.add(17, 6, 1, HANDLER, 0, 16);
         assertEquals(6, pending.remove(17).term);
     }
+
+    @Test
+    void aSlotThatKeepsAnEarlierHandlerHandsOutTheHandlerOfItsCurrentWrite()
+    {
+        final io.ringraft.WriteHandler other = (c, s, i, l, r, o, n) -> { };
+        final PendingWrites pending = new PendingWrites();
+        pending.add(1, 1, 10, HANDLER, 0, 16);
+        assertEquals(HANDLER, pending.remove(1).handler);
+        // Index 1 + 1024 lands in the slot index 1 left (its handler still there): the new write's handler is handed out.
+        pending.add(1 + 1024, 1, 11, other, 0, 16);
+        assertNull(pending.remove(1), "the earlier write is gone even though its handler stayed in the slot");
+        final PendingWrites.Pending p = pending.remove(1 + 1024);
+        assertEquals(other, p.handler);
+        assertEquals(11, p.correlationId);
+        pending.add(2 + 1024, 1, 12, HANDLER, 0, 16);
+        assertEquals(HANDLER, pending.removeAny().handler, "the view's handler changes back");
+        assertNull(pending.removeAny());
+        assertNull(pending.removeFrom(0), "no write present, whatever the slots hold");
+    }
 }

@@ -16,7 +16,7 @@ import java.util.Locale;
  * datagram is most of the CPU. {@link #MTU_AUTO} (the default everywhere) keeps Aeron's default on
  * the network but uses {@link #LOOPBACK_MTU} towards a loopback address, where the interface's MTU
  * is 64 KiB and nothing is fragmented: shape A of the deployed benchmark (three nodes and a client
- * on one host) commits about 1.8 times as much with it. A network whose every hop carries jumbo
+ * on one host) commits 1.7-1.8 times as much with it. A network whose every hop carries jumbo
  * frames can set the MTU explicitly (for 9,000-byte frames: 8,960, less any tunnel's headers).
  */
 public final class PublicationChannels
