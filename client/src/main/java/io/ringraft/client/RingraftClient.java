@@ -13,6 +13,7 @@ import io.ringraft.YieldThenWaitIdleStrategy;
 import io.ringraft.engine.Role;
 import io.ringraft.transport.aeron.AeronTransportConfig;
 import io.ringraft.transport.aeron.ClientAuth;
+import io.ringraft.transport.aeron.Offers;
 import io.ringraft.transport.aeron.PublicationChannels;
 import io.ringraft.transport.aeron.EmbeddedMediaDriver;
 import io.ringraft.transport.aeron.KeyRing;
@@ -812,7 +813,8 @@ public final class RingraftClient implements AutoCloseable
                 if (!sent || (op == AdminProtocol.STATUS && System.nanoTime() - sentAt > ctx.resendIntervalNs))
                 {
                     // Signed anew for every copy: a node drops a frame it has seen.
-                    if (publication.offer(new UnsafeBuffer(auth == null ? unsigned : auth.sign(unsigned))) > 0)
+                    final UnsafeBuffer signed = new UnsafeBuffer(auth == null ? unsigned : auth.sign(unsigned));
+                    if (Offers.offer(publication, signed, 0, signed.capacity()) > 0)
                     {
                         sent = true;
                         sentAt = System.nanoTime();
@@ -1008,7 +1010,7 @@ public final class RingraftClient implements AutoCloseable
             }
             ClientProtocol.encodeRequestHeader(sendBuffer, 0, ClientProtocol.COMMAND, ctx.clusterId, sessionId, seq, floor());
             sendBuffer.putBytes(ClientProtocol.REQUEST_HEADER, slotBytes[slot], 0, slotLength[slot]);
-            final long result = publication.offer(sendBuffer, 0, sign(ClientProtocol.REQUEST_HEADER + slotLength[slot]));
+            final long result = Offers.offer(publication, sendBuffer, 0, sign(ClientProtocol.REQUEST_HEADER + slotLength[slot]));
             if (result < 0)
             {
                 if (result == Publication.CLOSED || result == Publication.MAX_POSITION_EXCEEDED)
@@ -1155,7 +1157,7 @@ public final class RingraftClient implements AutoCloseable
         {
             sendBuffer.putBytes(ClientProtocol.REQUEST_HEADER, p.body, 0, p.bodyLength);
         }
-        if (publication.offer(sendBuffer, 0, sign(ClientProtocol.REQUEST_HEADER + p.bodyLength)) > 0)
+        if (Offers.offer(publication, sendBuffer, 0, sign(ClientProtocol.REQUEST_HEADER + p.bodyLength)) > 0)
         {
             p.sent = true;
             p.sentNs = now;

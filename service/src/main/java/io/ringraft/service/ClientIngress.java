@@ -17,6 +17,7 @@ import io.ringraft.engine.Role;
 import io.ringraft.transport.aeron.AeronClientWatch;
 import io.ringraft.transport.aeron.AeronTransportConfig;
 import io.ringraft.transport.aeron.ClientAuth;
+import io.ringraft.transport.aeron.Offers;
 import io.ringraft.transport.aeron.PublicationChannels;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
@@ -112,6 +113,11 @@ final class ClientIngress implements Agent
 
     private final Long2ObjectHashMap<Egress> sessionEgress = new Long2ObjectHashMap<>();
     private final List<Egress> openEgress = new ArrayList<>();
+    /**
+     * The response publications with a backlog: flushed every duty cycle (a response waits for its publication,
+     * not for the next housekeeping), each listed once until its backlog is empty.
+     */
+    private final List<Egress> backlogged = new ArrayList<>();
     private volatile boolean closeRequested;
     private long lastHousekeepingNs;
     private long lastTickNs;
@@ -209,6 +215,10 @@ final class ClientIngress implements Agent
         }
         work += results.read(resultHandler, 256);
         work += subscription.poll(assembler, 64);
+        if (!backlogged.isEmpty())
+        {
+            work += flushBacklogged();
+        }
         final long now = System.nanoTime();
         if (now - lastHousekeepingNs > HOUSEKEEPING_NS)
         {
@@ -300,6 +310,7 @@ final class ClientIngress implements Agent
         }
         sessionEgress.clear();
         openEgress.clear();
+        backlogged.clear();
         counters.publications(0);
         CloseHelper.quietCloseAll(subscription, aeron);
         closed.countDown();
@@ -334,6 +345,22 @@ final class ClientIngress implements Agent
         for (int i = 0; i < openEgress.size(); i++)
         {
             work += openEgress.get(i).flush();
+        }
+        return work;
+    }
+
+    private int flushBacklogged()
+    {
+        int work = 0;
+        for (int i = backlogged.size() - 1; i >= 0; i--)
+        {
+            final Egress e = backlogged.get(i);
+            work += e.flush();
+            if (e.backlog.isEmpty())
+            {
+                e.listed = false;
+                backlogged.remove(i);
+            }
         }
         return work;
     }
@@ -936,7 +963,7 @@ final class ClientIngress implements Agent
         {
             final ExclusivePublication publication = aeron.addExclusivePublication(
                 PublicationChannels.udp(endpoint, ctx.responseTermLength(), ctx.mtu()), ClientProtocol.STREAM_ID);
-            return new Egress(sessionId, endpoint, publication, ctx.maxBacklogBytes(), counters, auth, auth.newStream(client));
+            return new Egress(sessionId, endpoint, publication, ctx.maxBacklogBytes(), counters, auth, auth.newStream(client), backlogged);
         }
         catch (final RuntimeException ex)
         {
@@ -960,10 +987,14 @@ final class ClientIngress implements Agent
         int backlogBytes;
         int pendingWrites;
         boolean everConnected;
+        /** In the ingress's list of egresses with a backlog. */
+        boolean listed;
+        private final List<Egress> backlogged;
 
         Egress(final long sessionId, final String endpoint, final ExclusivePublication publication, final int maxBacklogBytes,
-            final IngressCounters counters, final ClientAuth auth, final ClientAuth.ReplyStream stream)
+            final IngressCounters counters, final ClientAuth auth, final ClientAuth.ReplyStream stream, final List<Egress> backlogged)
         {
+            this.backlogged = backlogged;
             this.auth = auth;
             this.stream = stream;
             this.sessionId = sessionId;
@@ -1002,6 +1033,11 @@ final class ClientIngress implements Agent
             buffer.getBytes(0, copy);
             backlog.addLast(copy);
             backlogBytes += length;
+            if (!listed)
+            {
+                listed = true;
+                backlogged.add(this);
+            }
         }
 
         int flush()
@@ -1023,7 +1059,7 @@ final class ClientIngress implements Agent
 
         private boolean offer(final DirectBuffer buffer, final int length)
         {
-            final long result = publication.offer(buffer, 0, length);
+            final long result = Offers.offer(publication, buffer, 0, length);
             if (result > 0)
             {
                 everConnected = true;

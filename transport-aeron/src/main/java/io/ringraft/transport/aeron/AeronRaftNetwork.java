@@ -494,7 +494,7 @@ public final class AeronRaftNetwork implements RaftNetwork
         {
             length += signer.sign(sendBuffer, 0, length, epoch, ++sequence);
         }
-        final long result = publication.offer(sendBuffer, 0, length);
+        final long result = Offers.offer(publication, sendBuffer, 0, length);
         if (result > 0)
         {
             counters.onSent();
