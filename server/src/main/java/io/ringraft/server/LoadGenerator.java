@@ -44,7 +44,7 @@ final class LoadGenerator
     static int run(final String[] args)
     {
         final Args a = Args.parse("load", args, Set.of("config", "endpoint", "mode", "window", "rates", "sizes", "warmup", "duration",
-            "nodes", "durability", "hgrm", "timeout", "reads", "client", "service", "node-setting", "client-driver"), Set.of("processes"));
+            "nodes", "durability", "hgrm", "timeout", "reads", "keys", "client", "service", "node-setting", "client-driver"), Set.of("processes"));
         a.requirePositional(0, 0, "only flags");
         final String mode = a.get("mode", "closed").toLowerCase(Locale.ROOT);
         final String clientDriver = a.get("client-driver", "invoked").toLowerCase(Locale.ROOT);
@@ -69,6 +69,10 @@ final class LoadGenerator
         {
             throw new CliException("ringraft load: --client raw runs the closed loop only (give --window, not --mode open)");
         }
+        if (raw && a.has("keys"))
+        {
+            throw new CliException("ringraft load: --keys chooses the keys of --client kv's puts; --client raw sends opaque commands");
+        }
         final String service = a.get("service", NodeConfig.DEFAULT_SERVICE);
         // Settings of the local cluster's node config files (threading, idle...); NodeConfig checks each.
         final Map<String, String> nodeSettings = new java.util.LinkedHashMap<>();
@@ -87,6 +91,8 @@ final class LoadGenerator
         final long durationMs = a.durationMs("duration", 10_000);
         final long timeoutMs = a.durationMs("timeout", 2_000);
         final int readEvery = (int)a.longValue("reads", 0, 0, 1_000_000);
+        // Unique keys (the default): the nodes' state grows with every put. A key space bounds it: puts overwrite.
+        final long keySpace = "unique".equalsIgnoreCase(a.get("keys", "unique")) ? 0 : a.longValue("keys", 0, 1, 1L << 40);
         final Path hgrmDir = a.has("hgrm") ? Path.of(a.get("hgrm", ".")) : null;
         final int nodes = (int)a.longValue("nodes", 3, 1, 7);
         final String policy = a.get("durability", "BATCH").toUpperCase(Locale.ROOT);
@@ -134,7 +140,7 @@ final class LoadGenerator
             }
             try (KvClient client = client(endpoints, clusterId, null, invokedDriver, timeoutMs))
             {
-                measure(out, client, mode, points, sizes, warmupMs, durationMs, readEvery, hgrmDir);
+                measure(out, client, mode, points, sizes, warmupMs, durationMs, readEvery, keySpace, hgrmDir);
             }
             return 0;
         }
@@ -158,7 +164,7 @@ final class LoadGenerator
                 try (KvClient client = client(clusterEndpoints, CLUSTER_ID, cluster.sharedAeronDirectory(), invokedDriver, timeoutMs))
                 {
                     awaitLeader(client, clusterEndpoints);
-                    measure(out, client, mode, points, sizes, warmupMs, durationMs, readEvery, hgrmDir);
+                    measure(out, client, mode, points, sizes, warmupMs, durationMs, readEvery, keySpace, hgrmDir);
                 }
             }
             return 0;
@@ -243,7 +249,7 @@ final class LoadGenerator
     }
 
     private static void measure(final PrintStream out, final KvClient client, final String mode, final List<Long> points,
-        final List<Long> sizes, final long warmupMs, final long durationMs, final int readEvery, final Path hgrmDir)
+        final List<Long> sizes, final long warmupMs, final long durationMs, final int readEvery, final long keySpace, final Path hgrmDir)
     {
         final Workload.Tick idle = now ->
         {
@@ -253,7 +259,7 @@ final class LoadGenerator
         {
             for (final long point : points)
             {
-                final Workload w = new Workload(client, "load-" + System.nanoTime() + "-" + run++ + "-", (int)size, readEvery);
+                final Workload w = new Workload(client, "load-" + System.nanoTime() + "-" + run++ + "-", (int)size, readEvery, keySpace);
                 final String name = mode.equals("open") ? String.format("open rate=%d/s size=%dB", point, size) :
                     String.format("closed window=%d size=%dB", point, size);
                 w.recording(false);
@@ -269,7 +275,17 @@ final class LoadGenerator
                     "p99.9 %s max %s%n", name, (w.completed() - before) / seconds, w.completed() - before, w.unknown().size(),
                     w.writesFailed(), seconds, Demo.ms(h.getValueAtPercentile(50)), Demo.ms(h.getValueAtPercentile(99)),
                     Demo.ms(h.getValueAtPercentile(99.9)), Demo.ms(h.getMaxValue()));
+                if (readEvery > 0)
+                {
+                    out.printf("   reads: %,d linearizable gets saw the acknowledged put (or a later one of its key), %,d did not%s%n",
+                        w.readsOk(), w.staleReads(), w.staleReads() == 0 ? "" : "; first: " + w.firstStaleRead());
+                }
                 h.outputPercentileDistribution(out, 5, 1000.0);
+                if (w.staleReads() > 0)
+                {
+                    throw new CliException(CliException.FAILED, "ringraft load: " + w.staleReads() + " stale reads at " + name + "; first: " +
+                        w.firstStaleRead());
+                }
                 if (hgrmDir != null)
                 {
                     save(h, hgrmDir.resolve(name.replace(' ', '_').replace('/', '_').replace('=', '-') + ".hgrm"));

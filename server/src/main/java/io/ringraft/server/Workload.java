@@ -15,14 +15,15 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Drives a {@link KvClient} with puts of unique keys (and optionally linearizable gets of keys
- * already acknowledged), in a closed loop (a fixed window of requests in flight) or an open loop
+ * Drives a {@link KvClient} with puts of unique keys, or of keys from a bounded key space (each put
+ * overwriting an earlier one, so the nodes' state stops growing), and optionally linearizable gets
+ * of keys already acknowledged, in a closed loop (a fixed window of requests in flight) or an open loop
  * (a fixed offered rate, each latency measured from the request's intended start so that a
  * stall is not hidden: coordinated omission corrected), recording latencies in an HdrHistogram.
  * <p>
- * It remembers every acknowledged put and every put of unknown outcome, so that a run can be
- * checked against the nodes' state afterwards; and it checks that every get saw the acknowledged
- * value.
+ * It remembers every acknowledged put (with a key space: the latest per key) and every put of unknown
+ * outcome, so that a run can be checked against the nodes' state afterwards; and it checks that every
+ * get saw the acknowledged value (with a key space: that put's or a later one's of the same key).
  */
 final class Workload
 {
@@ -39,6 +40,7 @@ final class Workload
     private final org.agrona.concurrent.IdleStrategy waiting;
     private final int payloadLength;
     private final int readEvery;
+    private final long keySpace;
     private final Histogram histogram = new Histogram(HIGHEST_NS, 3);
     private final Histogram intervalHistogram = new Histogram(HIGHEST_NS, 3);
     private final Map<String, Long> acked = new HashMap<>();
@@ -61,6 +63,20 @@ final class Workload
      */
     Workload(final KvClient client, final String keyPrefix, final int payloadLength, final int readEvery)
     {
+        this(client, keyPrefix, payloadLength, readEvery, 0);
+    }
+
+    /**
+     * @param client        the client
+     * @param keyPrefix     makes keys unique across runs against one cluster
+     * @param payloadLength bytes per value (at least 8)
+     * @param readEvery     every n-th operation is a linearizable get (0 = none)
+     * @param keySpace      puts go to this many keys in turn, each overwriting the last put of its key (0: every
+     *                      put has a key of its own)
+     */
+    Workload(final KvClient client, final String keyPrefix, final int payloadLength, final int readEvery, final long keySpace)
+    {
+        this.keySpace = keySpace;
         // A client that runs its driver sleeps on the driver's sockets; else yield for a millisecond, then park.
         this.waiting = client.invokedDriver() ? client.idleStrategy() : new io.ringraft.YieldThenParkIdleStrategy(20, 1_000_000, 16_000, 1_000_000);
         this.client = client;
@@ -161,7 +177,7 @@ final class Workload
             client.submit(KvProtocol.GET, key, null, null, true, (id, r) -> onRead(key, expectedSeq, intendedNs, r));
             return;
         }
-        final String key = keyPrefix + n;
+        final String key = keyPrefix + (keySpace > 0 ? n % keySpace : n);
         client.submit(KvProtocol.PUT, key, value(n), null, false, (id, r) -> onWrite(key, n, intendedNs, r));
     }
 
@@ -171,8 +187,15 @@ final class Workload
         if (r.status() == KvProtocol.OK)
         {
             writesOk++;
-            acked.put(key, seq);
-            ackedKeys.add(key);
+            final Long earlier = acked.get(key);
+            if (earlier == null)
+            {
+                ackedKeys.add(key);
+            }
+            if (earlier == null || earlier < seq)
+            {
+                acked.put(key, seq); // puts of one key may be answered out of order: the latest counts
+            }
             record(r.completedNs() - intendedNs);
         }
         else if (r.status() == KvProtocol.NO_ANSWER || r.status() == KvProtocol.UNKNOWN_OUTCOME)
@@ -190,7 +213,7 @@ final class Workload
         inFlight--;
         if (r.status() == KvProtocol.OK || r.status() == KvProtocol.NOT_FOUND)
         {
-            if (r.value() == null || !Arrays.equals(r.value(), value(expectedSeq)))
+            if (r.value() == null || !holdsPutAtOrAfter(r.value(), expectedSeq))
             {
                 staleReads++;
                 if (firstStaleRead == null)
@@ -205,6 +228,24 @@ final class Workload
                 record(r.completedNs() - intendedNs);
             }
         }
+    }
+
+    /**
+     * @return true if {@code value} is what the put {@code expectedSeq} wrote, or (with a key space) what a later put
+     * of the same key wrote: a read after an acknowledged put sees it or a newer one, never an older one
+     */
+    private boolean holdsPutAtOrAfter(final byte[] value, final long expectedSeq)
+    {
+        if (keySpace == 0 || value.length < 8)
+        {
+            return Arrays.equals(value, value(expectedSeq));
+        }
+        long seq = 0;
+        for (int i = 0; i < 8; i++)
+        {
+            seq |= (value[i] & 0xFFL) << (8 * i);
+        }
+        return seq >= expectedSeq && seq < nextKey && seq % keySpace == expectedSeq % keySpace && Arrays.equals(value, value(seq));
     }
 
     private void record(final long latencyNs)

@@ -55,6 +55,24 @@ class LoadGeneratorTest
         assertTrue(Long.parseLong(ok.group(1).replace(",", "")) > 0, "requests were answered: " + r);
     }
 
+    /** A key space bounds the nodes' state: puts overwrite its keys in turn, and every get sees the latest acknowledged put. */
+    @Test
+    void aKeySpaceOfOverwrittenKeysWithCheckedReads()
+    {
+        final Cli.Result r = Cli.run("load", "--window", "8", "--keys", "50", "--reads", "4", "--warmup", "300ms", "--duration", "1s");
+        assertEquals(0, r.status(), r.toString());
+        final Matcher reads = Pattern.compile("reads: ([\\d,]+) linearizable gets saw the acknowledged put \\(or a later one of its key\\), 0 did not")
+            .matcher(r.out());
+        assertTrue(reads.find(), r.toString());
+        assertTrue(Long.parseLong(reads.group(1).replace(",", "")) > 0, "gets were answered: " + r);
+        final Cli.Result bad = Cli.run("load", "--client", "raw", "--keys", "50");
+        assertNotEquals(0, bad.status());
+        assertTrue(bad.err().contains("--keys chooses the keys of --client kv's puts"), bad.toString());
+        final Cli.Result zero = Cli.run("load", "--keys", "0");
+        assertNotEquals(0, zero.status());
+        assertTrue(zero.err().contains("--keys"), zero.toString());
+    }
+
     /** Against a running cluster the client has a driver of its own: run by its polling thread (the default) or a thread. */
     @Test
     void aClientWithItsOwnDriverRunsItInItsPollingThreadOrOnAThread()
