@@ -49,7 +49,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * strategy: RaftConfig's backoff, {@code YieldThenParkIdleStrategy}, or, composed only, {@code YieldThenWaitIdleStrategy}
  * waiting on the node's sockets), {@code client=threads|composed} (the
  * client's driver and conductor run in the load thread), {@code replicationWindow=N} (else the node's default),
- * {@code clientIdle=backoff|yield|spin|ytp|ytw} (ytw: shape A, client=composed); for Aeron Cluster {@code driverThreading=SHARED|DEDICATED}).
+ * {@code clientIdle=backoff|yield|spin|ytp|ytw} (ytw: shape A, client=composed); for Aeron Cluster {@code driverThreading=SHARED|DEDICATED}),
+ * and {@code aeronMtu=N}: Aeron's default MTU for every publication of the process that sets none itself (the
+ * {@code aeron.mtu.length} property, 1,408 unless set): Aeron Cluster with the large datagrams ringraft uses on loopback.
  */
 public final class DeployedShapesBench implements Shape.Replies
 {
@@ -113,6 +115,7 @@ public final class DeployedShapesBench implements Shape.Replies
         settings.put("driverIdle", "backoff");
         settings.put("clientIdle", "backoff");
         settings.put("driverThreading", "SHARED");
+        settings.put("aeronMtu", "");
         for (final String arg : args)
         {
             final String[] kv = arg.split("=", 2);
@@ -121,6 +124,11 @@ public final class DeployedShapesBench implements Shape.Replies
                 throw new IllegalArgumentException("unknown setting '" + arg + "'; settings: " + settings.keySet());
             }
             settings.put(kv[0], kv[1]);
+        }
+        if (!settings.get("aeronMtu").isEmpty())
+        {
+            // Read by Aeron's Configuration when its class loads: before the shape starts any driver.
+            System.setProperty("aeron.mtu.length", settings.get("aeronMtu"));
         }
         final DeployedShapesBench bench = new DeployedShapesBench(settings);
         try (Shape shape = shape(settings.get("shape")))
