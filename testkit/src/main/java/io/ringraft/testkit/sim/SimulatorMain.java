@@ -27,15 +27,33 @@ public final class SimulatorMain
      */
     public static void main(final String[] args)
     {
+        final String usage = "usage: SimulatorMain <seeds> [nodes=3] [firstSeed=1] [plantedBug=NONE] " +
+            "(each after the first by position or as name=value)";
         if (args.length < 1 || args.length > 4)
         {
-            System.err.println("usage: SimulatorMain <seeds> [clusterSize=3] [startSeed=1] [plantedBug=NONE]");
+            System.err.println(usage);
             System.exit(2);
         }
-        final int seeds = Integer.parseInt(args[0]);
-        final int nodes = args.length > 1 ? Integer.parseInt(args[1]) : 3;
-        final long startSeed = args.length > 2 ? Long.parseLong(args[2]) : 1;
-        final PlantedBug bug = args.length > 3 ? PlantedBug.valueOf(args[3]) : PlantedBug.NONE;
+        final String[] names = {"seeds", "nodes", "firstSeed", "plantedBug"};
+        final String[] values = {null, "3", "1", "NONE"};
+        for (int i = 0; i < args.length; i++)
+        {
+            final int eq = args[i].indexOf('=');
+            int slot = i;
+            if (eq > 0)
+            {
+                slot = java.util.Arrays.asList(names).indexOf(args[i].substring(0, eq));
+                if (slot < 0)
+                {
+                    exitWith(args[i] + " is not an argument; " + usage);
+                }
+            }
+            values[slot] = eq > 0 ? args[i].substring(eq + 1) : args[i];
+        }
+        final int seeds = (int)number(names[0], values[0], 1, Integer.MAX_VALUE);
+        final int nodes = (int)number(names[1], values[1], 1, 9);
+        final long startSeed = number(names[2], values[2], Long.MIN_VALUE, Long.MAX_VALUE);
+        final PlantedBug bug = plantedBug(values[3]);
         final Simulation simulation = new Simulation(new Simulation.Options().nodes(nodes).engineConfig(c -> c.plantedBug(bug))
             .adminWorkload(!Boolean.getBoolean("ringraft.sim.legacyWorkload")));
         final SimulationStats stats = new SimulationStats();
@@ -90,5 +108,46 @@ public final class SimulatorMain
             System.exit(1);
         }
         System.out.println("OK");
+    }
+
+    private static PlantedBug plantedBug(final String value)
+    {
+        try
+        {
+            return PlantedBug.valueOf(value.toUpperCase(Locale.ROOT));
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            exitWith("plantedBug=" + value + " must be one of " + java.util.Arrays.toString(PlantedBug.values()));
+            return PlantedBug.NONE;
+        }
+    }
+
+    private static long number(final String name, final String value, final long min, final long max)
+    {
+        if (value == null)
+        {
+            exitWith(name + " is required");
+        }
+        try
+        {
+            final long parsed = Long.parseLong(value.trim());
+            if (parsed >= min && parsed <= max)
+            {
+                return parsed;
+            }
+        }
+        catch (final NumberFormatException ex)
+        {
+            exitWith(name + "=" + value + " is not a number");
+        }
+        exitWith(name + "=" + value + " must be in " + min + ".." + max);
+        return 0;
+    }
+
+    private static void exitWith(final String problem)
+    {
+        System.err.println("ringraft simulate: " + problem);
+        System.exit(2);
     }
 }
