@@ -323,8 +323,10 @@ public final class Raft implements AutoCloseable
     }
 
     /**
-     * @return true if input handed to the node by another thread waits to be taken by its duty cycle: what a
-     *         duty cycle checks before it sleeps (see {@link YieldThenWaitIdleStrategy}). Any thread, allocation-free.
+     * @return true if input handed to the node by another thread waits to be taken by its duty cycle, or a log sync
+     *         completed since the duty cycle last asked the storage ({@link io.ringraft.storage.RaftLogStorage#durableIndexNow}):
+     *         what a duty cycle checks before it sleeps (see {@link YieldThenWaitIdleStrategy}), on its own thread (from
+     *         another thread the sync part is a hint). Allocation-free.
      */
     public boolean hasPendingInput()
     {

@@ -31,8 +31,9 @@ import java.util.function.BooleanSupplier;
  * afterwards ({@link Raft#inputSignal(Runnable)} does it for every client write, read barrier and admin call),
  * and so does the log storage when a sync completes on its own thread
  * ({@link io.ringraft.storage.RaftLogStorage#durabilitySignal}); before each wait the strategy asks
- * {@code pendingInput} (e.g. {@link Raft#hasPendingInput()}) whether input arrived between the last duty cycle and
- * the wait: a write races a wait only into a wake, never into a missed one. Input nobody signals (a snapshot built
+ * {@code pendingInput} (e.g. {@link Raft#hasPendingInput()}, which also tells of a log sync completed since the last
+ * duty cycle) whether input arrived between the last duty cycle and the wait: a write or a sync races a wait only into
+ * a wake, never into a missed one. Input nobody signals (a snapshot built
  * on its own thread, a storage that does not implement the signal) is seen when the wait times out, as with a
  * park of the same length.
  * <p>

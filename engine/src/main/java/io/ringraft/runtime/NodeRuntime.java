@@ -507,7 +507,7 @@ public final class NodeRuntime
     /** See {@link io.ringraft.Raft#hasPendingInput()}. */
     public boolean hasPendingInput()
     {
-        return ingress.getCursor() > core.ingressTaken();
+        return ingress.getCursor() > core.ingressTaken() || core.durabilityPending();
     }
 
     /** @return the node's id */

@@ -95,6 +95,8 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
      * (consecutive: anything else flushes the batch first), still the poller's until it returns. Kept as a range,
      * not an array of events: a reference stored per write into a long-lived array is a GC card marked per write.
      */
+    /** What the last flush reported durable. */
+    private long lastDurable = -1;
     private int batchSize;
     private long batchFirst;
     private boolean appended;
@@ -191,6 +193,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
                 // strategy backs off (the storage may wake this thread when the sync completes).
                 final long flushedBefore = engine.flushedIndex();
                 final long durable = storage.flush();
+                lastDurable = durable;
                 appended = durable < storage.lastLogIndex();
                 engine.onLogFlushed(durable);
                 if (!appended || engine.flushedIndex() != flushedBefore)
@@ -992,6 +995,15 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     }
 
     /** @return the last ingress sequence the core has taken (read on any thread) */
+    /**
+     * @return true if entries this node appended wait for a sync that has completed since its last flush: the next
+     *         duty cycle has work (for a duty cycle about to sleep; on the node's thread)
+     */
+    boolean durabilityPending()
+    {
+        return appended && storage.durableIndexNow() > lastDurable;
+    }
+
     long ingressTaken()
     {
         return ingressPoller.getSequence().get();

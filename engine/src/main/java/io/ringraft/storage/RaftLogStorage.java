@@ -132,6 +132,20 @@ public interface RaftLogStorage extends AutoCloseable
     }
 
     /**
+     * How far the log is durable now, by syncs already completed, without starting or writing anything: what the next
+     * {@link #flush()} would report at least. A node whose duty cycle sleeps while idle asks it just before it sleeps
+     * (on its own thread, between duty cycles), so that a sync that completed after its last flush and before the
+     * sleep ends the sleep rather than waiting out its timeout (the {@link #durabilitySignal} only ends a sleep in
+     * progress). The default cannot tell and says {@code -1}.
+     *
+     * @return the index up to which the log is durable, or -1 if unknown
+     */
+    default long durableIndexNow()
+    {
+        return -1;
+    }
+
+    /**
      * Remembers the commit index this node knows, so that after a restart it can tell when its
      * state machine has caught up with what it had seen committed (local reads are refused
      * {@code NOT_READY} until then). Called by the log writer after a flush whenever the commit

@@ -137,6 +137,62 @@ class RaftAgentTest
         }
     }
 
+    /**
+     * A sync that completes on the storage's thread after the duty cycle's last flush and before it sleeps is pending
+     * input: the sleep must not begin (the storage's signal only ends a sleep already begun).
+     */
+    @Test
+    void aSyncCompletedSinceTheLastFlushIsPendingInput()
+    {
+        final long[] synced = {0};
+        final InMemoryLogStorage storage = new InMemoryLogStorage()
+        {
+            @Override
+            public long flush()
+            {
+                super.flush();
+                return Math.min(synced[0], lastLogIndex()); // durability completes on "another thread": when the test says
+            }
+
+            @Override
+            public long durableIndexNow()
+            {
+                return Math.min(synced[0], lastLogIndex());
+            }
+        };
+        try (Raft node = Raft.start(new RaftConfig().nodeId(1).threadingMode(ThreadingMode.INVOKER), storage,
+            new InJvmNetwork(64).endpoint(1), new RecordingStateMachine(), Membership.of(1)))
+        {
+            node.triggerElection();
+            for (int i = 0; i < 1_000 && !node.isLeader(); i++)
+            {
+                synced[0] = storage.lastLogIndex(); // the election's entries sync at once
+                node.doWork();
+            }
+            assertTrue(node.isLeader());
+            for (int i = 0; i < 100; i++)
+            {
+                synced[0] = storage.lastLogIndex();
+                node.doWork();
+            }
+            final java.util.concurrent.CompletableFuture<io.ringraft.WriteResult> write = node.clientWrite(new byte[] {1, 2, 3});
+            for (int i = 0; i < 10; i++)
+            {
+                node.doWork(); // appended, not durable yet
+            }
+            assertFalse(write.isDone());
+            assertFalse(node.hasPendingInput(), "nothing to do until the sync completes");
+            synced[0] = storage.lastLogIndex(); // the sync completes; nobody signals
+            assertTrue(node.hasPendingInput(), "a completed sync is work for the next duty cycle");
+            for (int i = 0; i < 10 && !write.isDone(); i++)
+            {
+                node.doWork();
+            }
+            assertTrue(write.join().isOk());
+            assertFalse(node.hasPendingInput());
+        }
+    }
+
     /** A node driven by an agent runner is never run by the thread that waits for it: one duty cycle, one thread. */
     @Test
     void waitForLeavesANodeDrivenByAnotherThreadToThatThread() throws Exception

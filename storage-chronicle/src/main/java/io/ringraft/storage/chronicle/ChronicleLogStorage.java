@@ -348,6 +348,12 @@ public final class ChronicleLogStorage implements RaftLogStorage
     }
 
     @Override
+    public long durableIndexNow()
+    {
+        return flusher == null ? lastIndex : Math.min(flusher.durableIndex(), lastIndex);
+    }
+
+    @Override
     public void truncateSuffix(final long fromIndex)
     {
         ensureOpen();

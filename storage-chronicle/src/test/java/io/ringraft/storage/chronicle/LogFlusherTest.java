@@ -109,6 +109,7 @@ class LogFlusherTest
             storage.flush();
             assertTrue(signalled.await(10, TimeUnit.SECONDS), "no signal after the sync");
             assertTrue(signalThread.get().startsWith("ringraft-log-flusher"), signalThread.get());
+            assertEquals(10, storage.durableIndexNow(), "what the completed sync made durable, without a flush call");
             awaitDurable(storage, 10);
         }
     }
