@@ -90,13 +90,13 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
     private long publishedBytesAtSnapshot;
     private long publishedBytesAtRequest;
 
+    /** What the last flush reported durable. */
+    private long lastDurable = -1;
     /**
      * The writes taken but not yet appended: the ingress ring's slots {@code batchFirst .. batchFirst + batchSize - 1}
      * (consecutive: anything else flushes the batch first), still the poller's until it returns. Kept as a range,
      * not an array of events: a reference stored per write into a long-lived array is a GC card marked per write.
      */
-    /** What the last flush reported durable. */
-    private long lastDurable = -1;
     private int batchSize;
     private long batchFirst;
     private boolean appended;
@@ -994,7 +994,6 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         return result;
     }
 
-    /** @return the last ingress sequence the core has taken (read on any thread) */
     /**
      * @return true if entries this node appended wait for a sync that has completed since its last flush: the next
      *         duty cycle has work (for a duty cycle about to sleep; on the node's thread)
@@ -1004,6 +1003,7 @@ public final class RaftCore implements Agent, EngineOutput, EventPoller.Handler<
         return appended && storage.durableIndexNow() > lastDurable;
     }
 
+    /** @return the last ingress sequence the core has taken (read on any thread) */
     long ingressTaken()
     {
         return ingressPoller.getSequence().get();

@@ -344,9 +344,10 @@ public final class ChronicleLogStorage implements RaftLogStorage
             return lastIndex;
         }
         postWritten();
-        return Math.min(flusher.durableIndex(), lastIndex);
+        return durableIndexNow();
     }
 
+    /** {@inheritDoc} Under {@code NONE} (nothing to sync): the last index written. */
     @Override
     public long durableIndexNow()
     {

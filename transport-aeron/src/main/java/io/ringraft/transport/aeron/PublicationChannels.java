@@ -112,9 +112,9 @@ public final class PublicationChannels
         {
             return true;
         }
-        if (!bracketed && !isIpv4Literal(host))
+        if (bracketed ? host.indexOf(':') < 0 : !isIpv4Literal(host))
         {
-            return false; // a name: not looked up
+            return false; // a name (bracketed or not): not looked up
         }
         try
         {

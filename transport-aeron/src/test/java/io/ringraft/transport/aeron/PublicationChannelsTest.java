@@ -29,6 +29,7 @@ class PublicationChannelsTest
         // Names are never resolved: a name that would resolve to loopback still counts as the network.
         assertFalse(PublicationChannels.isLoopback("ip6-localhost:9001"));
         assertFalse(PublicationChannels.isLoopback("node-1.example:9001"));
+        assertFalse(PublicationChannels.isLoopback("[localhost.example]:9001"), "a bracketed name is not an IPv6 literal");
         assertFalse(PublicationChannels.isLoopback("127.0.0:9001"), "not a literal of four parts");
         assertFalse(PublicationChannels.isLoopback("127.0.0.1.5:9001"));
         assertFalse(PublicationChannels.isLoopback("1270.0.0.1:9001"));
